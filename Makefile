@@ -1,0 +1,44 @@
+# scaleup — the two commands of the README, and a few more.
+#   make demo   set up .venv and run the calculator on the bundled sample register
+#   make test   set up .venv and run the test suite (what .ci/run calls)
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+AS_OF  ?= 2024-12-31
+
+# durable_rules 2.0.28 (its last release, sdist only) calls PyEval_CallObject, which Python 3.13
+# removed. Aliasing it to PyObject_CallObject lets the C extension build on 3.10-3.13 unchanged
+# (on 3.10-3.12 the headers redefine it; the compiler only warns).
+export CPPFLAGS := $(CPPFLAGS) -DPyEval_CallObject=PyObject_CallObject
+
+.PHONY: install demo test test-deep bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	@echo "== scaleup policy list"
+	@$(BIN)/scaleup policy list
+	@echo
+	@echo "== scaleup check examples/register.csv --as-of $(AS_OF)"
+	@$(BIN)/scaleup check examples/register.csv --as-of $(AS_OF)
+	@echo
+	@echo "== scaleup explain 915001017N0TR346AU examples/register.csv --as-of $(AS_OF)   (one enterprise, every decision explained)"
+	@$(BIN)/scaleup explain 915001017N0TR346AU examples/register.csv --as-of $(AS_OF) | head -40
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+test-deep: $(STAMP)
+	HYPOTHESIS_PROFILE=deep $(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

@@ -1,0 +1,93 @@
+"""Structured decisions: what the engine concluded and every finding behind it. No wording here —
+templates (engine/templates/) turn these into text."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Optional
+
+from engine.policy import ResolvedParam
+from engine.rules_model import RuleRecord
+
+DECISION_TYPES = ("upgrade_eligibility", "pool_entry", "enterprise_award", "town_award",
+                  "land_power_priority", "delisting_warning")
+OUTCOMES = {
+    "upgrade_eligibility": ("eligible", "not_eligible", "not_applicable", "insufficient_data"),
+    "pool_entry": ("eligible", "not_eligible", "not_applicable", "insufficient_data"),
+    "enterprise_award": ("awarded", "not_awarded", "not_applicable", "insufficient_data"),
+    "town_award": ("awarded", "not_awarded", "not_applicable", "insufficient_data"),
+    "land_power_priority": ("eligible", "not_eligible", "not_applicable", "insufficient_data"),
+    "delisting_warning": ("red", "yellow", "none", "not_applicable", "insufficient_data"),
+}
+
+
+@dataclass
+class ConditionFinding:
+    rule_id: str
+    fact: Optional[str]             # None for a test on a parameter alone
+    value: Any                      # the fact's exact value (None when missing)
+    op: str
+    threshold: Any
+    params: tuple[ResolvedParam, ...]
+    context: Optional[str]
+    met: Optional[bool]
+    margin: Any = None              # how far an unmet numeric threshold is, in the fact's unit
+    missing_reading: Optional[str] = None    # "met" / "not_met" when a missing fact has a stated reading
+    missing_note_zh: Optional[str] = None
+    missing_note_en: Optional[str] = None
+
+
+@dataclass
+class RuleFinding:
+    rule: RuleRecord
+    status: str        # met | not_met | not_applicable | missing | triggered | not_triggered | set | not_modelled
+    conditions: list[ConditionFinding] = field(default_factory=list)
+    missing_facts: list[str] = field(default_factory=list)
+    params: list[ResolvedParam] = field(default_factory=list)
+    included_from: Optional[str] = None
+    value: Any = None                 # classification: the value set; amount: the amount
+    changes: list[list[ConditionFinding]] = field(default_factory=list)   # alternatives that would turn it
+
+
+@dataclass
+class AmountLine:
+    rule_id: str
+    clause: str
+    param: ResolvedParam
+    amount: Decimal
+    chosen: bool
+
+
+@dataclass
+class Decision:
+    type: str
+    outcome: str
+    rule_id: str
+    clause_id: str
+    clause_text: str
+    findings: list[RuleFinding]
+    params: dict[str, ResolvedParam]
+    amount_yuan: Optional[Decimal] = None
+    amount_lines: list[AmountLine] = field(default_factory=list)
+    beneficiary: Optional[str] = None
+    attributes: dict[str, Any] = field(default_factory=dict)
+    triggered: list[str] = field(default_factory=list)
+    triggered_codes: list[str] = field(default_factory=list)   # W1..W8, deduplicated, in rule order
+    missing_facts: list[str] = field(default_factory=list)
+    reason: Optional[str] = None        # e.g. the policy is not in force on the date
+    fired: list[str] = field(default_factory=list)   # durable_rules rule names that fired
+
+
+@dataclass
+class EnterpriseResult:
+    enterprise_id: str
+    name: str
+    town: str
+    in_park: bool
+    as_of: str
+    policy: str
+    decisions: list[Decision]
+    facts: dict[str, Any]
+
+    def decision(self, type_: str) -> Decision:
+        return next(d for d in self.decisions if d.type == type_)

@@ -1,0 +1,65 @@
+"""How fact values and thresholds travel into durable_rules.
+
+durable_rules compares mixed types as text ("10" == 100 is true) and numbers as C doubles, so every
+value is sent as a typed, exact integer, boolean or string:
+* money, ratios, counts: fixed-point integers in a unit (money: fen; ratios: millionths), with a
+  half-step code: 2·floor(x/unit) + (1 if x/unit is fractional). For an integer threshold T (in units),
+  every comparison x op T equals code(x) op 2T, so derived amounts such as annualised revenue
+  (a fraction) compare exactly without floats;
+* dates: the integer YYYYMMDD; booleans, words: themselves.
+A threshold that is not a whole number of units is refused when compiling (never rounded).
+"""
+from __future__ import annotations
+
+import math
+from datetime import date
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from engine.errors import PolicyDataError
+
+UNITS = {"money": Fraction(1, 100), "ratio": Fraction(1, 1_000_000), "int": Fraction(1), "year": Fraction(1),
+         "decimal": Fraction(1, 10_000)}
+
+
+class Encoder:
+    def __init__(self, fact_types: dict[str, str]):
+        self.fact_types = fact_types
+
+    def __call__(self, fact: str, value: Any, exact: bool = False) -> Any:
+        kind = self.fact_types[fact]
+        if isinstance(value, tuple):
+            return tuple(self(fact, v, exact) for v in value)
+        if kind in UNITS:
+            scaled = Fraction(value) / UNITS[kind]
+            whole = math.floor(scaled)
+            if exact and scaled != whole:
+                raise PolicyDataError([f"threshold {value} for {fact} is not a whole number of "
+                                       f"{UNITS[kind]} units; the engine compares exactly and will not round it"])
+            return 2 * whole + (0 if scaled == whole else 1)
+        if kind == "date":
+            return value.year * 10000 + value.month * 100 + value.day
+        if kind == "bool":
+            return bool(value)
+        if isinstance(value, (str, bool)):
+            return value
+        raise PolicyDataError([f"fact {fact} ({kind}) cannot take the value {value!r}"])
+
+    def record(self, values: dict[str, Any]) -> dict[str, Any]:
+        """The engine's view of one enterprise: only facts rules may test, missing ones left out
+        (durable_rules never matches a missing field, which is the three-valued 'unknown')."""
+        out = {}
+        for fact, kind in self.fact_types.items():
+            value = values.get(fact)
+            if value is None or kind in ("tags", "year_month"):
+                continue
+            out[fact] = self(fact, value)
+        return out
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, (int, Decimal, Fraction)) and not isinstance(value, bool)
+
+
+_ = date  # dates are encoded above; imported for type readers

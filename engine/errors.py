@@ -1,0 +1,30 @@
+"""Domain exceptions. Only cli.py turns them into one-line messages for the user."""
+from __future__ import annotations
+
+
+class ScaleupError(Exception):
+    """Base of every error a user can cause with their input or data."""
+
+
+class PolicyDataError(ScaleupError):
+    """Policy, rule or reference data that does not validate. Carries every problem found."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+class UnknownPolicyError(ScaleupError):
+    pass
+
+
+class ParameterNotInForce(ScaleupError):
+    """param(name, as_of) for a date on which the parameter has no value."""
+
+
+class InputFileError(ScaleupError):
+    """A register file that cannot be read at all (missing required column, unreadable)."""
+
+
+class EngineError(Exception):
+    """An internal inconsistency (engine disagreement, action failure). A bug, never a user error."""

@@ -1,0 +1,342 @@
+"""Evaluate enterprises against a compiled policy.
+
+The verdict of every family comes from the durable_rules rules that fired. The same records are
+evaluated exactly in Python (engine/logic.py) to build the explanation; the two must agree on the
+outcome, the deciding rules, the triggered indicators, the classifications and the amount lines, or
+the evaluation stops with EngineError — an explanation that disagrees with its verdict is never shown.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Iterable, Optional
+
+from engine import logic
+from engine.compiler import CompiledPolicy, FamilyPlan, RuleTag, compile_policy
+from engine.decisions import AmountLine, ConditionFinding, Decision, EnterpriseResult, RuleFinding
+from engine.derive import fact_values
+from engine.errors import EngineError
+from engine.facts import Enterprise
+from engine.policy import Policy, load_policy, project_root, resolve_policy_folder
+from engine.rules_model import Rulebook, load_rulebook
+
+LEVELS = ("yellow", "red")
+
+
+@dataclass
+class Verdict:
+    """One family's conclusion, as read from durable_rules or recomputed in Python."""
+
+    category: str                       # na | excl | neg | pos | ind | unk | app | none
+    outcome: str
+    rule_id: str
+    failing: tuple[str, ...] = ()       # gate: conditions not met; indicators: triggered
+    attributes: tuple = ()              # ((attribute, case index), ...)
+    amounts: tuple[str, ...] = ()
+
+
+def load_engine_inputs(policy_id: str, rules_dir: Optional[Path] = None) -> tuple[Policy, Rulebook]:
+    policy = load_policy(resolve_policy_folder(policy_id))
+    book = load_rulebook(rules_dir or project_root() / "rules", policy)
+    return policy, book
+
+
+class Evaluator:
+    def __init__(self, policy: Policy, book: Rulebook, as_of: date):
+        self.compiled: CompiledPolicy = compile_policy(policy, book, as_of)
+        self.policy, self.book, self.as_of = policy, book, as_of
+        self._derived = [s for s in book.facts.values() if s.fn]
+
+    def evaluate(self, enterprise: Enterprise) -> EnterpriseResult:
+        values = fact_values(enterprise, self._derived, self.as_of)
+        record = self.compiled.encoder.record(values)
+        fired = self.compiled.engine.fire_all(record)
+        by_family: dict[str, list[tuple[str, RuleTag]]] = {}
+        for name in fired:
+            if name in self.compiled.tags:
+                tag = self.compiled.tags[name]
+                by_family.setdefault(tag.family, []).append((name, tag))
+        decisions = []
+        for fname, plan in self.compiled.plans.items():
+            decisions.append(self._decide(plan, values, by_family.get(fname, []), enterprise))
+        return EnterpriseResult(enterprise_id=enterprise.enterprise_id, name=enterprise.name, town=enterprise.town,
+                                in_park=enterprise.in_park, as_of=self.as_of.isoformat(), policy=self.policy.id,
+                                decisions=decisions, facts=values)
+
+    def evaluate_many(self, enterprises: Iterable[Enterprise]) -> list[EnterpriseResult]:
+        return [self.evaluate(e) for e in enterprises]
+
+    # ------------------------------------------------------------------------------------------
+    def _decide(self, plan: FamilyPlan, values: dict, fired: list[tuple[str, RuleTag]], ent: Enterprise) -> Decision:
+        spec = plan.family.spec
+        conclusion = spec.conclusion
+        if not plan.evaluable:
+            return Decision(type=plan.name, outcome="not_applicable", rule_id=conclusion.id,
+                            clause_id=conclusion.clause, clause_text=self._clause_text(conclusion.clause),
+                            findings=[], params={}, reason=plan.reason)
+        engine_verdict = read_fired(plan, [t for _, t in fired])
+        findings, python_verdict = explain_family(plan, values, self.book)
+        if engine_verdict != python_verdict:
+            raise EngineError(f"{ent.enterprise_id} {plan.name}: durable_rules concluded {engine_verdict}, "
+                              f"the exact evaluation {python_verdict}")
+        outcome = engine_verdict.outcome
+        # Insufficient data: cite the first rule that could not be evaluated.
+        rule_id = engine_verdict.rule_id or next(
+            (f.rule.id for f in findings if f.status == "missing"), conclusion.id)
+        clause_id = conclusion.clause if rule_id == conclusion.id else self.book_rule(plan, rule_id).clause
+        decision = Decision(type=plan.name, outcome=outcome, rule_id=rule_id, clause_id=clause_id,
+                            clause_text=self._clause_text(clause_id), findings=findings, params=plan.params,
+                            triggered=list(engine_verdict.failing) if spec.decision == "indicators" else [],
+                            fired=[n for n, _ in fired])
+        decision.triggered_codes = list(dict.fromkeys(
+            self.book_rule(plan, rid).code for rid in decision.triggered))
+        # Classifications (path, origin, beneficiary) describe a positive decision only.
+        for attribute, case in (engine_verdict.attributes if engine_verdict.category == "pos" else ()):
+            rule = next(r for r in plan.rules_of_kind("classification") if r.attribute == attribute)
+            decision.attributes[attribute] = self._case_value(plan.cases[rule.id][case][1], values)
+        if spec.beneficiary and engine_verdict.category == "pos":
+            decision.beneficiary = decision.attributes.get(spec.beneficiary)
+        if engine_verdict.category == "pos" and spec.amount:
+            decision.amount_lines = self._amount_lines(plan, engine_verdict.amounts)
+            if not decision.amount_lines:
+                raise EngineError(f"{ent.enterprise_id} {plan.name}: awarded but no amount rule applies")
+            decision.amount_yuan = max(line.amount for line in decision.amount_lines)
+            top = next(line for line in decision.amount_lines if line.amount == decision.amount_yuan)
+            decision.amount_lines = [AmountLine(l.rule_id, l.clause, l.param, l.amount, l is top)
+                                     for l in decision.amount_lines]
+        decision.missing_facts = sorted({f for fnd in findings if fnd.status == "missing" for f in fnd.missing_facts})
+        return decision
+
+    def book_rule(self, plan: FamilyPlan, rule_id: str):
+        return next(r for r in plan.family.rules if r.id == rule_id)
+
+    def _clause_text(self, clause_id: str) -> str:
+        return self.policy.clauses[clause_id].text
+
+    def _case_value(self, value: Any, values: dict) -> Any:
+        if isinstance(value, dict) and "fact" in value:
+            return values.get(value["fact"])
+        if isinstance(value, dict) and value.get("context") == "development_zone":
+            return self.policy.jurisdiction.development_zone.name_zh
+        return value
+
+    def _amount_lines(self, plan: FamilyPlan, rule_ids: tuple[str, ...]) -> list[AmountLine]:
+        lines = []
+        for r in plan.rules_of_kind("amount"):
+            if r.id in rule_ids:
+                rp = plan.params[r.amount["param"]]
+                lines.append(AmountLine(r.id, r.clause, rp, rp.value, False))
+        return lines
+
+
+def read_fired(plan: FamilyPlan, tags: list[RuleTag]) -> Verdict:
+    """The family's verdict from the durable_rules rules that fired."""
+    spec = plan.family.spec
+    order = {r.id: i for i, r in enumerate(plan.family.rules)}
+    cats = {t.category for t in tags}
+    attrs = tuple(sorted({t.payload for t in tags if t.category == "attr"}))
+    if len({a for a, _ in attrs}) != len(attrs):
+        raise EngineError(f"{plan.name}: two cases of one classification fired: {attrs}")
+    amounts = tuple(sorted({t.rule_id for t in tags if t.category == "amt"}))
+
+    def first(cat):
+        return min((t.rule_id for t in tags if t.category == cat), key=lambda rid: order.get(rid, -1))
+
+    if spec.decision == "gate":
+        outcome_cats = cats & {"na", "excl", "neg", "pos"}
+        if len(outcome_cats) > 1:
+            raise EngineError(f"{plan.name}: overlapping outcome rules fired: {sorted(outcome_cats)}")
+        if "na" in cats:
+            return Verdict("na", "not_applicable", first("na"), attributes=attrs, amounts=amounts)
+        if "excl" in cats:
+            t = next(t for t in tags if t.category == "excl")
+            return Verdict("excl", t.payload, t.rule_id, attributes=attrs, amounts=amounts)
+        if "neg" in cats:
+            failing = tuple(sorted({t.rule_id for t in tags if t.category == "neg"}, key=order.get))
+            return Verdict("neg", spec.outcomes["negative"], failing[0], failing, attrs, amounts)
+        if "pos" in cats:
+            return Verdict("pos", spec.outcomes["positive"], spec.conclusion.id, attributes=attrs, amounts=amounts)
+        return Verdict("none", "insufficient_data", "", attributes=attrs, amounts=amounts)
+    if "na" in cats:
+        if cats & {"ind", "unk", "app"}:
+            raise EngineError(f"{plan.name}: not applicable and applicable rules both fired")
+        return Verdict("na", "not_applicable", first("na"), attributes=attrs)
+    if "ind" in cats:
+        triggered = tuple(sorted({t.rule_id for t in tags if t.category == "ind"}, key=order.get))
+        level = max((t.payload for t in tags if t.category == "ind"), key=LEVELS.index)
+        return Verdict("ind", level, spec.conclusion.id, triggered, attrs)
+    if "unk" in cats:
+        return Verdict("unk", "insufficient_data", first("unk"), attributes=attrs)
+    if "app" in cats:
+        return Verdict("app", spec.outcomes["none"], spec.conclusion.id, attributes=attrs)
+    return Verdict("none", "insufficient_data", "", attributes=attrs)
+
+
+def explain_family(plan: FamilyPlan, values: dict, book: Rulebook) -> tuple[list[RuleFinding], Verdict]:
+    """Every rule of the family evaluated exactly, and the verdict those findings imply."""
+    spec = plan.family.spec
+    findings: list[RuleFinding] = []
+    status: dict[str, Optional[bool]] = {}
+    attrs, amounts = [], []
+    for r in plan.family.rules:
+        f = RuleFinding(rule=r, status="", params=plan.rule_params.get(r.id, []),
+                        included_from=plan.family.included_from.get(r.id))
+        if r.kind == "not_modelled":
+            f.status = "not_modelled"
+        elif r.kind == "classification":
+            hits = [j for j, (node, _) in enumerate(plan.cases[r.id]) if logic.evaluate(node, values) is True]
+            for j, (node, _) in enumerate(plan.cases[r.id]):
+                f.conditions += condition_findings(r.id, node, values)
+            if hits:
+                attrs.append((r.attribute, hits[0]))
+                f.status, f.value = "set", hits[0]
+            else:
+                f.status = "missing"
+        elif r.kind == "amount":
+            node = plan.nodes.get(r.id)
+            ok = True if node is None else logic.evaluate(node, values)
+            if node is not None:
+                f.conditions = condition_findings(r.id, node, values)
+            f.status = {True: "met", False: "not_met", None: "missing"}[ok]
+            f.value = plan.params[r.amount["param"]].value
+            if ok and not plan.family.included_from.get(r.id):
+                amounts.append(r.id)
+        else:
+            node = plan.nodes[r.id]
+            guard = plan.guards.get(r.id)
+            f.conditions = condition_findings(r.id, node, values)
+            if guard is not None and logic.evaluate(guard, values) is False:
+                status[r.id] = True
+                f.status = "not_applicable"
+            else:
+                effective = logic.implication(guard, node)
+                s = logic.evaluate(effective, values)
+                status[r.id] = s
+                if r.kind == "indicator":
+                    f.status = {True: "triggered", False: "not_triggered", None: "missing"}[s]
+                elif r.kind == "exclusion":
+                    f.status = {True: "excluded", False: "not_excluded", None: "missing"}[s]
+                else:
+                    f.status = {True: "met", False: "not_met", None: "missing"}[s]
+                if s is False and r.kind == "condition":
+                    f.changes = needed_changes(node, values, r.id)
+        if f.status == "missing":
+            f.missing_facts = missing_inputs(
+                [lf.fact for c in ([plan.nodes.get(r.id)] + [n for n, _ in plan.cases.get(r.id, [])]) if c is not None
+                 for lf in logic.leaves(c) if isinstance(lf, (logic.Leaf, logic.Exists))], values, book)
+        findings.append(f)
+    return findings, _verdict_from_status(plan, status, tuple(sorted(attrs)), tuple(sorted(amounts)))
+
+
+def _verdict_from_status(plan: FamilyPlan, status: dict, attrs: tuple, amounts: tuple) -> Verdict:
+    spec = plan.family.spec
+    app = plan.rules_of_kind("applicability")
+    for r in app:
+        if status[r.id] is False:
+            return Verdict("na", "not_applicable", r.id, attributes=attrs,
+                           amounts=amounts if spec.decision == "gate" else ())
+    unknown_app = next((r.id for r in app if status[r.id] is None), None)
+    if spec.decision == "gate":
+        if unknown_app:
+            return Verdict("none", "insufficient_data", "", attributes=attrs, amounts=amounts)
+        for r in plan.rules_of_kind("exclusion"):
+            if status[r.id] is True:
+                return Verdict("excl", r.outcome, r.id, attributes=attrs, amounts=amounts)
+            if status[r.id] is None:
+                return Verdict("none", "insufficient_data", "", attributes=attrs, amounts=amounts)
+        conds = plan.rules_of_kind("condition")
+        failing = tuple(r.id for r in conds if status[r.id] is False)
+        if failing:
+            return Verdict("neg", spec.outcomes["negative"], failing[0], failing, attrs, amounts)
+        if any(status[r.id] is None for r in conds):
+            return Verdict("none", "insufficient_data", "", attributes=attrs, amounts=amounts)
+        return Verdict("pos", spec.outcomes["positive"], spec.conclusion.id, attributes=attrs, amounts=amounts)
+    if unknown_app:
+        return Verdict("none", "insufficient_data", "", attributes=attrs)
+    inds = plan.rules_of_kind("indicator")
+    triggered = tuple(r.id for r in inds if status[r.id] is True)
+    if triggered:
+        level = max((r.level for r in inds if r.id in triggered), key=LEVELS.index)
+        return Verdict("ind", level, spec.conclusion.id, triggered, attrs)
+    unknown = next((r.id for r in inds if r.required and status[r.id] is None), None)
+    if unknown:
+        return Verdict("unk", "insufficient_data", unknown, attributes=attrs)
+    return Verdict("app", spec.outcomes["none"], spec.conclusion.id, attributes=attrs)
+
+
+def condition_findings(rule_id: str, node: logic.Node, values: dict) -> list[ConditionFinding]:
+    out = []
+    for lf in logic.leaves(node):
+        if isinstance(lf, logic.Leaf):
+            value = values.get(lf.fact)
+            met = logic.evaluate(lf, values)
+            out.append(ConditionFinding(rule_id, lf.fact, value, lf.op, lf.threshold, lf.params, lf.context, met,
+                                        margin=_margin(value, lf.op, lf.threshold) if met is False else None,
+                                        missing_reading=lf.if_missing if value is None else None,
+                                        missing_note_zh=lf.source.missing_note_zh if value is None else None,
+                                        missing_note_en=lf.source.missing_note_en if value is None else None))
+        elif isinstance(lf, logic.Exists):
+            out.append(ConditionFinding(rule_id, lf.fact, values.get(lf.fact), "exists" if lf.want_present else "missing",
+                                        None, (), None, logic.evaluate(lf, values)))
+        elif isinstance(lf, logic.Const):
+            out.append(ConditionFinding(rule_id, None, lf.param.value, lf.source.op, lf.source.value, (lf.param,),
+                                        None, lf.value))
+    return out
+
+
+def _margin(value: Any, op: str, threshold: Any) -> Any:
+    if value is None or not logic_is_number(value) or not logic_is_number(threshold):
+        return None
+    diff = Fraction(threshold) - Fraction(value)
+    return abs(diff)
+
+
+def logic_is_number(x: Any) -> bool:
+    return isinstance(x, (int, Decimal, Fraction)) and not isinstance(x, bool)
+
+
+def needed_changes(node: logic.Node, values: dict, rule_id: str, limit: int = 4) -> list[list[ConditionFinding]]:
+    """Alternatives, each a set of unmet conditions that would all have to change for the node to hold."""
+    if isinstance(node, logic.Leaf):
+        met = logic.evaluate(node, values)
+        if met is True:
+            return [[]]
+        return [condition_findings(rule_id, node, values)]
+    if isinstance(node, (logic.Exists, logic.Const)):
+        return [[]] if logic.evaluate(node, values) else ([] if isinstance(node, logic.Const) else
+                                                         [condition_findings(rule_id, node, values)])
+    if isinstance(node, logic.Neg):
+        return []
+    parts = [needed_changes(c, values, rule_id, limit) for c in node.children]
+    if isinstance(node, logic.And):
+        combos = [[]]
+        for part in parts:
+            if not part:
+                return []
+            combos = [a + b for a in combos for b in part][:limit]
+        return combos
+    return sorted((alt for part in parts for alt in part), key=len)[:limit]
+
+
+def missing_inputs(facts: list[str], values: dict, book: Rulebook) -> list[str]:
+    """The register columns behind missing facts (a derived fact is missing because a column is)."""
+    out: list[str] = []
+
+    def walk(fact: str):
+        spec = book.facts.get(fact)
+        if values.get(fact) is not None or spec is None:
+            return
+        if spec.fn:
+            for a in spec.args:
+                walk(a)
+            if not any(values.get(a) is None for a in spec.args) and fact not in out:
+                out.append(fact)   # all inputs present but the derivation is undefined (e.g. zero base)
+        elif fact not in out:
+            out.append(fact)
+
+    for f in facts:
+        walk(f)
+    return out

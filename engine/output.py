@@ -1,0 +1,127 @@
+"""Results as the documented outputs: the JSON contract (design.md "Output contract", schema version
+in SCHEMA_VERSION), one CSV row per enterprise for Excel, and a terminal table."""
+from __future__ import annotations
+
+from datetime import date
+from decimal import ROUND_HALF_EVEN, Decimal
+from fractions import Fraction
+from typing import Any
+
+from engine.decisions import Decision, EnterpriseResult
+from engine.facts import YearMonth
+from engine.render import environment, render_decision
+from engine.rules_model import Rulebook
+
+SCHEMA_VERSION = "1"
+FAMILY_ORDER = ("upgrade_eligibility", "pool_entry", "enterprise_award", "town_award", "land_power_priority",
+                "delisting_warning")
+_PLACES = {"money": Decimal("0.01"), "ratio": Decimal("0.000001"), "decimal": Decimal("0.0001")}
+
+
+def json_value(value: Any, kind: str | None = None) -> Any:
+    """Exact where the value is exact; a fraction (annualised, growth) as a decimal string rounded for display."""
+    if value is None or isinstance(value, (bool, int, str)) and not (kind == "money" and isinstance(value, int)):
+        return value
+    if isinstance(value, Fraction):
+        q = _PLACES.get(kind or "", Decimal("0.000001"))
+        return str((Decimal(value.numerator) / Decimal(value.denominator)).quantize(q, rounding=ROUND_HALF_EVEN))
+    if isinstance(value, Decimal) or isinstance(value, int):
+        d = Decimal(value)
+        return str(d.quantize(_PLACES["money"])) if kind == "money" else format(d.normalize(), "f")
+    if isinstance(value, (date, YearMonth)):
+        return value.isoformat() if isinstance(value, date) else str(value)
+    if isinstance(value, tuple):
+        if len(value) == 2 and all(isinstance(v, int) for v in value) and kind == "annual_date":
+            return f"{value[0]:02d}-{value[1]:02d}"
+        return [json_value(v, kind) for v in value]
+    return str(value)
+
+
+def decision_json(decision: Decision, result: EnterpriseResult, book: Rulebook, lang: str) -> dict:
+    kinds = {fid: spec.type for fid, spec in book.facts.items()}
+    conditions = []
+    for f in decision.findings:
+        for c in f.conditions:
+            kind = kinds.get(c.fact) if c.fact else (c.params[0].parameter.type if c.params else None)
+            conditions.append({
+                "rule_id": c.rule_id, "fact": c.fact, "value": json_value(c.value, kind), "op": c.op,
+                "threshold": json_value(c.threshold, kind if c.fact else None),
+                "threshold_parameters": [p.name for p in c.params],
+                "met": c.met, "margin": json_value(c.margin, kind) if c.margin is not None else None,
+            })
+    out = {
+        "type": decision.type,
+        "outcome": decision.outcome,
+        "rule_id": decision.rule_id,
+        "clause_id": decision.clause_id,
+        "clause_text": decision.clause_text,
+        "amount_yuan": json_value(decision.amount_yuan, "money") if decision.amount_yuan is not None else None,
+        "conditions": conditions,
+        "parameters": [{"name": p.name, "value": json_value(p.value, p.parameter.type), "unit": p.parameter.unit,
+                        "provenance": p.provenance, "clause": p.clause, "reference": p.reference, "note": p.note,
+                        "since": p.since.isoformat()} for p in decision.params.values()],
+        "rules": [{"rule_id": f.rule.id, "kind": f.rule.kind, "clause_id": f.rule.clause, "status": f.status,
+                   "included_from": f.included_from, "missing_facts": f.missing_facts} for f in decision.findings],
+        "attributes": {k: json_value(v) for k, v in decision.attributes.items()},
+        "triggered": decision.triggered,
+        "triggered_codes": decision.triggered_codes,
+        "missing_facts": decision.missing_facts,
+        "reason": decision.reason,
+        "explanation": render_decision(decision, result, book, lang),
+    }
+    if decision.type == "town_award":
+        out["beneficiary"] = decision.beneficiary
+    if decision.amount_lines:
+        out["amount_lines"] = [{"rule_id": a.rule_id, "clause_id": a.clause, "parameter": a.param.name,
+                                "amount_yuan": json_value(a.amount, "money"), "provenance": a.param.provenance,
+                                "chosen": a.chosen} for a in decision.amount_lines]
+    return out
+
+
+def result_json(result: EnterpriseResult, book: Rulebook, lang: str) -> dict:
+    return {"enterprise_id": result.enterprise_id, "name": result.name, "as_of": result.as_of,
+            "policy": result.policy,
+            "decisions": [decision_json(d, result, book, lang) for d in result.decisions]}
+
+
+def summary_row(result: EnterpriseResult) -> dict[str, Any]:
+    """One flat row per enterprise (CSV/XLSX and the table): each family's outcome and amounts."""
+    row: dict[str, Any] = {"enterprise_id": result.enterprise_id, "name": result.name, "town": result.town,
+                           "in_park": result.in_park, "as_of": result.as_of}
+    for d in result.decisions:
+        row[d.type] = d.outcome
+        row[f"{d.type}.rule_id"] = d.rule_id
+        if d.type in ("enterprise_award", "town_award"):
+            row[f"{d.type}.amount_yuan"] = json_value(d.amount_yuan, "money") if d.amount_yuan is not None else ""
+        if d.type == "town_award":
+            row["town_award.beneficiary"] = d.beneficiary or ""
+        if d.type == "upgrade_eligibility":
+            row["upgrade_eligibility.path"] = d.attributes.get("path", "")
+            row["upgrade_eligibility.origin"] = d.attributes.get("origin", "")
+        if d.type == "delisting_warning":
+            row["delisting_warning.triggered"] = " ".join(d.triggered_codes)
+        if d.missing_facts:
+            row[f"{d.type}.missing"] = " ".join(d.missing_facts)
+    return row
+
+
+def csv_columns() -> list[str]:
+    cols = ["enterprise_id", "name", "town", "in_park", "as_of"]
+    for fam in FAMILY_ORDER:
+        cols += [fam, f"{fam}.rule_id"]
+        if fam == "upgrade_eligibility":
+            cols += ["upgrade_eligibility.path", "upgrade_eligibility.origin"]
+        if fam in ("enterprise_award", "town_award"):
+            cols.append(f"{fam}.amount_yuan")
+        if fam == "town_award":
+            cols.append("town_award.beneficiary")
+        if fam == "delisting_warning":
+            cols.append("delisting_warning.triggered")
+        cols.append(f"{fam}.missing")
+    return cols
+
+
+def render_table(results: list[EnterpriseResult], lang: str) -> str:
+    template = environment().get_template(f"table_{lang}.txt.j2")
+    text = template.render(rows=[summary_row(r) for r in results], families=FAMILY_ORDER)
+    return "\n".join(line.rstrip() for line in text.strip().splitlines()) + "\n"

@@ -1,0 +1,495 @@
+"""The policy instrument as data: metadata, clauses, dated parameters with provenance, targets and
+interpretations (policies/<id>/). Loading validates everything and reports every problem at once,
+each with its file and key. `Policy.param(name, as_of)` is the only way rules see a figure."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, Literal, Optional, Union
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from engine.errors import ParameterNotInForce, PolicyDataError, UnknownPolicyError
+from engine.jurisdiction import Jurisdiction, load_jurisdiction
+from engine.yamlio import YamlFileError, load_yaml
+
+Strict = ConfigDict(extra="forbid", frozen=True)
+ParamType = Literal["money", "ratio", "count", "bool", "enum", "text_list", "annual_date"]
+
+
+class Clause(BaseModel):
+    model_config = Strict
+    id: str
+    kind: Literal["notice", "provision", "annex"]
+    heading_zh: str
+    heading_en: str
+    text: str
+
+
+class InForce(BaseModel):
+    model_config = Strict
+    from_: date = Field(alias="from")
+    to: date
+    provenance: Literal["source", "assumed"]
+    note: str
+
+    def covers(self, day: date) -> bool:
+        return self.from_ <= day <= self.to
+
+
+class PolicyMeta(BaseModel):
+    model_config = Strict
+    id: str
+    document_number: str
+    title_zh: str
+    title_en: str
+    issuer_zh: str
+    issuer_en: str
+    approved_by_zh: Optional[str] = None
+    signed_on: date
+    issued_on: date
+    disclosure_zh: Optional[str] = None
+    addressees_zh: Optional[str] = None
+    in_force: InForce
+    jurisdiction: str
+    source_file: str
+    source_note: Optional[str] = None
+    fictional: bool = False
+
+
+class ParamValue(BaseModel):
+    """One dated value. `source` needs a clause or a reference; `assumed` needs a note."""
+
+    model_config = Strict
+    value: Any
+    provenance: Literal["source", "assumed"]
+    clause: Optional[str] = None
+    reference: Optional[str] = None
+    note: Optional[str] = None
+    until: Optional[date] = None
+
+    @model_validator(mode="after")
+    def _provenance_is_documented(self):
+        if self.provenance == "source" and not (self.clause or self.reference):
+            raise ValueError("provenance 'source' needs a clause or a reference")
+        if self.provenance == "assumed" and not self.note:
+            raise ValueError("provenance 'assumed' needs a note saying why")
+        return self
+
+
+class ParamRange(BaseModel):
+    model_config = Strict
+    min: Union[str, int]
+    max: Union[str, int]
+
+
+class Parameter(BaseModel):
+    model_config = Strict
+    name: str
+    label_zh: str
+    label_en: str
+    type: ParamType
+    unit: Optional[str] = None
+    range: Optional[ParamRange] = None
+    choices: Optional[tuple[str, ...]] = None
+    year: Optional[Literal["current", "previous"]] = None   # for annual_date
+    values: dict[date, ParamValue]
+
+    @model_validator(mode="after")
+    def _typed_values(self):
+        if not self.values:
+            raise ValueError("needs at least one dated value")
+        if self.type == "enum" and not self.choices:
+            raise ValueError("an enum parameter needs its choices")
+        if self.type == "annual_date" and not self.year:
+            raise ValueError("an annual_date parameter needs year: current|previous")
+        for day, pv in self.values.items():
+            try:
+                coerce_param_value(self, pv.value)
+            except ValueError as exc:
+                raise ValueError(f"value of {day.isoformat()}: {exc}") from None
+        days = sorted(self.values)
+        for this, nxt in zip(days, days[1:]):
+            until = self.values[this].until
+            if until is not None and until >= nxt:
+                raise ValueError(f"values overlap: {this.isoformat()} runs until {until.isoformat()}, "
+                                 f"but {nxt.isoformat()} starts before that")
+        for day in days:
+            until = self.values[day].until
+            if until is not None and until < day:
+                raise ValueError(f"value of {day.isoformat()} ends ({until.isoformat()}) before it starts")
+        return self
+
+    def in_force(self, as_of: date) -> Optional[tuple[date, ParamValue]]:
+        current = None
+        for day in sorted(self.values):
+            if day <= as_of:
+                current = (day, self.values[day])
+        if current is None:
+            return None
+        until = current[1].until
+        if until is not None and as_of > until:
+            return None
+        return current
+
+
+def coerce_param_value(param: Parameter, raw: Any) -> Any:
+    """The typed value of a parameter (Decimal for money and ratios). Raises ValueError."""
+    t = param.type
+    if t in ("money", "ratio"):
+        if isinstance(raw, bool) or not isinstance(raw, (str, int)):
+            raise ValueError(f"expected a quoted decimal such as \"20000000\", got {raw!r}")
+        try:
+            value = Decimal(str(raw))
+        except InvalidOperation:
+            raise ValueError(f"expected a decimal number, got {raw!r}") from None
+        if not value.is_finite():
+            raise ValueError(f"expected a finite number, got {raw!r}")
+        if t == "money":
+            if value < 0:
+                raise ValueError("money must not be negative")
+            if value != value.quantize(Decimal("0.01")):
+                raise ValueError("money must be exact to 0.01 yuan")
+        return value
+    if t == "count":
+        if isinstance(raw, bool) or not isinstance(raw, int) or raw < 0:
+            raise ValueError(f"expected a whole number ≥ 0, got {raw!r}")
+        return raw
+    if t == "bool":
+        if not isinstance(raw, bool):
+            raise ValueError(f"expected true or false, got {raw!r}")
+        return raw
+    if t == "enum":
+        if raw not in (param.choices or ()):
+            raise ValueError(f"expected one of {', '.join(param.choices or ())}, got {raw!r}")
+        return raw
+    if t == "text_list":
+        if not isinstance(raw, list) or not raw or not all(isinstance(x, str) and x for x in raw):
+            raise ValueError(f"expected a non-empty list of text, got {raw!r}")
+        return tuple(raw)
+    if t == "annual_date":
+        try:
+            month, day = (int(x) for x in str(raw).split("-"))
+            date(2000, month, day)  # a leap year, so 02-29 is accepted
+        except ValueError:
+            raise ValueError(f"expected a month-day such as \"10-01\", got {raw!r}") from None
+        return (month, day)
+    raise ValueError(f"unknown parameter type {t}")
+
+
+@dataclass(frozen=True)
+class ResolvedParam:
+    """A parameter's value in force on a date, with where it comes from."""
+
+    name: str
+    value: Any
+    raw: Any
+    since: date
+    provenance: str
+    clause: Optional[str]
+    reference: Optional[str]
+    note: Optional[str]
+    parameter: Parameter
+
+
+class Column(BaseModel):
+    model_config = Strict
+    label_zh: str
+    label_en: str
+
+
+class AnnexRow(BaseModel):
+    model_config = ConfigDict(extra="allow", frozen=True)
+    year: int
+
+
+class Partition(BaseModel):
+    model_config = Strict
+    total: str
+    parts: tuple[str, ...]
+
+
+class RunningTotal(BaseModel):
+    model_config = Strict
+    stock: str
+    additions: str
+
+
+class Annex(BaseModel):
+    model_config = Strict
+    clause: str
+    title_zh: str
+    unit: str
+    columns: dict[str, Column]
+    rows: tuple[AnnexRow, ...]
+    partitions: tuple[Partition, ...] = ()
+    running_totals: tuple[RunningTotal, ...] = ()
+
+    @model_validator(mode="after")
+    def _rows_use_columns(self):
+        for row in self.rows:
+            extra = set(row.model_extra or {})
+            unknown = extra - set(self.columns)
+            missing = set(self.columns) - extra
+            if unknown or missing:
+                raise ValueError(f"row {row.year}: unknown columns {sorted(unknown)}, missing {sorted(missing)}")
+            for col in self.columns:
+                if not isinstance(row.model_extra[col], int) or isinstance(row.model_extra[col], bool):
+                    raise ValueError(f"row {row.year}, column {col}: expected a whole number as printed")
+        for rel in self.partitions:
+            for name in (rel.total, *rel.parts):
+                if name not in self.columns:
+                    raise ValueError(f"partition names unknown column {name!r}")
+        for rel in self.running_totals:
+            for name in (rel.stock, rel.additions):
+                if name not in self.columns:
+                    raise ValueError(f"running total names unknown column {name!r}")
+        return self
+
+    def figure(self, year: int, column: str) -> Optional[int]:
+        row = next((r for r in self.rows if r.year == year), None)
+        return None if row is None else row.model_extra[column]
+
+
+class TextTarget(BaseModel):
+    model_config = Strict
+    id: str
+    clause: str
+    year: int
+    measure: str
+    op: Literal[">=", "=="]
+    value: int
+    text: str
+
+
+class Targets(BaseModel):
+    model_config = Strict
+    annex: Optional[Annex] = None
+    text_targets: tuple[TextTarget, ...] = ()
+
+
+class Interpretation(BaseModel):
+    model_config = Strict
+    id: str
+    clause: str
+    text: str
+    reading_zh: str
+    reading_en: str
+    alternatives: tuple[str, ...] = ()
+    parameters: tuple[str, ...] = ()
+    decided_by: str
+
+
+@dataclass
+class Policy:
+    meta: PolicyMeta
+    folder: Path
+    source_text: str
+    clauses: dict[str, Clause]
+    parameters: dict[str, Parameter]
+    targets: Targets
+    interpretations: dict[str, Interpretation]
+    jurisdiction: Jurisdiction
+
+    @property
+    def id(self) -> str:
+        return self.meta.id
+
+    def param(self, name: str, as_of: date) -> ResolvedParam:
+        try:
+            parameter = self.parameters[name]
+        except KeyError:
+            raise ParameterNotInForce(f"{self.id}: no parameter named {name!r}{did_you_mean(name, self.parameters)}") from None
+        hit = parameter.in_force(as_of)
+        if hit is None:
+            dates = ", ".join(d.isoformat() for d in sorted(parameter.values))
+            raise ParameterNotInForce(
+                f"{self.id}: parameter {name!r} has no value in force on {as_of.isoformat()} (values from: {dates})")
+        since, pv = hit
+        return ResolvedParam(name=name, value=coerce_param_value(parameter, pv.value), raw=pv.value, since=since,
+                             provenance=pv.provenance, clause=pv.clause, reference=pv.reference, note=pv.note,
+                             parameter=parameter)
+
+    def clause(self, clause_id: str) -> Clause:
+        return self.clauses[clause_id]
+
+
+def did_you_mean(name: str, candidates) -> str:
+    import difflib
+    close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _validation_problems(path: Path, key: str, exc: ValidationError) -> list[str]:
+    out = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in (key, *err["loc"]) if p != "")
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key (misspelt?)"
+        out.append(f"{path}: {loc}: {msg}")
+    return out
+
+
+def _load_mapping(path: Path, problems: list[str], required: bool = True) -> dict:
+    if not path.exists():
+        if required:
+            problems.append(f"{path}: file not found")
+        return {}
+    try:
+        data = load_yaml(path)
+    except YamlFileError as exc:
+        problems.append(str(exc))
+        return {}
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        problems.append(f"{path}: expected a mapping at the top level")
+        return {}
+    return data
+
+
+def load_policy(folder: Path, jurisdictions_root: Optional[Path] = None) -> Policy:
+    """Load and validate one policy folder; raise PolicyDataError listing every problem."""
+    folder = Path(folder)
+    problems: list[str] = []
+
+    meta_raw = _load_mapping(folder / "policy.yaml", problems)
+    meta = None
+    if meta_raw:
+        try:
+            meta = PolicyMeta(**meta_raw)
+        except ValidationError as exc:
+            problems += _validation_problems(folder / "policy.yaml", "", exc)
+        except TypeError as exc:
+            problems.append(f"{folder / 'policy.yaml'}: {exc}")
+
+    clauses: dict[str, Clause] = {}
+    cl_path = folder / "clauses.yaml"
+    cl_raw = _load_mapping(cl_path, problems)
+    for i, item in enumerate(cl_raw.get("clauses", []) or []):
+        try:
+            clause = Clause(**item) if isinstance(item, dict) else None
+            if clause is None:
+                problems.append(f"{cl_path}: clauses[{i}]: expected a mapping")
+            elif clause.id in clauses:
+                problems.append(f"{cl_path}: clauses[{i}]: duplicate clause id {clause.id!r}")
+            else:
+                clauses[clause.id] = clause
+        except ValidationError as exc:
+            problems += _validation_problems(cl_path, f"clauses[{i}]", exc)
+    unknown_top = set(cl_raw) - {"clauses"}
+    if unknown_top:
+        problems.append(f"{cl_path}: unknown key(s) {sorted(unknown_top)}")
+
+    source_text = ""
+    if meta is not None:
+        src = folder / meta.source_file
+        try:
+            source_text = src.read_text(encoding="utf-8")
+        except (FileNotFoundError, UnicodeDecodeError) as exc:
+            problems.append(f"{src}: cannot read the source document ({exc.__class__.__name__})")
+        for cid, clause in clauses.items():
+            if source_text and clause.text not in source_text:
+                problems.append(f"{cl_path}: clause {cid!r}: text is not a verbatim part of {meta.source_file}")
+
+    parameters: dict[str, Parameter] = {}
+    p_path = folder / "parameters.yaml"
+    for name, body in _load_mapping(p_path, problems).items():
+        if not isinstance(body, dict):
+            problems.append(f"{p_path}: {name}: expected a mapping")
+            continue
+        try:
+            parameters[name] = Parameter(name=name, **body)
+        except ValidationError as exc:
+            problems += _validation_problems(p_path, name, exc)
+        except TypeError as exc:
+            problems.append(f"{p_path}: {name}: {exc}")
+    for name, parameter in parameters.items():
+        for day, pv in parameter.values.items():
+            if pv.clause and pv.clause not in clauses:
+                problems.append(f"{p_path}: {name}.values.{day.isoformat()}.clause: unknown clause {pv.clause!r}"
+                                f"{did_you_mean(pv.clause, clauses)}")
+
+    targets = Targets()
+    t_path = folder / "targets.yaml"
+    t_raw = _load_mapping(t_path, problems, required=False)
+    if t_raw:
+        try:
+            targets = Targets(**t_raw)
+        except ValidationError as exc:
+            problems += _validation_problems(t_path, "", exc)
+    for ref in ([targets.annex.clause] if targets.annex else []) + [t.clause for t in targets.text_targets]:
+        if ref not in clauses:
+            problems.append(f"{t_path}: unknown clause {ref!r}")
+    for tt in targets.text_targets:
+        if source_text and tt.text not in source_text:
+            problems.append(f"{t_path}: text target {tt.id!r}: text is not a verbatim part of the source")
+
+    interpretations: dict[str, Interpretation] = {}
+    i_path = folder / "interpretations.yaml"
+    i_raw = _load_mapping(i_path, problems, required=False)
+    for i, item in enumerate(i_raw.get("interpretations", []) or []):
+        try:
+            it = Interpretation(**item)
+            interpretations[it.id] = it
+            if it.clause not in clauses:
+                problems.append(f"{i_path}: interpretations[{i}].clause: unknown clause {it.clause!r}")
+            for pname in it.parameters:
+                if pname not in parameters:
+                    problems.append(f"{i_path}: interpretations[{i}].parameters: unknown parameter {pname!r}"
+                                    f"{did_you_mean(pname, parameters)}")
+        except (ValidationError, TypeError) as exc:
+            problems += (_validation_problems(i_path, f"interpretations[{i}]", exc)
+                         if isinstance(exc, ValidationError) else [f"{i_path}: {exc}"])
+
+    jurisdiction = None
+    if meta is not None:
+        root = jurisdictions_root or folder.parent / "jurisdictions"
+        try:
+            jurisdiction = load_jurisdiction(root / meta.jurisdiction)
+        except PolicyDataError as exc:
+            problems += exc.problems
+        except YamlFileError as exc:
+            problems.append(str(exc))
+
+    if problems:
+        raise PolicyDataError(problems)
+    return Policy(meta=meta, folder=folder, source_text=source_text, clauses=clauses, parameters=parameters,
+                  targets=targets, interpretations=interpretations, jurisdiction=jurisdiction)
+
+
+def content_hash(paths: list[Path]) -> str:
+    """sha256 over the named files' relative names and bytes: identifies the exact policy data and rules."""
+    digest = hashlib.sha256()
+    for path in sorted(paths):
+        digest.update(str(path.name).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def project_root() -> Path:
+    return Path(__file__).resolve().parent.parent
+
+
+def policies_root() -> Path:
+    return project_root() / "policies"
+
+
+def available_policies(root: Optional[Path] = None) -> list[str]:
+    root = root or policies_root()
+    return sorted(p.name for p in root.iterdir() if (p / "policy.yaml").is_file())
+
+
+def resolve_policy_folder(policy: str, root: Optional[Path] = None) -> Path:
+    """A policy id under policies/, or a path to a policy folder (a copy being edited, another district)."""
+    candidate = Path(policy)
+    if (candidate / "policy.yaml").is_file():
+        return candidate
+    root = root or policies_root()
+    if (root / policy / "policy.yaml").is_file():
+        return root / policy
+    known = available_policies(root)
+    raise UnknownPolicyError(f"unknown policy {policy!r}; known: {', '.join(known)}{did_you_mean(policy, known)}")

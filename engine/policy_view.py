@@ -1,0 +1,55 @@
+"""A policy as the `policy show` command presents it: metadata, clauses, parameters (in force on a
+date, or every dated value), targets and interpretations, as plain data for JSON or a template."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Optional
+
+from engine.output import json_value
+from engine.policy import Policy, coerce_param_value
+
+
+def policy_document(policy: Policy, as_of: Optional[date]) -> dict[str, Any]:
+    meta = policy.meta
+    params = []
+    for name, p in policy.parameters.items():
+        entries = []
+        if as_of is not None:
+            hit = p.in_force(as_of)
+            entries = [hit] if hit else []
+        else:
+            entries = sorted(p.values.items())
+        for since, pv in entries:
+            params.append({"name": name, "label_zh": p.label_zh, "label_en": p.label_en, "type": p.type,
+                           "unit": p.unit, "value": json_value(coerce_param_value(p, pv.value), p.type),
+                           "since": since.isoformat(), "until": pv.until.isoformat() if pv.until else None,
+                           "provenance": pv.provenance, "clause": pv.clause, "reference": pv.reference,
+                           "note": pv.note})
+        if as_of is not None and not entries:
+            params.append({"name": name, "label_zh": p.label_zh, "label_en": p.label_en, "type": p.type,
+                           "unit": p.unit, "value": None, "since": None, "until": None,
+                           "provenance": "not_in_force", "clause": None, "reference": None,
+                           "note": f"no value in force on {as_of.isoformat()}"})
+    annex = policy.targets.annex
+    return {
+        "id": policy.id,
+        "as_of": as_of.isoformat() if as_of else None,
+        "metadata": {"document_number": meta.document_number, "title_zh": meta.title_zh, "title_en": meta.title_en,
+                     "issuer_zh": meta.issuer_zh, "issuer_en": meta.issuer_en, "approved_by_zh": meta.approved_by_zh,
+                     "signed_on": meta.signed_on.isoformat(), "issued_on": meta.issued_on.isoformat(),
+                     "in_force": {"from": meta.in_force.from_.isoformat(), "to": meta.in_force.to.isoformat(),
+                                  "provenance": meta.in_force.provenance, "note": meta.in_force.note},
+                     "in_force_on_as_of": meta.in_force.covers(as_of) if as_of else None,
+                     "jurisdiction": policy.jurisdiction.name_zh, "fictional": meta.fictional},
+        "clauses": [{"id": c.id, "kind": c.kind, "heading_zh": c.heading_zh, "heading_en": c.heading_en,
+                     "text": c.text} for c in policy.clauses.values()],
+        "parameters": params,
+        "targets": {
+            "annex": None if annex is None else {
+                "clause": annex.clause, "title_zh": annex.title_zh, "unit": annex.unit,
+                "columns": {k: v.model_dump() for k, v in annex.columns.items()},
+                "rows": [dict(year=r.year, **r.model_extra) for r in annex.rows]},
+            "text_targets": [t.model_dump() for t in policy.targets.text_targets],
+        },
+        "interpretations": [i.model_dump() for i in policy.interpretations.values()],
+    }

@@ -1,0 +1,191 @@
+"""Register file reading: a .csv, .xlsx or .json file to numbered rows of raw cells, and the search for
+the header row below any title rows. Knows file formats and encodings; what the columns mean is
+columns.py's business and what the values mean is normalise.py's."""
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from engine.errors import InputFileError
+from engine.register.normalise import cell_text, is_blank
+
+HEADER_SEARCH_ROWS = 10   # title rows above the header are few; a header further down is not searched for
+MIN_HEADER_MATCHES = 3    # cells that must be known column names for a row to be taken as the header
+
+Row = tuple[int, list[Any]]  # (row number as the officer sees it, raw cells)
+
+
+@dataclass
+class Grid:
+    rows: list[Row]
+    fixed_header: bool = False  # JSON: the keys are the header (row 0), there is nothing to search
+
+
+def read_grid(path: Path, name: str, sheet: Optional[str] = None) -> Grid:
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return Grid(_read_csv(path, name))
+    if suffix == ".xlsx":
+        return Grid(_read_xlsx(path, name, sheet))
+    if suffix == ".json":
+        return Grid(_read_json(path, name), fixed_header=True)
+    if suffix in (".xls", ".et"):
+        raise InputFileError(f"{name}: {suffix} workbooks are not read; save the file as .xlsx or .csv")
+    raise InputFileError(f"{name}: unknown file type {suffix!r}; expected .csv, .xlsx or .json")
+
+
+def find_header(rows: list[Row], count_known: Callable[[list], int], name: str) -> int:
+    """Position in `rows` of the header: the first of the first non-blank rows with enough known column
+    names, else the one with most (so a file missing columns gets the missing-column message)."""
+    candidates = [(pos, cells) for pos, (_, cells) in enumerate(rows) if not all(map(is_blank, cells))]
+    if not candidates:
+        raise InputFileError(f"{name}: the file is empty")
+    candidates = candidates[:HEADER_SEARCH_ROWS]
+    counts = [(count_known(cells), pos) for pos, cells in candidates]
+    for count, pos in counts:
+        if count >= MIN_HEADER_MATCHES:
+            return pos
+    best, pos = max(counts, key=lambda c: (c[0], -c[1]))
+    if best:
+        return pos
+    first = ", ".join(f'"{cell_text(c)[:30]}"' for c in candidates[0][1] if not is_blank(c))
+    raise InputFileError(f"{name}: no header row found in the first {HEADER_SEARCH_ROWS} rows; expected "
+                         "column names such as enterprise_id or 统一社会信用代码, name or 企业名称, "
+                         f"town or 所属乡镇（街道）; the first row holds: {first[:300]}")
+
+
+def header_labels(cells: list[Any], width: int) -> list[str]:
+    """Header text as found; a blank header becomes "(column G)" and a repeated one "备注 (2)", so every
+    cell of a row keeps its own key in the rejected-rows file."""
+    labels: list[str] = []
+    for i in range(width):
+        text = cell_text(cells[i]).strip() if i < len(cells) else ""
+        label = text or f"(column {column_letter(i + 1)})"
+        n = 1
+        while label in labels:
+            n += 1
+            label = f"{text or label} ({n})"
+        labels.append(label)
+    return labels
+
+
+def column_letter(n: int) -> str:
+    letters = ""
+    while n:
+        n, rem = divmod(n - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def _read_bytes(path: Path, name: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise InputFileError(f"{name}: file not found") from None
+    except IsADirectoryError:
+        raise InputFileError(f"{name}: is a folder, not a file") from None
+    except OSError as exc:
+        raise InputFileError(f"{name}: cannot be read ({exc.strerror or exc})") from None
+
+
+def _decode(data: bytes, name: str) -> str:
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # Excel's "Unicode text" export
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            pass
+    else:
+        # GBK/GB18030 text is almost never valid UTF-8, so trying UTF-8 first does not misread it.
+        for encoding in ("utf-8-sig", "gb18030"):
+            try:
+                return data.decode(encoding)
+            except UnicodeDecodeError:
+                pass
+    raise InputFileError(f"{name}: not readable as UTF-8 or GB18030 (GBK) text; "
+                         "save it from Excel as \"CSV UTF-8\" or as .xlsx")
+
+
+def _read_csv(path: Path, name: str) -> list[Row]:
+    text = _decode(_read_bytes(path, name), name)
+    head = text[:20000].splitlines()[:HEADER_SEARCH_ROWS]
+    # Excel's "Unicode text" and some exports are tab-separated; a comma anywhere up top means CSV.
+    delimiter = "\t" if any("\t" in line for line in head) and not any("," in line for line in head) else ","
+    try:
+        # Row numbers count records, not lines, so they match the row Excel shows for the same file.
+        return [(n, row) for n, row in enumerate(csv.reader(io.StringIO(text, newline=""),
+                                                            delimiter=delimiter), start=1)]
+    except csv.Error as exc:
+        raise InputFileError(f"{name}: not a well-formed CSV file ({exc})") from None
+
+
+def _read_xlsx(path: Path, name: str, sheet: Optional[str]) -> list[Row]:
+    import openpyxl  # imported here: reading a CSV should not pay for it
+
+    _read_bytes(path, name)  # the same file-not-found messages as for CSV
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds (zip, XML, KeyError...) for a damaged file
+        raise InputFileError(f"{name}: not a readable .xlsx workbook ({type(exc).__name__}: {exc})") from None
+    try:
+        if sheet is None:
+            if not workbook.worksheets:
+                raise InputFileError(f"{name}: the workbook has no worksheet")
+            worksheet = workbook.worksheets[0]
+        elif sheet not in workbook.sheetnames:
+            found = ", ".join(f'"{s}"' for s in workbook.sheetnames)
+            raise InputFileError(f'{name}: no sheet named "{sheet}"; sheets in the workbook: {found}')
+        else:
+            worksheet = workbook[sheet]
+        # A stale <dimension> element (common in exported files) would cut rows off.
+        worksheet.reset_dimensions()
+        return [(n, list(cells)) for n, cells in enumerate(worksheet.iter_rows(values_only=True), start=1)]
+    except InputFileError:
+        raise
+    except Exception as exc:  # same reason as above: damage found only while reading the sheet
+        raise InputFileError(f"{name}: not a readable .xlsx workbook ({type(exc).__name__}: {exc})") from None
+    finally:
+        workbook.close()
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateKey(f'an object has the key "{key}" twice')
+        result[key] = value
+    return result
+
+
+def _read_json(path: Path, name: str) -> list[Row]:
+    data = _read_bytes(path, name)
+    try:
+        # Decimal, not float: 1850.1 万元 must stay exactly that.
+        items = json.loads(data.decode("utf-8-sig"), parse_float=Decimal, parse_int=Decimal,
+                           parse_constant=str, object_pairs_hook=_unique_keys)
+    except UnicodeDecodeError:
+        raise InputFileError(f"{name}: JSON must be UTF-8 text") from None
+    except (ValueError, RecursionError) as exc:
+        raise InputFileError(f"{name}: not valid JSON ({exc})") from None
+    if not isinstance(items, list):
+        raise InputFileError(f"{name}: expected a JSON list of objects (one per enterprise), "
+                             f"got {type(items).__name__}")
+    if not items:
+        raise InputFileError(f"{name}: the file is empty (an empty JSON list)")
+    keys: dict[str, None] = {}
+    for n, item in enumerate(items, start=1):
+        if not isinstance(item, dict):
+            raise InputFileError(f"{name}: item {n} of the list is not an object (a JSON list of objects "
+                                 "is expected, one per enterprise)")
+        keys.update(dict.fromkeys(item))
+    header = list(keys)
+    return [(0, list(header))] + [(n, [item.get(k) for k in header]) for n, item in enumerate(items, start=1)]

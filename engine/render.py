@@ -1,0 +1,150 @@
+"""Wording: formats values and renders decisions through jinja2 templates (engine/templates/).
+The engine's findings are structured; every word a user reads comes from a template."""
+from __future__ import annotations
+
+from datetime import date
+from decimal import ROUND_HALF_EVEN, Decimal
+from fractions import Fraction
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Optional
+
+import jinja2
+
+from engine.decisions import ConditionFinding, Decision, EnterpriseResult
+from engine.facts import YearMonth
+from engine.policy import ResolvedParam
+from engine.rules_model import Rulebook
+
+LANGS = ("zh", "en")
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+def _decimal(value: Any) -> tuple[Decimal, bool]:
+    """(Decimal value, exact?) for Decimal/int/Fraction."""
+    if isinstance(value, Fraction):
+        d = Decimal(value.numerator) / Decimal(value.denominator)
+        return d, Fraction(d) == value
+    return Decimal(value), True
+
+
+def _grouped(d: Decimal, places: int) -> str:
+    q = d.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
+    return f"{q:,.{places}f}"
+
+
+def money(value: Any, lang: str = "zh", both: bool = False) -> str:
+    """Yuan amounts shown in 万元 (zh) or yuan (en); approximate values say so."""
+    d, exact = _decimal(value)
+    exact = exact and d == d.quantize(Decimal("0.01"))
+    approx = "" if exact else ("约" if lang == "zh" else "≈")
+    # 万元 with two decimals unless that would hide part of an exact amount (a 1-fen shortfall must
+    # never print as "0.00万元"): then as many decimals as the fen need (at most six).
+    wan_value = d / 10000
+    places = 2
+    while exact and places < 6 and wan_value != wan_value.quantize(Decimal(1).scaleb(-places)):
+        places += 1
+    wan = _grouped(wan_value, places)
+    yuan = _grouped(d, 2)
+    if lang == "zh":
+        return f"{approx}{wan}万元" + (f"（{yuan}元）" if both else "")
+    return f"{approx}{yuan} yuan" + (f" ({wan} 万元)" if both else "")
+
+
+def ratio(value: Any, lang: str = "zh") -> str:
+    d, exact = _decimal(value)
+    pct = d * 100
+    approx = "" if exact and pct == pct.quantize(Decimal("0.01")) else ("约" if lang == "zh" else "≈")
+    return f"{approx}{_grouped(pct, 2)}%"
+
+
+def plain(value: Any, lang: str = "zh") -> str:
+    if value is None:
+        return "未填写" if lang == "zh" else "not given"
+    if isinstance(value, bool):
+        return ("是" if value else "否") if lang == "zh" else ("yes" if value else "no")
+    if isinstance(value, (date, YearMonth)):
+        return str(value) if isinstance(value, YearMonth) else value.isoformat()
+    if isinstance(value, tuple):
+        return "、".join(plain(v, lang) for v in value) if lang == "zh" else ", ".join(plain(v, lang) for v in value)
+    if isinstance(value, (Decimal, Fraction)):
+        d, exact = _decimal(value)
+        return ("" if exact else ("约" if lang == "zh" else "≈")) + (f"{d.normalize():f}" if exact else _grouped(d, 4))
+    return str(value)
+
+
+class Formatter:
+    """Formats a fact or threshold by the fact's type (money, ratio, date...)."""
+
+    def __init__(self, book: Rulebook, lang: str):
+        self.book, self.lang = book, lang
+
+    def fact_label(self, fact: Optional[str]) -> str:
+        spec = self.book.facts.get(fact or "")
+        return "" if spec is None else (spec.label_zh if self.lang == "zh" else spec.label_en)
+
+    def value(self, fact: Optional[str], value: Any) -> str:
+        if value is None:
+            return plain(None, self.lang)
+        kind = self.book.facts[fact].type if fact in self.book.facts else None
+        if kind == "money" and not isinstance(value, bool):
+            return money(value, self.lang)
+        if kind == "ratio":
+            return ratio(value, self.lang)
+        if kind == "year" and not isinstance(value, bool):
+            return f"{value}年" if self.lang == "zh" else str(value)
+        return plain(value, self.lang)
+
+    def margin(self, fact: Optional[str], value: Any) -> str:
+        kind = self.book.facts[fact].type if fact in self.book.facts else None
+        if kind == "ratio":
+            d, exact = _decimal(value)
+            return ("约" if not exact and self.lang == "zh" else "") + f"{_grouped(d * 100, 2)}" + \
+                ("个百分点" if self.lang == "zh" else " percentage points")
+        return self.value(fact, value)
+
+    def param(self, rp: ResolvedParam) -> str:
+        t = rp.parameter.type
+        if t == "money":
+            return money(rp.value, self.lang)
+        if t == "ratio":
+            return ratio(rp.value, self.lang)
+        if t == "annual_date":
+            m, d = rp.value
+            prefix = {"previous": ("上年", "previous year "), "current": ("当年", "same year ")}[rp.parameter.year]
+            return f"{prefix[0]}{m}月{d}日" if self.lang == "zh" else f"{prefix[1]}{m:02d}-{d:02d}"
+        if t == "enum":
+            return str(rp.value)
+        return plain(rp.value, self.lang)
+
+
+@lru_cache(maxsize=None)
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), undefined=jinja2.StrictUndefined,
+                             autoescape=jinja2.select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True,
+                             keep_trailing_newline=False)
+    env.filters["dwidth"] = display_width
+    env.filters["pad"] = lambda text, width: str(text) + " " * max(0, width - display_width(str(text)))
+    return env
+
+
+def display_width(text: str) -> int:
+    """Terminal columns: CJK characters take two."""
+    import unicodedata
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in str(text))
+
+
+def render_decision(decision: Decision, result: EnterpriseResult, book: Rulebook, lang: str = "zh") -> str:
+    fmt = Formatter(book, lang)
+    template = environment().get_template(f"explain_{lang}.txt.j2")
+    return template.render(d=decision, r=result, fmt=fmt, family=book.families[decision.type].spec,
+                           money=lambda v, both=False: money(v, lang, both)).strip()
+
+
+def provenance_text(rp: ResolvedParam, lang: str) -> str:
+    template = environment().get_template(f"provenance_{lang}.txt.j2")
+    return template.render(p=rp).strip()
+
+
+def condition_op(c: ConditionFinding) -> str:
+    return c.op

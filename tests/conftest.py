@@ -1,0 +1,75 @@
+"""Shared test fixtures: the bundled policy and rules, loaded once; enterprises built from the
+register's own conventions (money in 万元 as text, dates ISO, months YYYY-MM)."""
+from __future__ import annotations
+
+import hashlib
+import os
+from datetime import date
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from engine.evaluate import Evaluator, load_engine_inputs
+from engine.facts import Enterprise, YearMonth
+from engine.uscc import CHARSET, make_uscc
+
+ROOT = Path(__file__).resolve().parent.parent
+POLICY_ID = "wanzhou-2022-80"
+
+settings.register_profile("default", max_examples=40, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("deep", max_examples=600, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+MONEY_COLUMNS = ("revenue_last_year", "revenue_ytd", "revenue_ytd_last_year", "profit_ytd")
+
+
+@lru_cache(maxsize=None)
+def policy_and_rules(policy_id: str = POLICY_ID):
+    return load_engine_inputs(policy_id)
+
+
+@lru_cache(maxsize=None)
+def evaluator(as_of: date, policy_id: str = POLICY_ID) -> Evaluator:
+    policy, book = policy_and_rules(policy_id)
+    return Evaluator(policy, book, as_of)
+
+
+def uscc_for(seed: str) -> str:
+    digest = hashlib.sha256(seed.encode()).digest()
+    body = "".join(CHARSET[b % len(CHARSET)] for b in digest[:8])
+    return make_uscc("915001017" + body)
+
+
+def enterprise(**facts) -> Enterprise:
+    """An Enterprise from register-style values: money in 万元 (text or number), ISO dates, YYYY-MM."""
+    data = dict(facts)
+    data.setdefault("enterprise_id", uscc_for(repr(sorted(facts.items()))))
+    data.setdefault("name", "测试企业")
+    for key in MONEY_COLUMNS:
+        if data.get(key) is not None:
+            data[key] = Decimal(str(data[key])) * 10000
+    for key in ("land_request_mu", "power_request_kva"):
+        if data.get(key) is not None:
+            data[key] = Decimal(str(data[key]))
+    for key in ("in_scope_since", "ytd_through"):
+        if data.get(key) is not None and not isinstance(data[key], YearMonth):
+            data[key] = YearMonth.parse(str(data[key]))
+    for key in ("established_on", "commissioned_on"):
+        if isinstance(data.get(key), str):
+            data[key] = date.fromisoformat(data[key])
+    data["tags"] = tuple(data.get("tags") or ())
+    data = {k: v for k, v in data.items() if v is not None}
+    return Enterprise(**data)
+
+
+@pytest.fixture
+def evaluate():
+    def run(as_of: str | date = "2024-12-31", **facts):
+        day = date.fromisoformat(as_of) if isinstance(as_of, str) else as_of
+        return evaluator(day).evaluate(enterprise(**facts))
+    return run
