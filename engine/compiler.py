@@ -73,7 +73,27 @@ class CompiledPolicy:
     rulesets: dict[str, dict]
 
 
+@dataclass
+class PolicyPlan:
+    """Everything compiled for one as-of date except the durable_rules engine itself: the resolved
+    conditions per family (any backend evaluates these), the engine rule patterns and their meaning."""
+
+    policy: Policy
+    book: Rulebook
+    as_of: date
+    plans: dict[str, FamilyPlan]
+    tags: dict[str, RuleTag]
+    encoder: Encoder
+    rulesets: dict[str, dict]
+
+
 def compile_policy(policy: Policy, book: Rulebook, as_of: date) -> CompiledPolicy:
+    plan = plan_policy(policy, book, as_of)
+    return CompiledPolicy(policy=policy, book=book, as_of=as_of, plans=plan.plans, tags=plan.tags,
+                          engine=RuleEngine(plan.rulesets), encoder=plan.encoder, rulesets=plan.rulesets)
+
+
+def plan_policy(policy: Policy, book: Rulebook, as_of: date) -> PolicyPlan:
     encoder = Encoder({fid: spec.type for fid, spec in book.facts.items()})
     plans: dict[str, FamilyPlan] = {}
     tags: dict[str, RuleTag] = {}
@@ -92,9 +112,8 @@ def compile_policy(policy: Policy, book: Rulebook, as_of: date) -> CompiledPolic
             family_rules[name][rule_name] = pattern
     if problems:
         raise PolicyDataError(problems)
-    rulesets = _pack(family_rules)
-    return CompiledPolicy(policy=policy, book=book, as_of=as_of, plans=plans, tags=tags,
-                          engine=RuleEngine(rulesets), encoder=encoder, rulesets=rulesets)
+    return PolicyPlan(policy=policy, book=book, as_of=as_of, plans=plans, tags=tags, encoder=encoder,
+                      rulesets=_pack(family_rules))
 
 
 def _pack(family_rules: dict[str, dict[str, dict]]) -> dict[str, dict]:

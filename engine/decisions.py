@@ -32,6 +32,7 @@ class ConditionFinding:
     context: Optional[str]
     met: Optional[bool]
     margin: Any = None              # how far an unmet numeric threshold is, in the fact's unit
+    direction: Optional[str] = None  # "up" or "down": which way the fact would have to move
     missing_reading: Optional[str] = None    # "met" / "not_met" when a missing fact has a stated reading
     missing_note_zh: Optional[str] = None
     missing_note_en: Optional[str] = None

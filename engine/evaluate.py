@@ -18,12 +18,14 @@ from engine import logic
 from engine.compiler import CompiledPolicy, FamilyPlan, RuleTag, compile_policy
 from engine.decisions import AmountLine, ConditionFinding, Decision, EnterpriseResult, RuleFinding
 from engine.derive import fact_values
+from engine.encoding import UNITS
 from engine.errors import EngineError
 from engine.facts import Enterprise
 from engine.policy import Policy, load_policy, project_root, resolve_policy_folder
 from engine.rules_model import Rulebook, load_rulebook
 
 LEVELS = ("yellow", "red")
+FACT_TYPES: dict[str, str] = {}     # fact id -> type, filled from the rulebook (for margins' units)
 
 
 @dataclass
@@ -49,6 +51,7 @@ class Evaluator:
         self.compiled: CompiledPolicy = compile_policy(policy, book, as_of)
         self.policy, self.book, self.as_of = policy, book, as_of
         self._derived = [s for s in book.facts.values() if s.fn]
+        FACT_TYPES.update({fid: spec.type for fid, spec in book.facts.items()})
 
     def evaluate(self, enterprise: Enterprise) -> EnterpriseResult:
         values = fact_values(enterprise, self._derived, self.as_of)
@@ -273,8 +276,13 @@ def condition_findings(rule_id: str, node: logic.Node, values: dict) -> list[Con
         if isinstance(lf, logic.Leaf):
             value = values.get(lf.fact)
             met = logic.evaluate(lf, values)
+            margin = _margin(value, lf.op, lf.threshold, UNITS.get(FACT_TYPES.get(lf.fact), Fraction(1))) \
+                if met is False else None
             out.append(ConditionFinding(rule_id, lf.fact, value, lf.op, lf.threshold, lf.params, lf.context, met,
-                                        margin=_margin(value, lf.op, lf.threshold) if met is False else None,
+                                        margin=margin,
+                                        direction=None if margin is None else (
+                                            "up" if Fraction(lf.threshold) > Fraction(value) or lf.op in (">", ">=")
+                                            and Fraction(lf.threshold) == Fraction(value) else "down"),
                                         missing_reading=lf.if_missing if value is None else None,
                                         missing_note_zh=lf.source.missing_note_zh if value is None else None,
                                         missing_note_en=lf.source.missing_note_en if value is None else None))
@@ -287,11 +295,13 @@ def condition_findings(rule_id: str, node: logic.Node, values: dict) -> list[Con
     return out
 
 
-def _margin(value: Any, op: str, threshold: Any) -> Any:
-    if value is None or not logic_is_number(value) or not logic_is_number(threshold):
+def _margin(value: Any, op: str, threshold: Any, unit: Fraction) -> Any:
+    """How far the fact must move to meet an unmet numeric condition. A strict limit (< or >) needs
+    one unit of the fact's precision beyond the limit (a fen, a year), never a "gap" of zero."""
+    if value is None or op == "!=" or not logic_is_number(value) or not logic_is_number(threshold):
         return None
-    diff = Fraction(threshold) - Fraction(value)
-    return abs(diff)
+    diff = abs(Fraction(threshold) - Fraction(value))
+    return diff + unit if op in ("<", ">") else diff
 
 
 def logic_is_number(x: Any) -> bool:

@@ -138,6 +138,7 @@ def render_decision(decision: Decision, result: EnterpriseResult, book: Rulebook
     fmt = Formatter(book, lang)
     template = environment().get_template(f"explain_{lang}.txt.j2")
     return template.render(d=decision, r=result, fmt=fmt, family=book.families[decision.type].spec,
+                           families={k: f.spec for k, f in book.families.items()},
                            money=lambda v, both=False: money(v, lang, both)).strip()
 
 

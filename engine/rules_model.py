@@ -163,7 +163,8 @@ class RuleRecord(BaseModel):
     code: Optional[str] = None                # indicator (W1..W8)
     required: bool = False                    # indicator: missing facts make the warning level unknown
     interpretation: Optional[str] = None      # id in the policy's interpretations.yaml
-    reason: Optional[str] = None              # not_modelled: why
+    reason: Optional[str] = None              # not_modelled: why (English)
+    reason_zh: Optional[str] = None           # not_modelled: why (Chinese)
     basis: Optional[str] = None               # a national rule or practice behind a condition, in words
 
     @model_validator(mode="after")
@@ -171,7 +172,7 @@ class RuleRecord(BaseModel):
         k = self.kind
         need = {"applicability": ["when"], "exclusion": ["when", "outcome"], "condition": ["when"],
                 "classification": ["attribute", "cases"], "amount": ["amount", "role"],
-                "indicator": ["when", "level", "code"], "not_modelled": ["reason"]}[k]
+                "indicator": ["when", "level", "code"], "not_modelled": ["reason", "reason_zh"]}[k]
         for name in need:
             if getattr(self, name) in (None, []):
                 raise ValueError(f"a rule of kind {k} needs {name}")
