@@ -225,6 +225,10 @@ def _atom(atom: logic.Atom) -> dict:
         return {f: v[0]} if len(v) == 1 else {"$or": [{f: x} for x in v]}
     if op == "not_in":
         return {"$neq": {f: v[0]}} if len(v) == 1 else {"$and": [{"$neq": {f: x}} for x in v]}
+    if op == "has_any":   # v holds the boolean field names of the tags (engine/encoding.py)
+        return {v[0]: True} if len(v) == 1 else {"$or": [{x: True} for x in v]}
+    if op == "has_none":
+        return {v[0]: False} if len(v) == 1 else {"$and": [{x: False} for x in v]}
     if op == "ex":
         return {"$ex": {f: 1}}
     if op == "nex":

@@ -57,6 +57,7 @@ class AmountLine:
     param: ResolvedParam
     amount: Decimal
     chosen: bool
+    role: str = "base"      # base (highest wins, 就高不重复) or bonus (added once)
 
 
 @dataclass

@@ -26,9 +26,20 @@ UNITS = {"money": Fraction(1, 100), "ratio": Fraction(1, 1_000_000), "int": Frac
 class Encoder:
     def __init__(self, fact_types: dict[str, str]):
         self.fact_types = fact_types
+        # A tags fact travels as one boolean field per tag that some rule names ("tags__0": true),
+        # because durable_rules cannot test membership in a list exactly.
+        self.tag_fields: dict[str, dict[str, str]] = {}
+
+    def tag_field(self, fact: str, tag: str) -> str:
+        fields = self.tag_fields.setdefault(fact, {})
+        if tag not in fields:
+            fields[tag] = f"{fact}__{len(fields)}"
+        return fields[tag]
 
     def __call__(self, fact: str, value: Any, exact: bool = False) -> Any:
         kind = self.fact_types[fact]
+        if kind == "tags":
+            return tuple(self.tag_field(fact, tag) for tag in value)
         if isinstance(value, tuple):
             return tuple(self(fact, v, exact) for v in value)
         if kind in UNITS:
@@ -52,7 +63,11 @@ class Encoder:
         out = {}
         for fact, kind in self.fact_types.items():
             value = values.get(fact)
-            if value is None or kind in ("tags", "year_month"):
+            if kind == "tags":
+                for tag, field in self.tag_fields.get(fact, {}).items():
+                    out[field] = tag in (value or ())
+                continue
+            if value is None or kind == "year_month":
                 continue
             out[fact] = self(fact, value)
         return out

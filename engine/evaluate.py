@@ -7,7 +7,7 @@ the evaluation stops with EngineError — an explanation that disagrees with its
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
@@ -104,13 +104,19 @@ class Evaluator:
             decision.beneficiary = decision.attributes.get(spec.beneficiary)
         if engine_verdict.category == "pos" and spec.amount:
             decision.amount_lines = self._amount_lines(plan, engine_verdict.amounts)
-            if not decision.amount_lines:
-                raise EngineError(f"{ent.enterprise_id} {plan.name}: awarded but no amount rule applies")
-            decision.amount_yuan = max(line.amount for line in decision.amount_lines)
-            top = next(line for line in decision.amount_lines if line.amount == decision.amount_yuan)
-            decision.amount_lines = [AmountLine(l.rule_id, l.clause, l.param, l.amount, l is top)
-                                     for l in decision.amount_lines]
-        decision.missing_facts = sorted({f for fnd in findings if fnd.status == "missing" for f in fnd.missing_facts})
+            base = [l for l in decision.amount_lines if l.role == "base"]
+            if not base:
+                raise EngineError(f"{ent.enterprise_id} {plan.name}: awarded but no base amount rule applies")
+            chosen = [max(base, key=lambda l: l.amount)]       # 就高不重复: the first of the highest
+            bonus = [l for l in decision.amount_lines if l.role == "bonus" and l.amount > 0]
+            if bonus:
+                chosen.append(max(bonus, key=lambda l: l.amount))
+            decision.amount_lines = [replace(l, chosen=any(l is c for c in chosen)) for l in decision.amount_lines]
+            decision.amount_yuan = sum((c.amount for c in chosen), Decimal(0))
+        # Facts behind the verdict only: an amount line or a classification cannot make it undecided.
+        decision.missing_facts = sorted({f for fnd in findings if fnd.status == "missing"
+                                         and fnd.rule.kind not in ("amount", "classification")
+                                         for f in fnd.missing_facts})
         return decision
 
     def book_rule(self, plan: FamilyPlan, rule_id: str):
@@ -131,7 +137,7 @@ class Evaluator:
         for r in plan.rules_of_kind("amount"):
             if r.id in rule_ids:
                 rp = plan.params[r.amount["param"]]
-                lines.append(AmountLine(r.id, r.clause, rp, rp.value, False))
+                lines.append(AmountLine(r.id, r.clause, rp, rp.value, False, r.role))
         return lines
 
 
@@ -203,7 +209,8 @@ def explain_family(plan: FamilyPlan, values: dict, book: Rulebook) -> tuple[list
             ok = True if node is None else logic.evaluate(node, values)
             if node is not None:
                 f.conditions = condition_findings(r.id, node, values)
-            f.status = {True: "met", False: "not_met", None: "missing"}[ok]
+            # An amount line that does not apply is not a failed condition: it simply is not paid.
+            f.status = {True: "met", False: "not_applicable", None: "missing"}[ok]
             f.value = plan.params[r.amount["param"]].value
             if ok and not plan.family.included_from.get(r.id):
                 amounts.append(r.id)

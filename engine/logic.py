@@ -22,7 +22,8 @@ from engine.errors import PolicyDataError
 from engine.policy import Policy, ResolvedParam
 from engine.rules_model import All, AnyOf, Compare, Condition, Not, ParamTest, Presence, Ref, Rulebook
 
-NEGATE = {"==": "!=", "!=": "==", "<": ">=", ">=": "<", "<=": ">", ">": "<=", "in": "not_in", "not_in": "in"}
+NEGATE = {"==": "!=", "!=": "==", "<": ">=", ">=": "<", "<=": ">", ">": "<=", "in": "not_in", "not_in": "in",
+          "has_any": "has_none"}
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,8 @@ def compare(value: Any, op: str, threshold: Any) -> bool:
         return value in threshold
     if op == "not_in":
         return value not in threshold
+    if op == "has_any":
+        return any(tag in threshold for tag in value)
     if isinstance(value, (Decimal, Fraction, int)) and not isinstance(value, bool):
         value, threshold = Fraction(value), Fraction(threshold)
     return {"==": value == threshold, "!=": value != threshold, "<": value < threshold,

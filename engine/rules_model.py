@@ -14,7 +14,7 @@ from engine.policy import Policy, did_you_mean
 from engine.yamlio import YamlFileError, load_yaml
 
 Strict = ConfigDict(extra="forbid", frozen=True)
-CompareOp = Literal["==", "!=", "<", "<=", ">", ">=", "in", "not_in"]
+CompareOp = Literal["==", "!=", "<", "<=", ">", ">=", "in", "not_in", "has_any"]
 ContextName = Literal["as_of_year", "as_of_date"]
 FACT_TYPES = ("text", "bool", "date", "year_month", "money", "int", "decimal", "enum", "tags", "ratio", "year")
 
@@ -158,7 +158,7 @@ class RuleRecord(BaseModel):
     attribute: Optional[str] = None           # classification
     cases: Optional[list[Case]] = None        # classification
     amount: Optional[dict[str, str]] = None   # amount: {param: name}
-    role: Optional[Literal["base"]] = None    # amount
+    role: Optional[Literal["base", "bonus"]] = None    # amount: base awards (highest wins) or a one-off bonus
     level: Optional[Literal["yellow", "red"]] = None   # indicator
     code: Optional[str] = None                # indicator (W1..W8)
     required: bool = False                    # indicator: missing facts make the warning level unknown
@@ -195,8 +195,11 @@ class Conclusion(BaseModel):
 
 
 class AmountPolicy(BaseModel):
+    """How amount lines combine: the highest base line (就高不重复), plus the highest bonus line if any."""
+
     model_config = Strict
     base: Literal["highest"]
+    bonus: Literal["highest"] = "highest"
     clause: str
     interpretation: Optional[str] = None
 
@@ -496,6 +499,8 @@ def _compare_problems(node: Compare, spec: FactSpec, policy: Policy) -> list[str
         out.append(f"{node.op} needs a numeric or date fact; {node.fact} is {spec.type}")
     if node.op in ("in", "not_in") and spec.type not in ("text", "enum"):
         out.append(f"{node.op} needs a text fact; {node.fact} is {spec.type}")
+    if (node.op == "has_any") != (spec.type == "tags"):
+        out.append(f"has_any tests a tags fact (and a tags fact is tested with has_any); {node.fact} is {spec.type}")
     if node.value is not None:
         if spec.type in NUMERIC_TYPES:
             out.append(f"{node.fact}: figures are parameters, not literal values in a rule")
@@ -506,7 +511,7 @@ def _compare_problems(node: Compare, spec: FactSpec, policy: Policy) -> list[str
             bad = [v for v in vals if v not in (spec.values or [])]
             if bad:
                 out.append(f"{bad[0]!r} is not a value of {node.fact} ({', '.join(spec.values or [])})")
-        if node.op in ("in", "not_in") and not isinstance(node.value, list):
+        if node.op in ("in", "not_in", "has_any") and not isinstance(node.value, list):
             out.append(f"{node.op} needs a list value")
     if node.param is not None:
         for pname in (node.param, node.scale):
@@ -514,7 +519,7 @@ def _compare_problems(node: Compare, spec: FactSpec, policy: Policy) -> list[str
                 out.append(f"unknown parameter {pname!r}{did_you_mean(pname, policy.parameters)}")
         param = policy.parameters.get(node.param)
         if param is not None:
-            if node.op in ("in", "not_in"):
+            if node.op in ("in", "not_in", "has_any"):
                 if param.type != "text_list":
                     out.append(f"{node.op} needs a text_list parameter; {node.param} is {param.type}")
             elif param.type not in PARAM_FOR_FACT.get(spec.type, ()):
