@@ -42,7 +42,7 @@ class Verdict:
 
 def load_engine_inputs(policy_id: str, rules_dir: Optional[Path] = None) -> tuple[Policy, Rulebook]:
     policy = load_policy(resolve_policy_folder(policy_id))
-    book = load_rulebook(rules_dir or project_root() / "rules", policy)
+    book = load_rulebook(rules_dir or policy.rules_folder, policy)
     return policy, book
 
 

@@ -58,6 +58,9 @@ class PolicyMeta(BaseModel):
     source_file: str
     source_note: Optional[str] = None
     fictional: bool = False
+    # Rule records this instrument uses: a folder relative to the policy folder. Default: the shared
+    # rules/ at the top of the repository (its citations must then exist in this instrument's clauses).
+    rules: Optional[str] = None
 
 
 class ParamValue(BaseModel):
@@ -297,6 +300,10 @@ class Policy:
     @property
     def id(self) -> str:
         return self.meta.id
+
+    @property
+    def rules_folder(self) -> Path:
+        return (self.folder / self.meta.rules).resolve() if self.meta.rules else project_root() / "rules"
 
     def param(self, name: str, as_of: date) -> ResolvedParam:
         try:
