@@ -128,6 +128,37 @@ def policy_show(policy_id: str, as_of: Optional[date], fmt: str, lang: str):
         click.echo(environment().get_template(f"policy_show_{lang}.txt.j2").render(doc=doc).rstrip())
 
 
+@policy_group.command("check")
+@click.argument("policy_id", default="wanzhou-2022-80", metavar="[ID|PATH]")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@user_errors
+def policy_check(policy_id: str, fmt: str):
+    """Static checks of a policy and its rules: the source's own figures, clause coverage, parameters
+    in force, comparatives against operators, gaps and overlaps at every threshold's boundary.
+
+    Exit 0 when there is no error (warnings about the source document are expected), 1 on errors.
+
+    \b
+    Example:
+      scaleup policy check wanzhou-2022-80
+      scaleup policy check path/to/my-policy-copy --format json
+    """
+    from engine.policy import resolve_policy_folder
+    from engine.policy_check import check_policy, findings_json
+    findings = check_policy(resolve_policy_folder(policy_id))
+    errors = [f for f in findings if f.severity == "error"]
+    if fmt == "json":
+        click.echo(json.dumps({"policy": policy_id, "errors": len(errors), "findings": findings_json(findings)},
+                              ensure_ascii=False, indent=2))
+    else:
+        for severity in ("error", "warning", "info"):
+            for f in (x for x in findings if x.severity == severity):
+                click.echo(f"{severity:7} {f.code:24} {f.message}  [{f.where}]")
+        counts = {s: sum(1 for f in findings if f.severity == s) for s in ("error", "warning", "info")}
+        click.echo(f"{policy_id}: {counts['error']} errors, {counts['warning']} warnings, {counts['info']} notes")
+    sys.exit(EXIT_DATA if errors else EXIT_OK)
+
+
 def _evaluate_register(file: Path, as_of: date, policy_id: str, sheet: Optional[str], errors: Optional[Path]):
     """Read the register, report rejected rows, evaluate the good ones. Returns (results, book, read)."""
     from engine.evaluate import Evaluator, load_engine_inputs
@@ -241,6 +272,101 @@ def explain(enterprise_id: str, file: Path, as_of: date, policy_id: str, lang: s
     for decision in result.decisions:
         click.echo(render_decision(decision, result, book, lang))
         click.echo("")
+
+
+class Quantity(click.ParamType):
+    """A quota: a decimal number ≥ 0 (never a float)."""
+
+    name = "NUMBER"
+
+    def convert(self, value, param, ctx):
+        from decimal import Decimal, InvalidOperation
+        try:
+            number = Decimal(str(value).strip())
+        except InvalidOperation:
+            number = None
+        if number is None or not number.is_finite() or number < 0:
+            self.fail(f"{value!r} is not a quantity; expected a number ≥ 0, e.g. 50 or 12.5", param, ctx)
+        return number
+
+
+@main.command("priority")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@as_of_option()
+@click.option("--land-quota", "land_quota", type=Quantity(), required=True,
+              help="Land available for priority firms, in 亩 (mu); 0 allowed.")
+@click.option("--power-quota", "power_quota", type=Quantity(), required=True,
+              help="Power capacity available, in kVA (千伏安); 0 allowed.")
+@policy_option
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@lang_option
+@register_options
+@user_errors
+def priority(file: Path, as_of: date, land_quota, power_quota, policy_id: str, fmt: str, lang: str, sheet, errors):
+    """Rank the firms eligible for priority land and power (三(三)) and allocate the quotas.
+
+    Firms whose land/power priority decision is eligible are ranked by a score (growth, 亩均 class,
+    years since inclusion; weights are parameters, see rules/priority_ranking.yaml), ties broken in
+    a stated order, and served in rank order: a firm gets its requests when all of them fit what is
+    left, otherwise nothing (the shortfall is shown). Every line explains itself.
+
+    \b
+    Example:
+      scaleup priority examples/register.csv --as-of 2024-12-31 --land-quota 50 --power-quota 4000
+      scaleup priority examples/register.csv --as-of 2024-12-31 --land-quota 0 --power-quota 0 --format json
+    """
+    from engine.evaluate import load_engine_inputs
+    from engine.priority import allocate, allocation_json, render_allocation
+    results, book, read = _evaluate_register(file, as_of, policy_id, sheet, errors)
+    policy, _ = load_engine_inputs(policy_id)
+    allocation = allocate(results, policy, book, as_of, {"land": land_quota, "power": power_quota})
+    if fmt == "json":
+        click.echo(json.dumps(allocation_json(allocation, book, lang), ensure_ascii=False, indent=2))
+    else:
+        _emit(render_allocation(allocation, book, lang), None)
+    sys.exit(EXIT_DATA if read.rejected else EXIT_OK)
+
+
+@main.command("targets")
+@click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--ledger", "ledger", type=click.Path(dir_okay=False, path_type=Path),
+              help="Count from the scope ledger (入统/退规 events) instead of a register snapshot.")
+@as_of_option()
+@click.option("--year", "year", type=click.IntRange(1990, 2100), default=None,
+              help="Year in focus (default: the as-of year): its new firms are listed and, for the as-of year, projected.")
+@policy_option
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@lang_option
+@register_options
+@user_errors
+def targets(file: Optional[Path], ledger: Optional[Path], as_of: date, year: Optional[int], policy_id: str, fmt: str,
+            lang: str, sheet, errors):
+    """Progress against the plan's targets: the annex table and the text's floors beside actuals.
+
+    Counts new 规上 industrial enterprises per year (园内/园外, 招商引资/小升规), the exits a register
+    shows and the stock, gives the gap (actual − target) to each figure, and projects the year end
+    from the cultivation pool. FILE is a register snapshot as of --as-of.
+
+    \b
+    Example:
+      scaleup targets examples/register.csv --as-of 2024-12-31
+      scaleup targets examples/register.csv --as-of 2024-12-31 --year 2023 --format json
+    """
+    if (file is None) == (ledger is None):
+        raise click.UsageError("give either a register FILE or --ledger PATH (exactly one)")
+    if ledger is not None:
+        raise click.UsageError("--ledger is not available yet: the scope ledger (engine/ledger.py) has not "
+                               "landed; count from a register snapshot: scaleup targets FILE --as-of DATE")
+    from engine.evaluate import load_engine_inputs
+    from engine.targets import render_targets, targets_from_register
+    results, book, read = _evaluate_register(file, as_of, policy_id, sheet, errors)
+    policy, _ = load_engine_inputs(policy_id)
+    table = targets_from_register([e for _, e in read.accepted], results, policy, book, as_of, year)
+    if fmt == "json":
+        click.echo(json.dumps(table, ensure_ascii=False, indent=2))
+    else:
+        _emit(render_targets(table, lang), None)
+    sys.exit(EXIT_DATA if read.rejected else EXIT_OK)
 
 
 def _emit(text: str, out: Optional[Path]) -> None:

@@ -158,8 +158,6 @@ def decision_section(decision: Decision, result: EnterpriseResult, book: Ruleboo
     out.pop("parameters", None)        # recorded at the top level, with labels and digests
     out.pop("amount_lines", None)      # recorded under "amount", with the arithmetic
     family = book.families[decision.type]
-    for rule in out["rules"]:
-        rule["digest"] = digest(book.rule(rule["rule_id"]).model_dump(mode="json"))
     out["engine_rules_fired"] = list(decision.fired)
     out["amount"] = amount_section(decision, family.spec)
     out["beneficiary"] = decision.beneficiary
@@ -270,10 +268,12 @@ class Verification:
     reason: Optional[str] = None          # tampered: why; unreadable: what is wrong
     differences: list[Difference] = field(default_factory=list)
     notes: list[Difference] = field(default_factory=list)    # informational (e.g. a newer engine, same result)
+    same_result: Optional[bool] = None    # the recomputed decision equals the recorded one (None: not recomputed)
 
     def as_json(self) -> dict:
         return {"path": self.path, "status": self.status, "decision_id": self.decision_id,
                 "computed_id": self.computed_id, "reason": self.reason,
+                "same_result": self.same_result,
                 "differences": [vars(d) for d in self.differences], "notes": [vars(d) for d in self.notes]}
 
 
@@ -341,6 +341,7 @@ class Verifier:
             decision = result.decision(record["decision"]["type"])
             again = decision_section(decision, result, book)
             result_diffs = compare_decisions(record["decision"], again)
+            v.same_result = not result_diffs
         except (ValidationError, ValueError, ScaleupError, StopIteration) as exc:
             result_diffs.append(Difference("facts", "input", None, _one_line(exc)))
 
@@ -479,8 +480,8 @@ def compare_decisions(old: dict, new: dict) -> list[Difference]:
                 diffs.append(Difference("result", "amount.lines", _lines_brief(a.get("lines")),
                                         _lines_brief(b.get("lines"))))
             for sub in ("clause_id", "interpretation", "method", "steps"):
-                if a.get(sub) != b.get(sub) and sub != "steps":
-                    diffs.append(Difference("result", f"amount.{sub}", a.get(sub), b.get(sub)))
+                if a.get(sub) != b.get(sub) and not (sub == "steps" and diffs):
+                    diffs.append(Difference("result", f"amount.{sub}", _brief(a.get(sub)), _brief(b.get(sub))))
         elif key == "rules" and isinstance(a, list) and isinstance(b, list):
             sa = {r.get("rule_id"): r for r in a if isinstance(r, dict)}
             sb = {r.get("rule_id"): r for r in b if isinstance(r, dict)}

@@ -4,7 +4,7 @@ Each family compiles to mutually exclusive outcome rules (so exactly one outcome
 for a record, and none when a fact it needs is missing — 'insufficient data'):
 
   gate families        not_applicable   ⋁ F(applicability_i)
-                       exclusion_j      T(A) ∧ F(exclusions before j) ∧ T(exclusion_j)
+                       exclusion_j      T(A) ∧ T(exclusion_j) ∧ F(each exclusion that overrides j)
                        negative         T(A) ∧ F(all exclusions) ∧ F(condition_k)      (one rule per k)
                        positive         T(A) ∧ F(all exclusions) ∧ T(all conditions)
   indicator families   not_applicable   ⋁ F(applicability_i)
@@ -162,11 +162,14 @@ def _compile_family(policy: Policy, book: Rulebook, family: Family, as_of: date,
     for r in applicability:
         compiled += [(RuleTag(family.name, "na", r.id), t) for t in F(plan.nodes[r.id])]
     if spec.decision == "gate":
+        exclusions = plan.rules_of_kind("exclusion")
         all_excl_false = [()]
-        for r in plan.rules_of_kind("exclusion"):
+        for r in exclusions:
             node = plan.nodes[r.id]
+            # Precedence is explicit: an exclusion fires unless one that overrides it holds.
+            overriders = [plan.nodes[o.id] for o in exclusions if r.id in o.overrides]
             compiled += [(RuleTag(family.name, "excl", r.id, r.outcome), t)
-                         for t in logic.product(t_app, all_excl_false, T(node))]
+                         for t in logic.product(t_app, T(node), *[F(o) for o in overriders])]
             all_excl_false = logic.product(all_excl_false, F(node))
         base = logic.product(t_app, all_excl_false)
         conditions = plan.rules_of_kind("condition")

@@ -161,8 +161,12 @@ def read_fired(plan: FamilyPlan, tags: list[RuleTag]) -> Verdict:
         if "na" in cats:
             return Verdict("na", "not_applicable", first("na"), attributes=attrs, amounts=amounts)
         if "excl" in cats:
-            t = next(t for t in tags if t.category == "excl")
-            return Verdict("excl", t.payload, t.rule_id, attributes=attrs, amounts=amounts)
+            fired_excl = sorted({(t.rule_id, t.payload) for t in tags if t.category == "excl"},
+                                key=lambda x: order[x[0]])
+            if len({o for _, o in fired_excl}) > 1:
+                raise EngineError(f"{plan.name}: exclusions with different outcomes hold together and none "
+                                  f"overrides the other: {fired_excl}")
+            return Verdict("excl", fired_excl[0][1], fired_excl[0][0], attributes=attrs, amounts=amounts)
         if "neg" in cats:
             failing = tuple(sorted({t.rule_id for t in tags if t.category == "neg"}, key=order.get))
             return Verdict("neg", spec.outcomes["negative"], failing[0], failing, attrs, amounts)
@@ -252,11 +256,16 @@ def _verdict_from_status(plan: FamilyPlan, status: dict, attrs: tuple, amounts: 
     if spec.decision == "gate":
         if unknown_app:
             return Verdict("none", "insufficient_data", "", attributes=attrs, amounts=amounts)
-        for r in plan.rules_of_kind("exclusion"):
-            if status[r.id] is True:
-                return Verdict("excl", r.outcome, r.id, attributes=attrs, amounts=amounts)
-            if status[r.id] is None:
-                return Verdict("none", "insufficient_data", "", attributes=attrs, amounts=amounts)
+        exclusions = plan.rules_of_kind("exclusion")
+        winners = [r for r in exclusions if status[r.id] is True and
+                   all(status[o.id] is False for o in exclusions if r.id in o.overrides)]
+        if len({r.outcome for r in winners}) > 1:
+            raise EngineError(f"{plan.name}: exclusions with different outcomes hold together and none "
+                              f"overrides the other: {[r.id for r in winners]}")
+        if winners:
+            return Verdict("excl", winners[0].outcome, winners[0].id, attributes=attrs, amounts=amounts)
+        if any(status[r.id] is not False for r in exclusions):
+            return Verdict("none", "insufficient_data", "", attributes=attrs, amounts=amounts)
         conds = plan.rules_of_kind("condition")
         failing = tuple(r.id for r in conds if status[r.id] is False)
         if failing:

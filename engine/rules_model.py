@@ -166,6 +166,7 @@ class RuleRecord(BaseModel):
     reason: Optional[str] = None              # not_modelled: why (English)
     reason_zh: Optional[str] = None           # not_modelled: why (Chinese)
     basis: Optional[str] = None               # a national rule or practice behind a condition, in words
+    overrides: list[str] = []                 # exclusions: the exclusions this one takes precedence over
 
     @model_validator(mode="after")
     def _kind_fields(self):
@@ -258,6 +259,7 @@ class Family:
 class Rulebook:
     folder: Path
     facts: dict[str, FactSpec]
+    not_modelled: list[RuleRecord]
     definitions: dict[str, Definition]
     definition_conditions: dict[str, Condition]
     families: dict[str, Family]
@@ -366,7 +368,22 @@ def load_rulebook(folder: Path, policy: Policy) -> Rulebook:
                 if r.id in src.guards:
                     fam.guards[r.id] = src.guards[r.id]
 
-    book = Rulebook(folder=folder, facts=facts, definitions=definitions,
+    not_modelled: list[RuleRecord] = []
+    nm_path = folder / "not_modelled.yaml"
+    if nm_path.exists():
+        files.append(nm_path)
+        try:
+            for i, item in enumerate((load_yaml(nm_path) or {}).get("not_modelled", [])):
+                try:
+                    rec = RuleRecord(**item)
+                    if rec.kind != "not_modelled":
+                        problems.append(f"{nm_path}: not_modelled[{i}]: kind must be not_modelled")
+                    not_modelled.append(rec)
+                except (ValidationError, TypeError) as exc:
+                    problems.append(f"{nm_path}: not_modelled[{i}]: {exc}")
+        except YamlFileError as exc:
+            problems.append(str(exc))
+    book = Rulebook(folder=folder, facts=facts, not_modelled=not_modelled, definitions=definitions,
                     definition_conditions=definition_conditions, families=families, files=files)
     problems += cross_check(book, policy)
     if problems:
@@ -432,6 +449,13 @@ def cross_check(book: Rulebook, policy: Policy) -> list[str]:
 
     for d_id, cond in book.definition_conditions.items():
         check_condition(cond, f"rules/definitions.yaml {d_id}")
+    for r in book.not_modelled:
+        clause = policy.clauses.get(r.clause)
+        if clause is None:
+            problems.append(f"rules/not_modelled.yaml {r.id}: cites unknown clause {r.clause!r}"
+                            f"{did_you_mean(r.clause, policy.clauses)}")
+        elif r.text not in clause.text:
+            problems.append(f"rules/not_modelled.yaml {r.id}: text is not a verbatim part of clause {r.clause}")
     for fam in book.families.values():
         spec = fam.spec
         where_f = f"rules/{fam.name}"
@@ -464,6 +488,11 @@ def cross_check(book: Rulebook, policy: Policy) -> list[str]:
                 allowed = {"not_applicable", spec.outcomes.get("negative")}
                 if r.outcome not in allowed:
                     problems.append(f"{where}: an exclusion concludes one of {sorted(allowed)}, not {r.outcome!r}")
+            for other in r.overrides:
+                target = next((x for x in fam.rules if x.id == other), None)
+                if r.kind != "exclusion" or target is None or target.kind != "exclusion":
+                    problems.append(f"{where}: overrides names {other!r}; only an exclusion overrides another "
+                                    "exclusion of the same family")
             if r.kind == "indicator" and spec.decision != "indicators":
                 problems.append(f"{where}: indicators belong to an indicators family")
             if r.kind == "amount":

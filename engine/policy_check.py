@@ -1,0 +1,370 @@
+"""`scaleup policy check`: static checks over a policy's data and its rule records.
+
+* the source document's own figures: partitions and running totals of the annex table, and the
+  text's targets against the table (warnings about the source: it is never corrected);
+* coverage: every clause is implemented by a rule, accounted for by targets, or marked not_modelled;
+  every rule cites an existing clause verbatim; every parameter a rule uses is in force for the whole
+  policy period; every parameter value has provenance;
+* the Chinese comparative in a rule's quoted text (以上/不低于 → >=, 超过 → >, 不到/低于 → <) against
+  the operator the rule uses;
+* per decision family, gaps and overlaps found by enumerating the boundary points of every threshold:
+  complete facts that no rule decides, exclusions or classification cases that conclude differently for
+  the same facts, an award with no amount; and durable_rules' verdict against the exact evaluation.
+"""
+from __future__ import annotations
+
+import itertools
+import random
+from dataclasses import asdict, dataclass
+from datetime import date, timedelta
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Iterable, Optional
+
+from engine import logic
+from engine.compiler import FamilyPlan, plan_policy
+from engine.durable_host import RuleEngine
+from engine.errors import EngineError, PolicyDataError
+from engine.evaluate import _verdict_from_status, read_fired
+from engine.policy import Policy, load_policy
+from engine.rules_model import Compare, ParamTest, Ref, Rulebook, iter_nodes, load_rulebook
+
+MAX_POINTS = 3000          # boundary combinations per family and date (a deterministic sample beyond)
+ENGINE_SAMPLE = 300        # of those, evaluated through durable_rules too
+COMPARATIVES = [("及以上", ">="), ("以上", ">="), ("不低于", ">="), ("不少于", ">="), ("达到", ">="),
+                ("超过", ">"), ("高于", ">"), ("不到", "<"), ("不足", "<"), ("低于", "<"), ("以下", "<"),
+                ("不高于", "<="), ("不超过", "<=")]
+
+
+@dataclass(frozen=True)
+class Finding:
+    severity: str       # error | warning | info
+    code: str
+    message: str
+    where: str
+
+
+def check_policy(folder: Path) -> list[Finding]:
+    findings: list[Finding] = []
+    try:
+        policy = load_policy(folder)
+    except PolicyDataError as exc:
+        return [Finding("error", "load.policy", p, str(folder)) for p in exc.problems]
+    findings += check_source_figures(policy)
+    try:
+        book = load_rulebook(policy.rules_folder, policy)
+    except PolicyDataError as exc:
+        return findings + [Finding("error", "load.rules", p, str(policy.rules_folder)) for p in exc.problems]
+    findings += check_coverage(policy, book)
+    findings += check_parameters_in_force(policy, book)
+    findings += check_comparatives(policy, book)
+    for day in check_dates(policy, book):
+        findings += check_families(policy, book, day)
+    return dedupe(findings)
+
+
+def dedupe(findings: list[Finding]) -> list[Finding]:
+    return list(dict.fromkeys(findings))
+
+
+# ---------------------------------------------------------------- the source's own figures
+
+def check_source_figures(policy: Policy) -> list[Finding]:
+    out: list[Finding] = []
+    annex = policy.targets.annex
+    where = f"{policy.folder / 'targets.yaml'}"
+    if annex is None:
+        return out
+    rows = sorted(annex.rows, key=lambda r: r.year)
+    fig = lambda row, col: row.model_extra[col]   # noqa: E731
+    for row in rows:
+        for rel in annex.partitions:
+            parts = [fig(row, p) for p in rel.parts]
+            if sum(parts) != fig(row, rel.total):
+                out.append(Finding("warning", "source.partition",
+                                   f"{row.year}: {' + '.join(f'{p} {v}' for p, v in zip(rel.parts, parts))} = {sum(parts)}, "
+                                   f"but {rel.total} is printed as {fig(row, rel.total)}", where))
+    for prev, row in zip(rows, rows[1:]):
+        for rel in annex.running_totals:
+            expected = fig(prev, rel.stock) + fig(row, rel.additions)
+            if expected != fig(row, rel.stock):
+                out.append(Finding("warning", "source.running_total",
+                                   f"{row.year}: {rel.stock} {fig(prev, rel.stock)} ({prev.year}) + {rel.additions} "
+                                   f"{fig(row, rel.additions)} = {expected}, but {fig(row, rel.stock)} is printed "
+                                   f"(difference {fig(row, rel.stock) - expected:+d})", where))
+    if rows:
+        first = rows[0]
+        base = {rel.stock: fig(first, rel.stock) - fig(first, rel.additions) for rel in annex.running_totals}
+        out.append(Finding("info", "source.baseline",
+                           f"the table implies a stock at the end of {first.year - 1} of "
+                           + ", ".join(f"{k} {v}" for k, v in base.items()), where))
+        out.append(Finding("info", "source.no_exits",
+                           "the cumulative columns add new enterprises only: the plan assumes no enterprise leaves "
+                           "the scope (退规); actual stock must subtract exits", where))
+    for t in policy.targets.text_targets:
+        table = annex.figure(t.year, t.measure) if t.measure in annex.columns else None
+        if table is None:
+            out.append(Finding("warning", "source.text_vs_table",
+                               f"text target {t.id} ({t.year} {t.measure} {t.op} {t.value}) has no figure in the table", where))
+        elif t.op == ">=" and table < t.value:
+            out.append(Finding("warning", "source.text_vs_table",
+                               f"text target {t.id}: 「{t.text}」 asks {t.measure} ≥ {t.value} in {t.year}, "
+                               f"but the table plans {table}", where))
+        elif table != t.value:
+            out.append(Finding("info", "source.text_vs_table",
+                               f"text target {t.id}: 「{t.text}」 is a floor of {t.value}; the table plans {table} "
+                               f"({table - t.value:+d})", where))
+    return out
+
+
+# ---------------------------------------------------------------- coverage and references
+
+def check_coverage(policy: Policy, book: Rulebook) -> list[Finding]:
+    covered: dict[str, str] = {}
+    for fam in book.families.values():
+        covered.setdefault(fam.spec.conclusion.clause, fam.spec.conclusion.id)
+        for r in fam.rules:
+            covered.setdefault(r.clause, r.id)
+    for r in book.not_modelled:
+        covered.setdefault(r.clause, r.id)
+    if policy.targets.annex:
+        covered.setdefault(policy.targets.annex.clause, "targets.annex")
+    for t in policy.targets.text_targets:
+        covered.setdefault(t.clause, f"targets.{t.id}")
+    return [Finding("error", "coverage.clause",
+                    f"clause {cid} is implemented by no rule and not marked not_modelled (add a rule, or a "
+                    f"not_modelled record with its reason to rules/not_modelled.yaml)", f"{policy.folder / 'clauses.yaml'}")
+            for cid in policy.clauses if cid not in covered]
+
+
+def parameters_used(book: Rulebook, family) -> set[str]:
+    names: set[str] = set()
+    conds = list(family.conditions.values()) + list(family.guards.values()) + \
+        [c for cases in family.cases.values() for c, _ in cases]
+    stack = list(conds)
+    while stack:
+        cond = stack.pop()
+        for node in iter_nodes(cond):
+            if isinstance(node, Ref):
+                stack.append(book.definition_conditions[node.ref])
+            elif isinstance(node, Compare):
+                names.update(x for x in (node.param, node.scale) if x)
+            elif isinstance(node, ParamTest):
+                names.add(node.param)
+    names.update(r.amount["param"] for r in family.rules if r.kind == "amount")
+    return names
+
+
+def check_parameters_in_force(policy: Policy, book: Rulebook) -> list[Finding]:
+    out = []
+    start, end = policy.meta.in_force.from_, policy.meta.in_force.to
+    used_anywhere: set[str] = set()
+    for fam in book.families.values():
+        for name in sorted(parameters_used(book, fam)):
+            used_anywhere.add(name)
+            param = policy.parameters.get(name)
+            if param is None:
+                continue        # the loader already refused an unknown parameter
+            gap = _first_uncovered_day(param, start, end)
+            if gap:
+                out.append(Finding("error", "param.not_in_force",
+                                   f"{name} (used by {fam.name}) has no value in force on {gap.isoformat()}, inside "
+                                   f"the policy period {start.isoformat()}..{end.isoformat()}",
+                                   f"{policy.folder / 'parameters.yaml'}"))
+    for name in policy.parameters:
+        if name not in used_anywhere:
+            out.append(Finding("info", "param.not_used_by_rules",
+                               f"{name} is used by no rule record (it may serve the ledger, the ranking or reports)",
+                               f"{policy.folder / 'parameters.yaml'}"))
+    return out
+
+
+def _first_uncovered_day(param, start: date, end: date) -> Optional[date]:
+    days = sorted(param.values)
+    candidates = [start] + [v.until + timedelta(days=1) for v in param.values.values() if v.until]
+    for day in candidates:
+        if start <= day <= end and param.in_force(day) is None:
+            return day
+    return None if days else start
+
+
+def check_comparatives(policy: Policy, book: Rulebook) -> list[Finding]:
+    out = []
+    for fam in book.families.values():
+        for r in fam.rules:
+            if fam.included_from.get(r.id) or r.id not in fam.conditions:
+                continue
+            word_op = next(((w, op) for w, op in COMPARATIVES if w in r.text), None)
+            if word_op is None:
+                continue
+            word, op = word_op
+            for node in iter_nodes(fam.conditions[r.id]):
+                if not isinstance(node, Compare) or node.op not in ("<", "<=", ">", ">=") or not node.param:
+                    continue
+                param = policy.parameters.get(node.param)
+                if param is None or param.type != "money" or not _figure_in_text(policy, node.param, r.text):
+                    continue
+                if node.op == op:
+                    continue
+                if node.op == logic.NEGATE[op]:
+                    out.append(Finding("info", "rule.comparative",
+                                       f"{r.id}: tests {node.fact} {node.op} {node.param}, the complement of "
+                                       f"「{word}」 ({op}) in its text 「{r.text}」: consistent", f"rules/{fam.name}"))
+                else:
+                    out.append(Finding("error", "rule.comparative",
+                                       f"{r.id}: tests {node.fact} {node.op} {node.param}, but its text 「{r.text}」 "
+                                       f"says 「{word}」, which is {op} (or its complement {logic.NEGATE[op]})",
+                                       f"rules/{fam.name}"))
+    return out
+
+
+def _figure_in_text(policy: Policy, param_name: str, text: str) -> bool:
+    """The comparative speaks of this parameter when the parameter's figure (in 万元) is in the text."""
+    param = policy.parameters[param_name]
+    for pv in param.values.values():
+        try:
+            wan = Fraction(str(pv.value)) / 10000
+        except (ValueError, ZeroDivisionError):
+            continue
+        if wan.denominator == 1 and f"{wan.numerator}万" in text:
+            return True
+    return False
+
+
+# ---------------------------------------------------------------- families: gaps, overlaps, engine agreement
+
+def check_dates(policy: Policy, book: Rulebook) -> list[date]:
+    """The policy's first day and every parameter change inside its period."""
+    start, end = policy.meta.in_force.from_, policy.meta.in_force.to
+    days = {start}
+    for param in policy.parameters.values():
+        days.update(d for d in param.values if start < d <= end)
+    return sorted(days)
+
+
+def check_families(policy: Policy, book: Rulebook, day: date) -> list[Finding]:
+    out: list[Finding] = []
+    try:
+        pp = plan_policy(policy, book, day)
+    except PolicyDataError as exc:
+        return [Finding("error", "compile", p, f"as of {day.isoformat()}") for p in exc.problems]
+    engine = None
+    try:
+        engine = RuleEngine(pp.rulesets)
+    except EngineError as exc:
+        out.append(Finding("error", "engine.compile", str(exc), f"as of {day.isoformat()}"))
+    fired_cache: dict[tuple, list[str]] = {}
+    for name, plan in pp.plans.items():
+        if not plan.evaluable:
+            continue
+        points = list(boundary_points(plan, pp.encoder, book))
+        where = f"rules/{name} as of {day.isoformat()}"
+        for i, facts in enumerate(points):
+            status = _statuses(plan, facts)
+            try:
+                verdict = _verdict_from_status(plan, status, (), ())
+            except EngineError as exc:
+                out.append(Finding("error", "rules.overlap", f"{exc} — for {_show(facts)}", where))
+                continue
+            out += _case_findings(plan, facts, verdict, where)
+            if verdict.outcome == "insufficient_data":
+                out.append(Finding("error", "rules.gap", f"no rule decides complete facts {_show(facts)}", where))
+            if engine is not None and i < ENGINE_SAMPLE:
+                key = tuple(sorted((k, repr(v)) for k, v in facts.items()))
+                if key not in fired_cache:
+                    fired_cache[key] = engine.fire_all(pp.encoder.record(facts))
+                tags = [pp.tags[n] for n in fired_cache[key] if n in pp.tags and pp.tags[n].family == name]
+                try:
+                    engine_verdict = read_fired(plan, tags)
+                except EngineError as exc:
+                    out.append(Finding("error", "rules.overlap", f"{exc} — for {_show(facts)}", where))
+                    continue
+                if (engine_verdict.category, engine_verdict.outcome) != (verdict.category, verdict.outcome):
+                    out.append(Finding("error", "engine.disagreement",
+                                       f"durable_rules concludes {engine_verdict.outcome}, the exact evaluation "
+                                       f"{verdict.outcome}, for {_show(facts)}", where))
+    return out
+
+
+def _statuses(plan: FamilyPlan, facts: dict) -> dict[str, Optional[bool]]:
+    status = {}
+    for r in plan.family.rules:
+        if r.id in plan.nodes and r.kind in ("applicability", "exclusion", "condition", "indicator"):
+            status[r.id] = logic.evaluate(logic.implication(plan.guards.get(r.id), plan.nodes[r.id]), facts)
+    return status
+
+
+def _case_findings(plan: FamilyPlan, facts: dict, verdict, where: str) -> list[Finding]:
+    out = []
+    if verdict.category != "pos":
+        return out
+    for r in plan.rules_of_kind("classification"):
+        hits = [j for j, (node, _) in enumerate(plan.cases[r.id]) if logic.evaluate(node, facts) is True]
+        if len(hits) > 1:
+            out.append(Finding("error", "rules.overlap",
+                               f"{r.id}: cases {hits} both hold for {_show(facts)}", where))
+        if not hits:
+            out.append(Finding("warning", "rules.gap",
+                               f"{r.id}: no case sets {r.attribute} for {_show(facts)}", where))
+    if plan.family.spec.amount:
+        base = [r for r in plan.rules_of_kind("amount") if r.role == "base" and
+                (r.id not in plan.nodes or logic.evaluate(plan.nodes[r.id], facts) is True)]
+        if not base:
+            out.append(Finding("error", "rules.gap", f"awarded but no base amount applies for {_show(facts)}", where))
+    return out
+
+
+def _show(facts: dict) -> str:
+    from engine.output import json_value
+    return "{" + ", ".join(f"{k}={json_value(v)}" for k, v in sorted(facts.items())) + "}"
+
+
+def boundary_points(plan: FamilyPlan, encoder, book: Rulebook) -> Iterable[dict]:
+    """Complete fact combinations around every threshold the family tests (deterministic)."""
+    values: dict[str, list] = {}
+    nodes = list(plan.nodes.values()) + list(plan.guards.values()) + \
+        [n for cases in plan.cases.values() for n, _ in cases]
+    for node in nodes:
+        for lf in logic.leaves(node):
+            if isinstance(lf, logic.Leaf):
+                values.setdefault(lf.fact, []).extend(_around(lf, book.facts[lf.fact].type))
+            elif isinstance(lf, logic.Exists):
+                values.setdefault(lf.fact, [])
+    for fact, vals in values.items():
+        if not vals:
+            spec = book.facts[fact]
+            vals.append(spec.values[0] if spec.values else "x")
+        values[fact] = list(dict.fromkeys(vals))
+    facts = sorted(values)
+    total = 1
+    for f in facts:
+        total *= len(values[f])
+    if total <= MAX_POINTS:
+        combos = itertools.product(*(values[f] for f in facts))
+    else:
+        rng = random.Random(20220829)
+        corners = [tuple(values[f][0] for f in facts), tuple(values[f][-1] for f in facts)]
+        combos = corners + [tuple(rng.choice(values[f]) for f in facts) for _ in range(MAX_POINTS)]
+    for combo in combos:
+        yield dict(zip(facts, combo))
+
+
+def _around(lf: logic.Leaf, kind: str) -> list:
+    t = lf.threshold
+    if kind == "bool":
+        return [True, False]
+    if kind == "tags":
+        return [(), tuple(t[:1]), tuple(t)]
+    if isinstance(t, tuple):
+        return list(t) + ["其他"]
+    if isinstance(t, str):
+        return [t, "其他"]
+    if isinstance(t, date):
+        return [t - timedelta(days=1), t, t + timedelta(days=1)]
+    step = {"money": Fraction(1, 100), "ratio": Fraction(1, 1_000_000)}.get(kind, Fraction(1))
+    t = Fraction(t)
+    return [t - step, t, t + step]
+
+
+def findings_json(findings: list[Finding]) -> list[dict[str, Any]]:
+    return [asdict(f) for f in findings]
