@@ -19,6 +19,11 @@ from typing import Any
 
 from engine.errors import PolicyDataError
 
+# Codes beyond this are saturated: durable_rules compares numbers as doubles (exact below 2**53), and
+# thresholds are refused beyond THRESHOLD_LIMIT, so a saturated value still compares correctly with
+# every threshold (a growth of 10^9 % is simply "more than any threshold").
+SATURATION = 2 ** 52
+THRESHOLD_LIMIT = 2 ** 50
 UNITS = {"money": Fraction(1, 100), "ratio": Fraction(1, 1_000_000), "int": Fraction(1), "year": Fraction(1),
          "decimal": Fraction(1, 10_000)}
 
@@ -48,7 +53,10 @@ class Encoder:
             if exact and scaled != whole:
                 raise PolicyDataError([f"threshold {value} for {fact} is not a whole number of "
                                        f"{UNITS[kind]} units; the engine compares exactly and will not round it"])
-            return 2 * whole + (0 if scaled == whole else 1)
+            code = 2 * whole + (0 if scaled == whole else 1)
+            if exact and abs(code) >= THRESHOLD_LIMIT:
+                raise PolicyDataError([f"threshold {value} for {fact} is too large to compare exactly"])
+            return max(-SATURATION, min(SATURATION, code))
         if kind == "date":
             return value.year * 10000 + value.month * 100 + value.day
         if kind == "bool":

@@ -186,3 +186,12 @@ def test_wrapper_does_not_mutate_the_definitions_it_is_given():
 def test_wrapper_refuses_a_ruleset_over_the_co_matching_limit():
     with pytest.raises(EngineError, match="at most"):
         RuleEngine({"rs": {f"r{i}": rule({"$gte": {"x": i}}) for i in range(61)}})
+
+
+def test_values_beyond_exact_double_range_saturate_and_still_compare_correctly():
+    from fractions import Fraction
+    from engine.encoding import SATURATION, Encoder
+    enc = Encoder({"g": "ratio"})
+    huge = enc("g", Fraction(5_000_000_000))          # growth of 5e9: 5e15 millionths
+    assert huge == SATURATION and huge > enc("g", Fraction(2), exact=True)
+    check_record({"g": huge})                          # accepted by the wrapper
