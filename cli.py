@@ -96,11 +96,20 @@ def policy_list():
     Example:
       scaleup policy list
     """
+    from engine.errors import PolicyDataError
     from engine.policy import available_policies, load_policy, resolve_policy_folder
+    broken = 0
     for pid in available_policies():
-        policy = load_policy(resolve_policy_folder(pid))
-        m = policy.meta
-        click.echo(f"{pid}\t{m.document_number}\t{m.title_zh}\t{m.in_force.from_.isoformat()}..{m.in_force.to.isoformat()}")
+        try:
+            m = load_policy(resolve_policy_folder(pid)).meta
+        except PolicyDataError as exc:
+            broken += 1
+            click.echo(f"{pid}\tINVALID: {len(exc.problems)} problem(s), first: {exc.problems[0]} "
+                       f"(see: scaleup policy check {pid})")
+            continue
+        fictional = "\t(fictional example)" if m.fictional else ""
+        click.echo(f"{pid}\t{m.document_number}\t{m.title_zh}\t{m.in_force.from_.isoformat()}..{m.in_force.to.isoformat()}{fictional}")
+    sys.exit(EXIT_DATA if broken else EXIT_OK)
 
 
 @policy_group.command("show")
@@ -208,12 +217,12 @@ def check(file: Path, as_of: date, policy_id: str, fmt: str, lang: str, out: Opt
       scaleup check examples/register.csv --as-of 2024-12-31
       scaleup check examples/register.xlsx --as-of 2024-12-31 --format json > decisions.json
     """
-    from engine.output import csv_columns, render_table, result_json, summary_row
+    from engine.output import csv_columns, csv_headers, render_table, result_json, summary_row
     results, book, read = _evaluate_register(file, as_of, policy_id, sheet, errors)
     if out is not None and out.suffix.lower() == ".xlsx":
         from engine.tabular import write_xlsx
         cols = csv_columns()
-        write_xlsx(out, {"decisions": (cols, [[summary_row(r).get(c, "") for c in cols] for r in results])})
+        write_xlsx(out, {"decisions": (csv_headers(lang), [[summary_row(r).get(c, "") for c in cols] for r in results])})
     elif fmt == "json":
         text = json.dumps([result_json(r, book, lang) for r in results], ensure_ascii=False, indent=2)
         _emit(text, out)
@@ -222,9 +231,9 @@ def check(file: Path, as_of: date, policy_id: str, fmt: str, lang: str, out: Opt
         cols = csv_columns()
         rows = [[summary_row(r).get(c, "") for c in cols] for r in results]
         if out is not None:
-            write_csv(out, cols, rows)
+            write_csv(out, csv_headers(lang), rows)
         else:
-            write_csv(sys.stdout, cols, rows)
+            write_csv(sys.stdout, csv_headers(lang), rows)
     else:
         _emit(render_table(results, lang), out)
     sys.exit(EXIT_DATA if read.rejected else EXIT_OK)
@@ -366,6 +375,181 @@ def targets(file: Optional[Path], ledger: Optional[Path], as_of: date, year: Opt
         click.echo(json.dumps(table, ensure_ascii=False, indent=2))
     else:
         _emit(render_targets(table, lang), None)
+    sys.exit(EXIT_DATA if read.rejected else EXIT_OK)
+
+
+AUDIT_TYPES = ("enterprise_award", "town_award")
+
+
+def _source_of(file: Path, row: int, sheet: Optional[str]) -> dict:
+    """Where a record's facts came from: the register's file name (not its path: ids stay stable) and row."""
+    return {"file": file.name, "row": row, **({"sheet": sheet} if sheet else {})}
+
+
+@main.command("audit")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@as_of_option()
+@policy_option
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder for the records: <enterprise_id>-<type>-<as_of>.json (created if missing).")
+@click.option("--all-decisions", is_flag=True,
+              help="Write a record for every decision of every enterprise, not only the awards paid.")
+@click.option("--sheets", type=click.Choice(["md", "html"]), default=None,
+              help="Also write each award's review sheet (审核表) beside its record.")
+@lang_option
+@register_options
+@user_errors
+def audit(file: Path, as_of: date, policy_id: str, out_dir: Path, all_decisions: bool, sheets: Optional[str],
+          lang: str, sheet, errors):
+    """Write a replayable audit record (JSON) for each award: facts, policy and rule hashes, conditions,
+    parameters with provenance, the amount's arithmetic and a decision id. Check them with `verify`.
+
+    One record per enterprise award and town award paid; --all-decisions writes every decision.
+    Prints each file written and its decision id.
+
+    \b
+    Example:
+      scaleup audit examples/register.csv --as-of 2024-12-31 --out out/audit
+      scaleup audit examples/register.csv --as-of 2024-12-31 --out out/audit --sheets html
+      scaleup verify out/audit
+    """
+    from engine.audit import build_record, fingerprint, write_record
+    from engine.documents import review_sheet, sheet_file_name
+    from engine.evaluate import load_engine_inputs
+    from engine.tabular import safe_output_path
+    results, book, read = _evaluate_register(file, as_of, policy_id, sheet, errors)
+    policy, _ = load_engine_inputs(policy_id)
+    fp = fingerprint(policy, book)
+    written = 0
+    for (row, enterprise), result in zip(read.accepted, results):
+        for decision in result.decisions:
+            paying = decision.type in AUDIT_TYPES and decision.outcome == "awarded"
+            if not (paying or all_decisions):
+                continue
+            record = build_record(result, decision, enterprise, policy, book,
+                                  source=_source_of(file, row, sheet), fp=fp)
+            path = write_record(record, out_dir)
+            written += 1
+            click.echo(f"{path}\t{record['decision_id']}")
+            if sheets and decision.type in AUDIT_TYPES:
+                text = review_sheet(record, result, decision, policy, book, lang, sheets)
+                safe_output_path(out_dir, sheet_file_name(record, lang, sheets)).write_text(text, encoding="utf-8")
+    click.echo(f"{written} audit record(s) written to {out_dir}", err=True)
+    sys.exit(EXIT_DATA if read.rejected else EXIT_OK)
+
+
+@main.command("verify")
+@click.argument("records", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--policy", "policy_id", default=None,
+              help="Verify against this policy id or folder instead of the one each record names "
+                   "(e.g. a copy being edited).")
+@click.option("--rules", "rules_dir", default=None, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Verify against this rules folder instead of the policy's.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@lang_option
+@user_errors
+def verify(records: tuple[Path, ...], policy_id: Optional[str], rules_dir: Optional[Path], fmt: str, lang: str):
+    """Recompute audit records from their own facts and report, for each: ok, changed (the policy data,
+    rules or engine differ from what the record names: says what), tampered (the content does not match
+    its id, or its result does not follow from its facts) or unreadable.
+
+    A folder stands for the *.json records in it. Exit code 0 when every record is ok, 1 otherwise.
+
+    \b
+    Example:
+      scaleup verify out/audit
+      scaleup verify out/audit/*.json --policy ~/drafts/wanzhou-2022-80 --lang en
+    """
+    from engine.audit import Verifier, render_verifications
+    paths: list[Path] = []
+    for p in records:
+        paths += sorted(p.glob("*.json")) if p.is_dir() else [p]
+    if not paths:
+        raise click.UsageError("no *.json records in " + ", ".join(map(str, records)))
+    verifier = Verifier(policy=policy_id, rules_dir=rules_dir)
+    results = [verifier.verify_file(p) for p in paths]
+    if fmt == "json":
+        click.echo(json.dumps([r.as_json() for r in results], ensure_ascii=False, indent=2, default=str))
+    else:
+        click.echo(render_verifications(results, lang), nl=False)
+    sys.exit(EXIT_OK if all(r.status == "ok" for r in results) else EXIT_DATA)
+
+
+@main.command("review")
+@click.argument("enterprise_id")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@as_of_option()
+@policy_option
+@click.option("--type", "type_", type=click.Choice(AUDIT_TYPES), default="enterprise_award", show_default=True,
+              help="Which award's sheet.")
+@lang_option
+@click.option("--format", "fmt", type=click.Choice(["md", "html"]), default="md", show_default=True)
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the sheet to this file instead of standard output.")
+@click.option("--sheet", default=None, help="XLSX sheet to read (default: the first).")
+@user_errors
+def review(enterprise_id: str, file: Path, as_of: date, policy_id: str, type_: str, lang: str, fmt: str,
+           out: Optional[Path], sheet):
+    """Print the review sheet (审核表) of one enterprise's award: particulars, the clause verbatim, every
+    condition with its data and where each figure comes from, the amount's arithmetic, and a clear
+    假定值 / ASSUMED mark on every figure the policy does not state. It carries the decision id of
+    the award's audit record (see `audit`).
+
+    \b
+    Example:
+      scaleup review 915001017P5X326G0R examples/register.csv --as-of 2024-12-31
+      scaleup review 915001017P5X326G0R examples/register.csv --as-of 2024-12-31 --type town_award \\
+          --lang en --format html --out sheet.html
+    """
+    from engine.audit import build_record
+    from engine.documents import review_sheet
+    from engine.errors import InputFileError
+    from engine.evaluate import Evaluator, load_engine_inputs
+    from engine.register import read_register
+    policy, book = load_engine_inputs(policy_id)
+    read = read_register(file, as_of=as_of, jurisdiction=policy.jurisdiction, sheet=sheet)
+    wanted = enterprise_id.strip().upper()
+    match = [(row, e) for row, e in read.accepted if e.enterprise_id == wanted]
+    if not match:
+        rejected = [r for r in read.rejected if any(str(v).strip().upper() == wanted for v in r.original.values())]
+        if rejected:
+            raise InputFileError(f"{file} row {rejected[0].row}: enterprise {wanted} was rejected: "
+                                 + "; ".join(p.message for p in rejected[0].problems))
+        raise InputFileError(f"{file}: no enterprise with id {wanted} among {len(read.accepted)} valid rows")
+    row, enterprise = match[0]
+    result = Evaluator(policy, book, as_of).evaluate(enterprise)
+    decision = result.decision(type_)
+    record = build_record(result, decision, enterprise, policy, book, source=_source_of(file, row, sheet))
+    _emit(review_sheet(record, result, decision, policy, book, lang, fmt), out)
+
+
+@main.command("report")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@as_of_option()
+@policy_option
+@lang_option
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="The HTML file to write (one self-contained page: no script, no network).")
+@register_options
+@user_errors
+def report(file: Path, as_of: date, policy_id: str, lang: str, out: Path, sheet, errors):
+    """Write a one-page HTML report of a register: summary, decisions by family, a table by town, award
+    totals by town and beneficiary type, de-listing warnings by level, and charts.
+
+    \b
+    Example:
+      scaleup report examples/register.csv --as-of 2024-12-31 --out report.html
+      scaleup report examples/register.xlsx --as-of 2024-12-31 --lang en --out report-en.html
+    """
+    from engine.evaluate import load_engine_inputs
+    from engine.report import build_report_data, render_report
+    results, book, read = _evaluate_register(file, as_of, policy_id, sheet, errors)
+    policy, _ = load_engine_inputs(policy_id)
+    data = build_report_data(results, policy, book, as_of.isoformat(), lang, source=file.name,
+                             total_rows=read.total_rows, rejected_rows=len(read.rejected))
+    text = render_report(data)
+    out.write_text(text, encoding="utf-8")
+    click.echo(f"{out}\t{len(text.encode('utf-8'))} bytes")
     sys.exit(EXIT_DATA if read.rejected else EXIT_OK)
 
 

@@ -125,3 +125,14 @@ def render_table(results: list[EnterpriseResult], lang: str) -> str:
     template = environment().get_template(f"table_{lang}.txt.j2")
     text = template.render(rows=[summary_row(r) for r in results], families=FAMILY_ORDER)
     return "\n".join(line.rstrip() for line in text.strip().splitlines()) + "\n"
+
+
+def csv_headers(lang: str) -> list[str]:
+    """Headers for the CSV/XLSX export: Chinese labels (zh) or the column ids (en, machine-friendly)."""
+    from engine.render import TEMPLATES
+    from engine.yamlio import load_yaml
+    cols = csv_columns()
+    if lang != "zh":
+        return cols
+    labels = load_yaml(TEMPLATES / "columns.yaml")["zh"]
+    return [labels.get(c, c) for c in cols]

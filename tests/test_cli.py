@@ -31,8 +31,22 @@ def test_version_and_help_everywhere():
 
 def test_policy_list_names_the_wanzhou_instrument():
     result = run("policy", "list")
-    assert result.exit_code == 0
     assert "wanzhou-2022-80\t万州府办发〔2022〕80号" in result.output
+    assert result.exit_code == (1 if "INVALID" in result.output else 0)
+
+
+def test_policy_list_flags_a_broken_policy_and_still_lists_the_others(tmp_path, monkeypatch):
+    import shutil
+    from engine import policy as policy_module
+    root = tmp_path / "policies"
+    shutil.copytree(policy_module.policies_root() / "wanzhou-2022-80", root / "wanzhou-2022-80")
+    shutil.copytree(policy_module.policies_root() / "jurisdictions", root / "jurisdictions")
+    (root / "broken").mkdir()
+    (root / "broken" / "policy.yaml").write_text("id: broken\n", encoding="utf-8")
+    monkeypatch.setattr(policy_module, "policies_root", lambda: root)
+    result = run("policy", "list")
+    assert result.exit_code == 1
+    assert "wanzhou-2022-80\t万州府办发〔2022〕80号" in result.output and "broken\tINVALID" in result.output
 
 
 def test_policy_show_json_lists_every_parameter_in_force_and_every_clause():
@@ -114,7 +128,10 @@ def test_check_csv_opens_in_excel_with_bom_and_one_row_per_enterprise(tmp_path):
     raw = out.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
     rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
-    assert len(rows) == 50 and rows[0]["upgrade_eligibility"] in OUTCOMES["upgrade_eligibility"]
+    assert len(rows) == 50 and rows[0]["升规入统"] in OUTCOMES["upgrade_eligibility"]
+    assert rows[0]["统一社会信用代码"] and "乡镇奖励金额（元）" in rows[0]
+    english = run("check", REGISTER, *AS_OF, "--format", "csv", "--lang", "en").output
+    assert english.lstrip("\ufeff").startswith("enterprise_id,name,town")
 
 
 def test_check_xlsx_output(tmp_path):
@@ -122,6 +139,7 @@ def test_check_xlsx_output(tmp_path):
     assert run("check", REGISTER, *AS_OF, "--out", str(out)).exit_code == 0
     sheet = openpyxl.load_workbook(out).active
     assert sheet.max_row == 51
+    assert sheet.cell(1, 1).value == "统一社会信用代码" and sheet.cell(1, 6).value == "升规入统"
 
 
 def test_rejected_rows_are_reported_and_saved_and_good_rows_still_evaluated(tmp_path):
