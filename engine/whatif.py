@@ -1,0 +1,231 @@
+"""What-if: a register evaluated under the policy and under a reform (parameter values as data).
+
+`diff` lists every enterprise whose decision or amount changes, with the rules whose finding changed
+and the changed parameters those rules use (the cause, clause by clause); totals the budget effect by
+beneficiary type and by town; and the effect on the year's target attainment. `sweep` varies one
+parameter over a range and reports counts, money and the target gap at each value."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any, Iterable, Optional
+
+from engine.decisions import Decision, EnterpriseResult
+from engine.evaluate import Evaluator
+from engine.facts import Enterprise
+from engine.overrides import Reform, apply_reform
+from engine.policy import Policy
+from engine.rules_model import Rulebook
+
+MONEY_FAMILIES = {"enterprise_award": "enterprise", "town_award": "town"}
+
+
+@dataclass
+class Change:
+    enterprise_id: str
+    name: str
+    town: str
+    type: str
+    before_outcome: str
+    after_outcome: str
+    before_amount: Optional[Decimal]
+    after_amount: Optional[Decimal]
+    rules: list[str]                 # rule ids whose finding (status, amount) changed
+    parameters: list[str]            # changed parameters those rules use
+    clauses: list[str]
+    beneficiary: Optional[str] = None
+
+    @property
+    def amount_delta(self) -> Decimal:
+        return (self.after_amount or Decimal(0)) - (self.before_amount or Decimal(0))
+
+
+@dataclass
+class Attainment:
+    year: int
+    included_this_year: int
+    eligible_now: int
+    target_new_total: Optional[int]
+    text_floor: Optional[int]
+
+    @property
+    def projected(self) -> int:
+        return self.included_this_year + self.eligible_now
+
+    @property
+    def gap(self) -> Optional[int]:
+        return None if self.target_new_total is None else self.projected - self.target_new_total
+
+
+@dataclass
+class Diff:
+    reform: Reform
+    as_of: date
+    changed_parameters: dict[str, tuple[Any, Any]]
+    changes: list[Change]
+    budget_by_type: dict[str, tuple[Decimal, Decimal]] = field(default_factory=dict)
+    budget_by_town: dict[tuple[str, str], tuple[Decimal, Decimal]] = field(default_factory=dict)   # (town, kind)
+    attainment: tuple[Optional[Attainment], Optional[Attainment]] = (None, None)
+    enterprises: int = 0
+
+
+def changed_parameters(base: Policy, reformed: Policy, as_of: date) -> dict[str, tuple[Any, Any]]:
+    out = {}
+    for name in reformed.parameters:
+        before, after = base.parameters[name].in_force(as_of), reformed.parameters[name].in_force(as_of)
+        b = None if before is None else base.param(name, as_of).value
+        a = None if after is None else reformed.param(name, as_of).value
+        if b != a:
+            out[name] = (b, a)
+    return out
+
+
+def attainment(results: Iterable[EnterpriseResult], policy: Policy, year: int) -> Attainment:
+    included = eligible = 0
+    for r in results:
+        facts = r.facts
+        if facts.get("in_scope") and facts.get("inclusion_year") == year:
+            included += 1
+        if r.decision("upgrade_eligibility").outcome == "eligible":
+            eligible += 1
+    annex = policy.targets.annex
+    target = annex.figure(year, "new_total") if annex and "new_total" in annex.columns else None
+    floor = next((t.value for t in policy.targets.text_targets if t.year == year and t.measure == "new_total"), None)
+    return Attainment(year, included, eligible, target, floor)
+
+
+def diff(enterprises: list[Enterprise], policy: Policy, book: Rulebook, reform: Reform, as_of: date) -> Diff:
+    reformed = apply_reform(policy, reform)
+    base_results = Evaluator(policy, book, as_of).evaluate_many(enterprises)
+    new_results = Evaluator(reformed, book, as_of).evaluate_many(enterprises)
+    changed = changed_parameters(policy, reformed, as_of)
+    out = Diff(reform=reform, as_of=as_of, changed_parameters=changed, changes=[], enterprises=len(enterprises))
+    for b, a in zip(base_results, new_results):
+        for db, da in zip(b.decisions, a.decisions):
+            if (db.outcome, db.amount_yuan, db.beneficiary) != (da.outcome, da.amount_yuan, da.beneficiary):
+                out.changes.append(_change(b, db, da, changed))
+    for kind in MONEY_FAMILIES.values():
+        out.budget_by_type[kind] = (Decimal(0), Decimal(0))
+    for results, idx in ((base_results, 0), (new_results, 1)):
+        for r in results:
+            for d in r.decisions:
+                kind = MONEY_FAMILIES.get(d.type)
+                if kind is None or d.amount_yuan is None:
+                    continue
+                _add(out.budget_by_type, kind, idx, d.amount_yuan)
+                # Enterprise awards are located in the enterprise's town; town awards in the beneficiary.
+                _add(out.budget_by_town, (d.beneficiary or r.town, kind), idx, d.amount_yuan)
+    out.attainment = (attainment(base_results, policy, as_of.year), attainment(new_results, reformed, as_of.year))
+    return out
+
+
+def _add(table: dict, key, idx: int, amount: Decimal) -> None:
+    before, after = table.get(key, (Decimal(0), Decimal(0)))
+    table[key] = (before + amount, after) if idx == 0 else (before, after + amount)
+
+
+def _change(result: EnterpriseResult, before: Decision, after: Decision, changed: dict) -> Change:
+    """The rules whose finding changed (status, or the amount a line pays) and the changed parameters
+    they use. When only a threshold moved inside a rule whose status did not change, no rule is named
+    on its own; then every changed parameter the decision uses is named."""
+    was = {f.rule.id: (f.status, f.value) for f in before.findings}
+    responsible = [f for f in after.findings if was.get(f.rule.id) != (f.status, f.value)]
+    params = {p.name for f in responsible for p in f.params if p.name in changed}
+    if not params:
+        params = {p.name for f in after.findings for p in f.params if p.name in changed}
+    return Change(result.enterprise_id, result.name, result.town, before.type, before.outcome, after.outcome,
+                  before.amount_yuan, after.amount_yuan, [f.rule.id for f in responsible], sorted(params),
+                  sorted({f.rule.clause for f in responsible}), after.beneficiary or before.beneficiary)
+
+
+@dataclass
+class SweepPoint:
+    value: Any
+    eligible: int
+    pool: int
+    awards_total: Decimal
+    enterprise_awards: int
+    attainment: Attainment
+
+
+def sweep(enterprises: list[Enterprise], policy: Policy, book: Rulebook, param: str, values: list[Any],
+          as_of: date) -> list[SweepPoint]:
+    points = []
+    for value in values:
+        reformed = apply_reform(policy, Reform(name=f"{param}={value}", effective=as_of, parameters={param: value}))
+        results = Evaluator(reformed, book, as_of).evaluate_many(enterprises)
+        total = sum((d.amount_yuan for r in results for d in r.decisions if d.amount_yuan is not None), Decimal(0))
+        points.append(SweepPoint(
+            value=value,
+            eligible=sum(r.decision("upgrade_eligibility").outcome == "eligible" for r in results),
+            pool=sum(r.decision("pool_entry").outcome == "eligible" for r in results),
+            awards_total=total,
+            enterprise_awards=sum(r.decision("enterprise_award").outcome == "awarded" for r in results),
+            attainment=attainment(results, reformed, as_of.year)))
+    return points
+
+
+def sweep_values(param_type: str, start: str, stop: str, steps: int) -> list[str]:
+    """Evenly spaced values from start to stop inclusive, exact decimals (money to the fen)."""
+    if steps < 2:
+        raise ValueError("--steps needs at least 2 values")
+    a, b = Decimal(start), Decimal(stop)
+    out = []
+    for i in range(steps):
+        v = a + (b - a) * i / (steps - 1)
+        if param_type == "money":
+            v = v.quantize(Decimal("0.01"))
+        elif param_type == "count":
+            v = v.to_integral_value()
+        out.append(str(v.normalize()) if param_type != "money" else str(v))
+    return out
+
+
+def render_diff(d: Diff, policy: Policy, book: Rulebook, lang: str) -> str:
+    from engine.render import environment, money
+    from engine.policy import ResolvedParam
+    labels = {n: (p.label_zh if lang == "zh" else p.label_en) for n, p in policy.parameters.items()}
+
+    def fmt_param(name, value):
+        from engine.render import Formatter
+        param = policy.parameters[name]
+        if value is None:
+            return "—"
+        rp = ResolvedParam(name, value, value, d.as_of, "assumed", None, None, None, param)
+        return Formatter(book, lang).param(rp)
+
+    words = environment().get_template(f"_words_{lang}.j2").module
+    return environment().get_template(f"diff_{lang}.txt.j2").render(
+        d=d, labels=labels, fmt_param=fmt_param, money=lambda v: money(v, lang), OUTCOME=words.OUTCOME,
+        signed=lambda v: ("+" if v > 0 else "") + money(v, lang),
+        family_labels={k: (f.spec.label_zh if lang == "zh" else f.spec.label_en) for k, f in book.families.items()}
+    ).strip()
+
+
+def diff_json(d: Diff) -> dict:
+    from engine.output import json_value
+
+    def pair(t):
+        return {"before": json_value(t[0], "money"), "after": json_value(t[1], "money"),
+                "delta": json_value(t[1] - t[0], "money")}
+
+    def att(a: Attainment):
+        return {"year": a.year, "included_this_year": a.included_this_year, "eligible_now": a.eligible_now,
+                "projected": a.projected, "target_new_total": a.target_new_total, "gap": a.gap}
+
+    return {
+        "reform": {"name": d.reform.name, "effective": d.reform.effective.isoformat(), "note": d.reform.note},
+        "as_of": d.as_of.isoformat(),
+        "changed_parameters": {k: {"before": json_value(b), "after": json_value(a)}
+                               for k, (b, a) in d.changed_parameters.items()},
+        "changes": [{"enterprise_id": c.enterprise_id, "name": c.name, "town": c.town, "type": c.type,
+                     "before": {"outcome": c.before_outcome, "amount_yuan": json_value(c.before_amount, "money")},
+                     "after": {"outcome": c.after_outcome, "amount_yuan": json_value(c.after_amount, "money")},
+                     "rules": c.rules, "parameters": c.parameters, "clauses": c.clauses,
+                     "beneficiary": c.beneficiary} for c in d.changes],
+        "budget_by_type": {k: pair(v) for k, v in d.budget_by_type.items()},
+        "budget_by_town": [{"town": town, "beneficiary_type": kind, **pair(v)}
+                           for (town, kind), v in sorted(d.budget_by_town.items())],
+        "target_attainment": {"before": att(d.attainment[0]), "after": att(d.attainment[1])},
+    }
