@@ -197,46 +197,154 @@ def register_options(fn):
 
 
 @main.command("check")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(exists=True, path_type=Path))
 @as_of_option()
 @policy_option
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
 @lang_option
-@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the result to this file instead of standard output (.xlsx writes a workbook).")
+@click.option("--out", "out", type=click.Path(path_type=Path),
+              help="Write the result to this file instead of standard output (.xlsx writes a workbook). "
+                   "For a folder of register files: the folder for the result files.")
 @register_options
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Worker processes, each with its own compiled rules [default: the machine's cores]. "
+                   "The output is the same for any number.")
+@click.option("--executor", "executor_name", type=click.Choice(["local", "dask"]), default="local",
+              show_default=True, help="Where the workers run: this machine, or a Dask cluster (--scheduler; "
+                                      "without it, a local Dask cluster of --workers processes).")
+@click.option("--scheduler", default=None, envvar="SCALEUP_DASK_SCHEDULER", metavar="ADDRESS",
+              help="Dask scheduler, e.g. tcp://10.1.2.3:8786 (with --executor dask; env SCALEUP_DASK_SCHEDULER).")
+@click.option("--chunk-size", type=click.IntRange(min=1), default=None,
+              help="Rows read, evaluated and written together [default: 1000; 100 for json]. Memory "
+                   "depends on this, not on the size of the register.")
+@click.option("--progress/--no-progress", "progress", default=None,
+              help="Rows done, rows/s and rejected rows on stderr [default: when stderr is a terminal].")
 @user_errors
-def check(file: Path, as_of: date, policy_id: str, fmt: str, lang: str, out: Optional[Path], sheet, errors):
+def check(file: Path, as_of: date, policy_id: str, fmt: str, lang: str, out: Optional[Path], sheet, errors,
+          workers, executor_name, scheduler, chunk_size, progress):
     """Evaluate every enterprise of a register (CSV, XLSX or JSON) against the policy.
 
     Each enterprise gets six decisions: upgrade eligibility, cultivation pool, enterprise award, town
     award, land/power priority and de-listing warning, each with its explanation (see `explain`).
+    Large registers stream in chunks over --workers processes; FILE may also be a folder of register
+    files (CSV, XLSX, JSON, Parquet: a partitioned register), evaluated into one result file each.
 
     \b
     Example:
       scaleup check examples/register.csv --as-of 2024-12-31
       scaleup check examples/register.xlsx --as-of 2024-12-31 --format json > decisions.json
+      scaleup check province.csv --as-of 2024-12-31 --format csv --out decisions.csv --workers 8
+      scaleup check parts/ --as-of 2024-12-31 --format csv --out results/ --executor dask --scheduler tcp://10.1.2.3:8786
     """
-    from engine.output import csv_columns, csv_headers, render_table, result_json, summary_row
-    results, book, read = _evaluate_register(file, as_of, policy_id, sheet, errors)
-    if out is not None and out.suffix.lower() == ".xlsx":
-        from engine.tabular import write_xlsx
-        cols = csv_columns()
-        write_xlsx(out, {"decisions": (csv_headers(lang), [[summary_row(r).get(c, "") for c in cols] for r in results])})
-    elif fmt == "json":
-        text = json.dumps([result_json(r, book, lang) for r in results], ensure_ascii=False, indent=2)
-        _emit(text, out)
-    elif fmt == "csv":
-        from engine.tabular import write_csv
-        cols = csv_columns()
-        rows = [[summary_row(r).get(c, "") for c in cols] for r in results]
-        if out is not None:
-            write_csv(out, csv_headers(lang), rows)
+    from engine.batch import make_executor
+    if scheduler and executor_name != "dask":
+        raise click.UsageError("--scheduler goes with --executor dask")
+    if file.is_dir():
+        if out is None or fmt not in ("csv", "json") or errors is not None or (out.exists() and not out.is_dir()):
+            raise click.UsageError("a folder of register files needs --format csv or json and --out FOLDER for "
+                                   "its result files (rejected rows are written beside them, NAME.errors.csv)")
+    elif out is not None and out.is_dir():
+        raise click.UsageError(f"--out {out} is a folder; give a file name")
+    executor = make_executor(executor_name, workers, scheduler)
+    try:
+        if file.is_dir():
+            rejected = _check_partitioned(file, out, as_of, policy_id, fmt, lang, executor, progress)
         else:
-            write_csv(sys.stdout, csv_headers(lang), rows)
-    else:
-        _emit(render_table(results, lang), out)
-    sys.exit(EXIT_DATA if read.rejected else EXIT_OK)
+            rejected = _check_file(file, as_of, policy_id, fmt, lang, out, sheet, errors, executor, chunk_size,
+                                   progress)
+    finally:
+        executor.close()
+    sys.exit(EXIT_DATA if rejected else EXIT_OK)
+
+
+def _check_file(file: Path, as_of: date, policy_id: str, fmt: str, lang: str, out: Optional[Path], sheet, errors,
+                executor, chunk_size: int, progress: Optional[bool]) -> int:
+    """One register file, streamed: chunks are evaluated by the executor's workers and written in row
+    order as they come back. Returns the number of rejected rows."""
+    import os
+    from engine.batch import Progress, RegisterRun, RejectedWriter, table_text, write_json_list
+    from engine.output import csv_headers
+    from engine.tabular import write_csv, write_xlsx
+    to_xlsx = out is not None and out.suffix.lower() == ".xlsx"
+    run = RegisterRun(file, as_of=as_of, policy_id=policy_id, fmt="xlsx" if to_xlsx else fmt, lang=lang,
+                      sheet=sheet, executor=executor, chunk_size=chunk_size)
+    for warning in run.scan.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    bar = Progress(run.total_rows, enabled=progress)
+    rejected = RejectedWriter(errors, run.scan.headers)
+
+    def items():
+        for chunk in run.chunks():
+            if chunk.rejected:
+                bar.clear()
+            for row in chunk.rejected:
+                rejected.add(row)
+                for problem in row.problems:
+                    click.echo(f"error: {problem}", err=True)
+            bar.update(chunk.rows, len(chunk.rejected))
+            yield from chunk.items
+
+    # A file is written under a temporary name and renamed when complete: never a half-written result.
+    tmp = None if out is None else out.with_name(out.name + ".partial")
+    try:
+        if to_xlsx:
+            write_xlsx(tmp, {"decisions": (csv_headers(lang), items())})
+        elif fmt == "json":
+            if tmp is None:
+                write_json_list(sys.stdout, items())
+                sys.stdout.write("\n")
+            else:
+                with open(tmp, "w", encoding="utf-8") as fh:
+                    write_json_list(fh, items())
+        elif fmt == "csv":
+            write_csv(tmp if tmp is not None else sys.stdout, csv_headers(lang), items())
+        else:
+            text = table_text(list(items()), lang)
+            if tmp is None:
+                _emit(text, None)
+            else:
+                tmp.write_text(text, encoding="utf-8")
+        if tmp is not None:
+            os.replace(tmp, out)
+    finally:
+        bar.close()
+        rejected.close()
+        if tmp is not None and tmp.exists():
+            tmp.unlink()
+    if rejected.count:
+        where = f"; see {errors}" if errors else "; use --errors FILE to save them with their reasons"
+        click.echo(f"{rejected.count} of {run.total_rows} rows rejected{where}", err=True)
+    return rejected.count
+
+
+def _check_partitioned(folder: Path, out: Path, as_of: date, policy_id: str, fmt: str, lang: str, executor,
+                       progress: Optional[bool]) -> int:
+    """A folder of register files: one task and one result file per file. Returns the number of rejected
+    rows and unreadable files."""
+    from engine.batch import PartitionedRun, Progress
+    run = PartitionedRun(folder, out, as_of=as_of, policy_id=policy_id, fmt=fmt, lang=lang, executor=executor)
+    bar = Progress(len(run.files), enabled=progress)
+    problems = rows = 0
+    try:
+        for part in run.results():
+            bar.clear()
+            if part.error:
+                click.echo(f"error: {part.error}", err=True)
+                problems += 1
+                continue
+            for warning in part.warnings:
+                click.echo(f"warning: {warning}", err=True)
+            for row in part.rejected:
+                for problem in row.problems:
+                    click.echo(f"error: {problem}", err=True)
+            problems += len(part.rejected)
+            rows += part.rows
+            bar.update(1, len(part.rejected))
+    finally:
+        bar.close()
+    click.echo(f"{len(run.files)} files, {rows} rows evaluated into {out}"
+               + (f"; {problems} rows or files rejected (see NAME.errors.csv)" if problems else ""), err=True)
+    return problems
 
 
 @main.command("explain")
@@ -339,7 +447,8 @@ def priority(file: Path, as_of: date, land_quota, power_quota, policy_id: str, f
 @main.command("targets")
 @click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--ledger", "ledger", type=click.Path(dir_okay=False, path_type=Path),
-              help="Count from the scope ledger (入统/退规 events) instead of a register snapshot.")
+              help="Count from the scope ledger's dated 入统/退规 events; FILE, if given too, supplies "
+                   "industry, derived origin and the projection.")
 @as_of_option()
 @click.option("--year", "year", type=click.IntRange(1990, 2100), default=None,
               help="Year in focus (default: the as-of year): its new firms are listed and, for the as-of year, projected.")
@@ -352,30 +461,43 @@ def targets(file: Optional[Path], ledger: Optional[Path], as_of: date, year: Opt
             lang: str, sheet, errors):
     """Progress against the plan's targets: the annex table and the text's floors beside actuals.
 
-    Counts new 规上 industrial enterprises per year (园内/园外, 招商引资/小升规), the exits a register
-    shows and the stock, gives the gap (actual − target) to each figure, and projects the year end
-    from the cultivation pool. FILE is a register snapshot as of --as-of.
+    Counts new 规上 industrial enterprises per year (园内/园外, 招商引资/小升规), exits and the stock,
+    gives the gap (actual − target) to each figure, and projects the year end from the cultivation
+    pool. FILE is a register snapshot as of --as-of; --ledger counts from the scope ledger instead
+    (a snapshot cannot date exits, the ledger can).
 
     \b
     Example:
       scaleup targets examples/register.csv --as-of 2024-12-31
       scaleup targets examples/register.csv --as-of 2024-12-31 --year 2023 --format json
+      scaleup targets --ledger scaleup.db --as-of 2024-12-31
     """
-    if (file is None) == (ledger is None):
-        raise click.UsageError("give either a register FILE or --ledger PATH (exactly one)")
-    if ledger is not None:
-        raise click.UsageError("--ledger is not available yet: the scope ledger (engine/ledger.py) has not "
-                               "landed; count from a register snapshot: scaleup targets FILE --as-of DATE")
+    if file is None and ledger is None:
+        raise click.UsageError("give a register FILE, --ledger PATH, or both")
     from engine.evaluate import load_engine_inputs
     from engine.targets import render_targets, targets_from_register
-    results, book, read = _evaluate_register(file, as_of, policy_id, sheet, errors)
-    policy, _ = load_engine_inputs(policy_id)
-    table = targets_from_register([e for _, e in read.accepted], results, policy, book, as_of, year)
+    policy, book = load_engine_inputs(policy_id)
+    rows, recorded_from = None, None
+    if ledger is not None:
+        from engine.ledger import Ledger
+        store = Ledger.open(ledger, create=False)
+        try:
+            rows = store.scope_events()
+            runs = store.summary()["runs"]
+        finally:
+            store.close()
+        recorded_from = min((date.fromisoformat(r["as_of"]) for r in runs), default=None)
+    enterprises, results, rejected = [], [], False
+    if file is not None:
+        results, book, read = _evaluate_register(file, as_of, policy_id, sheet, errors)
+        enterprises, rejected = [e for _, e in read.accepted], bool(read.rejected)
+    table = targets_from_register(enterprises, results, policy, book, as_of, year, ledger_rows=rows,
+                                  recorded_from=recorded_from)
     if fmt == "json":
         click.echo(json.dumps(table, ensure_ascii=False, indent=2))
     else:
         _emit(render_targets(table, lang), None)
-    sys.exit(EXIT_DATA if read.rejected else EXIT_OK)
+    sys.exit(EXIT_DATA if rejected else EXIT_OK)
 
 
 AUDIT_TYPES = ("enterprise_award", "town_award")
@@ -550,6 +672,285 @@ def report(file: Path, as_of: date, policy_id: str, lang: str, out: Path, sheet,
     text = render_report(data)
     out.write_text(text, encoding="utf-8")
     click.echo(f"{out}\t{len(text.encode('utf-8'))} bytes")
+    sys.exit(EXIT_DATA if read.rejected else EXIT_OK)
+
+
+# ---------------------------------------------------------------- award runs and the award ledger
+ledger_option = click.option("--ledger", "ledger_path", type=click.Path(dir_okay=False, path_type=Path),
+                             default="scaleup.db", show_default=True,
+                             help="The award ledger: one SQLite file, created by the first committed run.")
+
+
+@main.command("awards")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--year", "year", type=click.IntRange(1990, 2200), required=True,
+              help="The award year: enterprises included in scope (入统) in this year are awarded, and "
+                   "earlier awards are settled at this year's review.")
+@click.option("--as-of", "as_of", type=AsOf(), default=None,
+              help="Evaluation date, within --year. Default: 31 December of --year (never the clock).")
+@policy_option
+@ledger_option
+@click.option("--commit", is_flag=True,
+              help="Record the run in the ledger, in one transaction. Without it: a dry run that writes nothing.")
+@click.option("--by", "by", type=click.Choice(["enterprise", "town"]), default="enterprise", show_default=True,
+              help="enterprise: every award, settlement and check; town: totals per town/street and beneficiary type.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "xlsx"]), default="table",
+              show_default=True, help="csv/xlsx: the year's money lines (--by enterprise) or the town totals (--by town).")
+@lang_option
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to this file instead of standard output (required for xlsx).")
+@register_options
+@user_errors
+def awards(file: Path, year: int, as_of: Optional[date], policy_id: str, ledger_path: Path, commit: bool, by: str,
+           fmt: str, lang: str, out: Optional[Path], sheet, errors):
+    """A year's award run: evaluate the register, check it against the award ledger, and show (dry run)
+    or record (--commit) the new awards, their instalments, and the settlement of earlier awards
+    (instalments due, growth top-ups, clawbacks), with totals per town/street.
+
+    The ledger makes it safe to run again: nothing is ever awarded twice (首次 is checked against the
+    ledger's history as well as the register's 曾经入统), and a committed run is one transaction.
+
+    \b
+    Example:
+      scaleup awards examples/register.csv --year 2024                      # dry run
+      scaleup awards examples/register.csv --year 2024 --commit --ledger awards.db
+      scaleup awards examples/register.csv --year 2024 --ledger awards.db --by town --format xlsx --out towns.xlsx
+    """
+    from engine.award_run import (RunContext, commit_run, dry_run, journal_table, plan_json, prepare_items,
+                                  render_plan, town_table)
+    from engine.evaluate import load_engine_inputs
+    from engine.ledger import Ledger
+    as_of = as_of or date(year, 12, 31)
+    if as_of.year != year:
+        raise click.BadParameter(f"{as_of.isoformat()} is not in the award year {year}; leave --as-of out to use "
+                                 f"{year}-12-31", param_hint="--as-of")
+    if fmt == "xlsx" and out is None:
+        raise click.BadParameter("xlsx needs --out FILE.xlsx", param_hint="--format")
+    if ledger_path.exists():
+        Ledger.open(ledger_path, create=False).close()     # a ledger we cannot use stops us before any work
+    results, book, read = _evaluate_register(file, as_of, policy_id, sheet, errors)
+    policy, _ = load_engine_inputs(policy_id)
+    ctx = RunContext.build(year, as_of, policy, book, file, sheet)
+    items = prepare_items(ctx, read.accepted, results)
+    if commit:
+        with Ledger.open(ledger_path) as ledger:
+            plan = commit_run(ledger, ctx, items)
+    elif ledger_path.exists():
+        with Ledger.open(ledger_path, create=False) as ledger:
+            plan = dry_run(ledger, ctx, items)
+    else:
+        with Ledger.empty() as ledger:
+            plan = dry_run(ledger, ctx, items)
+        plan.ledger_name, plan.ledger_exists = str(ledger_path), False
+    if fmt == "json":
+        _emit(json.dumps(plan_json(plan, policy), ensure_ascii=False, indent=2), out)
+    elif fmt in ("csv", "xlsx"):
+        town = town_table(plan, policy, lang)
+        journal = journal_table(plan, lang)
+        if fmt == "xlsx":
+            from engine.tabular import write_xlsx
+            names = ("乡镇（街道）汇总", "奖励明细") if lang == "zh" else ("town totals", "money lines")
+            sheets = {names[0]: town, names[1]: journal} if by == "town" else {names[1]: journal, names[0]: town}
+            write_xlsx(out, sheets)
+        else:
+            from engine.tabular import write_csv
+            headers, rows = town if by == "town" else journal
+            write_csv(out if out is not None else sys.stdout, headers, rows)
+    else:
+        _emit(render_plan(plan, policy, lang, "run" if by == "enterprise" else "town", commit), out)
+    if out is not None:
+        click.echo(f"written: {out}", err=True)
+    sys.exit(EXIT_DATA if read.rejected else EXIT_OK)
+
+
+@main.group("ledger")
+def ledger_group():
+    """The award ledger: show it, back it up and export it, record payments.
+
+    \b
+    Example:
+      scaleup ledger show --ledger awards.db
+      scaleup ledger export --ledger awards.db --out backup-2024/
+    """
+
+
+@ledger_group.command("show")
+@ledger_option
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@lang_option
+@user_errors
+def ledger_show(ledger_path: Path, fmt: str, lang: str):
+    """Runs recorded, instalments by status, clawbacks, scope history, and a consistency check.
+
+    \b
+    Example:
+      scaleup ledger show --ledger awards.db
+    """
+    from engine.award_run import render_ledger_summary
+    from engine.ledger import Ledger
+    with Ledger.open(ledger_path, create=False) as ledger:
+        with ledger.snapshot():
+            summary = ledger.summary()
+    if fmt == "json":
+        click.echo(json.dumps(summary, ensure_ascii=False, indent=2))
+    else:
+        _emit(render_ledger_summary(summary, lang), None)
+    sys.exit(EXIT_INTERNAL if summary["problems"] else EXIT_OK)
+
+
+@ledger_group.command("export")
+@ledger_option
+@click.option("--out", "out", type=click.Path(path_type=Path), required=True,
+              help="A new folder (ledger.db backup + one CSV per table) or a file ending in .db (backup only).")
+@user_errors
+def ledger_export(ledger_path: Path, out: Path):
+    """Back up the ledger with SQLite's online backup API (consistent even while a run is writing)
+    and export every table as CSV (UTF-8 with BOM) read from that backup.
+
+    \b
+    Example:
+      scaleup ledger export --ledger awards.db --out backup-2024/
+      scaleup ledger export --ledger awards.db --out awards-2024-12-31.db
+    """
+    from engine.ledger import export_ledger
+    for path in export_ledger(ledger_path, out):
+        click.echo(str(path))
+
+
+@ledger_group.command("pay")
+@ledger_option
+@click.option("--paid-on", "paid_on", type=AsOf(), required=True, help="Date of payment (YYYY-MM-DD).")
+@click.option("--reference", required=True, help="Payment voucher or batch number (凭证号).")
+@click.option("--year", "year", type=click.IntRange(1990, 2200), default=None,
+              help="Only instalments due in this year.")
+@click.option("--enterprise", "enterprise_ids", multiple=True,
+              help="Only this enterprise (USCC); repeat for several.")
+@click.option("--commit", is_flag=True, help="Record the payment. Without it: a dry run listing what would be paid.")
+@lang_option
+@user_errors
+def ledger_pay(ledger_path: Path, paid_on: date, reference: str, year: Optional[int], enterprise_ids: tuple,
+               commit: bool, lang: str):
+    """Record that payable instalments were paid (payable → paid). A paid instalment can never be paid
+    again; if the enterprise later leaves scope within the clawback period, what was paid is clawed back.
+
+    \b
+    Example:
+      scaleup ledger pay --ledger awards.db --year 2024 --paid-on 2025-03-20 --reference 财拨〔2025〕12号
+      scaleup ledger pay --ledger awards.db --year 2024 --paid-on 2025-03-20 --reference 财拨〔2025〕12号 --commit
+    """
+    from engine.award_run import pay, render_payments
+    from engine.ledger import Ledger
+    ids = tuple(e.strip().upper() for e in enterprise_ids)
+    with Ledger.open(ledger_path, create=False) as ledger:
+        rows = pay(ledger, paid_on=paid_on, reference=reference, year=year, enterprise_ids=ids, commit=commit)
+    _emit(render_payments(rows, lang, committed=commit, paid_on=paid_on, reference=reference), None)
+
+
+def _reform_from_options(set_items: tuple, overrides: Optional[Path], as_of: date):
+    from engine.errors import PolicyDataError
+    from engine.overrides import load_reform, parse_set_option
+    if set_items and overrides:
+        raise PolicyDataError(["use --set or --overrides, not both"])
+    if overrides:
+        return load_reform(overrides)
+    return parse_set_option(tuple(set_items), as_of)
+
+
+def reform_options(fn):
+    fn = click.option("--overrides", "overrides", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                      help="A reform as YAML: name, effective date, parameter values.")(fn)
+    fn = click.option("--set", "set_items", multiple=True, metavar="NAME=VALUE",
+                      help="Change a parameter from the as-of date (repeatable).")(fn)
+    return fn
+
+
+@main.command("diff")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@as_of_option()
+@policy_option
+@reform_options
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@lang_option
+@click.option("--sheet", default=None, help="XLSX sheet to read (default: the first).")
+@user_errors
+def diff_command(file: Path, as_of: date, policy_id: str, set_items, overrides, fmt: str, lang: str, sheet):
+    """What a policy change does: every decision and amount that changes, the rule and parameter
+    responsible, the budget effect by beneficiary type and town, and the year's target attainment.
+
+    \b
+    Example:
+      scaleup diff examples/register.csv --as-of 2024-12-31 --overrides examples/reforms/lower-pool-bound.yaml
+      scaleup diff examples/register.csv --as-of 2024-12-31 --set enterprise_award_industrial=150000
+    """
+    from engine.errors import PolicyDataError
+    from engine.evaluate import load_engine_inputs
+    from engine.register import read_register
+    from engine.whatif import diff, diff_json, render_diff
+    reform = _reform_from_options(set_items, overrides, as_of)
+    if reform is None:
+        raise PolicyDataError(["diff needs a change: --set NAME=VALUE or --overrides FILE"])
+    policy, book = load_engine_inputs(policy_id)
+    read = read_register(file, as_of=as_of, jurisdiction=policy.jurisdiction, sheet=sheet)
+    for rejected in read.rejected:
+        for problem in rejected.problems:
+            click.echo(f"error: {problem}", err=True)
+    result = diff([e for _, e in read.accepted], policy, book, reform, as_of)
+    if fmt == "json":
+        click.echo(json.dumps(diff_json(result), ensure_ascii=False, indent=2))
+    else:
+        click.echo(render_diff(result, policy, book, lang))
+    sys.exit(EXIT_DATA if read.rejected else EXIT_OK)
+
+
+@main.command("sweep")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@as_of_option()
+@policy_option
+@click.option("--param", "param_name", required=True, help="The parameter to vary, e.g. scale_threshold.")
+@click.option("--from", "start", required=True, help="First value (yuan for money, 0.2 for 20%).")
+@click.option("--to", "stop", required=True, help="Last value.")
+@click.option("--steps", type=click.IntRange(2, 200), default=5, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--sheet", default=None, help="XLSX sheet to read (default: the first).")
+@user_errors
+def sweep_command(file: Path, as_of: date, policy_id: str, param_name: str, start: str, stop: str, steps: int,
+                  fmt: str, sheet):
+    """Vary one parameter over a range: firms eligible, pool size, awards and the target gap at each value.
+
+    \b
+    Example:
+      scaleup sweep examples/register.csv --as-of 2024-12-31 --param scale_threshold --from 15000000 --to 25000000 --steps 5
+    """
+    from engine.errors import PolicyDataError
+    from engine.evaluate import load_engine_inputs
+    from engine.output import json_value
+    from engine.policy import did_you_mean
+    from engine.register import read_register
+    from engine.whatif import sweep, sweep_values
+    policy, book = load_engine_inputs(policy_id)
+    param = policy.parameters.get(param_name)
+    if param is None:
+        raise PolicyDataError([f"unknown parameter {param_name!r}{did_you_mean(param_name, policy.parameters)}"])
+    if param.type not in ("money", "ratio", "count"):
+        raise PolicyDataError([f"{param_name} is {param.type}; sweep varies money, ratio or count parameters"])
+    try:
+        values = sweep_values(param.type, start, stop, steps)
+    except (ArithmeticError, ValueError) as exc:
+        raise PolicyDataError([f"--from/--to: {exc}"]) from None
+    read = read_register(file, as_of=as_of, jurisdiction=policy.jurisdiction, sheet=sheet)
+    points = sweep([e for _, e in read.accepted], policy, book, param_name, values, as_of)
+    rows = [{"value": p.value, "eligible": p.eligible, "pool": p.pool, "enterprise_awards": p.enterprise_awards,
+             "awards_total_yuan": json_value(p.awards_total, "money"), "projected_new": p.attainment.projected,
+             "target_new_total": p.attainment.target_new_total, "gap": p.attainment.gap} for p in points]
+    if fmt == "json":
+        click.echo(json.dumps({"parameter": param_name, "as_of": as_of.isoformat(), "points": rows},
+                              ensure_ascii=False, indent=2))
+    else:
+        head = ["value", "eligible", "pool", "enterprise_awards", "awards_total_yuan", "projected_new",
+                "target_new_total", "gap"]
+        click.echo("  ".join(f"{h:>18}" for h in head))
+        for row in rows:
+            click.echo("  ".join(f"{str(row[h] if row[h] is not None else '-'):>18}" for h in head))
     sys.exit(EXIT_DATA if read.rejected else EXIT_OK)
 
 
