@@ -405,6 +405,15 @@ def not_ranked(result: EnterpriseResult, spec: RankingSpec) -> NotRanked:
                      {r.id: _request(result.facts, r.fact) for r in spec.resources})
 
 
+def rank_eligible(results: list[EnterpriseResult], policy: Policy, book: Rulebook, as_of: date,
+                  spec: Optional[RankingSpec] = None) -> list[RankedFirm]:
+    """The ranking alone, without quotas (e.g. for a report that has no quota to share)."""
+    spec = spec or load_ranking_spec()
+    params = resolve_spec(spec, policy, book, as_of)
+    eligible = [r for r in results if r.decision(spec.ranked_family).outcome == spec.ranked_outcome]
+    return rank([candidate(r, spec, params) for r in eligible], spec)
+
+
 def allocate(results: list[EnterpriseResult], policy: Policy, book: Rulebook, as_of: date,
              quotas: dict[str, Decimal], spec: Optional[RankingSpec] = None) -> Allocation:
     """Rank the eligible firms of `results` (from Evaluator) and share `quotas` (resource id -> amount,

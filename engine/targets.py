@@ -7,7 +7,8 @@ so a register snapshot and the scope ledger feed the same computation:
 
 * `events_from_register` builds them from a snapshot. A snapshot shows entries (入统年月) of the firms
   still in it, and only hints at exits (登记状态, 曾经入统) without their dates; the result says so.
-* a ledger with dated 入统/退规 events gives a `ScopeHistory(complete=True)`.
+* `history_from_ledger` takes the scope ledger's dated 入统/退规 events (engine/ledger.py) and gives a
+  `ScopeHistory(complete=True)`: exits per year and a net stock per year end, from its first run on.
 
 Origin where the register leaves 来源 empty is derived by the rules' own classification
 (`upgrade.origin`, evaluated as of 31 December of the year of inclusion). Everything returned is plain
@@ -52,6 +53,7 @@ class ScopeEvent:
     evidence: str = ""                     # in_scope_since | registration_status | previously_in_scope | ledger
     detail: Optional[str] = None           # e.g. the registration status
     still_in_scope: Optional[bool] = None  # snapshot exits: the register still marks the firm 规上
+    date_basis: Optional[str] = None       # ledger: in_scope_since (入统年月) | observed (the run that saw it)
 
 
 @dataclass
@@ -63,6 +65,8 @@ class ScopeHistory:
     excluded: list[dict] = field(default_factory=list)   # firms in scope but not counted (not industrial)
     exit_statuses: tuple[str, ...] = ()
     readings: dict = field(default_factory=dict)          # which rules and parameters the counting used
+    notes: list[str] = field(default_factory=list)        # what the source cannot tell (codes for the templates)
+    recorded_from: Optional[date] = None                  # a ledger: the as-of date of its first run
 
 
 # ---------------------------------------------------------------- events from a register snapshot
@@ -164,6 +168,56 @@ def events_from_register(enterprises: Iterable[Enterprise], policy: Policy, book
                         readings=rules.readings(as_of, year or as_of.year))
 
 
+# ---------------------------------------------------------------- events from the scope ledger
+
+def history_from_ledger(rows: list[dict], policy: Policy, book: Rulebook, as_of: date,
+                        enterprises: Optional[Iterable[Enterprise]] = None, year: Optional[int] = None,
+                        recorded_from: Optional[date] = None) -> ScopeHistory:
+    """The ledger's dated 入统/退规 events (engine/ledger.py `Ledger.scope_events()`) up to the date.
+    The ledger keeps no industry code or start date: with a register beside it, firms found there are
+    filtered to industry and get their origin derived as in a snapshot; without one, every firm counts.
+    `recorded_from` (its first run's date): firms that left before it never reached the ledger, so the
+    years before it are lower bounds, as in a snapshot."""
+    rules = _Rules(policy, book)
+    register = {e.enterprise_id: e for e in (enterprises or [])}
+    events: list[ScopeEvent] = []
+    excluded: list[dict] = []
+    unknown_industry: set[str] = set()
+    exited: set[str] = set()
+    for row in rows:
+        day = date.fromisoformat(row["event_date"])
+        if day > as_of:
+            continue
+        eid = row["enterprise_id"]
+        ent = register.get(eid)
+        if register and ent is None:
+            unknown_industry.add(eid)
+        elif ent is not None and rules.is_industrial(fact_values(ent, rules.derived, as_of), as_of) is not True:
+            if not any(x["enterprise_id"] == eid for x in excluded):
+                excluded.append({"enterprise_id": eid, "name": row["name"], "industry_code": ent.industry_code})
+            continue
+        month = YearMonth(year=day.year, month=day.month)
+        in_park = bool(row["in_park"])
+        if row["kind"] == "entry":
+            origin, basis = (row["origin"], "declared") if row.get("origin") else (
+                rules.origin(ent, day.year) if ent is not None else (None, "unknown"))
+            events.append(ScopeEvent(eid, row["name"], "entry", month, in_park, origin, basis,
+                                     first_time=False if eid in exited else None, evidence="ledger",
+                                     date_basis=row.get("date_basis")))
+        else:
+            exited.add(eid)
+            events.append(ScopeEvent(eid, row["name"], "exit", month, in_park, evidence="ledger", detail=row.get("detail"),
+                                     date_basis=row.get("date_basis")))
+    notes = ["ledger_exit_observed"] + ([f"ledger_recorded_from:{recorded_from.isoformat()}"] if recorded_from else [])
+    notes.append("ledger_industry_from_register" if register else "ledger_no_industry")
+    if unknown_industry:
+        notes.append(f"ledger_not_in_register:{len(unknown_industry)}")
+    return ScopeHistory("ledger", events, complete=True, excluded=excluded,
+                        exit_statuses=tuple(policy.param(EXIT_STATUS_PARAMETER, as_of).value),
+                        readings=rules.readings(as_of, year or as_of.year) if register else {}, notes=notes,
+                        recorded_from=recorded_from)
+
+
 # ---------------------------------------------------------------- counting
 
 def _new_counts(entries: list[ScopeEvent]) -> dict[str, int]:
@@ -213,15 +267,18 @@ def year_actuals(history: ScopeHistory, year: int, as_of: date) -> dict[str, Any
     extra["exits"] = len(exits_dated) if history.complete else None
     actual = {m: counts[m] for m in NEW_MEASURES}
     bound = {m: new_bound for m in NEW_MEASURES}
-    if not history.complete:
+    if not history.complete and status == "past":
         # A snapshot only holds the firms that are still in it: firms that entered in the year and
         # have left since are missing, so past counts are lower bounds.
-        if status == "past":
-            bound = {m: "at_least" for m in NEW_MEASURES}
+        bound = {m: "at_least" for m in NEW_MEASURES}
     if history.complete:
         stock = _stock_counts(_in_scope_at(history, min(date(year, 12, 31), as_of)))
         actual.update(stock)
         bound.update({m: new_bound for m in STOCK_MEASURES})
+        if history.recorded_from is not None and year < history.recorded_from.year:
+            # Before the ledger's first run: firms that had left by then were never recorded.
+            bound = {m: "at_least" for m in bound}
+            extra["exits"] = None
     elif status == "current":
         actual.update(_stock_counts(history.stock or []))
         bound.update({m: new_bound for m in STOCK_MEASURES})
@@ -287,8 +344,13 @@ def projection(results: list[EnterpriseResult], policy: Policy, book: Rulebook, 
 
 
 def _money(value: Any) -> Optional[str]:
-    from engine.output import json_value
-    return None if value is None else json_value(value if isinstance(value, Fraction) else Decimal(value), "money")
+    """Yuan as a decimal string: exact when the value is, else to 0.000001 yuan (never a float)."""
+    if value is None:
+        return None
+    exact = Decimal(value.numerator) / Decimal(value.denominator) if isinstance(value, Fraction) else Decimal(value)
+    if Fraction(exact) == Fraction(value) and exact == exact.quantize(Decimal("0.01")):
+        return str(exact.quantize(Decimal("0.01")))
+    return str(exact.quantize(Decimal("0.000001"), rounding=ROUND_HALF_EVEN))
 
 
 # ---------------------------------------------------------------- the table
@@ -346,6 +408,7 @@ def targets_table(policy: Policy, history: ScopeHistory, as_of: date, year: Opti
                                 for e in (history.stock or []) if e.month is None],
         "exit_statuses": list(history.exit_statuses),
         "readings": history.readings,
+        "notes": list(history.notes),
         "projection": projected if projected and projected.get("year") == year else None,
     }
     if out["projection"] is not None:
@@ -371,19 +434,43 @@ def _projected_measure(p: dict, measure: str) -> Optional[int]:
 
 def _exit(e: ScopeEvent) -> dict:
     return {"enterprise_id": e.enterprise_id, "name": e.name, "month": None if e.month is None else str(e.month),
-            "in_park": e.in_park, "evidence": e.evidence, "detail": e.detail, "still_in_scope": e.still_in_scope}
+            "in_park": e.in_park, "evidence": e.evidence, "detail": e.detail, "still_in_scope": e.still_in_scope,
+            "date_basis": e.date_basis}
 
 
 def targets_from_register(enterprises: list[Enterprise], results: list[EnterpriseResult], policy: Policy,
-                          book: Rulebook, as_of: date, year: Optional[int] = None) -> dict[str, Any]:
-    """The whole report from one register snapshot (what `scaleup targets FILE` and the HTML report use)."""
+                          book: Rulebook, as_of: date, year: Optional[int] = None,
+                          ledger_rows: Optional[list[dict]] = None, recorded_from: Optional[date] = None
+                          ) -> dict[str, Any]:
+    """The whole report from one register snapshot (what `scaleup targets FILE` and the HTML report use),
+    or from the ledger's events when `ledger_rows` is given (the register then filters and projects)."""
     year = year or as_of.year
-    history = events_from_register(enterprises, policy, book, as_of, year)
+    if ledger_rows is not None:
+        history = history_from_ledger(ledger_rows, policy, book, as_of, enterprises, year, recorded_from)
+    else:
+        history = events_from_register(enterprises, policy, book, as_of, year)
     projected = None
-    if year == as_of.year:
+    if year == as_of.year and results:
         new_to_date = year_actuals(history, year, as_of)["actual"]["new_total"]
         projected = projection(results, policy, book, as_of, new_to_date)
     return targets_table(policy, history, as_of, year, projected)
+
+
+def targets_from_results(results: list[EnterpriseResult], policy: Policy, book: Rulebook, as_of: date,
+                         year: Optional[int] = None) -> dict[str, Any]:
+    """The same report from evaluated results alone (their facts hold every register column)."""
+    fields = Enterprise.model_fields
+    enterprises = [Enterprise(**{k: v for k, v in r.facts.items() if k in fields}) for r in results]
+    return targets_from_register(enterprises, results, policy, book, as_of, year)
+
+
+def chart_series(table: dict, measure: str = "new_total") -> dict[str, Any]:
+    """Target vs actual per annex year for one measure, for a chart: years, plan, actual (None where
+    unknown or not yet), and whether each actual is only a lower bound."""
+    rows = [r for r in table["rows"] if r["in_annex"]]
+    return {"measure": measure, "years": [r["year"] for r in rows], "plan": [r["plan"].get(measure) for r in rows],
+            "actual": [r["actual"].get(measure) for r in rows],
+            "at_least": [r["bound"].get(measure) == "at_least" for r in rows]}
 
 
 # ---------------------------------------------------------------- wording
