@@ -323,7 +323,7 @@ def _check_partitioned(folder: Path, out: Path, as_of: date, policy_id: str, fmt
     rows and unreadable files."""
     from engine.batch import PartitionedRun, Progress
     run = PartitionedRun(folder, out, as_of=as_of, policy_id=policy_id, fmt=fmt, lang=lang, executor=executor)
-    bar = Progress(len(run.files), enabled=progress)
+    bar = Progress(len(run.files), enabled=progress, unit="files")
     problems = rows = 0
     try:
         for part in run.results():
@@ -801,11 +801,13 @@ def ledger_show(ledger_path: Path, fmt: str, lang: str):
 @ledger_group.command("export")
 @ledger_option
 @click.option("--out", "out", type=click.Path(path_type=Path), required=True,
-              help="A new folder (ledger.db backup + one CSV per table) or a file ending in .db (backup only).")
+              help="A new folder (ledger.db backup, one CSV per table, audit/ records) or a file ending in .db "
+                   "(backup only).")
 @user_errors
 def ledger_export(ledger_path: Path, out: Path):
     """Back up the ledger with SQLite's online backup API (consistent even while a run is writing)
-    and export every table as CSV (UTF-8 with BOM) read from that backup.
+    and export every table as CSV (UTF-8 with BOM) and each award's audit record as JSON (audit/,
+    for `scaleup verify`), all read from that backup.
 
     \b
     Example:

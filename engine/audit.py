@@ -151,8 +151,9 @@ def enterprise_json(enterprise: Enterprise) -> dict:
 
 
 def decision_section(decision: Decision, result: EnterpriseResult, book: Rulebook) -> dict:
-    """The decision as recorded: the output contract's fields (without the worded explanation) plus
-    each rule's digest, the durable_rules rules that fired and the amount's arithmetic."""
+    """The decision as recorded: the output contract's fields (without the worded explanation; the
+    parameters are recorded at the top level) plus the durable_rules rules that fired and the amount's
+    arithmetic."""
     out = decision_json(decision, result, book, "zh")
     out.pop("explanation", None)
     out.pop("parameters", None)        # recorded at the top level, with labels and digests
@@ -249,7 +250,7 @@ def write_record(record: dict, out_dir: Path) -> Path:
 # ------------------------------------------------------------------------------------ verifying
 @dataclass
 class Difference:
-    """One thing that is not as the record says. kind: id | file | parameter | parameter_other |
+    """One thing that is not as the record says. kind: id | not_canonical | policy_id | file | parameter | parameter_other |
     clause | interpretation | rule | family | definition | policy | engine | facts | result."""
 
     kind: str
@@ -285,6 +286,7 @@ class Verifier:
         self.policy_override, self.rules_dir = policy, rules_dir
         self._inputs: dict[str, tuple] = {}
         self._evaluators: dict[tuple, Any] = {}
+        self._results: dict[tuple, EnterpriseResult] = {}
 
     def _load(self, policy_ref: str):
         from engine.evaluate import load_engine_inputs
@@ -302,6 +304,14 @@ class Verifier:
             self._evaluators[key] = Evaluator(policy, book, as_of)
         return self._evaluators[key]
 
+    def _evaluate(self, policy_ref: str, as_of: str, facts: dict) -> EnterpriseResult:
+        """One evaluation per enterprise, policy and date: the records of one enterprise share it."""
+        key = (policy_ref, as_of, digest(facts))
+        if key not in self._results:
+            enterprise = Enterprise.model_validate(facts)
+            self._results[key] = self._evaluator(policy_ref, date.fromisoformat(as_of)).evaluate(enterprise)
+        return self._results[key]
+
     def verify_file(self, path: Path) -> Verification:
         try:
             record = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -310,18 +320,24 @@ class Verifier:
         return self.verify(record, str(path))
 
     def verify(self, record: Any, path: str = "<record>") -> Verification:
-        problem = _shape_problem(record)
+        problem = _kind_problem(record)
         if problem:
             return Verification(path, "unreadable", reason=problem,
                                 decision_id=record.get("decision_id") if isinstance(record, dict) else None)
         v = Verification(path, "ok", decision_id=record["decision_id"])
         try:
             v.computed_id = decision_id_of(record)
-        except EngineError as exc:
-            return Verification(path, "unreadable", decision_id=v.decision_id, reason=str(exc))
+        except EngineError as exc:      # a float or the like: never written by build_record
+            v.differences.append(Difference("not_canonical", "record", None, _one_line(exc)))
+            return _conclude(v, False, inputs_changed=False, result_changed=False)
         id_ok = v.computed_id == v.decision_id
         if not id_ok:
             v.differences.append(Difference("id", "decision_id", v.decision_id, v.computed_id))
+        problem = _shape_problem(record)
+        if problem:
+            if not id_ok:
+                return _conclude(v, False, inputs_changed=False, result_changed=False)
+            return Verification(path, "unreadable", decision_id=v.decision_id, reason=problem)
 
         policy_ref = self.policy_override or _recorded_policy_ref(record)
         try:
@@ -329,15 +345,17 @@ class Verifier:
         except ScaleupError as exc:
             v.differences.append(Difference("policy", policy_ref, None, str(exc).splitlines()[0]))
             return _conclude(v, id_ok, inputs_changed=True, result_changed=False)
-        inputs = compare_inputs(record, policy, book, fp)
+        try:
+            inputs = compare_inputs(record, policy, book, fp)
+        except (AttributeError, TypeError, ValueError, KeyError) as exc:
+            return Verification(path, "unreadable", decision_id=v.decision_id,
+                                reason=f"malformed record ({exc.__class__.__name__}: {_one_line(exc)})")
         if record["engine"].get("version") != __version__:
             inputs.append(Difference("engine", "version", record["engine"].get("version"), __version__))
 
         result_diffs = []
         try:
-            as_of = date.fromisoformat(record["as_of"])
-            enterprise = Enterprise.model_validate(record["input"]["enterprise"])
-            result = self._evaluator(policy_ref, as_of).evaluate(enterprise)
+            result = self._evaluate(policy_ref, record["as_of"], record["input"]["enterprise"])
             decision = result.decision(record["decision"]["type"])
             again = decision_section(decision, result, book)
             result_diffs = compare_decisions(record["decision"], again)
@@ -371,19 +389,29 @@ def _one_line(exc: Exception) -> str:
     return " ".join(str(exc).split())[:300]
 
 
-def _shape_problem(record: Any) -> Optional[str]:
+def _kind_problem(record: Any) -> Optional[str]:
     if not isinstance(record, dict):
         return "not an audit record (expected a JSON object)"
     if record.get("kind") != RECORD_KIND:
         return f"not an audit record (kind is {record.get('kind')!r}, expected {RECORD_KIND!r})"
     if record.get("schema_version") != SCHEMA_VERSION:
         return f"schema_version {record.get('schema_version')!r} is not supported (this engine reads {SCHEMA_VERSION!r})"
-    for key, kind in (("decision_id", str), ("as_of", str), ("engine", dict), ("policy", dict), ("rules", dict),
+    if not isinstance(record.get("decision_id"), str):
+        return "field 'decision_id' is missing"
+    return None
+
+
+def _shape_problem(record: dict) -> Optional[str]:
+    for key, kind in (("as_of", str), ("engine", dict), ("policy", dict), ("rules", dict),
                       ("input", dict), ("decision", dict), ("parameters", list)):
         if not isinstance(record.get(key), kind):
             return f"field {key!r} is missing or not a {kind.__name__}"
     if not isinstance(record["input"].get("enterprise"), dict) or not isinstance(record["decision"].get("type"), str):
         return "field 'input.enterprise' or 'decision.type' is missing"
+    try:
+        date.fromisoformat(record["as_of"])
+    except ValueError:
+        return f"as_of {record['as_of']!r} is not a date (YYYY-MM-DD)"
     return None
 
 
@@ -412,6 +440,8 @@ def compare_inputs(record: dict, policy: Policy, book: Rulebook, fp: Fingerprint
     diffs: list[Difference] = []
     rp, rr = record["policy"], record["rules"]
     now = fp.policy_section
+    if rp.get("id") != policy.id:
+        diffs.append(Difference("policy_id", "id", rp.get("id"), policy.id))
     if rp.get("data_hash") != now["data_hash"]:
         diffs += _dict_diff("file", rp.get("files"), now["files"])
     used = {p.get("name"): p for p in record["parameters"] if isinstance(p, dict)}

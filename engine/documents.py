@@ -13,6 +13,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, Optional
 
+from markupsafe import escape
+
 from engine.decisions import ConditionFinding, Decision, EnterpriseResult
 from engine.policy import Policy, ResolvedParam
 from engine.render import Formatter, environment, money
@@ -28,6 +30,19 @@ def md_escape(text: Any) -> str:
     for ch in ("\\", "`", "*", "|", "[", "]"):
         out = out.replace(ch, "\\" + ch)
     return out.replace("<", "&lt;").replace(">", "&gt;").replace("\r", " ").replace("\n", " ")
+
+
+def html_escaped(obj: Any) -> Any:
+    """Every text inside escaped (as Markup). For values handed to the wording macros of
+    _sheet_words_<lang>.j2: those templates are shared with Markdown, so they do not escape, and
+    jinja marks a macro's result safe; the HTML layout therefore escapes what it passes in."""
+    if isinstance(obj, str):
+        return escape(obj)
+    if isinstance(obj, dict):
+        return {k: html_escaped(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [html_escaped(v) for v in obj]
+    return obj
 
 
 def param_source(rp: ResolvedParam) -> dict:
@@ -185,7 +200,7 @@ def review_sheet(record: dict, result: EnterpriseResult, decision: Decision, pol
         raise ValueError(f"unknown sheet format {fmt!r}; expected one of {', '.join(FORMATS)}")
     view = SheetBuilder(record, result, decision, policy, book, lang).view()
     template = environment().get_template(f"review_sheet.{fmt}.j2")
-    text = template.render(s=view, lang=lang, md=md_escape)
+    text = template.render(s=view, lang=lang, md=md_escape, esc=html_escaped)
     return text.strip() + "\n"
 
 
