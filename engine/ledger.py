@@ -1,0 +1,565 @@
+"""The award ledger: one SQLite file that remembers what was awarded, to whom, on which evidence, and
+what became of every instalment. It is the history the rules cannot see in a register snapshot:
+whether an enterprise was in scope before (首次), which instalments are still owed, what was paid and
+what must be recovered.
+
+Storage rules, each because money must never be paid twice and never be lost:
+* one file, WAL journal, foreign keys on, `synchronous=FULL` (a commit that returned is on disk);
+* every write happens in one `BEGIN IMMEDIATE` transaction (engine/award_run.py): a second writer
+  waits for the first, a killed writer leaves nothing behind;
+* the schema is the program's: MIGRATIONS is an ordered list of SQL steps and `PRAGMA user_version`
+  says how many are applied. A ledger written by a newer program is refused, never altered;
+* the constraints, not only the code, forbid double payment: one award per enterprise and kind ever
+  (UNIQUE (enterprise_id, kind): 首次 is a first entry, so it is paid once), each instalment reaches
+  each status at most once (UNIQUE (instalment_id, new_status)), one clawback per award, and triggers
+  refuse deletions, edits of recorded amounts and any status change outside
+  pending → payable → paid → clawed_back (pending/payable → forfeited);
+* money is stored as integer fen (CHECK > 0) and handed to Python as Decimal yuan.
+
+This module owns the SQL; the decisions about what to write are in engine/award_run.py.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Iterator, Optional, Union
+
+from engine.errors import EngineError, ScaleupError
+
+DEFAULT_LEDGER = "scaleup.db"
+APPLICATION_ID = 0x53434C44          # "SCLD": marks a SQLite file as a scaleup ledger
+BUSY_TIMEOUT_MS = 60_000             # a second writer waits this long for the first to finish
+STATUSES = ("pending", "payable", "paid", "forfeited", "clawed_back")
+CONDITIONS = ("none", "in_scope_at_next_review", "growth_each_year")
+TABLES = ("runs", "enterprises", "scope_events", "audit_records", "awards", "instalments", "payments",
+          "status_changes", "growth_checks", "clawbacks")
+
+
+class LedgerError(ScaleupError):
+    """A ledger file that cannot be used: not a ledger, unreadable, locked too long."""
+
+
+class LedgerVersionError(LedgerError):
+    """A ledger written by a newer version of the program (its schema is unknown here)."""
+
+
+def _no_change(table: str) -> list[str]:
+    return [f"CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table} "
+            f"BEGIN SELECT RAISE(ABORT, '{table} rows are never changed once recorded'); END",
+            f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} "
+            f"BEGIN SELECT RAISE(ABORT, '{table} rows are never deleted'); END"]
+
+
+_STATUS_LIST = ", ".join(f"'{s}'" for s in STATUSES)
+_CONDITION_LIST = ", ".join(f"'{c}'" for c in CONDITIONS)
+
+# Version n of the schema is MIGRATIONS[:n]. Append a new step for a change; never edit a released one.
+MIGRATIONS: list[list[str]] = [
+    [   # 1: runs, scope history, awards, instalments and their history, payments, growth checks, clawbacks
+        f"PRAGMA application_id = {APPLICATION_ID}",
+        """CREATE TABLE runs (
+            run_id INTEGER PRIMARY KEY,
+            award_year INTEGER NOT NULL CHECK (award_year BETWEEN 1990 AND 2200),
+            as_of TEXT NOT NULL CHECK (as_of GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]'),
+            policy_id TEXT NOT NULL,
+            policy_document_number TEXT NOT NULL,
+            policy_hash TEXT NOT NULL CHECK (length(policy_hash) = 64),
+            rules_hash TEXT NOT NULL CHECK (length(rules_hash) = 64),
+            register_file TEXT NOT NULL,
+            register_sha256 TEXT NOT NULL CHECK (length(register_sha256) = 64),
+            engine_version TEXT NOT NULL,
+            committed_at TEXT NOT NULL)""",
+        """CREATE TABLE enterprises (
+            enterprise_id TEXT PRIMARY KEY CHECK (length(enterprise_id) = 18),
+            name TEXT NOT NULL,
+            town TEXT NOT NULL,
+            in_park INTEGER NOT NULL CHECK (in_park IN (0, 1)),
+            last_run_id INTEGER NOT NULL REFERENCES runs(run_id))""",
+        f"""CREATE TABLE scope_events (
+            event_id INTEGER PRIMARY KEY,
+            enterprise_id TEXT NOT NULL REFERENCES enterprises(enterprise_id),
+            kind TEXT NOT NULL CHECK (kind IN ('entry', 'exit')),
+            event_date TEXT NOT NULL CHECK (event_date GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]'),
+            date_basis TEXT NOT NULL CHECK (date_basis IN ('in_scope_since', 'observed')),
+            detail TEXT,
+            origin TEXT,
+            in_park INTEGER CHECK (in_park IN (0, 1)),
+            run_id INTEGER NOT NULL REFERENCES runs(run_id),
+            UNIQUE (enterprise_id, kind, event_date))""",
+        """CREATE TABLE audit_records (
+            decision_id TEXT PRIMARY KEY CHECK (length(decision_id) = 64),
+            record TEXT NOT NULL)""",
+        """CREATE TABLE awards (
+            award_id INTEGER PRIMARY KEY,
+            run_id INTEGER NOT NULL REFERENCES runs(run_id),
+            enterprise_id TEXT NOT NULL REFERENCES enterprises(enterprise_id),
+            kind TEXT NOT NULL CHECK (kind IN ('enterprise', 'town')),
+            award_year INTEGER NOT NULL,
+            inclusion_month TEXT NOT NULL CHECK (inclusion_month GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]'),
+            enterprise_name TEXT NOT NULL,
+            town TEXT NOT NULL,
+            beneficiary TEXT NOT NULL,
+            beneficiary_type TEXT NOT NULL CHECK (beneficiary_type IN ('enterprise', 'town', 'development_zone')),
+            amount_fen INTEGER NOT NULL CHECK (amount_fen > 0),
+            rule_id TEXT NOT NULL,
+            clause_id TEXT NOT NULL,
+            decision_id TEXT NOT NULL UNIQUE REFERENCES audit_records(decision_id),
+            clawback_years INTEGER NOT NULL CHECK (clawback_years >= 0),
+            terms TEXT NOT NULL,
+            UNIQUE (enterprise_id, kind),
+            CHECK ((kind = 'enterprise') = (beneficiary_type = 'enterprise')),
+            CHECK (award_year = CAST(substr(inclusion_month, 1, 4) AS INTEGER)))""",
+        f"""CREATE TABLE instalments (
+            instalment_id INTEGER PRIMARY KEY,
+            award_id INTEGER NOT NULL REFERENCES awards(award_id),
+            seq INTEGER NOT NULL CHECK (seq >= 1),
+            kind TEXT NOT NULL CHECK (kind IN ('instalment', 'topup')),
+            due_year INTEGER NOT NULL,
+            amount_fen INTEGER NOT NULL CHECK (amount_fen > 0),
+            condition TEXT NOT NULL CHECK (condition IN ({_CONDITION_LIST})),
+            growth_rate TEXT,
+            growth_years INTEGER,
+            status TEXT NOT NULL CHECK (status IN ({_STATUS_LIST})),
+            UNIQUE (award_id, seq),
+            CHECK ((kind = 'topup') = (condition = 'growth_each_year')),
+            CHECK (condition != 'growth_each_year' OR (growth_rate IS NOT NULL AND growth_years >= 1)))""",
+        """CREATE TABLE payments (
+            payment_id INTEGER PRIMARY KEY,
+            paid_on TEXT NOT NULL CHECK (paid_on GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]'),
+            reference TEXT NOT NULL CHECK (length(trim(reference)) > 0),
+            recorded_at TEXT NOT NULL)""",
+        f"""CREATE TABLE status_changes (
+            change_id INTEGER PRIMARY KEY,
+            instalment_id INTEGER NOT NULL REFERENCES instalments(instalment_id),
+            old_status TEXT CHECK (old_status IS NULL OR old_status IN ({_STATUS_LIST})),
+            new_status TEXT NOT NULL CHECK (new_status IN ({_STATUS_LIST})),
+            year INTEGER,
+            run_id INTEGER REFERENCES runs(run_id),
+            payment_id INTEGER REFERENCES payments(payment_id),
+            reason TEXT NOT NULL,
+            detail TEXT,
+            UNIQUE (instalment_id, new_status),
+            CHECK ((run_id IS NULL) != (payment_id IS NULL)),
+            CHECK (run_id IS NULL OR year IS NOT NULL))""",
+        """CREATE TABLE growth_checks (
+            award_id INTEGER NOT NULL REFERENCES awards(award_id),
+            review_year INTEGER NOT NULL,
+            run_id INTEGER NOT NULL REFERENCES runs(run_id),
+            revenue_ytd_fen INTEGER NOT NULL,
+            revenue_ytd_last_year_fen INTEGER NOT NULL CHECK (revenue_ytd_last_year_fen > 0),
+            ytd_through TEXT NOT NULL,
+            growth TEXT NOT NULL,
+            required TEXT NOT NULL,
+            met INTEGER NOT NULL CHECK (met IN (0, 1)),
+            PRIMARY KEY (award_id, review_year))""",
+        """CREATE TABLE clawbacks (
+            clawback_id INTEGER PRIMARY KEY,
+            award_id INTEGER NOT NULL UNIQUE REFERENCES awards(award_id),
+            run_id INTEGER NOT NULL REFERENCES runs(run_id),
+            exit_event_id INTEGER NOT NULL REFERENCES scope_events(event_id),
+            review_year INTEGER NOT NULL,
+            amount_fen INTEGER NOT NULL CHECK (amount_fen > 0))""",
+        "CREATE INDEX awards_by_year ON awards(award_year)",
+        "CREATE INDEX status_changes_by_year ON status_changes(year)",
+        "CREATE INDEX instalments_by_status ON instalments(status)",
+        *[stmt for t in ("runs", "scope_events", "audit_records", "awards", "payments", "status_changes",
+                         "growth_checks", "clawbacks") for stmt in _no_change(t)],
+        "CREATE TRIGGER enterprises_no_delete BEFORE DELETE ON enterprises "
+        "BEGIN SELECT RAISE(ABORT, 'enterprises rows are never deleted'); END",
+        "CREATE TRIGGER instalments_no_delete BEFORE DELETE ON instalments "
+        "BEGIN SELECT RAISE(ABORT, 'instalments rows are never deleted'); END",
+        "CREATE TRIGGER instalments_terms_fixed BEFORE UPDATE OF award_id, seq, kind, due_year, amount_fen, "
+        "condition, growth_rate, growth_years ON instalments "
+        "BEGIN SELECT RAISE(ABORT, 'the terms of an instalment are fixed when it is recorded'); END",
+        """CREATE TRIGGER instalments_status_flow BEFORE UPDATE OF status ON instalments
+           WHEN NOT ((OLD.status = 'pending' AND NEW.status IN ('payable', 'forfeited'))
+                  OR (OLD.status = 'payable' AND NEW.status IN ('paid', 'forfeited'))
+                  OR (OLD.status = 'paid' AND NEW.status = 'clawed_back'))
+           BEGIN SELECT RAISE(ABORT, 'instalment status change not allowed'); END""",
+    ],
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+# ------------------------------------------------------------------------------------ money
+def to_fen(amount: Decimal) -> int:
+    fen = Decimal(amount) * 100
+    if fen != fen.to_integral_value():
+        raise EngineError(f"amount {amount} is not a whole number of fen")
+    return int(fen)
+
+
+def from_fen(fen: int) -> Decimal:
+    return (Decimal(int(fen)) / 100).quantize(Decimal("0.01"))
+
+
+# ------------------------------------------------------------------------------------ opening
+class Ledger:
+    """An open ledger. `Ledger.open(path)` creates or migrates the file; `Ledger.empty()` is an
+    in-memory ledger with the same schema (a dry run against a ledger that does not exist yet)."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Optional[Path]):
+        self.conn, self.path = conn, path
+
+    @classmethod
+    def open(cls, path: Union[str, Path], *, create: bool = True) -> "Ledger":
+        path = Path(path)
+        if not path.exists() and not create:
+            raise LedgerError(f"{path}: no ledger here; a committed run (scaleup awards ... --commit) creates it")
+        if path.exists() and path.is_dir():
+            raise LedgerError(f"{path}: is a folder; expected a ledger file such as {DEFAULT_LEDGER}")
+        if not path.parent.is_dir():
+            raise LedgerError(f"{path}: the folder {path.parent} does not exist; create it or choose another --ledger")
+        try:
+            conn = sqlite3.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+        except sqlite3.Error as exc:
+            raise LedgerError(f"{path}: cannot open the ledger ({exc})") from None
+        ledger = cls(conn, path)
+        try:
+            ledger._prepare()
+        except BaseException:
+            conn.close()
+            raise
+        return ledger
+
+    @classmethod
+    def empty(cls) -> "Ledger":
+        ledger = cls(sqlite3.connect(":memory:", isolation_level=None), None)
+        ledger._prepare()
+        return ledger
+
+    @property
+    def name(self) -> str:
+        return str(self.path) if self.path else ":memory:"
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> "Ledger":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _prepare(self) -> None:
+        conn = self.conn
+        conn.row_factory = sqlite3.Row
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA foreign_keys = ON")
+            self._check_identity()            # before anything changes the file
+            if self.path is not None:
+                conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = FULL")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise LedgerError(f"{self.name}: not a readable ledger ({exc})") from None
+
+    def _check_identity(self) -> None:
+        version = self.user_version()
+        app = self.conn.execute("PRAGMA application_id").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise LedgerVersionError(
+                f"{self.name}: this ledger has schema version {version}, written by a newer scaleup; this "
+                f"version knows schema versions up to {SCHEMA_VERSION}. Use the newer scaleup, or a backup "
+                f"made before it (nothing was changed).")
+        tables = self.conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0]
+        if app not in (0, APPLICATION_ID) or (app == 0 and tables):
+            raise LedgerError(f"{self.name}: a SQLite file that is not a scaleup ledger; choose another --ledger path")
+
+    def user_version(self) -> int:
+        return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
+
+    def _migrate(self) -> None:
+        if self.user_version() == SCHEMA_VERSION:
+            return
+        with self.transaction():
+            # Re-read under the write lock: another process may have migrated meanwhile.
+            version = self.user_version()
+            if version > SCHEMA_VERSION:
+                raise LedgerVersionError(f"{self.name}: schema version {version} is newer than this "
+                                         f"scaleup knows ({SCHEMA_VERSION})")
+            for step in MIGRATIONS[version:]:
+                for statement in step:
+                    self.conn.execute(statement)
+            self.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: BEGIN IMMEDIATE takes the write lock at once (a second writer waits
+        here, up to BUSY_TIMEOUT_MS); any exception rolls everything back."""
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise LedgerError(f"{self.name}: the ledger is busy ({exc}); another run is writing, try again") from None
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        else:
+            self.conn.execute("COMMIT")
+
+    @contextmanager
+    def snapshot(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction: every query inside sees the same committed state."""
+        self.conn.execute("BEGIN")
+        try:
+            yield self.conn
+        finally:
+            self.conn.execute("COMMIT")
+
+    # -------------------------------------------------------------------------------- reading
+    def load_state(self, year: Optional[int] = None) -> "LedgerState":
+        """Everything the planning of a run needs (call inside `snapshot()` or `transaction()`)."""
+        return LedgerState.load(self.conn, year)
+
+    def verify(self) -> list[str]:
+        """Consistency beyond what the constraints can state: instalments add up to their award, each
+        instalment's status is the last of its recorded changes, clawbacks equal what was clawed back."""
+        c = self.conn
+        problems = []
+        for row in c.execute("""SELECT a.award_id, a.enterprise_id, a.amount_fen,
+                                       (SELECT coalesce(sum(i.amount_fen), 0) FROM instalments i
+                                         WHERE i.award_id = a.award_id AND i.kind = 'instalment') AS parts
+                                  FROM awards a"""):
+            if row["parts"] != row["amount_fen"]:
+                problems.append(f"award {row['award_id']} ({row['enterprise_id']}): instalments add up to "
+                                f"{from_fen(row['parts'])}, the award is {from_fen(row['amount_fen'])}")
+        for row in c.execute("""SELECT i.instalment_id, i.status,
+                                       (SELECT s.new_status FROM status_changes s WHERE s.instalment_id = i.instalment_id
+                                         ORDER BY s.change_id DESC LIMIT 1) AS last
+                                  FROM instalments i"""):
+            if row["last"] != row["status"]:
+                problems.append(f"instalment {row['instalment_id']}: status {row['status']} but its last recorded "
+                                f"change is {row['last']}")
+        for row in c.execute("""SELECT k.award_id, k.amount_fen,
+                                       (SELECT coalesce(sum(i.amount_fen), 0) FROM instalments i
+                                         WHERE i.award_id = k.award_id AND i.status = 'clawed_back') AS back
+                                  FROM clawbacks k"""):
+            if row["back"] != row["amount_fen"]:
+                problems.append(f"clawback of award {row['award_id']}: {from_fen(row['amount_fen'])} recorded, "
+                                f"{from_fen(row['back'])} in clawed-back instalments")
+        problems += [f"foreign key: {tuple(r)}" for r in c.execute("PRAGMA foreign_key_check")]
+        return problems
+
+    def summary(self) -> dict:
+        """Runs and money by status, for `scaleup ledger show`."""
+        c = self.conn
+        runs = [dict(r) for r in c.execute(
+            """SELECT r.*, (SELECT count(*) FROM awards a WHERE a.run_id = r.run_id) AS awards,
+                      (SELECT coalesce(sum(a.amount_fen), 0) FROM awards a WHERE a.run_id = r.run_id) AS award_fen
+                 FROM runs r ORDER BY r.run_id""")]
+        for r in runs:
+            r["award_yuan"] = str(from_fen(r["award_fen"]))
+        by_status = {s: {"count": 0, "fen": 0, "yuan": "0.00"} for s in STATUSES}
+        for r in c.execute("SELECT status, count(*) AS n, sum(amount_fen) AS fen FROM instalments GROUP BY status"):
+            by_status[r["status"]] = {"count": r["n"], "fen": r["fen"], "yuan": str(from_fen(r["fen"]))}
+        clawed = c.execute("SELECT count(*), coalesce(sum(amount_fen), 0) FROM clawbacks").fetchone()
+        events = c.execute("SELECT kind, count(*) FROM scope_events GROUP BY kind").fetchall()
+        return {"ledger": self.name, "schema_version": self.user_version(), "runs": runs,
+                "instalments": by_status,
+                "clawbacks": {"count": clawed[0], "fen": clawed[1], "yuan": str(from_fen(clawed[1]))},
+                "scope_events": {k: n for k, n in events}, "problems": self.verify()}
+
+    def scope_events(self) -> list[dict]:
+        """The scope history (入统/退规) in date order, with the enterprise's latest name and town."""
+        return [dict(r) for r in self.conn.execute(
+            """SELECT e.event_id, e.enterprise_id, n.name, n.town, e.kind, e.event_date, e.date_basis, e.detail,
+                      e.origin, coalesce(e.in_park, n.in_park) AS in_park, e.run_id
+                 FROM scope_events e JOIN enterprises n USING (enterprise_id)
+                ORDER BY e.event_date, e.event_id""")]
+
+    def payable(self, year: Optional[int] = None, enterprise_ids: tuple[str, ...] = ()) -> list[dict]:
+        sql = """SELECT i.*, a.enterprise_id, a.enterprise_name, a.kind AS award_kind, a.award_year,
+                        a.beneficiary, a.beneficiary_type, a.town
+                   FROM instalments i JOIN awards a USING (award_id) WHERE i.status = 'payable'"""
+        args: list[Any] = []
+        if year is not None:
+            sql += " AND i.due_year = ?"
+            args.append(year)
+        if enterprise_ids:
+            sql += f" AND a.enterprise_id IN ({', '.join('?' * len(enterprise_ids))})"
+            args += list(enterprise_ids)
+        return [dict(r) for r in self.conn.execute(sql + " ORDER BY a.award_year, a.enterprise_id, a.kind, i.seq", args)]
+
+    # -------------------------------------------------------------------------------- writing
+    def insert(self, table: str, row: dict) -> int:
+        if table not in TABLES:
+            raise EngineError(f"unknown ledger table {table}")
+        cols = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
+        cur = self.conn.execute(f"INSERT INTO {table} ({cols}) VALUES ({marks})", list(row.values()))
+        return int(cur.lastrowid)
+
+    def upsert_enterprise(self, enterprise_id: str, name: str, town: str, in_park: bool, run_id: int) -> None:
+        self.conn.execute(
+            """INSERT INTO enterprises (enterprise_id, name, town, in_park, last_run_id) VALUES (?, ?, ?, ?, ?)
+               ON CONFLICT (enterprise_id) DO UPDATE SET name = excluded.name, town = excluded.town,
+                                                        in_park = excluded.in_park, last_run_id = excluded.last_run_id""",
+            (enterprise_id, name, town, int(in_park), run_id))
+
+    def set_status(self, instalment_id: int, old: str, new: str, *, reason: str, year: Optional[int] = None,
+                   run_id: Optional[int] = None, payment_id: Optional[int] = None,
+                   detail: Optional[dict] = None) -> None:
+        """Move one instalment from `old` to `new` and record the change. The WHERE on the old status
+        makes a stale plan fail loudly instead of overwriting a change made by someone else."""
+        cur = self.conn.execute("UPDATE instalments SET status = ? WHERE instalment_id = ? AND status = ?",
+                                (new, instalment_id, old))
+        if cur.rowcount != 1:
+            raise EngineError(f"instalment {instalment_id} is no longer {old}; the plan is stale")
+        self.insert("status_changes", {"instalment_id": instalment_id, "old_status": old, "new_status": new,
+                                       "year": year, "run_id": run_id, "payment_id": payment_id, "reason": reason,
+                                       "detail": None if detail is None else json.dumps(detail, ensure_ascii=False,
+                                                                                       sort_keys=True)})
+
+    # -------------------------------------------------------------------------------- export
+    def backup_to(self, target: Path) -> None:
+        """A consistent copy made with SQLite's online backup API (safe while others read or write)."""
+        if target.exists():
+            raise LedgerError(f"{target}: already exists; choose a new file or folder for the backup")
+        dest = sqlite3.connect(str(target))
+        try:
+            self.conn.backup(dest)
+        finally:
+            dest.close()
+
+    def audit_files(self, folder: Path) -> list[Path]:
+        """Each award's audit record as <enterprise_id>-<type>-<as_of>.json (engine/audit.py)."""
+        from engine.audit import write_record
+        rows = self.conn.execute("SELECT record FROM audit_records ORDER BY rowid").fetchall()
+        return [write_record(json.loads(r["record"]), folder) for r in rows]
+
+    def tables_csv(self, folder: Path) -> list[Path]:
+        from engine.tabular import write_csv
+        out = []
+        for table in TABLES:
+            cur = self.conn.execute(f"SELECT * FROM {table} ORDER BY rowid")
+            headers = [d[0] for d in cur.description]
+            path = folder / f"{table}.csv"
+            write_csv(path, headers, [list(r) for r in cur.fetchall()])
+            out.append(path)
+        return out
+
+
+def export_ledger(path: Path, out: Path) -> list[Path]:
+    """`scaleup ledger export`: OUT ending in .db/.sqlite is a single backup file; otherwise OUT is a
+    folder receiving ledger.db (the backup), one CSV per table and audit/ (each award's audit record
+    as a JSON file that `scaleup verify` reads), all read from the backup so they agree."""
+    with Ledger.open(path, create=False) as ledger:
+        if out.suffix.lower() in (".db", ".sqlite", ".sqlite3"):
+            ledger.backup_to(out)
+            return [out]
+        if out.exists() and (not out.is_dir() or any(out.iterdir())):
+            raise LedgerError(f"{out}: exists and is not an empty folder; choose a new folder for the export")
+        out.mkdir(parents=True, exist_ok=True)
+        ledger.backup_to(out / "ledger.db")
+    with Ledger.open(out / "ledger.db", create=False) as copy:
+        problems = copy.verify()
+        if problems:
+            raise EngineError(f"{path}: the ledger fails its consistency check: {problems[0]}")
+        return [out / "ledger.db", *copy.tables_csv(out), *copy.audit_files(out / "audit")]
+
+
+# ------------------------------------------------------------------------------------ state
+@dataclass
+class AwardRow:
+    award_id: int
+    run_id: int
+    enterprise_id: str
+    kind: str
+    award_year: int
+    inclusion_month: str
+    enterprise_name: str
+    town: str
+    beneficiary: str
+    beneficiary_type: str
+    amount: Decimal
+    clawback_years: int
+    decision_id: str
+    terms: dict
+
+    @property
+    def inclusion_year(self) -> int:
+        return int(self.inclusion_month[:4])
+
+
+@dataclass
+class InstalmentRow:
+    instalment_id: int
+    award_id: int
+    seq: int
+    kind: str
+    due_year: int
+    amount: Decimal
+    condition: str
+    growth_rate: Optional[str]
+    growth_years: Optional[int]
+    status: str
+
+
+@dataclass
+class EventRow:
+    event_id: int
+    enterprise_id: str
+    kind: str
+    event_date: date
+    date_basis: str
+    run_id: int
+    detail: Optional[str] = None
+
+
+@dataclass
+class LedgerState:
+    """A snapshot of the ledger, as plain data, for planning a run and for the year's view."""
+
+    runs: list[dict] = field(default_factory=list)
+    awards: dict[tuple[str, str], AwardRow] = field(default_factory=dict)      # (enterprise_id, kind)
+    instalments: dict[int, list[InstalmentRow]] = field(default_factory=dict)  # award_id -> rows by seq
+    events: dict[str, list[EventRow]] = field(default_factory=dict)            # enterprise_id -> by date
+    growth: dict[int, dict[int, dict]] = field(default_factory=dict)           # award_id -> year -> check
+    clawbacks: dict[int, dict] = field(default_factory=dict)                   # award_id -> row
+    year_changes: list[dict] = field(default_factory=list)                     # status changes of runs of the year
+    _by_id: dict[int, AwardRow] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def load(cls, conn: sqlite3.Connection, year: Optional[int]) -> "LedgerState":
+        s = cls()
+        s.runs = [dict(r) for r in conn.execute("SELECT * FROM runs ORDER BY run_id")]
+        for r in conn.execute("SELECT * FROM awards ORDER BY award_id"):
+            row = AwardRow(r["award_id"], r["run_id"], r["enterprise_id"], r["kind"], r["award_year"],
+                           r["inclusion_month"], r["enterprise_name"], r["town"], r["beneficiary"],
+                           r["beneficiary_type"], from_fen(r["amount_fen"]), r["clawback_years"], r["decision_id"],
+                           json.loads(r["terms"]))
+            s.awards[(row.enterprise_id, row.kind)] = row
+        for r in conn.execute("SELECT * FROM instalments ORDER BY award_id, seq"):
+            s.instalments.setdefault(r["award_id"], []).append(InstalmentRow(
+                r["instalment_id"], r["award_id"], r["seq"], r["kind"], r["due_year"], from_fen(r["amount_fen"]),
+                r["condition"], r["growth_rate"], r["growth_years"], r["status"]))
+        for r in conn.execute("SELECT * FROM scope_events ORDER BY event_date, event_id"):
+            s.events.setdefault(r["enterprise_id"], []).append(EventRow(
+                r["event_id"], r["enterprise_id"], r["kind"], date.fromisoformat(r["event_date"]), r["date_basis"],
+                r["run_id"], r["detail"]))
+        for r in conn.execute("SELECT * FROM growth_checks"):
+            s.growth.setdefault(r["award_id"], {})[r["review_year"]] = dict(r)
+        for r in conn.execute("SELECT * FROM clawbacks"):
+            s.clawbacks[r["award_id"]] = dict(r)
+        if year is not None:
+            s.year_changes = [dict(r) for r in conn.execute(
+                """SELECT s.*, i.award_id, i.seq, i.kind AS instalment_kind, i.amount_fen, i.due_year
+                     FROM status_changes s JOIN instalments i USING (instalment_id)
+                    WHERE s.year = ? AND s.run_id IS NOT NULL ORDER BY s.change_id""", (year,))]
+        return s
+
+    def award_by_id(self, award_id: int) -> AwardRow:
+        if len(self._by_id) != len(self.awards):
+            self._by_id = {a.award_id: a for a in self.awards.values()}
+        return self._by_id[award_id]
+
+    def runs_of_year(self, year: int) -> list[dict]:
+        return [r for r in self.runs if r["award_year"] == year]
