@@ -196,6 +196,24 @@ def register_options(fn):
     return fn
 
 
+def _reform_from_options(set_items: tuple, overrides: Optional[Path], as_of: date):
+    from engine.errors import PolicyDataError
+    from engine.overrides import load_reform, parse_set_option
+    if set_items and overrides:
+        raise PolicyDataError(["use --set or --overrides, not both"])
+    if overrides:
+        return load_reform(overrides)
+    return parse_set_option(tuple(set_items), as_of)
+
+
+def reform_options(fn):
+    fn = click.option("--overrides", "overrides", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                      help="A reform as YAML: name, effective date, parameter values.")(fn)
+    fn = click.option("--set", "set_items", multiple=True, metavar="NAME=VALUE",
+                      help="Change a parameter from the as-of date (repeatable).")(fn)
+    return fn
+
+
 @main.command("check")
 @click.argument("file", type=click.Path(exists=True, path_type=Path))
 @as_of_option()
@@ -653,8 +671,12 @@ def review(enterprise_id: str, file: Path, as_of: date, policy_id: str, type_: s
 @click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="The HTML file to write (one self-contained page: no script, no network).")
 @register_options
+@reform_options
+@click.option("--sweep", "sweep_spec", default=None, metavar="PARAM:FROM:TO:STEPS",
+              help="Add a sweep chart, e.g. scale_threshold:15000000:25000000:5.")
 @user_errors
-def report(file: Path, as_of: date, policy_id: str, lang: str, out: Path, sheet, errors):
+def report(file: Path, as_of: date, policy_id: str, lang: str, out: Path, sheet, errors, set_items, overrides,
+           sweep_spec):
     """Write a one-page HTML report of a register: summary, decisions by family, a table by town, award
     totals by town and beneficiary type, de-listing warnings by level, and charts.
 
@@ -669,6 +691,17 @@ def report(file: Path, as_of: date, policy_id: str, lang: str, out: Path, sheet,
     policy, _ = load_engine_inputs(policy_id)
     data = build_report_data(results, policy, book, as_of.isoformat(), lang, source=file.name,
                              total_rows=read.total_rows, rejected_rows=len(read.rejected))
+    import engine.report_sections  # noqa: F401 - registers the targets, priority and what-if sections
+    reform = _reform_from_options(set_items, overrides, as_of)
+    if reform is not None or sweep_spec:
+        from engine.register import read_register
+        from engine.whatif import diff
+        firms = [e for _, e in read_register(file, as_of=as_of, jurisdiction=policy.jurisdiction,
+                                             sheet=sheet).accepted]
+        if reform is not None:
+            data.view["whatif_diff"] = diff(firms, policy, book, reform, as_of)
+        if sweep_spec:
+            data.view["sweep_param"], data.view["sweep_points"] = _sweep_from_spec(sweep_spec, firms, policy, book, as_of)
     text = render_report(data)
     out.write_text(text, encoding="utf-8")
     click.echo(f"{out}\t{len(text.encode('utf-8'))} bytes")
@@ -848,24 +881,6 @@ def ledger_pay(ledger_path: Path, paid_on: date, reference: str, year: Optional[
     _emit(render_payments(rows, lang, committed=commit, paid_on=paid_on, reference=reference), None)
 
 
-def _reform_from_options(set_items: tuple, overrides: Optional[Path], as_of: date):
-    from engine.errors import PolicyDataError
-    from engine.overrides import load_reform, parse_set_option
-    if set_items and overrides:
-        raise PolicyDataError(["use --set or --overrides, not both"])
-    if overrides:
-        return load_reform(overrides)
-    return parse_set_option(tuple(set_items), as_of)
-
-
-def reform_options(fn):
-    fn = click.option("--overrides", "overrides", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-                      help="A reform as YAML: name, effective date, parameter values.")(fn)
-    fn = click.option("--set", "set_items", multiple=True, metavar="NAME=VALUE",
-                      help="Change a parameter from the as-of date (repeatable).")(fn)
-    return fn
-
-
 @main.command("diff")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @as_of_option()
@@ -954,6 +969,23 @@ def sweep_command(file: Path, as_of: date, policy_id: str, param_name: str, star
         for row in rows:
             click.echo("  ".join(f"{str(row[h] if row[h] is not None else '-'):>18}" for h in head))
     sys.exit(EXIT_DATA if read.rejected else EXIT_OK)
+
+
+def _sweep_from_spec(spec: str, firms, policy, book, as_of: date):
+    from engine.errors import PolicyDataError
+    from engine.whatif import sweep, sweep_values
+    parts = spec.split(":")
+    if len(parts) != 4 or not parts[3].isdigit():
+        raise PolicyDataError([f"--sweep {spec!r}: expected PARAM:FROM:TO:STEPS, e.g. scale_threshold:15000000:25000000:5"])
+    name, start, stop, steps = parts[0], parts[1], parts[2], int(parts[3])
+    param = policy.parameters.get(name)
+    if param is None or param.type not in ("money", "ratio", "count"):
+        raise PolicyDataError([f"--sweep: {name!r} is not a money, ratio or count parameter"])
+    try:
+        values = sweep_values(param.type, start, stop, steps)
+    except (ArithmeticError, ValueError) as exc:
+        raise PolicyDataError([f"--sweep: {exc}"]) from None
+    return name, sweep(firms, policy, book, name, values, as_of)
 
 
 def _emit(text: str, out: Optional[Path]) -> None:
