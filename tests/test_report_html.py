@@ -60,7 +60,7 @@ def test_report_is_one_self_contained_page(html):
     lowered = html.lower()
     for needle in ("<script", "http://", "https://", " src=", "@import", "url(", "<link", "<iframe"):
         assert needle not in lowered, needle
-    assert html.count('<svg class="chart"') == 2
+    assert html.count('<svg class="chart"') >= 2          # extra sections may add their own charts
     assert 'id="chart-awards-by-town"' in html and 'id="chart-origin-groups"' in html
 
 
