@@ -168,11 +168,22 @@ def policy_check(policy_id: str, fmt: str):
     sys.exit(EXIT_DATA if errors else EXIT_OK)
 
 
-def _evaluate_register(file: Path, as_of: date, policy_id: str, sheet: Optional[str], errors: Optional[Path]):
-    """Read the register, report rejected rows, evaluate the good ones. Returns (results, book, read)."""
-    from engine.evaluate import Evaluator, load_engine_inputs
-    from engine.register import read_register, write_rejected
+def _policy_and_rules(policy_id: str, reform=None):
+    """The policy (with a what-if reform applied, when one is given) and its rule records."""
+    from engine.evaluate import load_engine_inputs
     policy, book = load_engine_inputs(policy_id)
+    if reform is not None:
+        from engine.overrides import apply_reform
+        policy = apply_reform(policy, reform)
+    return policy, book
+
+
+def _evaluate_register(file: Path, as_of: date, policy_id: str, sheet: Optional[str], errors: Optional[Path],
+                       reform=None):
+    """Read the register, report rejected rows, evaluate the good ones. Returns (results, book, read)."""
+    from engine.evaluate import Evaluator
+    from engine.register import read_register, write_rejected
+    policy, book = _policy_and_rules(policy_id, reform)
     read = read_register(file, as_of=as_of, jurisdiction=policy.jurisdiction, sheet=sheet)
     for warning in read.warnings:
         click.echo(f"warning: {warning}", err=True)
@@ -474,9 +485,10 @@ def priority(file: Path, as_of: date, land_quota, power_quota, policy_id: str, f
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @lang_option
 @register_options
+@reform_options
 @user_errors
 def targets(file: Optional[Path], ledger: Optional[Path], as_of: date, year: Optional[int], policy_id: str, fmt: str,
-            lang: str, sheet, errors):
+            lang: str, sheet, errors, set_items, overrides):
     """Progress against the plan's targets: the annex table and the text's floors beside actuals.
 
     Counts new 规上 industrial enterprises per year (园内/园外, 招商引资/小升规), exits and the stock,
@@ -492,9 +504,9 @@ def targets(file: Optional[Path], ledger: Optional[Path], as_of: date, year: Opt
     """
     if file is None and ledger is None:
         raise click.UsageError("give a register FILE, --ledger PATH, or both")
-    from engine.evaluate import load_engine_inputs
     from engine.targets import render_targets, targets_from_register
-    policy, book = load_engine_inputs(policy_id)
+    reform = _reform_from_options(set_items, overrides, as_of)
+    policy, book = _policy_and_rules(policy_id, reform)
     rows, recorded_from = None, None
     if ledger is not None:
         from engine.ledger import Ledger
@@ -507,7 +519,7 @@ def targets(file: Optional[Path], ledger: Optional[Path], as_of: date, year: Opt
         recorded_from = min((date.fromisoformat(r["as_of"]) for r in runs), default=None)
     enterprises, results, rejected = [], [], False
     if file is not None:
-        results, book, read = _evaluate_register(file, as_of, policy_id, sheet, errors)
+        results, book, read = _evaluate_register(file, as_of, policy_id, sheet, errors, reform)
         enterprises, rejected = [e for _, e in read.accepted], bool(read.rejected)
     table = targets_from_register(enterprises, results, policy, book, as_of, year, ledger_rows=rows,
                                   recorded_from=recorded_from)
@@ -733,9 +745,10 @@ ledger_option = click.option("--ledger", "ledger_path", type=click.Path(dir_okay
 @click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to this file instead of standard output (required for xlsx).")
 @register_options
+@reform_options
 @user_errors
 def awards(file: Path, year: int, as_of: Optional[date], policy_id: str, ledger_path: Path, commit: bool, by: str,
-           fmt: str, lang: str, out: Optional[Path], sheet, errors):
+           fmt: str, lang: str, out: Optional[Path], sheet, errors, set_items, overrides):
     """A year's award run: evaluate the register, check it against the award ledger, and show (dry run)
     or record (--commit) the new awards, their instalments, and the settlement of earlier awards
     (instalments due, growth top-ups, clawbacks), with totals per town/street.
@@ -751,7 +764,6 @@ def awards(file: Path, year: int, as_of: Optional[date], policy_id: str, ledger_
     """
     from engine.award_run import (RunContext, commit_run, dry_run, journal_table, plan_json, prepare_items,
                                   render_plan, town_table)
-    from engine.evaluate import load_engine_inputs
     from engine.ledger import Ledger
     as_of = as_of or date(year, 12, 31)
     if as_of.year != year:
@@ -759,10 +771,14 @@ def awards(file: Path, year: int, as_of: Optional[date], policy_id: str, ledger_
                                  f"{year}-12-31", param_hint="--as-of")
     if fmt == "xlsx" and out is None:
         raise click.BadParameter("xlsx needs --out FILE.xlsx", param_hint="--format")
+    reform = _reform_from_options(set_items, overrides, as_of)
+    if reform is not None and commit:
+        raise click.UsageError("a what-if run (--set/--overrides) cannot be committed: money is recorded only "
+                               "under the policy as published")
     if ledger_path.exists():
         Ledger.open(ledger_path, create=False).close()     # a ledger we cannot use stops us before any work
-    results, book, read = _evaluate_register(file, as_of, policy_id, sheet, errors)
-    policy, _ = load_engine_inputs(policy_id)
+    results, book, read = _evaluate_register(file, as_of, policy_id, sheet, errors, reform)
+    policy, _ = _policy_and_rules(policy_id, reform)
     ctx = RunContext.build(year, as_of, policy, book, file, sheet)
     items = prepare_items(ctx, read.accepted, results)
     if commit:

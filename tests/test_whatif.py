@@ -106,3 +106,22 @@ def test_sweep_command_json():
     out = run("sweep", REGISTER, "--as-of", "2024-12-31", "--param", "town_award_park_attribution", "--from", "0",
               "--to", "1")
     assert out.exit_code == 1 and "sweep varies money, ratio or count" in out.output
+
+
+def test_awards_dry_run_under_a_reform_and_never_committed(tmp_path):
+    ledger = tmp_path / "l.db"
+    base = run("awards", REGISTER, "--year", "2024", "--ledger", str(ledger), "--by", "town", "--format", "json")
+    raised = run("awards", REGISTER, "--year", "2024", "--ledger", str(ledger), "--format", "json",
+                 "--set", "town_award_per_enterprise=30000")
+    assert base.exit_code == 0 and raised.exit_code == 0
+    assert "30000.00" in raised.output and "30000.00" not in base.output
+    refused = CliRunner().invoke(main, ["awards", REGISTER, "--year", "2024", "--ledger", str(ledger), "--commit",
+                                        "--set", "town_award_per_enterprise=30000"])
+    assert refused.exit_code == 2 and "cannot be committed" in refused.output and not ledger.exists()
+
+
+def test_targets_under_a_reform_changes_the_projection():
+    base = json.loads(run("targets", REGISTER, "--as-of", "2024-12-31", "--format", "json").output)
+    lower = json.loads(run("targets", REGISTER, "--as-of", "2024-12-31", "--format", "json",
+                           "--set", "scale_threshold=15000000").output)
+    assert json.dumps(base, sort_keys=True) != json.dumps(lower, sort_keys=True)
