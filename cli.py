@@ -248,9 +248,14 @@ def reform_options(fn):
                    "depends on this, not on the size of the register.")
 @click.option("--progress/--no-progress", "progress", default=None,
               help="Rows done, rows/s and rejected rows on stderr [default: when stderr is a terminal].")
+@click.option("--engine", "engine_name", type=click.Choice(["durable", "columnar"]), default="durable",
+              show_default=True,
+              help="durable: durable_rules, each decision cross-checked with its explanation. columnar: the same "
+                   "rules as column operations over the whole register (one process; for very large registers); "
+                   "same outcomes, rule ids and amounts, explanations with `scaleup explain`.")
 @user_errors
 def check(file: Path, as_of: date, policy_id: str, fmt: str, lang: str, out: Optional[Path], sheet, errors,
-          workers, executor_name, scheduler, chunk_size, progress):
+          workers, executor_name, scheduler, chunk_size, progress, engine_name):
     """Evaluate every enterprise of a register (CSV, XLSX or JSON) against the policy.
 
     Each enterprise gets six decisions: upgrade eligibility, cultivation pool, enterprise award, town
@@ -266,6 +271,13 @@ def check(file: Path, as_of: date, policy_id: str, fmt: str, lang: str, out: Opt
       scaleup check parts/ --as-of 2024-12-31 --format csv --out results/ --executor dask --scheduler tcp://10.1.2.3:8786
     """
     from engine.batch import make_executor
+    if engine_name == "columnar":
+        if file.is_dir() or executor_name != "local" or workers is not None or chunk_size is not None:
+            raise click.UsageError("--engine columnar evaluates one register file in this process; "
+                                   "leave out --workers, --executor and --chunk-size (or use --engine durable)")
+        if out is not None and out.is_dir():
+            raise click.UsageError(f"--out {out} is a folder; give a file name")
+        sys.exit(EXIT_DATA if _check_columnar(file, as_of, policy_id, fmt, lang, out, sheet, errors) else EXIT_OK)
     if scheduler and executor_name != "dask":
         raise click.UsageError("--scheduler goes with --executor dask")
     if file.is_dir():
@@ -284,6 +296,54 @@ def check(file: Path, as_of: date, policy_id: str, fmt: str, lang: str, out: Opt
     finally:
         executor.close()
     sys.exit(EXIT_DATA if rejected else EXIT_OK)
+
+
+def _check_columnar(file: Path, as_of: date, policy_id: str, fmt: str, lang: str, out: Optional[Path], sheet,
+                    errors) -> int:
+    """--engine columnar: the register as columns, all six families at once (engine/columnar.py).
+    Returns the number of rejected rows."""
+    import os
+    from engine.columnar import ColumnarEvaluator
+    from engine.columnar_io import read_register_frame
+    from engine.columnar_output import render_table, results_json, summary_rows, write_summary_csv
+    from engine.evaluate import load_engine_inputs
+    from engine.output import csv_columns, csv_headers
+    from engine.register import write_rejected
+    from engine.tabular import write_xlsx
+    policy, book = load_engine_inputs(policy_id)
+    read = read_register_frame(file, as_of=as_of, jurisdiction=policy.jurisdiction, sheet=sheet)
+    for warning in read.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    for row in read.rejected:
+        for problem in row.problems:
+            click.echo(f"error: {problem}", err=True)
+    if read.rejected and errors:
+        write_rejected(read, errors)
+    batch = ColumnarEvaluator(policy, book, as_of).evaluate_frame(read.frame)
+    tmp = None if out is None else out.with_name(out.name + ".partial")
+    try:
+        if out is not None and out.suffix.lower() == ".xlsx":
+            cols = csv_columns()
+            write_xlsx(tmp, {"decisions": (csv_headers(lang),
+                                           ([r.get(c, "") for c in cols] for r in summary_rows(batch.results())))})
+        elif fmt == "csv":
+            write_summary_csv(batch, tmp if tmp is not None else sys.stdout, headers=csv_headers(lang))
+        else:
+            text = (json.dumps(results_json(batch, lang), ensure_ascii=False, indent=2) if fmt == "json"
+                    else render_table(batch.results(), lang))
+            if tmp is None:
+                _emit(text, None)
+            else:
+                tmp.write_text(text, encoding="utf-8")
+        if tmp is not None:
+            os.replace(tmp, out)
+    finally:
+        if tmp is not None and tmp.exists():
+            tmp.unlink()
+    if read.rejected:
+        where = f"; see {errors}" if errors else "; use --errors FILE to save them with their reasons"
+        click.echo(f"{len(read.rejected)} of {read.total_rows} rows rejected{where}", err=True)
+    return len(read.rejected)
 
 
 def _check_file(file: Path, as_of: date, policy_id: str, fmt: str, lang: str, out: Optional[Path], sheet, errors,

@@ -1,0 +1,268 @@
+"""Benchmark: the columnar engine beside the durable_rules path, on a generated register.
+
+    .venv/bin/python bench/columnar.py                      # 10k / 100k / 1M rows, durable on 2,000
+    .venv/bin/python bench/columnar.py --quick              # 10k / 100k, end to end on 100k
+    .venv/bin/python bench/columnar.py --rows 1000000 --e2e-rows 1000000 --durable-rows 5000
+
+Reports, for the same generated register (deterministic, fictional; every enterprise valid):
+  * columnar evaluation of loaded rows (all six families), rows/s at each size;
+  * durable_rules on the first --durable-rows of it, rows/s, and the columnar speed-up on those rows
+    (the two engines' verdicts are compared on them as a check);
+  * end to end: `scaleup check FILE --engine columnar --format csv` on --e2e-rows rows, wall time and
+    peak RSS of that process (an equivalent in-process pipeline when the CLI has no --engine yet).
+Timings are wall-clock, best of --repeat; the machine is shared, so run it on a quiet one.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from engine.uscc import CHARSET, WEIGHTS  # noqa: E402
+
+HEADER = ["enterprise_id", "name", "town", "in_park", "industry_code", "is_legal_person", "independent_accounting",
+          "established_on", "commissioned_on", "in_scope", "in_scope_since", "previously_in_scope", "origin",
+          "revenue_last_year", "revenue_ytd", "ytd_through", "revenue_ytd_last_year", "employees",
+          "production_status", "months_without_output", "profit_ytd", "loss_years", "mujun_class",
+          "land_request_mu", "power_request_kva", "tags", "registration_status"]
+TOWNS = ["分水镇", "高峰街道", "五桥街道", "天城街道", "龙沙镇", "武陵镇", "恒合土家族乡", "高梁镇", "李河镇", "长岭镇"]
+CODES = ["C3484", "C2922", "C1371", "C3670", "C3872", "B0610", "D4411", "C2110", "I6513", "I6420", "I6311",
+         "F5165", "E4790"]
+
+
+def _pick(rng, n, choices, p=None):
+    return np.asarray(choices, dtype=object)[rng.choice(len(choices), size=n, p=p)]
+
+
+def _money(rng, n, lo, hi, blank=0.0, signed=False):
+    fen = rng.integers(lo * 100, hi * 100, size=n)
+    sign = np.where(rng.random(n) < 0.2, -1, 1) if signed else 1
+    text = [("-" if s < 0 else "") + f"{v // 100}.{v % 100:02d}" for v, s in zip(fen.tolist(),
+                                                                                 np.broadcast_to(sign, n).tolist())]
+    return [("" if b else t) for t, b in zip(text, (rng.random(n) < blank).tolist())]
+
+
+def _dates(rng, n, start: date, end: date):
+    days = rng.integers(start.toordinal(), end.toordinal() + 1, size=n)
+    return [date.fromordinal(d).isoformat() for d in days.tolist()]
+
+
+def uscc_ids(n: int, offset: int = 0) -> list[str]:
+    """Valid, distinct USCCs: 915001017 + 8 characters counting in base 31 + the check character."""
+    idx = np.arange(offset, offset + n, dtype=np.int64)
+    digits = np.stack([(idx // 31 ** k) % 31 for k in range(7, -1, -1)], axis=1)
+    prefix = [CHARSET.index(c) for c in "915001017"]
+    full = np.concatenate([np.tile(prefix, (n, 1)), digits], axis=1)
+    check = (31 - (full * np.array(WEIGHTS)).sum(axis=1) % 31) % 31
+    chars = np.array(list(CHARSET))
+    body = chars[full]
+    return ["".join(row) + chars[c] for row, c in zip(body.tolist(), check.tolist())]
+
+
+def generate_csv(path: Path, n: int, as_of: date, seed: int = 20241231) -> None:
+    rng = np.random.default_rng(seed)
+    through = f"{as_of.year}-{as_of.month:02d}"
+    in_scope = rng.random(n) < 0.4
+    since_year = rng.integers(as_of.year - 6, as_of.year + 1, size=n)
+    since_month = np.where(since_year == as_of.year, rng.integers(1, as_of.month + 1, size=n),
+                           rng.integers(1, 13, size=n))
+    cols = {
+        "enterprise_id": uscc_ids(n),
+        "name": [f"重庆万州测试{i}有限公司" for i in range(n)],
+        "town": _pick(rng, n, TOWNS),
+        "in_park": _pick(rng, n, ["是", "否"]),
+        "industry_code": _pick(rng, n, CODES),
+        "is_legal_person": _pick(rng, n, ["是", "否"], [0.95, 0.05]),
+        "independent_accounting": _pick(rng, n, ["是", "否", ""], [0.8, 0.1, 0.1]),
+        "established_on": _dates(rng, n, date(2000, 1, 1), as_of),
+        "commissioned_on": [d if k else "" for d, k in zip(_dates(rng, n, date(as_of.year - 2, 1, 1), as_of),
+                                                              (rng.random(n) < 0.2).tolist())],
+        "in_scope": np.where(in_scope, "是", "否"),
+        "in_scope_since": [f"{y}-{m:02d}" if s else "" for y, m, s in zip(since_year.tolist(), since_month.tolist(),
+                                                                          in_scope.tolist())],
+        "previously_in_scope": _pick(rng, n, ["否", "是", ""], [0.85, 0.05, 0.1]),
+        "origin": _pick(rng, n, ["", "招商引资", "小升规"], [0.6, 0.2, 0.2]),
+        "revenue_last_year": _money(rng, n, 0, 6000, blank=0.05),
+        "revenue_ytd": _money(rng, n, 0, 6000),
+        "ytd_through": [through] * n,
+        "revenue_ytd_last_year": _money(rng, n, 1, 6000, blank=0.1),
+        "employees": [str(v) for v in rng.integers(0, 400, size=n).tolist()],
+        "production_status": _pick(rng, n, ["正常", "半停产", "停产", ""], [0.85, 0.05, 0.03, 0.07]),
+        "months_without_output": [str(v) for v in rng.integers(0, 6, size=n).tolist()],
+        "profit_ytd": _money(rng, n, 0, 500, blank=0.3, signed=True),
+        "loss_years": [str(v) for v in rng.integers(0, 4, size=n).tolist()],
+        "mujun_class": _pick(rng, n, ["", "A", "B", "C", "D"], [0.5, 0.1, 0.2, 0.15, 0.05]),
+        "land_request_mu": _pick(rng, n, ["", "20", "35.5"], [0.9, 0.05, 0.05]),
+        "power_request_kva": _pick(rng, n, ["", "1250", "800"], [0.9, 0.05, 0.05]),
+        "tags": _pick(rng, n, ["", "高技术", "数字经济；战略性新兴"], [0.8, 0.1, 0.1]),
+        "registration_status": _pick(rng, n, ["存续", "经营异常", "注销"], [0.95, 0.04, 0.01]),
+    }
+    series = [list(cols[h]) for h in HEADER]
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        fh.write(",".join(HEADER) + "\r\n")
+        for a in range(0, n, 100_000):
+            fh.write("".join(",".join(row) + "\r\n" for row in zip(*(s[a:a + 100_000] for s in series))))
+
+
+CPU: list[float] = []     # process CPU seconds of the best run of the last `best` call
+
+
+def best(fn, repeat: int) -> tuple[float, object]:
+    times, out = [], None
+    for _ in range(repeat):
+        t, c = time.perf_counter(), time.process_time()
+        out = fn()
+        times.append((time.perf_counter() - t, time.process_time() - c))
+    wall, cpu = min(times)
+    CPU[:] = [cpu]
+    return wall, out
+
+
+def cli_has_engine() -> bool:
+    scaleup = ROOT / ".venv" / "bin" / "scaleup"
+    if not scaleup.exists():
+        return False
+    help_text = subprocess.run([str(scaleup), "check", "--help"], capture_output=True, text=True).stdout
+    return "--engine" in help_text
+
+
+def run_child(cmd: list[str]) -> tuple[float, float, int, float]:
+    """Wall seconds, peak RSS (MiB), exit code and CPU seconds (user + system) of one child process."""
+    t = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    err = proc.stderr.read().decode() if proc.stderr else ""
+    if proc.returncode not in (0, 1):
+        print(err[-2000:], file=sys.stderr)
+    return wall, usage.ru_maxrss / 1024, proc.returncode, usage.ru_utime + usage.ru_stime
+
+
+def e2e_worker(path: str, as_of: str, out: str) -> None:
+    """What `scaleup check FILE --engine columnar --format csv --out OUT` does, for a CLI without --engine."""
+    from engine.columnar import ColumnarEvaluator
+    from engine.columnar_io import read_register_frame
+    from engine.columnar_output import write_summary_csv
+    from engine.evaluate import load_engine_inputs
+    day = date.fromisoformat(as_of)
+    policy, book = load_engine_inputs("wanzhou-2022-80")
+    read = read_register_frame(path, as_of=day, jurisdiction=policy.jurisdiction)
+    for w in read.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    batch = ColumnarEvaluator(policy, book, day).evaluate_frame(read.frame)
+    write_summary_csv(batch, out)
+    sys.exit(1 if read.rejected else 0)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rows", default="10000,100000,1000000", help="loaded-row counts to evaluate")
+    ap.add_argument("--durable-rows", type=int, default=2000)
+    ap.add_argument("--e2e-rows", type=int, default=1_000_000, help="rows for the end-to-end CLI run (0: skip)")
+    ap.add_argument("--as-of", default="2024-12-31")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--workdir", default=None, help="keep the generated files here")
+    ap.add_argument("--quick", action="store_true", help="10k/100k rows, end to end on 100k")
+    ap.add_argument("--e2e-worker", nargs=3, metavar=("FILE", "AS_OF", "OUT"), help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.e2e_worker:
+        e2e_worker(*args.e2e_worker)
+        return
+    if args.quick:
+        args.rows, args.e2e_rows = "10000,100000", 100_000
+    sizes = [int(x) for x in args.rows.split(",") if x]
+    as_of = date.fromisoformat(args.as_of)
+
+    from engine.columnar import ColumnarEvaluator
+    from engine.columnar_io import read_register_frame
+    from engine.evaluate import Evaluator, load_engine_inputs
+    from engine.register import read_register
+
+    work = Path(args.workdir or tempfile.mkdtemp(prefix="scaleup-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    biggest = max(sizes + [args.e2e_rows, args.durable_rows])
+    csv_path = work / f"register_{biggest}.csv"
+    if not csv_path.exists():
+        t = time.perf_counter()
+        generate_csv(csv_path, biggest, as_of)
+        print(f"generated {biggest:,} rows in {time.perf_counter() - t:.1f}s: {csv_path} "
+              f"({csv_path.stat().st_size / 2**20:.0f} MiB)")
+    policy, book = load_engine_inputs("wanzhou-2022-80")
+    t, c = time.perf_counter(), time.process_time()
+    read = read_register_frame(csv_path, as_of=as_of, jurisdiction=policy.jurisdiction)
+    load = time.perf_counter() - t
+    print(f"columnar CSV load: {read.frame.n:,} rows in {load:.2f}s, CPU {time.process_time() - c:.2f}s "
+          f"({read.frame.n / load:,.0f} rows/s; "
+          f"{read.fallback_rows} rows validated one by one, {len(read.rejected)} rejected)")
+    t = time.perf_counter()
+    columnar = ColumnarEvaluator(policy, book, as_of)
+    print(f"columnar compile: {time.perf_counter() - t:.3f}s")
+
+    print("\ncolumnar evaluation of loaded rows, all six families (best of %d):" % args.repeat)
+    for n in sizes:
+        frame = read.frame.take(np.arange(n))
+        secs, _ = best(lambda: columnar.evaluate_frame(frame.take(np.arange(frame.n))), args.repeat)
+        print(f"  {n:>9,} rows  {secs:7.3f}s  {n / secs:>12,.0f} rows/s   (CPU {CPU[0]:.3f}s, "
+              f"{n / max(CPU[0], 1e-9):,.0f} rows per CPU second)")
+
+    k = args.durable_rows
+    small = work / f"register_first_{k}.csv"
+    with open(csv_path, encoding="utf-8") as src, open(small, "w", encoding="utf-8", newline="") as dst:
+        for _, line in zip(range(k + 1), src):
+            dst.write(line)
+    ents = [e for _, e in read_register(small, as_of=as_of, jurisdiction=policy.jurisdiction).accepted]
+    durable = Evaluator(policy, book, as_of)
+    t = time.perf_counter()
+    d_results = durable.evaluate_many(ents)
+    d_secs = time.perf_counter() - t
+    frame = read.frame.take(np.arange(len(ents)))
+    c_secs, batch = best(lambda: columnar.evaluate_frame(frame.take(np.arange(frame.n))), args.repeat)
+    c_results = batch.results()
+    same = all((dd.outcome, dd.rule_id, dd.amount_yuan, dd.triggered, dd.missing_facts, dd.attributes)
+               == (cd.outcome, cd.rule_id, cd.amount_yuan, cd.triggered, cd.missing_facts, cd.attributes)
+               for d, c in zip(d_results, c_results) for dd, cd in zip(d.decisions, c.decisions))
+    print(f"\ndurable_rules on the first {len(ents):,} rows: {d_secs:.2f}s, {len(ents) / d_secs:,.0f} rows/s")
+    print(f"columnar on the same rows: {c_secs:.4f}s, {len(ents) / c_secs:,.0f} rows/s; "
+          f"speed-up {d_secs / c_secs:,.0f}x; verdicts identical: {same}")
+    big_rate = None
+    if sizes:
+        n = max(sizes)
+        frame = read.frame.take(np.arange(n))
+        secs, _ = best(lambda: columnar.evaluate_frame(frame.take(np.arange(frame.n))), 1)
+        big_rate = n / secs
+        print(f"speed-up at {n:,} rows against durable's rate: {big_rate / (len(ents) / d_secs):,.0f}x")
+
+    if args.e2e_rows:
+        e2e = work / f"register_{args.e2e_rows}.csv"
+        if not e2e.exists():
+            with open(csv_path, encoding="utf-8") as src, open(e2e, "w", encoding="utf-8", newline="") as dst:
+                for _, line in zip(range(args.e2e_rows + 1), src):
+                    dst.write(line)
+        out = work / "decisions.csv"
+        if cli_has_engine():
+            cmd = [str(ROOT / ".venv" / "bin" / "scaleup"), "check", str(e2e), "--as-of", args.as_of,
+                   "--engine", "columnar", "--format", "csv", "--out", str(out)]
+            how = "scaleup check --engine columnar --format csv"
+        else:
+            cmd = [sys.executable, str(Path(__file__).resolve()), "--e2e-worker", str(e2e), args.as_of, str(out)]
+            how = "in-process equivalent of check --engine columnar --format csv (CLI has no --engine yet)"
+        wall, rss, code, cpu = run_child(cmd)
+        print(f"\nend to end, {args.e2e_rows:,}-row CSV ({how}): {wall:.1f}s wall, {cpu:.1f}s CPU, "
+              f"peak RSS {rss:,.0f} MiB, exit {code}")
+    print(f"\nbench process peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()

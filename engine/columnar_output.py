@@ -1,0 +1,225 @@
+"""The columnar engine's results as the documented outputs (engine/output.py): the same summary rows,
+CSV bytes and table as the durable path, and the JSON contract's keys.
+
+* `summary_rows` / `render_table` are engine/output's own functions applied to ColumnarResult (it has
+  every field a summary row reads).
+* `write_summary_csv` writes the same bytes as engine/tabular.write_csv(csv_columns(), summary rows),
+  column by column, so a register of a million rows is written in seconds.
+* `results_json`: the contract's keys per decision. The verdict fields come from the columnar engine;
+  `conditions` and `rules` are the exact per-rule findings of engine/evaluate.explain_family (the same
+  Python evaluation the durable path explains with — and whose verdict must agree, or EngineError);
+  `explanation` says that the full explanation comes from `scaleup explain` (durable_rules).
+"""
+from __future__ import annotations
+
+from typing import IO, Any, Iterable, Optional, Union
+
+import numpy as np
+
+from engine.columnar import POS, ColumnarBatch, ColumnarDecision, ColumnarResult
+from engine.derive import fact_values
+from engine.errors import EngineError
+from engine.evaluate import explain_family
+from engine.output import FAMILY_ORDER, csv_columns, json_value, render_table as _render_table, summary_row
+from engine.tabular import neutralise
+
+EXPLANATION = {
+    "zh": "（列式引擎仅给出结论与判定规则；完整解释（逐条条件、参数来源）请运行：scaleup explain {id} <名录文件> --as-of {as_of}）",
+    "en": "(columnar engine: verdict and deciding rule only; for the full explanation run "
+          "scaleup explain {id} <register file> --as-of {as_of})",
+}
+CSV_ROWS_PER_WRITE = 50_000
+
+
+def summary_rows(results: Iterable[ColumnarResult]) -> list[dict[str, Any]]:
+    return [summary_row(r) for r in results]      # type: ignore[arg-type]  (duck-typed: same fields)
+
+
+def render_table(results: list[ColumnarResult], lang: str) -> str:
+    return _render_table(results, lang)           # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------------------- CSV, column-wise
+
+def _csv_cell(text: str) -> str:
+    """csv.writer's QUOTE_MINIMAL for the excel dialect, on a field that is already text."""
+    if "," in text or '"' in text or "\r" in text or "\n" in text:
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def _cell(value: Any) -> str:
+    return _csv_cell(neutralise(value))
+
+
+def _plain_or_cell(values: list) -> list[str]:
+    """Letters and digits only (any script) are written as they are: no formula start, nothing to quote."""
+    return [v if v.isalnum() else _cell(v) for v in values]
+
+
+def _mapped(values: list) -> list[str]:
+    """_cell of each value, once per distinct value (None is an empty cell)."""
+    table = {None: ""}
+    for v in set(values):
+        if v is not None:
+            table[v] = _cell(v)
+    return list(map(table.__getitem__, values))
+
+
+def _by_code(codes: np.ndarray, text_of) -> list[str]:
+    """Cell text for integer codes (bit sets), computed once per distinct code; most codes are 0."""
+    nonzero = np.flatnonzero(codes)
+    out = np.full(len(codes), text_of(0), dtype=object)
+    if len(nonzero):
+        uniq, inverse = np.unique(codes[nonzero], return_inverse=True)
+        out[nonzero] = np.array([text_of(int(u)) for u in uniq.tolist()], dtype=object)[inverse.reshape(-1)]
+    return out.tolist()
+
+
+def summary_columns(batch: ColumnarBatch) -> dict[str, list[str]]:
+    """Every CSV column as its cell texts (neutralised and quoted), one per enterprise."""
+    n = batch.n
+    f = batch.frame
+    ev = batch.ev
+    cols: dict[str, list[str]] = {
+        "enterprise_id": _plain_or_cell(f.enterprise_id.tolist()),
+        "name": _plain_or_cell(f.name.tolist()),
+        "town": _mapped(f.town.tolist()),
+        "in_park": np.where(f.in_park, "true", "false").tolist(),
+        "as_of": [_cell(ev.as_of.isoformat())] * n,
+    }
+    blank = [""] * n
+    for fam in ev.families:
+        t = fam.name
+        plan = fam.plan
+        spec = plan.family.spec
+        if not plan.evaluable:
+            concl = spec.conclusion
+            cols[t] = [_cell("not_applicable")] * n
+            cols[f"{t}.rule_id"] = [_cell(concl.id)] * n
+            for extra in ("amount_yuan", "beneficiary", "path", "origin", "triggered", "missing"):
+                cols[f"{t}.{extra}"] = blank
+            continue
+        a = batch.out[t]
+        cols[t] = np.array([_cell(o) for o in fam.outcomes], dtype=object)[a["outcome"]].tolist()
+        cols[f"{t}.rule_id"] = np.array([_cell(r) for r in fam.rule_ids], dtype=object)[a["rule"]].tolist()
+        pos = a["cat"] == POS
+        if spec.amount and fam.amounts:
+            k = len(fam.amounts) + 1
+            table = np.empty(k * k, dtype=object)
+            for b in range(-1, k - 1):
+                for o in range(-1, k - 1):
+                    amount = batch.amount(fam, b, o)
+                    table[(b + 1) * k + (o + 1)] = "" if amount is None else _cell(json_value(amount, "money"))
+            cols[f"{t}.amount_yuan"] = np.where(pos, table[(a["base"].astype(np.int64) + 1) * k
+                                                          + (a["bonus"].astype(np.int64) + 1)], "").tolist()
+        else:
+            cols[f"{t}.amount_yuan"] = blank
+        for attribute, key in (("path", "path"), ("origin", "origin"), (spec.beneficiary, "beneficiary")):
+            cols[f"{t}.{key}"] = blank
+            for k_, (_, attr, _) in enumerate(fam.classes):
+                if attr == attribute and attribute:
+                    hit = a[f"case:{k_}"] >= 0
+                    cols[f"{t}.{key}"] = _mapped(np.where(hit, a[f"value:{k_}"], None).tolist())
+        codes = {i: next(r.code for r in plan.family.rules if r.id == fam.rule_ids[i]) for i, *_ in fam.ind}
+        cols[f"{t}.triggered"] = _by_code(a["trig"], lambda bits: _cell(" ".join(dict.fromkeys(
+            codes[i] for i, _, _, _, b in fam.ind if bits >> b & 1))))
+        cols[f"{t}.missing"] = _by_code(a["missing"], lambda bits: _cell(" ".join(
+            g for b, g in enumerate(fam.report_facts) if bits >> b & 1)))
+    return cols
+
+
+def write_summary_csv(batch: ColumnarBatch, target: Union[str, IO[str]], *, headers: Optional[list[str]] = None,
+                      bom: bool = True) -> None:
+    """The bytes engine/tabular.write_csv(target, headers, summary rows) writes for these results; the
+    header row is `headers` (e.g. engine.output.csv_headers(lang)), by default the column ids."""
+    columns = csv_columns()
+    data = summary_columns(batch)
+    known = set(FAMILY_ORDER)
+    series = []
+    for c in columns:
+        if c in data:
+            series.append(data[c])
+        else:
+            fam = c.split(".")[0]
+            if fam not in known:
+                raise EngineError(f"summary column {c!r} has no columnar counterpart")
+            series.append([""] * batch.n)
+    header = ",".join(_csv_cell(neutralise(h, numeric_ok=False)) for h in (headers or columns)) + "\r\n"
+
+    def emit(fh):
+        if bom:
+            fh.write("\ufeff")
+        fh.write(header)
+        for a in range(0, batch.n, CSV_ROWS_PER_WRITE):
+            b = min(batch.n, a + CSV_ROWS_PER_WRITE)
+            fh.write("\r\n".join(map(",".join, zip(*(s[a:b] for s in series)))) + "\r\n")
+
+    if hasattr(target, "write"):
+        emit(target)
+    else:
+        with open(target, "w", encoding="utf-8", newline="") as fh:
+            emit(fh)
+
+
+# ------------------------------------------------------------------------------- JSON
+
+def results_json(batch: ColumnarBatch, lang: str, positions: Optional[list[int]] = None) -> list[dict]:
+    """The output contract's document for the chosen rows (all by default)."""
+    ev = batch.ev
+    derived = [s for s in ev.book.facts.values() if s.fn]
+    kinds = {fid: spec.type for fid, spec in ev.book.facts.items()}
+    out = []
+    for i in (range(batch.n) if positions is None else positions):
+        result = batch.result(i)
+        values = fact_values(batch.frame.row_values(i), derived, ev.as_of)   # type: ignore[arg-type]
+        decisions = []
+        for fam, d in zip(ev.families, result.decisions):
+            findings = []
+            if fam.plan.evaluable:
+                findings, verdict = explain_family(fam.plan, values, ev.book)
+                if verdict.outcome != d.outcome:
+                    raise EngineError(f"{result.enterprise_id} {fam.name}: the columnar engine concluded "
+                                      f"{d.outcome}, the exact evaluation {verdict.outcome}")
+            decisions.append(_decision_json(d, findings, fam.plan.params if fam.plan.evaluable else {},
+                                            kinds, lang, result))
+        out.append({"enterprise_id": result.enterprise_id, "name": result.name, "as_of": result.as_of,
+                    "policy": result.policy, "engine": "columnar", "decisions": decisions})
+    return out
+
+
+def _decision_json(d: ColumnarDecision, findings, params: dict, kinds: dict, lang: str,
+                   result: ColumnarResult) -> dict:
+    conditions = []
+    for f in findings:
+        for c in f.conditions:
+            kind = kinds.get(c.fact) if c.fact else (c.params[0].parameter.type if c.params else None)
+            conditions.append({
+                "rule_id": c.rule_id, "fact": c.fact, "value": json_value(c.value, kind), "op": c.op,
+                "threshold": json_value(c.threshold, kind if c.fact else None),
+                "threshold_parameters": [p.name for p in c.params],
+                "met": c.met, "margin": json_value(c.margin, kind) if c.margin is not None else None,
+            })
+    doc = {
+        "type": d.type,
+        "outcome": d.outcome,
+        "rule_id": d.rule_id,
+        "clause_id": d.clause_id,
+        "clause_text": d.clause_text,
+        "amount_yuan": json_value(d.amount_yuan, "money") if d.amount_yuan is not None else None,
+        "conditions": conditions,
+        "parameters": [{"name": p.name, "value": json_value(p.value, p.parameter.type), "unit": p.parameter.unit,
+                        "provenance": p.provenance, "clause": p.clause, "reference": p.reference, "note": p.note,
+                        "since": p.since.isoformat()} for p in params.values()],
+        "rules": [{"rule_id": f.rule.id, "kind": f.rule.kind, "clause_id": f.rule.clause, "status": f.status,
+                   "included_from": f.included_from, "missing_facts": f.missing_facts} for f in findings],
+        "attributes": {k: json_value(v) for k, v in d.attributes.items()},
+        "triggered": d.triggered,
+        "triggered_codes": d.triggered_codes,
+        "missing_facts": d.missing_facts,
+        "reason": d.reason,
+        "explanation": EXPLANATION[lang].format(id=result.enterprise_id, as_of=result.as_of),
+    }
+    if d.type == "town_award":
+        doc["beneficiary"] = d.beneficiary
+    return doc
