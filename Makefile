@@ -37,8 +37,10 @@ test: $(STAMP)
 test-deep: $(STAMP)
 	HYPOTHESIS_PROFILE=deep $(BIN)/python -m pytest
 
+# make bench                         sizes 1k, 10k, 100k (bench/README.md)
+# make bench SIZES=1k,10k,100k,1m    any sizes; ARGS="--profile" etc. for more options of bench/run.py
 bench: $(STAMP)
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py $(if $(SIZES),--sizes $(SIZES)) $(ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

@@ -52,13 +52,19 @@ class FamilyPlan:
     params: dict[str, ResolvedParam] = field(default_factory=dict)    # every parameter the family uses
     rule_params: dict[str, list[ResolvedParam]] = field(default_factory=dict)
     engine_rules: int = 0
+    # Per-plan lookups the evaluator would otherwise rebuild for every record (rules of a kind, rule
+    # order, each node's leaves, guarded conditions); filled on first use, never changes the plan.
+    memo: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def name(self) -> str:
         return self.family.name
 
     def rules_of_kind(self, *kinds: str) -> list[RuleRecord]:
-        return [r for r in self.family.rules if r.kind in kinds]
+        key = ("kind", kinds)
+        if key not in self.memo:
+            self.memo[key] = [r for r in self.family.rules if r.kind in kinds]
+        return self.memo[key]
 
 
 @dataclass

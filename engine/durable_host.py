@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import copy
 import itertools
-from typing import Any, Iterable
+from typing import Any, Iterable, Optional
 
 from durable import engine as _durable_engine
 from durable.engine import MessageNotHandledException
@@ -61,6 +61,10 @@ class RuleEngine:
             compiled[CATCH_ALL] = {"all": [{"m": dict(DISCRIMINATOR)}], "pri": 65535, "run": self._ignore}
             definitions[self._prefix + name] = compiled
         self.ruleset_names = list(rulesets)
+        # Each ruleset is sent only the fields its rules test: a field no rule names cannot change what
+        # matches, and every action re-reads the whole fact as JSON (the library's main per-firing cost).
+        self.ruleset_fields = {name: fields_tested(rules) for name, rules in rulesets.items()}
+        self.sessions_opened = 0
         self._host = _SyncHost()
         try:
             self._host.set_rulesets(definitions)
@@ -83,17 +87,26 @@ class RuleEngine:
         """Assert one record as a fact in a fresh session and return the rules that fired, each once,
         in firing order. The session is always deleted."""
         check_record(record)
+        return self._fire(ruleset, record)
+
+    def _fire(self, ruleset: str, record: dict[str, Any]) -> list[str]:
         name = self._prefix + ruleset
         sid = f"s{next(self._sids)}"
-        fact = dict(record, **DISCRIMINATOR, sid=sid)
+        fields = self.ruleset_fields[ruleset]
+        fact = dict(record) if fields is None else {key: value for key, value in record.items() if key in fields}
+        fact.update(DISCRIMINATOR, sid=sid)
         self._fired.clear()
+        self.sessions_opened += 1
         try:
             try:
-                self._host.assert_fact(name, fact)
+                # The state the actions ran against (an action's failure is recorded in it); None only
+                # when no action ran, then it is read back.
+                state = self._host.assert_fact(name, fact)
             except MessageNotHandledException:
                 # Cannot happen with the catch-all; if it does, the session exists but must not be deleted.
                 raise EngineError(f"no rule matched the record in {ruleset}, not even the catch-all") from None
-            state = self._host.get_state(name, sid)
+            if state is None:
+                state = self._host.get_state(name, sid)
             if "exception" in state:
                 raise EngineError(f"an action failed inside durable_rules: {str(state['exception'])[:300]}")
             return list(dict.fromkeys(self._fired))   # `$or` branches may fire one rule more than once
@@ -104,10 +117,52 @@ class RuleEngine:
                 raise EngineError(f"could not delete durable_rules session {sid}: {exc}") from None
 
     def fire_all(self, record: dict[str, Any]) -> list[str]:
+        check_record(record)
         out: list[str] = []
         for ruleset in self.ruleset_names:
-            out.extend(self.fire(ruleset, record))
+            out.extend(self._fire(ruleset, record))
         return out
+
+    def session_exists(self, ruleset: str, sid: str) -> bool:
+        """Whether durable_rules still holds the session (for tests: none may outlive its record)."""
+        try:
+            self._host.get_state(self._prefix + ruleset, sid)
+        except Exception:   # the library reports an unknown sid as a bare error code (309)
+            return False
+        return True
+
+    def sids_used(self, last: Optional[int] = None) -> list[str]:
+        """The session ids given out so far (the last `last` of them)."""
+        first = 1 if last is None else max(1, self.sessions_opened - last + 1)
+        return [f"s{i}" for i in range(first, self.sessions_opened + 1)]
+
+
+class BareEngine:
+    """The benchmark's baseline (bench/run.py): the same compiled rulesets, catch-all included, with
+    no-op actions; each record asserted as a fact in its own session, then deleted. No explanation and
+    no bookkeeping. With `project`, each ruleset gets only the fields it tests, as RuleEngine sends them."""
+
+    def __init__(self, rulesets: dict[str, dict[str, dict]], project: bool = False):
+        self._prefix = f"h{next(_host_counter)}_"
+        self._sids = itertools.count(1)
+        noop = RuleEngine._ignore
+        definitions = {}
+        for name, rules in rulesets.items():
+            compiled = {rule_name: dict(rule, run=noop) for rule_name, rule in copy.deepcopy(rules).items()}
+            compiled[CATCH_ALL] = {"all": [{"m": dict(DISCRIMINATOR)}], "pri": 65535, "run": noop}
+            definitions[self._prefix + name] = compiled
+        self._fields = {self._prefix + name: (fields_tested(rules) if project else None)
+                        for name, rules in rulesets.items()}
+        self._host = _SyncHost()
+        self._host.set_rulesets(definitions)
+
+    def assert_record(self, record: dict[str, Any]) -> None:
+        for name, fields in self._fields.items():
+            sid = f"s{next(self._sids)}"
+            fact = dict(record) if fields is None else {k: v for k, v in record.items() if k in fields}
+            fact.update(DISCRIMINATOR, sid=sid)
+            self._host.assert_fact(name, fact)
+            self._host.delete_state(name, sid)
 
 
 def check_record(record: dict[str, Any]) -> None:
@@ -120,6 +175,38 @@ def check_record(record: dict[str, Any]) -> None:
                 raise EngineError(f"{key}={value} is too large to compare exactly in durable_rules")
             continue
         raise EngineError(f"{key}={value!r}: only bool, int and str values go into durable_rules")
+
+
+def fields_tested(rules: dict[str, dict]) -> Optional[set[str]]:
+    """The fact fields that the patterns of these rules name (the discriminator included), or None
+    when a pattern has a shape this reading does not know (then every field is sent)."""
+    out = set(DISCRIMINATOR)
+
+    def walk(node: Any) -> bool:
+        if isinstance(node, list):
+            return all(walk(item) for item in node)
+        if not isinstance(node, dict):
+            return False
+        for key, value in node.items():
+            if key in ("$and", "$or"):
+                if not walk(value):
+                    return False
+            elif key.startswith("$"):        # {"$lt": {field: value}}, {"$neq": {...}}, {"$ex": {field: 1}}
+                if not isinstance(value, dict) or any(k.startswith("$") or isinstance(v, (dict, list))
+                                                      for k, v in value.items()):
+                    return False
+                out.update(value)
+            elif isinstance(value, (dict, list)):
+                return False
+            else:
+                out.add(key)
+        return True
+
+    for rule in rules.values():
+        for pattern in rule["all"]:
+            if not all(walk(expression) for expression in pattern.values()):
+                return None
+    return out
 
 
 def rules_of(expressions: Iterable[dict]) -> list[dict]:

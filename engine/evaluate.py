@@ -47,9 +47,14 @@ def load_engine_inputs(policy_id: str, rules_dir: Optional[Path] = None) -> tupl
 
 
 class Evaluator:
-    def __init__(self, policy: Policy, book: Rulebook, as_of: date):
+    """`condition_detail=False` leaves out each rule's condition findings and the changes that would
+    turn it (what the explanation text and the JSON `conditions` show), for outputs that show neither:
+    the summary table, CSV and XLSX. Every rule is still evaluated exactly and cross-checked."""
+
+    def __init__(self, policy: Policy, book: Rulebook, as_of: date, *, condition_detail: bool = True):
         self.compiled: CompiledPolicy = compile_policy(policy, book, as_of)
         self.policy, self.book, self.as_of = policy, book, as_of
+        self.condition_detail = condition_detail
         self._derived = [s for s in book.facts.values() if s.fn]
         FACT_TYPES.update({fid: spec.type for fid, spec in book.facts.items()})
 
@@ -81,7 +86,7 @@ class Evaluator:
                             clause_id=conclusion.clause, clause_text=self._clause_text(conclusion.clause),
                             findings=[], params={}, reason=plan.reason)
         engine_verdict = read_fired(plan, [t for _, t in fired])
-        findings, python_verdict = explain_family(plan, values, self.book)
+        findings, python_verdict = explain_family(plan, values, self.book, self.condition_detail)
         if engine_verdict != python_verdict:
             raise EngineError(f"{ent.enterprise_id} {plan.name}: durable_rules concluded {engine_verdict}, "
                               f"the exact evaluation {python_verdict}")
@@ -120,7 +125,9 @@ class Evaluator:
         return decision
 
     def book_rule(self, plan: FamilyPlan, rule_id: str):
-        return next(r for r in plan.family.rules if r.id == rule_id)
+        if "by_id" not in plan.memo:
+            plan.memo["by_id"] = {r.id: r for r in plan.family.rules}
+        return plan.memo["by_id"][rule_id]
 
     def _clause_text(self, clause_id: str) -> str:
         return self.policy.clauses[clause_id].text
@@ -144,7 +151,9 @@ class Evaluator:
 def read_fired(plan: FamilyPlan, tags: list[RuleTag]) -> Verdict:
     """The family's verdict from the durable_rules rules that fired."""
     spec = plan.family.spec
-    order = {r.id: i for i, r in enumerate(plan.family.rules)}
+    if "order" not in plan.memo:
+        plan.memo["order"] = {r.id: i for i, r in enumerate(plan.family.rules)}
+    order = plan.memo["order"]
     cats = {t.category for t in tags}
     attrs = tuple(sorted({t.payload for t in tags if t.category == "attr"}))
     if len({a for a, _ in attrs}) != len(attrs):
@@ -188,21 +197,24 @@ def read_fired(plan: FamilyPlan, tags: list[RuleTag]) -> Verdict:
     return Verdict("none", "insufficient_data", "", attributes=attrs)
 
 
-def explain_family(plan: FamilyPlan, values: dict, book: Rulebook) -> tuple[list[RuleFinding], Verdict]:
-    """Every rule of the family evaluated exactly, and the verdict those findings imply."""
+def explain_family(plan: FamilyPlan, values: dict, book: Rulebook,
+                   detail: bool = True) -> tuple[list[RuleFinding], Verdict]:
+    """Every rule of the family evaluated exactly, and the verdict those findings imply. Without
+    `detail`, the findings carry each rule's status and missing facts but no condition findings."""
     spec = plan.family.spec
     findings: list[RuleFinding] = []
     status: dict[str, Optional[bool]] = {}
     attrs, amounts = [], []
+    exact = ExactRecord(values, plan.memo)
     for r in plan.family.rules:
         f = RuleFinding(rule=r, status="", params=plan.rule_params.get(r.id, []),
                         included_from=plan.family.included_from.get(r.id))
         if r.kind == "not_modelled":
             f.status = "not_modelled"
         elif r.kind == "classification":
-            hits = [j for j, (node, _) in enumerate(plan.cases[r.id]) if logic.evaluate(node, values) is True]
-            for j, (node, _) in enumerate(plan.cases[r.id]):
-                f.conditions += condition_findings(r.id, node, values)
+            hits = [j for j, (node, _) in enumerate(plan.cases[r.id]) if exact(node) is True]
+            for j, (node, _) in enumerate(plan.cases[r.id] if detail else ()):
+                f.conditions += condition_findings(r.id, node, values, exact)
             if hits:
                 attrs.append((r.attribute, hits[0]))
                 f.status, f.value = "set", hits[0]
@@ -210,9 +222,9 @@ def explain_family(plan: FamilyPlan, values: dict, book: Rulebook) -> tuple[list
                 f.status = "missing"
         elif r.kind == "amount":
             node = plan.nodes.get(r.id)
-            ok = True if node is None else logic.evaluate(node, values)
-            if node is not None:
-                f.conditions = condition_findings(r.id, node, values)
+            ok = True if node is None else exact(node)
+            if node is not None and detail:
+                f.conditions = condition_findings(r.id, node, values, exact)
             # An amount line that does not apply is not a failed condition: it simply is not paid.
             f.status = {True: "met", False: "not_applicable", None: "missing"}[ok]
             f.value = plan.params[r.amount["param"]].value
@@ -221,13 +233,15 @@ def explain_family(plan: FamilyPlan, values: dict, book: Rulebook) -> tuple[list
         else:
             node = plan.nodes[r.id]
             guard = plan.guards.get(r.id)
-            f.conditions = condition_findings(r.id, node, values)
-            if guard is not None and logic.evaluate(guard, values) is False:
+            if detail:
+                f.conditions = condition_findings(r.id, node, values, exact)
+            if guard is not None and exact(guard) is False:
                 status[r.id] = True
                 f.status = "not_applicable"
             else:
-                effective = logic.implication(guard, node)
-                s = logic.evaluate(effective, values)
+                if ("effective", r.id) not in plan.memo:
+                    plan.memo["effective", r.id] = logic.implication(guard, node)
+                s = exact(plan.memo["effective", r.id])
                 status[r.id] = s
                 if r.kind == "indicator":
                     f.status = {True: "triggered", False: "not_triggered", None: "missing"}[s]
@@ -235,12 +249,14 @@ def explain_family(plan: FamilyPlan, values: dict, book: Rulebook) -> tuple[list
                     f.status = {True: "excluded", False: "not_excluded", None: "missing"}[s]
                 else:
                     f.status = {True: "met", False: "not_met", None: "missing"}[s]
-                if s is False and r.kind == "condition":
-                    f.changes = needed_changes(node, values, r.id)
+                if s is False and r.kind == "condition" and detail:
+                    f.changes = needed_changes(node, values, r.id, exact=exact)
         if f.status == "missing":
-            f.missing_facts = missing_inputs(
-                [lf.fact for c in ([plan.nodes.get(r.id)] + [n for n, _ in plan.cases.get(r.id, [])]) if c is not None
-                 for lf in logic.leaves(c) if isinstance(lf, (logic.Leaf, logic.Exists))], values, book)
+            if ("facts", r.id) not in plan.memo:
+                plan.memo["facts", r.id] = [
+                    lf.fact for c in ([plan.nodes.get(r.id)] + [n for n, _ in plan.cases.get(r.id, [])])
+                    if c is not None for lf in logic.leaves(c) if isinstance(lf, (logic.Leaf, logic.Exists))]
+            f.missing_facts = missing_inputs(plan.memo["facts", r.id], values, book)
         findings.append(f)
     return findings, _verdict_from_status(plan, status, tuple(sorted(attrs)), tuple(sorted(amounts)))
 
@@ -286,37 +302,103 @@ def _verdict_from_status(plan: FamilyPlan, status: dict, attrs: tuple, amounts: 
     return Verdict("app", spec.outcomes["none"], spec.conclusion.id, attributes=attrs)
 
 
-def condition_findings(rule_id: str, node: logic.Node, values: dict) -> list[ConditionFinding]:
-    out = []
-    for lf in logic.leaves(node):
-        if isinstance(lf, logic.Leaf):
+class ExactRecord:
+    """One record's exact evaluation, each node evaluated once: rules share conditions, and the
+    explanation looks at every leaf again for its findings and for the changes that would turn it.
+    Leaves are evaluated by logic.evaluate; And, Or and Neg combine their children's results in the
+    same three-valued logic. Entries hold their node, so a node's id is never reused while cached."""
+
+    def __init__(self, values: dict, plan_memo: Optional[dict] = None):
+        self.values = values
+        self._results: dict[int, tuple[logic.Node, Optional[bool]]] = {}
+        self._findings: dict[tuple, tuple[logic.Node, ConditionFinding]] = {}
+        self._plan_memo = {} if plan_memo is None else plan_memo
+
+    def __call__(self, node: logic.Node) -> Optional[bool]:
+        hit = self._results.get(id(node))
+        if hit is not None:
+            return hit[1]
+        kind = type(node)
+        if kind is logic.And or kind is logic.Or:
+            results = [self(c) for c in node.children]
+            if kind is logic.And:
+                result = False if False in results else (None if None in results else True)
+            else:
+                result = True if True in results else (None if None in results else False)
+        elif kind is logic.Neg:
+            inner = self(node.child)
+            result = None if inner is None else not inner
+        else:
+            result = logic.evaluate(node, self.values)
+        self._results[id(node)] = (node, result)
+        return result
+
+    def leaves(self, node: logic.Node) -> list:
+        """The node's leaves, listed once per plan."""
+        key = ("leaves", id(node))
+        hit = self._plan_memo.get(key)
+        if hit is None:
+            hit = self._plan_memo[key] = (node, list(logic.leaves(node)))
+        return hit[1]
+
+    def finding(self, rule_id: str, lf: logic.Node) -> Optional[ConditionFinding]:
+        """The finding on one leaf, built once per record (a rule's conditions and the changes that
+        would turn it show the same leaves)."""
+        key = (rule_id, id(lf))
+        hit = self._findings.get(key)
+        if hit is None:
+            hit = self._findings[key] = (lf, self._build(rule_id, lf))
+        return hit[1]
+
+    def _build(self, rule_id: str, lf: logic.Node) -> Optional[ConditionFinding]:
+        values = self.values
+        kind = type(lf)
+        if kind is logic.Leaf:
             value = values.get(lf.fact)
-            met = logic.evaluate(lf, values)
-            margin = _margin(value, lf.op, lf.threshold, UNITS.get(FACT_TYPES.get(lf.fact), Fraction(1))) \
-                if met is False else None
-            out.append(ConditionFinding(rule_id, lf.fact, value, lf.op, lf.threshold, lf.params, lf.context, met,
-                                        margin=margin,
-                                        direction=None if margin is None else (
-                                            "up" if Fraction(lf.threshold) > Fraction(value) or lf.op in (">", ">=")
-                                            and Fraction(lf.threshold) == Fraction(value) else "down"),
-                                        missing_reading=lf.if_missing if value is None else None,
-                                        missing_note_zh=lf.source.missing_note_zh if value is None else None,
-                                        missing_note_en=lf.source.missing_note_en if value is None else None))
-        elif isinstance(lf, logic.Exists):
-            out.append(ConditionFinding(rule_id, lf.fact, values.get(lf.fact), "exists" if lf.want_present else "missing",
-                                        None, (), None, logic.evaluate(lf, values)))
-        elif isinstance(lf, logic.Const):
-            out.append(ConditionFinding(rule_id, None, lf.param.value, lf.source.op, lf.source.value, (lf.param,),
-                                        None, lf.value))
-    return out
+            met = self(lf)
+            margin = direction = None
+            if met is False:
+                static = self._static(lf)
+                margin = _margin(value, lf.op, lf.threshold, static[0], static[1])
+                if margin is not None:
+                    threshold, fvalue = static[1], Fraction(value)
+                    direction = "up" if threshold > fvalue or lf.op in (">", ">=") and threshold == fvalue else "down"
+            if value is None:
+                return ConditionFinding(rule_id, lf.fact, value, lf.op, lf.threshold, lf.params, lf.context, met,
+                                        margin, direction, lf.if_missing, lf.source.missing_note_zh,
+                                        lf.source.missing_note_en)
+            return ConditionFinding(rule_id, lf.fact, value, lf.op, lf.threshold, lf.params, lf.context, met,
+                                    margin, direction)
+        if kind is logic.Exists:
+            return ConditionFinding(rule_id, lf.fact, values.get(lf.fact), "exists" if lf.want_present else "missing",
+                                    None, (), None, self(lf))
+        if kind is logic.Const:
+            return ConditionFinding(rule_id, None, lf.param.value, lf.source.op, lf.source.value, (lf.param,),
+                                    None, lf.value)
+        return None
+
+    def _static(self, lf: logic.Leaf) -> tuple:
+        """(unit of the fact's precision, threshold as a Fraction or None): the same for every record."""
+        key = ("static", id(lf))
+        hit = self._plan_memo.get(key)
+        if hit is None:
+            threshold = Fraction(lf.threshold) if logic_is_number(lf.threshold) else None
+            hit = self._plan_memo[key] = (lf, UNITS.get(FACT_TYPES.get(lf.fact), Fraction(1)), threshold)
+        return hit[1:]
 
 
-def _margin(value: Any, op: str, threshold: Any, unit: Fraction) -> Any:
+def condition_findings(rule_id: str, node: logic.Node, values: dict,
+                       exact: Optional[ExactRecord] = None) -> list[ConditionFinding]:
+    exact = exact or ExactRecord(values)
+    return [f for f in (exact.finding(rule_id, lf) for lf in exact.leaves(node)) if f is not None]
+
+
+def _margin(value: Any, op: str, threshold: Any, unit: Fraction, exact_threshold: Optional[Fraction] = None) -> Any:
     """How far the fact must move to meet an unmet numeric condition. A strict limit (< or >) needs
     one unit of the fact's precision beyond the limit (a fen, a year), never a "gap" of zero."""
     if value is None or op == "!=" or not logic_is_number(value) or not logic_is_number(threshold):
         return None
-    diff = abs(Fraction(threshold) - Fraction(value))
+    diff = abs((Fraction(threshold) if exact_threshold is None else exact_threshold) - Fraction(value))
     return diff + unit if op in ("<", ">") else diff
 
 
@@ -324,19 +406,21 @@ def logic_is_number(x: Any) -> bool:
     return isinstance(x, (int, Decimal, Fraction)) and not isinstance(x, bool)
 
 
-def needed_changes(node: logic.Node, values: dict, rule_id: str, limit: int = 4) -> list[list[ConditionFinding]]:
+def needed_changes(node: logic.Node, values: dict, rule_id: str, limit: int = 4,
+                   exact: Optional[ExactRecord] = None) -> list[list[ConditionFinding]]:
     """Alternatives, each a set of unmet conditions that would all have to change for the node to hold."""
+    exact = exact or ExactRecord(values)
     if isinstance(node, logic.Leaf):
-        met = logic.evaluate(node, values)
+        met = exact(node)
         if met is True:
             return [[]]
-        return [condition_findings(rule_id, node, values)]
+        return [condition_findings(rule_id, node, values, exact)]
     if isinstance(node, (logic.Exists, logic.Const)):
-        return [[]] if logic.evaluate(node, values) else ([] if isinstance(node, logic.Const) else
-                                                         [condition_findings(rule_id, node, values)])
+        return [[]] if exact(node) else ([] if isinstance(node, logic.Const) else
+                                         [condition_findings(rule_id, node, values, exact)])
     if isinstance(node, logic.Neg):
         return []
-    parts = [needed_changes(c, values, rule_id, limit) for c in node.children]
+    parts = [needed_changes(c, values, rule_id, limit, exact) for c in node.children]
     if isinstance(node, logic.And):
         combos = [[]]
         for part in parts:

@@ -139,3 +139,9 @@ def write_rejected(read: RegisterRead, path) -> None:
             + ["; ".join(f"{p.column}: {p.message}" if p.column else p.message for p in r.problems)]
             for r in read.rejected]
     write_csv(path, [*read.headers, error_header], rows)
+
+
+# Streaming reading (registers too large to hold); imported last: it builds on the names above.
+from engine.register.streaming import iter_register, scan_register  # noqa: E402
+
+__all__ += ["iter_register", "scan_register"]

@@ -1,0 +1,285 @@
+"""The benchmark: throughput, memory and start-up of `scaleup check`, against two baselines on the same
+facts. A script, not a test (`make bench`; see bench/README.md).
+
+    python bench/run.py                          # sizes 1k, 10k, 100k
+    python bench/run.py --sizes 1k,10k,100k,1m   # the 1M run takes a while
+    python bench/run.py --sizes 10k --profile    # and where the time goes
+
+For each size it generates (once, bench/generate.py) a register and measures:
+  * `scaleup check` end to end (read, validate, evaluate with the engine/explanation cross-check on every
+    record, write), with --format csv (summary) and --format json (every decision's full explanation),
+    on 1 worker and on --workers N: rows/s (wall), rows per CPU-second, peak RSS of the process tree;
+  * in one process, on the first --sample accepted rows of the same register:
+      - the bare engine: durable_rules with the project's own compiled rulesets and no-op actions, each
+        record's facts (already encoded) asserted in its own session, then deleted, thread-free host;
+      - the same with each ruleset sent only the fields it tests (what the project does);
+      - Evaluator.evaluate with full explanation structures, and without condition findings (summary);
+      - the JSON rendering of explanations;
+  * once: cold start of `scaleup check` on a one-row register, and the bare import time of its
+    dependencies (durable_rules, pydantic, click, jinja2, PyYAML) in a fresh interpreter.
+Prints a table and writes bench/results/bench-<time>.json (and latest.json).
+"""
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import os
+import platform
+import pstats
+import resource
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from datetime import date, datetime
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+sys.path.insert(0, str(ROOT))
+
+import generate  # noqa: E402  (bench/generate.py)
+
+RESULTS = BENCH / "results"
+AS_OF = "2024-12-31"
+POLICY = "wanzhou-2022-80"
+BIN = Path(sys.executable).parent
+SCALEUP = str(BIN / "scaleup")
+DEPENDENCIES = "import durable.engine, pydantic, click, jinja2, yaml"
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+def _tree_rss(root: int) -> int:
+    """Resident memory of a process and all its descendants, in bytes (RSS summed: shared pages of
+    forked workers count once per process, so this is an upper bound)."""
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    stat = fh.read()
+                parents[int(entry)] = int(stat[stat.rindex(")") + 2:].split()[1])
+            except (OSError, ValueError):
+                continue
+    members, frontier = {root}, [root]
+    while frontier:
+        parent = frontier.pop()
+        for pid, ppid in parents.items():
+            if ppid == parent and pid not in members:
+                members.add(pid)
+                frontier.append(pid)
+    total = 0
+    for pid in members:
+        try:
+            with open(f"/proc/{pid}/statm") as fh:
+                total += int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+def run_measured(cmd: list[str]) -> dict:
+    """Runs a command; wall time, CPU time of it and its children, peak RSS of its process tree."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
+    peak = [0]
+    done = threading.Event()
+
+    def sample():
+        while not done.is_set():
+            peak[0] = max(peak[0], _tree_rss(proc.pid))
+            done.wait(0.1)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, err = proc.communicate()
+    wall = time.perf_counter() - start
+    done.set()
+    sampler.join()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    if proc.returncode not in (0, 1):      # 1: some rows rejected (the generator puts a few typos in)
+        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err.decode()[-2000:]}")
+    return {"wall_s": round(wall, 3), "cpu_s": round(cpu, 3), "peak_rss_mib": round(peak[0] / 2 ** 20, 1),
+            "exit": proc.returncode}
+
+
+def check_run(path: Path, fmt: str, workers: int, out: Path) -> dict:
+    cmd = [SCALEUP, "check", str(path), "--as-of", AS_OF, "--format", fmt, "--out", str(out),
+           "--workers", str(workers), "--no-progress"]
+    result = run_measured(cmd)
+    out.unlink(missing_ok=True)
+    return result
+
+
+def median_wall(cmd: list[str], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT, check=False)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+# ---------------------------------------------------------------------------------------------- in process
+def in_process(path: Path, sample: int, profile: bool) -> dict:
+    """Per-core rates on the first `sample` accepted rows, CPU time (robust to other load)."""
+    from engine.derive import fact_values
+    from engine.durable_host import BareEngine
+    from engine.evaluate import Evaluator, load_engine_inputs
+    from engine.output import result_json, summary_row
+    from engine.register import iter_register
+    as_of = date.fromisoformat(AS_OF)
+    policy, book = load_engine_inputs(POLICY)
+    enterprises = []
+    for chunk in iter_register(path, as_of=as_of, jurisdiction=policy.jurisdiction, chunk_size=5000):
+        enterprises += [e for _, e in chunk.accepted]
+        if len(enterprises) >= sample:
+            break
+    enterprises = enterprises[:sample]
+    full = Evaluator(policy, book, as_of)
+    summary = Evaluator(policy, book, as_of, condition_detail=False)
+    records = [full.compiled.encoder.record(fact_values(e, full._derived, as_of)) for e in enterprises]
+    n = len(records)
+
+    def rate(fn, items) -> float:
+        start = time.process_time()
+        for item in items:
+            fn(item)
+        return len(items) / max(time.process_time() - start, 1e-9)
+
+    out = {"rows": n}
+    out["bare_engine"] = rate(BareEngine(full.compiled.rulesets).assert_record, records)
+    out["bare_engine_projected"] = rate(BareEngine(full.compiled.rulesets, project=True).assert_record, records)
+    out["engine_as_used"] = rate(full.compiled.engine.fire_all, records)
+    out["evaluate_full"] = rate(full.evaluate, enterprises)
+    out["evaluate_summary"] = rate(lambda e: summary_row(summary.evaluate(e)), enterprises)
+    results = [full.evaluate(e) for e in enterprises[:min(n, 2000)]]
+    out["render_json"] = rate(lambda r: json.dumps(result_json(r, book, "zh"), ensure_ascii=False), results)
+    out = {k: (round(v) if isinstance(v, float) else v) for k, v in out.items()}
+    if profile:
+        out["profile"] = {}
+        for label, fn, items in (("evaluate_full", full.evaluate, enterprises[:5000]),
+                                 ("render_json", lambda r: result_json(r, book, "zh"), results[:500])):
+            prof = cProfile.Profile()
+            prof.enable()
+            for item in items:
+                fn(item)
+            prof.disable()
+            text = io.StringIO()
+            pstats.Stats(prof, stream=text).sort_stats("tottime").print_stats(18)
+            out["profile"][label] = text.getvalue()
+    return out
+
+
+def cold_start(repeat: int) -> dict:
+    one = generate.DATA / "register-1row.csv"
+    if not one.exists():
+        one.parent.mkdir(parents=True, exist_ok=True)
+        lines = generate.ensure(1000).read_text(encoding="utf-8-sig").splitlines()
+        one.write_text("\ufeff" + "\n".join(lines[:2]) + "\n", encoding="utf-8")
+    out = str(generate.DATA / "one.out.csv")
+    check = median_wall([SCALEUP, "check", str(one), "--as-of", AS_OF, "--format", "csv", "--out", out,
+                         "--workers", "1", "--no-progress"], repeat)
+    imports = median_wall([sys.executable, "-c", DEPENDENCIES], repeat)
+    bare = median_wall([sys.executable, "-c", "pass"], repeat)
+    return {"check_one_row_s": round(check, 3), "dependency_imports_s": round(imports, 3),
+            "python_startup_s": round(bare, 3), "ratio": round(check / imports, 2)}
+
+
+# ---------------------------------------------------------------------------------------------- main
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="1k,10k,100k", help="register sizes, e.g. 1k,10k,100k,1m")
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="workers of the parallel runs")
+    ap.add_argument("--single-max", default="100k", help="largest size also run on 1 worker")
+    ap.add_argument("--json-max", default="10k", help="largest size also run with --format json")
+    ap.add_argument("--sample", type=int, default=20000, help="rows for the in-process measurements")
+    ap.add_argument("--repeat", type=int, default=5, help="runs of the cold-start measurements")
+    ap.add_argument("--profile", action="store_true", help="cProfile of evaluation and JSON rendering")
+    ap.add_argument("--seed", type=int, default=7)
+    args = ap.parse_args(argv)
+    sizes = [generate.parse_size(s) for s in args.sizes.split(",") if s.strip()]
+    single_max, json_max = generate.parse_size(args.single_max), generate.parse_size(args.json_max)
+    out_file = generate.DATA / "bench.out"
+
+    report = {"when": datetime.now().isoformat(timespec="seconds"), "machine": {
+        "cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "workers": args.workers, "git": _git(), "sizes": {}}
+    print(f"scaleup benchmark: {args.workers} workers, sizes {', '.join(map(generate.size_label, sizes))}",
+          flush=True)
+    report["cold_start"] = cold_start(args.repeat)
+    print(f"cold start: check of one row {report['cold_start']['check_one_row_s']} s; dependency imports "
+          f"{report['cold_start']['dependency_imports_s']} s (ratio {report['cold_start']['ratio']})", flush=True)
+    for n in sizes:
+        label = generate.size_label(n)
+        path = generate.ensure(n, args.seed)
+        entry: dict = {"rows": n, "file": str(path.relative_to(ROOT)), "runs": {}}
+        plan = [("csv", args.workers)]
+        if n <= single_max:
+            plan.insert(0, ("csv", 1))
+        if n <= json_max:
+            plan += [("json", 1), ("json", args.workers)] if args.workers > 1 else [("json", 1)]
+        for fmt, workers in plan:
+            result = check_run(path, fmt, workers, out_file)
+            result["rows_per_s"] = round(n / result["wall_s"])
+            result["rows_per_cpu_s"] = round(n / result["cpu_s"])
+            entry["runs"][f"{fmt}_w{workers}"] = result
+            print(f"  {label:>5} {fmt:4} w{workers}: {result['rows_per_s']:>7,} rows/s  "
+                  f"{result['rows_per_cpu_s']:>6,} rows/CPU-s  peak RSS {result['peak_rss_mib']:>7,.1f} MiB  "
+                  f"({result['wall_s']} s)", flush=True)
+        entry["in_process"] = in_process(path, min(n, args.sample), args.profile)
+        report["sizes"][label] = entry
+        print(f"  {label:>5} in process: {json.dumps({k: v for k, v in entry['in_process'].items() if k != 'profile'})}",
+              flush=True)
+    print()
+    print(table(report))
+    for entry in report["sizes"].values():
+        for name, text in entry["in_process"].get("profile", {}).items():
+            print(f"\nprofile: {name} ({entry['rows']} rows)\n{text}")
+    RESULTS.mkdir(exist_ok=True)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    for name in (f"bench-{stamp}.json", "latest.json"):
+        (RESULTS / name).write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+    print(f"\nwritten: {RESULTS / f'bench-{stamp}.json'}")
+
+
+def table(report: dict) -> str:
+    w = report["workers"]
+    head = ["size", "csv w1 rows/s", f"csv w{w} rows/s", "speed-up", "json w1 rows/s", f"json w{w} rows/s",
+            f"peak RSS w{w} MiB", "bare engine /core", "evaluate /core", "ratio", "rows/CPU-s csv w1"]
+    lines = [head]
+    for label, e in report["sizes"].items():
+        runs, ip = e["runs"], e["in_process"]
+
+        def get(key, field="rows_per_s"):
+            return runs[key][field] if key in runs else None
+        c1, cn = get("csv_w1"), get(f"csv_w{w}")
+        lines.append([label, c1, cn, f"{cn / c1:.2f}x" if c1 and cn else None, get("json_w1"), get(f"json_w{w}"),
+                      get(f"csv_w{w}", "peak_rss_mib"), ip["bare_engine"], ip["evaluate_full"],
+                      f"{ip['evaluate_full'] / ip['bare_engine']:.0%}", get("csv_w1", "rows_per_cpu_s")])
+    cells = [["—" if c is None else (f"{c:,}" if isinstance(c, (int, float)) else str(c)) for c in row]
+             for row in lines]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(head))]
+    out = ["  ".join(c.rjust(widths[i]) for i, c in enumerate(row)) for row in cells]
+    cs = report["cold_start"]
+    out.append(f"\ncold start (median of runs): check of one row {cs['check_one_row_s']} s; bare import of the "
+               f"dependencies {cs['dependency_imports_s']} s (python alone {cs['python_startup_s']} s); "
+               f"ratio {cs['ratio']}")
+    return "\n".join(out)
+
+
+def _git() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                              text=True).stdout.strip()
+    except OSError:
+        return ""
+
+
+if __name__ == "__main__":
+    main()
