@@ -81,14 +81,14 @@ def changed_parameters(base: Policy, reformed: Policy, as_of: date) -> dict[str,
     return out
 
 
-def attainment(results: Iterable[EnterpriseResult], policy: Policy, year: int) -> Attainment:
-    included = eligible = 0
-    for r in results:
-        facts = r.facts
-        if facts.get("in_scope") and facts.get("inclusion_year") == year:
-            included += 1
-        if r.decision("upgrade_eligibility").outcome == "eligible":
-            eligible += 1
+def attainment(results: Iterable, policy: Policy, year: int, enterprises: Optional[list[Enterprise]] = None) -> Attainment:
+    """New firms this year: included already (from the facts) plus eligible now (from the decisions)."""
+    results = list(results)
+    if enterprises is None:
+        included = sum(1 for r in results if r.facts.get("in_scope") and r.facts.get("inclusion_year") == year)
+    else:
+        included = sum(1 for e in enterprises if e.in_scope and e.in_scope_since and e.in_scope_since.year == year)
+    eligible = sum(1 for r in results if r.decision("upgrade_eligibility").outcome == "eligible")
     annex = policy.targets.annex
     target = annex.figure(year, "new_total") if annex and "new_total" in annex.columns else None
     floor = next((t.value for t in policy.targets.text_targets if t.year == year and t.measure == "new_total"), None)
@@ -150,11 +150,20 @@ class SweepPoint:
 
 
 def sweep(enterprises: list[Enterprise], policy: Policy, book: Rulebook, param: str, values: list[Any],
-          as_of: date) -> list[SweepPoint]:
+          as_of: date, engine: str = "columnar") -> list[SweepPoint]:
+    """One evaluation of the register per value. The columnar engine (same rule records, proved equal
+    to durable_rules) builds the register's columns once; `engine="durable"` re-runs durable_rules."""
+    frame = None
     points = []
     for value in values:
         reformed = apply_reform(policy, Reform(name=f"{param}={value}", effective=as_of, parameters={param: value}))
-        results = Evaluator(reformed, book, as_of).evaluate_many(enterprises)
+        if engine == "columnar":
+            from engine.columnar import ColumnarEvaluator
+            ev = ColumnarEvaluator(reformed, book, as_of)
+            frame = frame if frame is not None else ev.frame(enterprises)
+            results = ev.evaluate_frame(frame).results()
+        else:
+            results = Evaluator(reformed, book, as_of).evaluate_many(enterprises)
         total = sum((d.amount_yuan for r in results for d in r.decisions if d.amount_yuan is not None), Decimal(0))
         points.append(SweepPoint(
             value=value,
@@ -162,7 +171,7 @@ def sweep(enterprises: list[Enterprise], policy: Policy, book: Rulebook, param: 
             pool=sum(r.decision("pool_entry").outcome == "eligible" for r in results),
             awards_total=total,
             enterprise_awards=sum(r.decision("enterprise_award").outcome == "awarded" for r in results),
-            attainment=attainment(results, reformed, as_of.year)))
+            attainment=attainment(results, reformed, as_of.year, enterprises)))
     return points
 
 

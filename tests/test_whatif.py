@@ -125,3 +125,15 @@ def test_targets_under_a_reform_changes_the_projection():
     lower = json.loads(run("targets", REGISTER, "--as-of", "2024-12-31", "--format", "json",
                            "--set", "scale_threshold=15000000").output)
     assert json.dumps(base, sort_keys=True) != json.dumps(lower, sort_keys=True)
+
+
+def test_sweep_on_the_columnar_engine_equals_sweep_on_durable_rules():
+    policy, book = policy_and_rules()
+    from engine.register import read_register
+    firms = [e for _, e in read_register(ROOT / "examples" / "register.csv", as_of=AS_OF,
+                                         jurisdiction=policy.jurisdiction).accepted]
+    values = sweep_values("money", "15000000", "25000000", 5)
+    fast = sweep(firms, policy, book, "scale_threshold", values, AS_OF, engine="columnar")
+    slow = sweep(firms, policy, book, "scale_threshold", values, AS_OF, engine="durable")
+    key = lambda p: (p.value, p.eligible, p.pool, p.awards_total, p.enterprise_awards, p.attainment.projected)  # noqa: E731
+    assert [key(p) for p in fast] == [key(p) for p in slow]
