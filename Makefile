@@ -28,8 +28,14 @@ demo: $(STAMP)
 	@echo "== scaleup check examples/register.csv --as-of $(AS_OF)"
 	@$(BIN)/scaleup check examples/register.csv --as-of $(AS_OF)
 	@echo
-	@echo "== scaleup explain 915001017N0TR346AU examples/register.csv --as-of $(AS_OF)   (one enterprise, every decision explained)"
+	@echo "== scaleup explain 915001017N0TR346AU examples/register.csv --as-of $(AS_OF)   (one enterprise; first decisions shown)"
 	@$(BIN)/scaleup explain 915001017N0TR346AU examples/register.csv --as-of $(AS_OF) | head -40
+	@echo
+	@echo "== scaleup awards examples/register.csv --year 2024 --by town   (dry run: no ledger is written)"
+	@$(BIN)/scaleup awards examples/register.csv --year 2024 --by town --ledger .venv/demo-ledger.db | tail -16
+	@echo
+	@echo "== scaleup targets examples/register.csv --as-of $(AS_OF)   (the plan's annex beside the register)"
+	@$(BIN)/scaleup targets examples/register.csv --as-of $(AS_OF) | head -24
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
