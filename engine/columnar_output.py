@@ -20,7 +20,8 @@ from engine.columnar import POS, ColumnarBatch, ColumnarDecision, ColumnarResult
 from engine.derive import fact_values
 from engine.errors import EngineError
 from engine.evaluate import explain_family
-from engine.output import FAMILY_ORDER, csv_columns, json_value, render_table as _render_table, summary_row
+from engine.output import (FAMILY_ORDER, csv_columns, decision_document, json_value,
+                           render_table as _render_table, summary_row)
 from engine.tabular import neutralise
 
 EXPLANATION = {
@@ -190,36 +191,5 @@ def results_json(batch: ColumnarBatch, lang: str, positions: Optional[list[int]]
 
 def _decision_json(d: ColumnarDecision, findings, params: dict, kinds: dict, lang: str,
                    result: ColumnarResult) -> dict:
-    conditions = []
-    for f in findings:
-        for c in f.conditions:
-            kind = kinds.get(c.fact) if c.fact else (c.params[0].parameter.type if c.params else None)
-            conditions.append({
-                "rule_id": c.rule_id, "fact": c.fact, "value": json_value(c.value, kind), "op": c.op,
-                "threshold": json_value(c.threshold, kind if c.fact else None),
-                "threshold_parameters": [p.name for p in c.params],
-                "met": c.met, "margin": json_value(c.margin, kind) if c.margin is not None else None,
-            })
-    doc = {
-        "type": d.type,
-        "outcome": d.outcome,
-        "rule_id": d.rule_id,
-        "clause_id": d.clause_id,
-        "clause_text": d.clause_text,
-        "amount_yuan": json_value(d.amount_yuan, "money") if d.amount_yuan is not None else None,
-        "conditions": conditions,
-        "parameters": [{"name": p.name, "value": json_value(p.value, p.parameter.type), "unit": p.parameter.unit,
-                        "provenance": p.provenance, "clause": p.clause, "reference": p.reference, "note": p.note,
-                        "since": p.since.isoformat()} for p in params.values()],
-        "rules": [{"rule_id": f.rule.id, "kind": f.rule.kind, "clause_id": f.rule.clause, "status": f.status,
-                   "included_from": f.included_from, "missing_facts": f.missing_facts} for f in findings],
-        "attributes": {k: json_value(v) for k, v in d.attributes.items()},
-        "triggered": d.triggered,
-        "triggered_codes": d.triggered_codes,
-        "missing_facts": d.missing_facts,
-        "reason": d.reason,
-        "explanation": EXPLANATION[lang].format(id=result.enterprise_id, as_of=result.as_of),
-    }
-    if d.type == "town_award":
-        doc["beneficiary"] = d.beneficiary
-    return doc
+    return decision_document(d, findings, params, kinds,
+                             EXPLANATION[lang].format(id=result.enterprise_id, as_of=result.as_of))

@@ -37,10 +37,11 @@ def json_value(value: Any, kind: str | None = None) -> Any:
     return str(value)
 
 
-def decision_json(decision: Decision, result: EnterpriseResult, book: Rulebook, lang: str) -> dict:
-    kinds = {fid: spec.type for fid, spec in book.facts.items()}
+def decision_document(d: Any, findings: list, params: dict, kinds: dict[str, str], explanation: str) -> dict:
+    """The contract's decision object from a decision (durable's Decision or the columnar engine's) and the
+    findings and parameters behind it."""
     conditions = []
-    for f in decision.findings:
+    for f in findings:
         for c in f.conditions:
             kind = kinds.get(c.fact) if c.fact else (c.params[0].parameter.type if c.params else None)
             conditions.append({
@@ -50,27 +51,34 @@ def decision_json(decision: Decision, result: EnterpriseResult, book: Rulebook, 
                 "met": c.met, "margin": json_value(c.margin, kind) if c.margin is not None else None,
             })
     out = {
-        "type": decision.type,
-        "outcome": decision.outcome,
-        "rule_id": decision.rule_id,
-        "clause_id": decision.clause_id,
-        "clause_text": decision.clause_text,
-        "amount_yuan": json_value(decision.amount_yuan, "money") if decision.amount_yuan is not None else None,
+        "type": d.type,
+        "outcome": d.outcome,
+        "rule_id": d.rule_id,
+        "clause_id": d.clause_id,
+        "clause_text": d.clause_text,
+        "amount_yuan": json_value(d.amount_yuan, "money") if d.amount_yuan is not None else None,
         "conditions": conditions,
         "parameters": [{"name": p.name, "value": json_value(p.value, p.parameter.type), "unit": p.parameter.unit,
                         "provenance": p.provenance, "clause": p.clause, "reference": p.reference, "note": p.note,
-                        "since": p.since.isoformat()} for p in decision.params.values()],
+                        "since": p.since.isoformat()} for p in params.values()],
         "rules": [{"rule_id": f.rule.id, "kind": f.rule.kind, "clause_id": f.rule.clause, "status": f.status,
-                   "included_from": f.included_from, "missing_facts": f.missing_facts} for f in decision.findings],
-        "attributes": {k: json_value(v) for k, v in decision.attributes.items()},
-        "triggered": decision.triggered,
-        "triggered_codes": decision.triggered_codes,
-        "missing_facts": decision.missing_facts,
-        "reason": decision.reason,
-        "explanation": render_decision(decision, result, book, lang),
+                   "included_from": f.included_from, "missing_facts": f.missing_facts} for f in findings],
+        "attributes": {k: json_value(v) for k, v in d.attributes.items()},
+        "triggered": d.triggered,
+        "triggered_codes": d.triggered_codes,
+        "missing_facts": d.missing_facts,
+        "reason": d.reason,
+        "explanation": explanation,
     }
-    if decision.type == "town_award":
-        out["beneficiary"] = decision.beneficiary
+    if d.type == "town_award":
+        out["beneficiary"] = d.beneficiary
+    return out
+
+
+def decision_json(decision: Decision, result: EnterpriseResult, book: Rulebook, lang: str) -> dict:
+    kinds = {fid: spec.type for fid, spec in book.facts.items()}
+    out = decision_document(decision, decision.findings, decision.params, kinds,
+                            render_decision(decision, result, book, lang))
     if decision.amount_lines:
         out["amount_lines"] = [{"rule_id": a.rule_id, "clause_id": a.clause, "parameter": a.param.name,
                                 "amount_yuan": json_value(a.amount, "money"), "provenance": a.param.provenance,
