@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterator, Optional
 
 from engine.errors import InputFileError
 from engine.register.normalise import cell_text, is_blank
@@ -125,9 +125,15 @@ def _read_csv(path: Path, name: str) -> list[Row]:
 
 
 def _read_xlsx(path: Path, name: str, sheet: Optional[str]) -> list[Row]:
+    _read_bytes(path, name)  # the same file-not-found messages as for CSV
+    return list(xlsx_rows(path, name, sheet))
+
+
+def xlsx_rows(path: Path, name: str, sheet: Optional[str]) -> Iterator[Row]:
+    """The rows of one worksheet (the first, or `sheet`), numbered as Excel shows them, one at a time
+    (the streaming reader uses this too)."""
     import openpyxl  # imported here: reading a CSV should not pay for it
 
-    _read_bytes(path, name)  # the same file-not-found messages as for CSV
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds (zip, XML, KeyError...) for a damaged file
@@ -144,7 +150,8 @@ def _read_xlsx(path: Path, name: str, sheet: Optional[str]) -> list[Row]:
             worksheet = workbook[sheet]
         # A stale <dimension> element (common in exported files) would cut rows off.
         worksheet.reset_dimensions()
-        return [(n, list(cells)) for n, cells in enumerate(worksheet.iter_rows(values_only=True), start=1)]
+        for n, cells in enumerate(worksheet.iter_rows(values_only=True), start=1):
+            yield n, list(cells)
     except InputFileError:
         raise
     except Exception as exc:  # same reason as above: damage found only while reading the sheet

@@ -30,7 +30,8 @@ from engine.jurisdiction import Jurisdiction
 from engine.register import InputProblem, RegisterRead, RejectedRow, _row_text, _width
 from engine.register.columns import HeaderMap, count_known, load_columns, map_headers, match_header
 from engine.register.normalise import CellError, cell_text, is_blank, parse_cell
-from engine.register.reading import (HEADER_SEARCH_ROWS, Row, _read_json, find_header, header_labels)
+from engine.register.reading import (HEADER_SEARCH_ROWS, Row, _read_json, find_header, header_labels,
+                                     xlsx_rows)
 from engine.register.towns import TownResolver
 from engine.register.validate import validate_row
 
@@ -340,7 +341,7 @@ def _rows(path: Path, name: str, kind: str, sheet: Optional[str], encoding: Opti
     if kind == "csv":
         return _csv_rows(path, name, encoding or "utf-8-sig", delimiter)
     if kind == "xlsx":
-        return _xlsx_rows(path, name, sheet)
+        return xlsx_rows(path, name, sheet)
     if kind == "parquet":
         return _parquet_rows(path, name)
     return iter(_read_json(path, name))
@@ -353,34 +354,6 @@ def _csv_rows(path: Path, name: str, encoding: str, delimiter: str) -> Iterator[
             yield from enumerate(csv.reader(fh, delimiter=delimiter), start=1)
         except csv.Error as exc:
             raise InputFileError(f"{name}: not a well-formed CSV file ({exc})") from None
-
-
-def _xlsx_rows(path: Path, name: str, sheet: Optional[str]) -> Iterator[Row]:
-    import openpyxl  # imported here: reading a CSV should not pay for it
-
-    try:
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds (zip, XML, KeyError...) for a damaged file
-        raise InputFileError(f"{name}: not a readable .xlsx workbook ({type(exc).__name__}: {exc})") from None
-    try:
-        if sheet is None:
-            if not workbook.worksheets:
-                raise InputFileError(f"{name}: the workbook has no worksheet")
-            worksheet = workbook.worksheets[0]
-        elif sheet not in workbook.sheetnames:
-            found = ", ".join(f'"{s}"' for s in workbook.sheetnames)
-            raise InputFileError(f'{name}: no sheet named "{sheet}"; sheets in the workbook: {found}')
-        else:
-            worksheet = workbook[sheet]
-        worksheet.reset_dimensions()  # a stale <dimension> element (common in exported files) cuts rows off
-        for n, cells in enumerate(worksheet.iter_rows(values_only=True), start=1):
-            yield n, list(cells)
-    except InputFileError:
-        raise
-    except Exception as exc:  # damage found only while reading the sheet
-        raise InputFileError(f"{name}: not a readable .xlsx workbook ({type(exc).__name__}: {exc})") from None
-    finally:
-        workbook.close()
 
 
 def _parquet_rows(path: Path, name: str) -> Iterator[Row]:
