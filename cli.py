@@ -253,9 +253,10 @@ def reform_options(fn):
               help="durable: durable_rules, each decision cross-checked with its explanation. columnar: the same "
                    "rules as column operations over the whole register (one process; for very large registers); "
                    "same outcomes, rule ids and amounts, explanations with `scaleup explain`.")
+@reform_options
 @user_errors
 def check(file: Path, as_of: date, policy_id: str, fmt: str, lang: str, out: Optional[Path], sheet, errors,
-          workers, executor_name, scheduler, chunk_size, progress, engine_name):
+          workers, executor_name, scheduler, chunk_size, progress, engine_name, set_items, overrides):
     """Evaluate every enterprise of a register (CSV, XLSX or JSON) against the policy.
 
     Each enterprise gets six decisions: upgrade eligibility, cultivation pool, enterprise award, town
@@ -268,16 +269,18 @@ def check(file: Path, as_of: date, policy_id: str, fmt: str, lang: str, out: Opt
       scaleup check examples/register.csv --as-of 2024-12-31
       scaleup check examples/register.xlsx --as-of 2024-12-31 --format json > decisions.json
       scaleup check province.csv --as-of 2024-12-31 --format csv --out decisions.csv --workers 8
-      scaleup check parts/ --as-of 2024-12-31 --format csv --out results/ --executor dask --scheduler tcp://10.1.2.3:8786
+      scaleup check parts/ --as-of 2024-12-31 --format csv --out results/ --executor dask --scheduler tcp://head:8786
     """
     from engine.batch import make_executor
+    reform = _reform_from_options(set_items, overrides, as_of)
     if engine_name == "columnar":
         if file.is_dir() or executor_name != "local" or workers is not None or chunk_size is not None:
             raise click.UsageError("--engine columnar evaluates one register file in this process; "
                                    "leave out --workers, --executor and --chunk-size (or use --engine durable)")
         if out is not None and out.is_dir():
             raise click.UsageError(f"--out {out} is a folder; give a file name")
-        sys.exit(EXIT_DATA if _check_columnar(file, as_of, policy_id, fmt, lang, out, sheet, errors) else EXIT_OK)
+        sys.exit(EXIT_DATA if _check_columnar(file, as_of, policy_id, fmt, lang, out, sheet, errors, reform)
+                 else EXIT_OK)
     if scheduler and executor_name != "dask":
         raise click.UsageError("--scheduler goes with --executor dask")
     if file.is_dir():
@@ -289,28 +292,27 @@ def check(file: Path, as_of: date, policy_id: str, fmt: str, lang: str, out: Opt
     executor = make_executor(executor_name, workers, scheduler)
     try:
         if file.is_dir():
-            rejected = _check_partitioned(file, out, as_of, policy_id, fmt, lang, executor, progress)
+            rejected = _check_partitioned(file, out, as_of, policy_id, fmt, lang, executor, progress, reform)
         else:
             rejected = _check_file(file, as_of, policy_id, fmt, lang, out, sheet, errors, executor, chunk_size,
-                                   progress)
+                                   progress, reform)
     finally:
         executor.close()
     sys.exit(EXIT_DATA if rejected else EXIT_OK)
 
 
 def _check_columnar(file: Path, as_of: date, policy_id: str, fmt: str, lang: str, out: Optional[Path], sheet,
-                    errors) -> int:
+                    errors, reform=None) -> int:
     """--engine columnar: the register as columns, all six families at once (engine/columnar.py).
     Returns the number of rejected rows."""
     import os
     from engine.columnar import ColumnarEvaluator
     from engine.columnar_io import read_register_frame
     from engine.columnar_output import render_table, results_json, summary_rows, write_summary_csv
-    from engine.evaluate import load_engine_inputs
     from engine.output import csv_columns, csv_headers
     from engine.register import write_rejected
     from engine.tabular import write_xlsx
-    policy, book = load_engine_inputs(policy_id)
+    policy, book = _policy_and_rules(policy_id, reform)
     read = read_register_frame(file, as_of=as_of, jurisdiction=policy.jurisdiction, sheet=sheet)
     for warning in read.warnings:
         click.echo(f"warning: {warning}", err=True)
@@ -347,7 +349,7 @@ def _check_columnar(file: Path, as_of: date, policy_id: str, fmt: str, lang: str
 
 
 def _check_file(file: Path, as_of: date, policy_id: str, fmt: str, lang: str, out: Optional[Path], sheet, errors,
-                executor, chunk_size: int, progress: Optional[bool]) -> int:
+                executor, chunk_size: int, progress: Optional[bool], reform=None) -> int:
     """One register file, streamed: chunks are evaluated by the executor's workers and written in row
     order as they come back. Returns the number of rejected rows."""
     import os
@@ -356,7 +358,7 @@ def _check_file(file: Path, as_of: date, policy_id: str, fmt: str, lang: str, ou
     from engine.tabular import write_csv, write_xlsx
     to_xlsx = out is not None and out.suffix.lower() == ".xlsx"
     run = RegisterRun(file, as_of=as_of, policy_id=policy_id, fmt="xlsx" if to_xlsx else fmt, lang=lang,
-                      sheet=sheet, executor=executor, chunk_size=chunk_size)
+                      sheet=sheet, executor=executor, chunk_size=chunk_size, reform=reform)
     for warning in run.scan.warnings:
         click.echo(f"warning: {warning}", err=True)
     bar = Progress(run.total_rows, enabled=progress)
@@ -407,11 +409,12 @@ def _check_file(file: Path, as_of: date, policy_id: str, fmt: str, lang: str, ou
 
 
 def _check_partitioned(folder: Path, out: Path, as_of: date, policy_id: str, fmt: str, lang: str, executor,
-                       progress: Optional[bool]) -> int:
+                       progress: Optional[bool], reform=None) -> int:
     """A folder of register files: one task and one result file per file. Returns the number of rejected
     rows and unreadable files."""
     from engine.batch import PartitionedRun, Progress
-    run = PartitionedRun(folder, out, as_of=as_of, policy_id=policy_id, fmt=fmt, lang=lang, executor=executor)
+    run = PartitionedRun(folder, out, as_of=as_of, policy_id=policy_id, fmt=fmt, lang=lang, executor=executor,
+                         reform=reform)
     bar = Progress(len(run.files), enabled=progress, unit="files")
     problems = rows = 0
     try:

@@ -61,6 +61,7 @@ class Job:
     scan: Optional[RegisterScan] = None        # a single file read in chunks
     out_dir: Optional[str] = None              # a partitioned register: where result files go
     duplicates: dict = field(default_factory=dict)   # partitioned: id -> [(file, row)] across files
+    reform: Any = None                         # a what-if Reform (engine/overrides.py) every worker applies
     token: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 
@@ -92,6 +93,9 @@ class ChunkWorker:
         self.job = job
         # Loaded by the parent before it forked this process, or else loaded here.
         self.policy, self.book = _LOADED.get(job.policy_id) or load_engine_inputs(job.policy_id)
+        if job.reform is not None:
+            from engine.overrides import apply_reform
+            self.policy = apply_reform(self.policy, job.reform)
         # Summary outputs show no condition-level findings: they are left out (every rule is still
         # evaluated and cross-checked with durable_rules).
         self.evaluator = Evaluator(self.policy, self.book, job.as_of, condition_detail=job.fmt == "json")
@@ -130,6 +134,15 @@ class ChunkWorker:
 _WORKERS: dict[str, ChunkWorker] = {}
 _WORKERS_LOCK = threading.Lock()
 _LOADED: dict[str, tuple] = {}          # policy id -> (policy, rulebook) loaded in this process
+
+
+def _with_reform(loaded: tuple, reform) -> tuple:
+    """Apply a what-if reform here first, so a bad one is one clear error before any worker starts."""
+    if reform is None:
+        return loaded
+    from engine.overrides import apply_reform
+    policy, book = loaded
+    return apply_reform(policy, reform), book
 
 
 def load_inputs(policy_id: str) -> tuple:
@@ -234,14 +247,14 @@ class RegisterRun:
     `chunks()` yields ChunkResults in row order."""
 
     def __init__(self, path: Path, *, as_of: date, policy_id: str, fmt: str, lang: str,
-                 sheet: Optional[str] = None, executor=None, chunk_size: Optional[int] = None):
+                 sheet: Optional[str] = None, executor=None, chunk_size: Optional[int] = None, reform=None):
         from engine.compiler import plan_policy
         # The policy is loaded and compiled here first, so a policy that does not validate is one clear
         # error before any worker starts: with one worker, by building this process's worker itself;
         # otherwise without durable_rules (each worker compiles its own rulesets).
-        policy, book = load_inputs(policy_id)
+        policy, book = _with_reform(load_inputs(policy_id), reform)
         self.scan = scan_register(path, sheet=sheet)
-        self.job = Job(policy_id=policy_id, as_of=as_of, fmt=fmt, lang=lang, scan=self.scan)
+        self.job = Job(policy_id=policy_id, as_of=as_of, fmt=fmt, lang=lang, scan=self.scan, reform=reform)
         self.executor = executor or LocalExecutor(1)
         self.chunk_size = max(1, chunk_size or (JSON_CHUNK_SIZE if fmt == "json" else DEFAULT_CHUNK_SIZE))
         if isinstance(self.executor, LocalExecutor) and self.processes() <= 1:
@@ -482,17 +495,17 @@ class PartitionedRun:
     """A folder of register files evaluated one file per task, written one result file per partition."""
 
     def __init__(self, folder: Path, out_dir: Path, *, as_of: date, policy_id: str, fmt: str, lang: str,
-                 executor=None):
+                 executor=None, reform=None):
         from engine.compiler import plan_policy
         if fmt not in PARTITION_FORMATS:
             raise ValueError(fmt)
-        policy, book = load_inputs(policy_id)
+        policy, book = _with_reform(load_inputs(policy_id), reform)
         plan_policy(policy, book, as_of)
         self.files = [str(p) for p in partition_files(folder)]
         self.out_dir = out_dir
         out_dir.mkdir(parents=True, exist_ok=True)
         self.executor = executor or LocalExecutor(1)
-        self.job = Job(policy_id=policy_id, as_of=as_of, fmt=fmt, lang=lang, out_dir=str(out_dir))
+        self.job = Job(policy_id=policy_id, as_of=as_of, fmt=fmt, lang=lang, out_dir=str(out_dir), reform=reform)
         self.failed: dict[str, str] = {}
 
     def results(self) -> Iterator[PartitionResult]:

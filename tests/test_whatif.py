@@ -137,3 +137,17 @@ def test_sweep_on_the_columnar_engine_equals_sweep_on_durable_rules():
     slow = sweep(firms, policy, book, "scale_threshold", values, AS_OF, engine="durable")
     key = lambda p: (p.value, p.eligible, p.pool, p.awards_total, p.enterprise_awards, p.attainment.projected)  # noqa: E731
     assert [key(p) for p in fast] == [key(p) for p in slow]
+
+
+@pytest.mark.parametrize("extra", [[], ["--workers", "2"], ["--engine", "columnar"]])
+def test_check_under_a_reform_on_every_path(extra):
+    base = run("check", REGISTER, "--as-of", "2024-12-31", "--format", "csv", *extra).output
+    raised = run("check", REGISTER, "--as-of", "2024-12-31", "--format", "csv", "--set",
+                 "enterprise_award_industrial=150000", *extra).output
+    assert base.count("150000.00") == 0 and raised.count("150000.00") == 5
+    assert raised.count("100000.00") == base.count("100000.00") - 5
+
+
+def test_check_refuses_a_bad_reform_before_any_work():
+    out = run("check", REGISTER, "--as-of", "2024-12-31", "--set", "growth_threshold=9")
+    assert out.exit_code == 1 and "outside the range" in out.output
