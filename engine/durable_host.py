@@ -7,7 +7,9 @@ each pinned by tests/test_durable_host.py:
 * sids matched by a 32-bit hash                   -> only one sid is ever live, so none can collide;
 * `delete_state` after a record that matched nothing crashes the process
                                                   -> every ruleset gets a catch-all rule;
-* exceptions inside actions are swallowed into the session state -> checked after every record;
+* exceptions inside actions are swallowed into the session state -> RuleEngine runs each session's
+  agenda itself (`_dispatch`: same C calls, no per-firing closure or JSON round trip of the state) and
+  raises them;
 * actions with two parameters are taken as asynchronous -> one-parameter closures;
 * `set_rulesets` mutates the definitions          -> deep copies;
 * ruleset names are global to a host              -> one host per compiled set, unique names;
@@ -18,12 +20,15 @@ from __future__ import annotations
 
 import copy
 import itertools
+import json
 from typing import Any, Iterable, Optional
 
 from durable import engine as _durable_engine
 from durable.engine import MessageNotHandledException
 
 from engine.errors import EngineError
+
+_c = _durable_engine.durable_rules_engine     # the C extension under the library's Python layer
 
 CATCH_ALL = "__catch_all__"
 DISCRIMINATOR = {"record_kind": "enterprise"}
@@ -65,11 +70,14 @@ class RuleEngine:
         # matches, and every action re-reads the whole fact as JSON (the library's main per-firing cost).
         self.ruleset_fields = {name: fields_tested(rules) for name, rules in rulesets.items()}
         self.sessions_opened = 0
+        self._actions = {rule_name: rule["run"] for compiled in definitions.values()
+                         for rule_name, rule in compiled.items()}
         self._host = _SyncHost()
         try:
             self._host.set_rulesets(definitions)
         except Exception as exc:  # durable reports bad definitions as bare error codes
             raise EngineError(f"durable_rules refused the compiled rules: {exc}") from None
+        self._rulesets = {name: self._host.get_ruleset(self._prefix + name) for name in rulesets}
 
     def _action(self, rule_name: str):
         fired = self._fired
@@ -90,31 +98,66 @@ class RuleEngine:
         return self._fire(ruleset, record)
 
     def _fire(self, ruleset: str, record: dict[str, Any]) -> list[str]:
-        name = self._prefix + ruleset
+        rules = self._rulesets[ruleset]
         sid = f"s{next(self._sids)}"
+        fields = self.ruleset_fields[ruleset]
+        fact = dict(record) if fields is None else {key: value for key, value in record.items() if key in fields}
+        fact.update(DISCRIMINATOR, sid=sid)
+        self.sessions_opened += 1
+        try:
+            state_offset = rules.assert_fact(fact)
+        except MessageNotHandledException:
+            # Cannot happen with the catch-all; if it does, the session exists but must not be deleted.
+            raise EngineError(f"no rule matched the record in {ruleset}, not even the catch-all") from None
+        try:
+            # each rule once, in firing order: `$or` branches may fire one rule more than once
+            return list(dict.fromkeys(self._dispatch(rules._handle, state_offset)))
+        finally:
+            try:
+                rules.delete_state(sid)
+            except Exception as exc:  # pragma: no cover - would mean the session leaked
+                raise EngineError(f"could not delete durable_rules session {sid}: {exc}") from None
+
+    def _dispatch(self, handle: int, state_offset: int) -> list[str]:
+        """Runs the session's agenda, in the engine's firing order, and returns the rules that fired.
+
+        The library's own dispatch (Ruleset.do_actions) builds a closure object per firing, parses the
+        matched fact from JSON for it, then serialises the session state back into the engine, because
+        its actions may change the state. Ours only record the rule's name and never touch the state,
+        so each firing is: take the rule name, run our action, complete it and start the next
+        (the same C calls, without the JSON round trip; pinned against the library's dispatch by
+        tests/test_batch.py)."""
+        fired = self._fired
+        fired.clear()
+        result = _c.start_action_for_state(handle, state_offset)
+        messages = result[1] if result else None
+        while messages:
+            name = _action_name(messages)
+            try:
+                self._actions[name](None)
+            except BaseException as exc:    # never swallowed, unlike in the library
+                _c.abandon_action(handle, state_offset)
+                raise EngineError(f"an action failed inside durable_rules: {str(exc)[:300]}") from None
+            messages = _c.complete_and_start_action(handle, state_offset)
+        return fired
+
+    def fire_with_library_dispatch(self, ruleset: str, record: dict[str, Any]) -> list[str]:
+        """The same as fire(), with the actions run by the library's own dispatch (Host.assert_fact):
+        the reference that tests hold _dispatch to."""
+        check_record(record)
+        name, sid = self._prefix + ruleset, f"s{next(self._sids)}"
         fields = self.ruleset_fields[ruleset]
         fact = dict(record) if fields is None else {key: value for key, value in record.items() if key in fields}
         fact.update(DISCRIMINATOR, sid=sid)
         self._fired.clear()
         self.sessions_opened += 1
         try:
-            try:
-                # The state the actions ran against (an action's failure is recorded in it); None only
-                # when no action ran, then it is read back.
-                state = self._host.assert_fact(name, fact)
-            except MessageNotHandledException:
-                # Cannot happen with the catch-all; if it does, the session exists but must not be deleted.
-                raise EngineError(f"no rule matched the record in {ruleset}, not even the catch-all") from None
-            if state is None:
-                state = self._host.get_state(name, sid)
+            state = self._host.assert_fact(name, fact) or self._host.get_state(name, sid)
             if "exception" in state:
                 raise EngineError(f"an action failed inside durable_rules: {str(state['exception'])[:300]}")
-            return list(dict.fromkeys(self._fired))   # `$or` branches may fire one rule more than once
+            return list(dict.fromkeys(self._fired))
         finally:
-            try:
-                self._host.delete_state(name, sid)
-            except Exception as exc:  # pragma: no cover - would mean the session leaked
-                raise EngineError(f"could not delete durable_rules session {sid}: {exc}") from None
+            self._host.delete_state(name, sid)
 
     def fire_all(self, record: dict[str, Any]) -> list[str]:
         check_record(record)
@@ -163,6 +206,16 @@ class BareEngine:
             fact.update(DISCRIMINATOR, sid=sid)
             self._host.assert_fact(name, fact)
             self._host.delete_state(name, sid)
+
+
+def _action_name(messages: str) -> str:
+    """The rule of a firing: the one key of the engine's {"rule name": {...bound facts...}} text. Our rule
+    names need no JSON escapes; anything else is parsed in full."""
+    end = messages.find('":', 2)
+    name = messages[2:end]
+    if end > 2 and messages.startswith('{"') and '"' not in name and "\\" not in name:
+        return name
+    return next(iter(json.loads(messages)))
 
 
 def check_record(record: dict[str, Any]) -> None:
