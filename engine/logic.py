@@ -12,6 +12,7 @@ Parameters are resolved to values here, so a compiled rule holds no parameter lo
 from __future__ import annotations
 
 import itertools
+import operator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -131,10 +132,13 @@ def compare(value: Any, op: str, threshold: Any) -> bool:
         return value not in threshold
     if op == "has_any":
         return any(tag in threshold for tag in value)
-    if isinstance(value, (Decimal, Fraction, int)) and not isinstance(value, bool):
-        value, threshold = Fraction(value), Fraction(threshold)
-    return {"==": value == threshold, "!=": value != threshold, "<": value < threshold,
-            "<=": value <= threshold, ">": value > threshold, ">=": value >= threshold}[op]
+    if isinstance(value, (Decimal, Fraction, int)) and not isinstance(value, bool) and type(value) is not type(threshold):
+        value, threshold = Fraction(value), Fraction(threshold)     # exact across Decimal, int and Fraction
+    return _COMPARE[op](value, threshold)
+
+
+_COMPARE = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt,
+            ">=": operator.ge}
 
 
 def evaluate(node: Node, facts: dict[str, Any]) -> Optional[bool]:
