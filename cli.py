@@ -178,13 +178,9 @@ def _policy_and_rules(policy_id: str, reform=None):
     return policy, book
 
 
-def _evaluate_register(file: Path, as_of: date, policy_id: str, sheet: Optional[str], errors: Optional[Path],
-                       reform=None):
-    """Read the register, report rejected rows, evaluate the good ones. Returns (results, book, read)."""
-    from engine.evaluate import Evaluator
-    from engine.register import read_register, write_rejected
-    policy, book = _policy_and_rules(policy_id, reform)
-    read = read_register(file, as_of=as_of, jurisdiction=policy.jurisdiction, sheet=sheet)
+def _report_read(read, errors: Optional[Path]) -> None:
+    """Warnings and every rejected row's problems on stderr; the rejected rows saved when asked."""
+    from engine.register import write_rejected
     for warning in read.warnings:
         click.echo(f"warning: {warning}", err=True)
     for rejected in read.rejected:
@@ -195,6 +191,16 @@ def _evaluate_register(file: Path, as_of: date, policy_id: str, sheet: Optional[
             write_rejected(read, errors)
         where = f"; see {errors}" if errors else "; use --errors FILE to save them with their reasons"
         click.echo(f"{len(read.rejected)} of {read.total_rows} rows rejected{where}", err=True)
+
+
+def _evaluate_register(file: Path, as_of: date, policy_id: str, sheet: Optional[str], errors: Optional[Path],
+                       reform=None):
+    """Read the register, report rejected rows, evaluate the good ones. Returns (results, book, read)."""
+    from engine.evaluate import Evaluator
+    from engine.register import read_register
+    policy, book = _policy_and_rules(policy_id, reform)
+    read = read_register(file, as_of=as_of, jurisdiction=policy.jurisdiction, sheet=sheet)
+    _report_read(read, errors)
     evaluator = Evaluator(policy, book, as_of)
     results = [evaluator.evaluate(ent) for _, ent in read.accepted]
     return results, book, read
@@ -310,17 +316,10 @@ def _check_columnar(file: Path, as_of: date, policy_id: str, fmt: str, lang: str
     from engine.columnar_io import read_register_frame
     from engine.columnar_output import render_table, results_json, summary_rows, write_summary_csv
     from engine.output import csv_columns, csv_headers
-    from engine.register import write_rejected
     from engine.tabular import write_xlsx
     policy, book = _policy_and_rules(policy_id, reform)
     read = read_register_frame(file, as_of=as_of, jurisdiction=policy.jurisdiction, sheet=sheet)
-    for warning in read.warnings:
-        click.echo(f"warning: {warning}", err=True)
-    for row in read.rejected:
-        for problem in row.problems:
-            click.echo(f"error: {problem}", err=True)
-    if read.rejected and errors:
-        write_rejected(read, errors)
+    _report_read(read, errors)
     batch = ColumnarEvaluator(policy, book, as_of).evaluate_frame(read.frame)
     tmp = None if out is None else out.with_name(out.name + ".partial")
     try:
@@ -342,9 +341,6 @@ def _check_columnar(file: Path, as_of: date, policy_id: str, fmt: str, lang: str
     finally:
         if tmp is not None and tmp.exists():
             tmp.unlink()
-    if read.rejected:
-        where = f"; see {errors}" if errors else "; use --errors FILE to save them with their reasons"
-        click.echo(f"{len(read.rejected)} of {read.total_rows} rows rejected{where}", err=True)
     return len(read.rejected)
 
 
