@@ -7,7 +7,9 @@ be read, a policy that does not validate, or any register row rejected); 2 usage
 from __future__ import annotations
 
 import json
+import os
 import sys
+from contextlib import contextmanager
 from datetime import date
 from functools import wraps
 from pathlib import Path
@@ -307,11 +309,33 @@ def check(file: Path, as_of: date, policy_id: str, fmt: str, lang: str, out: Opt
     sys.exit(EXIT_DATA if rejected else EXIT_OK)
 
 
+@contextmanager
+def _atomic_output(out: Optional[Path]):
+    """Yields where to write: None for standard output, else a temporary NAME.partial that replaces
+    `out` only when the block completes. A failed run never leaves a half-written result."""
+    if out is None:
+        yield None
+        return
+    tmp = out.with_name(out.name + ".partial")
+    try:
+        yield tmp
+        os.replace(tmp, out)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def _emit_or_write(text: str, target: Optional[Path]) -> None:
+    if target is None:
+        _emit(text, None)
+    else:
+        target.write_text(text, encoding="utf-8")
+
+
 def _check_columnar(file: Path, as_of: date, policy_id: str, fmt: str, lang: str, out: Optional[Path], sheet,
                     errors, reform=None) -> int:
     """--engine columnar: the register as columns, all six families at once (engine/columnar.py).
     Returns the number of rejected rows."""
-    import os
     from engine.columnar import ColumnarEvaluator
     from engine.columnar_io import read_register_frame
     from engine.columnar_output import render_table, results_json, summary_rows, write_summary_csv
@@ -321,8 +345,7 @@ def _check_columnar(file: Path, as_of: date, policy_id: str, fmt: str, lang: str
     read = read_register_frame(file, as_of=as_of, jurisdiction=policy.jurisdiction, sheet=sheet)
     _report_read(read, errors)
     batch = ColumnarEvaluator(policy, book, as_of).evaluate_frame(read.frame)
-    tmp = None if out is None else out.with_name(out.name + ".partial")
-    try:
+    with _atomic_output(out) as tmp:
         if out is not None and out.suffix.lower() == ".xlsx":
             cols = csv_columns()
             write_xlsx(tmp, {"decisions": (csv_headers(lang),
@@ -330,17 +353,8 @@ def _check_columnar(file: Path, as_of: date, policy_id: str, fmt: str, lang: str
         elif fmt == "csv":
             write_summary_csv(batch, tmp if tmp is not None else sys.stdout, headers=csv_headers(lang))
         else:
-            text = (json.dumps(results_json(batch, lang), ensure_ascii=False, indent=2) if fmt == "json"
-                    else render_table(batch.results(), lang))
-            if tmp is None:
-                _emit(text, None)
-            else:
-                tmp.write_text(text, encoding="utf-8")
-        if tmp is not None:
-            os.replace(tmp, out)
-    finally:
-        if tmp is not None and tmp.exists():
-            tmp.unlink()
+            _emit_or_write(json.dumps(results_json(batch, lang), ensure_ascii=False, indent=2) if fmt == "json"
+                           else render_table(batch.results(), lang), tmp)
     return len(read.rejected)
 
 
@@ -348,7 +362,6 @@ def _check_file(file: Path, as_of: date, policy_id: str, fmt: str, lang: str, ou
                 executor, chunk_size: int, progress: Optional[bool], reform=None) -> int:
     """One register file, streamed: chunks are evaluated by the executor's workers and written in row
     order as they come back. Returns the number of rejected rows."""
-    import os
     from engine.batch import Progress, RegisterRun, RejectedWriter, table_text, write_json_list
     from engine.output import csv_headers
     from engine.tabular import write_csv, write_xlsx
@@ -372,32 +385,24 @@ def _check_file(file: Path, as_of: date, policy_id: str, fmt: str, lang: str, ou
             yield from chunk.items
 
     # A file is written under a temporary name and renamed when complete: never a half-written result.
-    tmp = None if out is None else out.with_name(out.name + ".partial")
     try:
-        if to_xlsx:
-            write_xlsx(tmp, {"decisions": (csv_headers(lang), items())})
-        elif fmt == "json":
-            if tmp is None:
-                write_json_list(sys.stdout, items())
-                sys.stdout.write("\n")
+        with _atomic_output(out) as tmp:
+            if to_xlsx:
+                write_xlsx(tmp, {"decisions": (csv_headers(lang), items())})
+            elif fmt == "json":
+                if tmp is None:
+                    write_json_list(sys.stdout, items())
+                    sys.stdout.write("\n")
+                else:
+                    with open(tmp, "w", encoding="utf-8") as fh:
+                        write_json_list(fh, items())
+            elif fmt == "csv":
+                write_csv(tmp if tmp is not None else sys.stdout, csv_headers(lang), items())
             else:
-                with open(tmp, "w", encoding="utf-8") as fh:
-                    write_json_list(fh, items())
-        elif fmt == "csv":
-            write_csv(tmp if tmp is not None else sys.stdout, csv_headers(lang), items())
-        else:
-            text = table_text(list(items()), lang)
-            if tmp is None:
-                _emit(text, None)
-            else:
-                tmp.write_text(text, encoding="utf-8")
-        if tmp is not None:
-            os.replace(tmp, out)
+                _emit_or_write(table_text(list(items()), lang), tmp)
     finally:
         bar.close()
         rejected.close()
-        if tmp is not None and tmp.exists():
-            tmp.unlink()
     if rejected.count:
         where = f"; see {errors}" if errors else "; use --errors FILE to save them with their reasons"
         click.echo(f"{rejected.count} of {run.total_rows} rows rejected{where}", err=True)

@@ -83,15 +83,24 @@ def column_letter(n: int) -> str:
     return letters
 
 
-def _read_bytes(path: Path, name: str) -> bytes:
+def open_input(path: Path, name: str):
+    """The file opened for reading in binary, or one clear InputFileError (shared by both readers)."""
     try:
-        return path.read_bytes()
+        return path.open("rb")
     except FileNotFoundError:
         raise InputFileError(f"{name}: file not found") from None
     except IsADirectoryError:
         raise InputFileError(f"{name}: is a folder, not a file") from None
     except OSError as exc:
         raise InputFileError(f"{name}: cannot be read ({exc.strerror or exc})") from None
+
+
+def _read_bytes(path: Path, name: str) -> bytes:
+    with open_input(path, name) as fh:
+        try:
+            return fh.read()
+        except OSError as exc:
+            raise InputFileError(f"{name}: cannot be read ({exc.strerror or exc})") from None
 
 
 def _decode(data: bytes, name: str) -> str:

@@ -31,7 +31,7 @@ from engine.register import InputProblem, RegisterRead, RejectedRow, _row_text, 
 from engine.register.columns import HeaderMap, count_known, load_columns, map_headers, match_header
 from engine.register.normalise import CellError, cell_text, is_blank, parse_cell
 from engine.register.reading import (HEADER_SEARCH_ROWS, Row, _read_json, find_header, header_labels,
-                                     xlsx_rows)
+                                     open_input, xlsx_rows)
 from engine.register.towns import TownResolver
 from engine.register.validate import validate_row
 
@@ -313,15 +313,8 @@ def _kind(path: Path, name: str) -> str:
 
 
 def _check_readable(path: Path, name: str) -> None:
-    try:
-        with path.open("rb"):
-            pass
-    except FileNotFoundError:
-        raise InputFileError(f"{name}: file not found") from None
-    except IsADirectoryError:
-        raise InputFileError(f"{name}: is a folder, not a file") from None
-    except OSError as exc:
-        raise InputFileError(f"{name}: cannot be read ({exc.strerror or exc})") from None
+    with open_input(path, name):
+        pass
 
 
 def _starts_with_utf16_bom(path: Path, name: str) -> bool:
