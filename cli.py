@@ -155,7 +155,7 @@ def policy_check(policy_id: str, fmt: str):
       scaleup policy check path/to/my-policy-copy --format json
     """
     from engine.policy import resolve_policy_folder
-    from engine.policy_check import check_policy, findings_json
+    from engine.analysis.policy_check import check_policy, findings_json
     findings = check_policy(resolve_policy_folder(policy_id))
     errors = [f for f in findings if f.severity == "error"]
     if fmt == "json":
@@ -175,7 +175,7 @@ def _policy_and_rules(policy_id: str, reform=None):
     from engine.evaluate import load_engine_inputs
     policy, book = load_engine_inputs(policy_id)
     if reform is not None:
-        from engine.overrides import apply_reform
+        from engine.analysis.reform import apply_reform
         policy = apply_reform(policy, reform)
     return policy, book
 
@@ -217,7 +217,7 @@ def register_options(fn):
 
 def _reform_from_options(set_items: tuple, overrides: Optional[Path], as_of: date):
     from engine.errors import PolicyDataError
-    from engine.overrides import load_reform, parse_set_option
+    from engine.analysis.reform import load_reform, parse_set_option
     if set_items and overrides:
         raise PolicyDataError(["use --set or --overrides, not both"])
     if overrides:
@@ -279,7 +279,7 @@ def check(file: Path, as_of: date, policy_id: str, fmt: str, lang: str, out: Opt
       scaleup check province.csv --as-of 2024-12-31 --format csv --out decisions.csv --workers 8
       scaleup check parts/ --as-of 2024-12-31 --format csv --out results/ --executor dask --scheduler tcp://head:8786
     """
-    from engine.batch import make_executor
+    from engine.batch.local import make_executor
     reform = _reform_from_options(set_items, overrides, as_of)
     if engine_name == "columnar":
         if file.is_dir() or executor_name != "local" or workers is not None or chunk_size is not None:
@@ -336,9 +336,9 @@ def _check_columnar(file: Path, as_of: date, policy_id: str, fmt: str, lang: str
                     errors, reform=None) -> int:
     """--engine columnar: the register as columns, all six families at once (engine/columnar.py).
     Returns the number of rejected rows."""
-    from engine.columnar import ColumnarEvaluator
-    from engine.columnar_io import read_register_frame
-    from engine.columnar_output import render_table, results_json, summary_rows, write_summary_csv
+    from engine.columnar.evaluator import ColumnarEvaluator
+    from engine.columnar.reader import read_register_frame
+    from engine.columnar.output import render_table, results_json, summary_rows, write_summary_csv
     from engine.output import csv_columns, csv_headers
     from engine.tabular import write_xlsx
     policy, book = _policy_and_rules(policy_id, reform)
@@ -362,7 +362,7 @@ def _check_file(file: Path, as_of: date, policy_id: str, fmt: str, lang: str, ou
                 executor, chunk_size: int, progress: Optional[bool], reform=None) -> int:
     """One register file, streamed: chunks are evaluated by the executor's workers and written in row
     order as they come back. Returns the number of rejected rows."""
-    from engine.batch import Progress, RegisterRun, RejectedWriter, table_text, write_json_list
+    from engine.batch.local import Progress, RegisterRun, RejectedWriter, table_text, write_json_list
     from engine.output import csv_headers
     from engine.tabular import write_csv, write_xlsx
     to_xlsx = out is not None and out.suffix.lower() == ".xlsx"
@@ -413,7 +413,7 @@ def _check_partitioned(folder: Path, out: Path, as_of: date, policy_id: str, fmt
                        progress: Optional[bool], reform=None) -> int:
     """A folder of register files: one task and one result file per file. Returns the number of rejected
     rows and unreadable files."""
-    from engine.batch import PartitionedRun, Progress
+    from engine.batch.local import PartitionedRun, Progress
     run = PartitionedRun(folder, out, as_of=as_of, policy_id=policy_id, fmt=fmt, lang=lang, executor=executor,
                          reform=reform)
     bar = Progress(len(run.files), enabled=progress, unit="files")
@@ -526,7 +526,7 @@ def priority(file: Path, as_of: date, land_quota, power_quota, policy_id: str, f
       scaleup priority examples/register.csv --as-of 2024-12-31 --land-quota 0 --power-quota 0 --format json
     """
     from engine.evaluate import load_engine_inputs
-    from engine.priority import allocate, allocation_json, render_allocation
+    from engine.analysis.priority import allocate, allocation_json, render_allocation
     results, book, read = _evaluate_register(file, as_of, policy_id, sheet, errors)
     policy, _ = load_engine_inputs(policy_id)
     allocation = allocate(results, policy, book, as_of, {"land": land_quota, "power": power_quota})
@@ -568,12 +568,12 @@ def targets(file: Optional[Path], ledger: Optional[Path], as_of: date, year: Opt
     """
     if file is None and ledger is None:
         raise click.UsageError("give a register FILE, --ledger PATH, or both")
-    from engine.targets import render_targets, targets_from_register
+    from engine.analysis.targets import render_targets, targets_from_register
     reform = _reform_from_options(set_items, overrides, as_of)
     policy, book = _policy_and_rules(policy_id, reform)
     rows, recorded_from = None, None
     if ledger is not None:
-        from engine.ledger import Ledger
+        from engine.awards.ledger import Ledger
         store = Ledger.open(ledger, create=False)
         try:
             rows = store.scope_events()
@@ -629,8 +629,8 @@ def audit(file: Path, as_of: date, policy_id: str, out_dir: Path, all_decisions:
       scaleup audit examples/register.csv --as-of 2024-12-31 --out out/audit --sheets html
       scaleup verify out/audit
     """
-    from engine.audit import build_record, fingerprint, write_record
-    from engine.documents import review_sheet, sheet_file_name
+    from engine.awards.audit import build_record, fingerprint, write_record
+    from engine.awards.review import review_sheet, sheet_file_name
     from engine.evaluate import load_engine_inputs
     from engine.tabular import safe_output_path
     results, book, read = _evaluate_register(file, as_of, policy_id, sheet, errors)
@@ -676,7 +676,7 @@ def verify(records: tuple[Path, ...], policy_id: Optional[str], rules_dir: Optio
       scaleup verify out/audit
       scaleup verify out/audit/*.json --policy ~/drafts/wanzhou-2022-80 --lang en
     """
-    from engine.audit import Verifier, render_verifications
+    from engine.awards.audit import Verifier, render_verifications
     paths: list[Path] = []
     for p in records:
         paths += sorted(p.glob("*.json")) if p.is_dir() else [p]
@@ -717,8 +717,8 @@ def review(enterprise_id: str, file: Path, as_of: date, policy_id: str, type_: s
       scaleup review 915001017P5X326G0R examples/register.csv --as-of 2024-12-31 --type town_award \\
           --lang en --format html --out sheet.html
     """
-    from engine.audit import build_record
-    from engine.documents import review_sheet
+    from engine.awards.audit import build_record
+    from engine.awards.review import review_sheet
     from engine.errors import InputFileError
     from engine.evaluate import Evaluator, load_engine_inputs
     from engine.register import read_register
@@ -762,16 +762,16 @@ def report(file: Path, as_of: date, policy_id: str, lang: str, out: Path, sheet,
       scaleup report examples/register.xlsx --as-of 2024-12-31 --lang en --out report-en.html
     """
     from engine.evaluate import load_engine_inputs
-    from engine.report import build_report_data, render_report
+    from engine.report.report import build_report_data, render_report
     results, book, read = _evaluate_register(file, as_of, policy_id, sheet, errors)
     policy, _ = load_engine_inputs(policy_id)
     data = build_report_data(results, policy, book, as_of.isoformat(), lang, source=file.name,
                              total_rows=read.total_rows, rejected_rows=len(read.rejected))
-    import engine.report_sections  # noqa: F401 - registers the targets, priority and what-if sections
+    import engine.report.sections  # noqa: F401 - registers the targets, priority and what-if sections
     reform = _reform_from_options(set_items, overrides, as_of)
     if reform is not None or sweep_spec:
         from engine.register import read_register
-        from engine.whatif import diff
+        from engine.analysis.whatif import diff
         firms = [e for _, e in read_register(file, as_of=as_of, jurisdiction=policy.jurisdiction,
                                              sheet=sheet).accepted]
         if reform is not None:
@@ -826,9 +826,9 @@ def awards(file: Path, year: int, as_of: Optional[date], policy_id: str, ledger_
       scaleup awards examples/register.csv --year 2024 --commit --ledger awards.db
       scaleup awards examples/register.csv --year 2024 --ledger awards.db --by town --format xlsx --out towns.xlsx
     """
-    from engine.award_run import (RunContext, commit_run, dry_run, journal_table, plan_json, prepare_items,
+    from engine.awards.run import (RunContext, commit_run, dry_run, journal_table, plan_json, prepare_items,
                                   render_plan, town_table)
-    from engine.ledger import Ledger
+    from engine.awards.ledger import Ledger
     as_of = as_of or date(year, 12, 31)
     if as_of.year != year:
         raise click.BadParameter(f"{as_of.isoformat()} is not in the award year {year}; leave --as-of out to use "
@@ -899,8 +899,8 @@ def ledger_show(ledger_path: Path, fmt: str, lang: str):
     Example:
       scaleup ledger show --ledger awards.db
     """
-    from engine.award_run import render_ledger_summary
-    from engine.ledger import Ledger
+    from engine.awards.run import render_ledger_summary
+    from engine.awards.ledger import Ledger
     with Ledger.open(ledger_path, create=False) as ledger:
         with ledger.snapshot():
             summary = ledger.summary()
@@ -927,7 +927,7 @@ def ledger_export(ledger_path: Path, out: Path):
       scaleup ledger export --ledger awards.db --out backup-2024/
       scaleup ledger export --ledger awards.db --out awards-2024-12-31.db
     """
-    from engine.ledger import export_ledger
+    from engine.awards.ledger import export_ledger
     for path in export_ledger(ledger_path, out):
         click.echo(str(path))
 
@@ -953,8 +953,8 @@ def ledger_pay(ledger_path: Path, paid_on: date, reference: str, year: Optional[
       scaleup ledger pay --ledger awards.db --year 2024 --paid-on 2025-03-20 --reference 财拨〔2025〕12号
       scaleup ledger pay --ledger awards.db --year 2024 --paid-on 2025-03-20 --reference 财拨〔2025〕12号 --commit
     """
-    from engine.award_run import pay, render_payments
-    from engine.ledger import Ledger
+    from engine.awards.run import pay, render_payments
+    from engine.awards.ledger import Ledger
     ids = tuple(e.strip().upper() for e in enterprise_ids)
     with Ledger.open(ledger_path, create=False) as ledger:
         rows = pay(ledger, paid_on=paid_on, reference=reference, year=year, enterprise_ids=ids, commit=commit)
@@ -982,7 +982,7 @@ def diff_command(file: Path, as_of: date, policy_id: str, set_items, overrides, 
     from engine.errors import PolicyDataError
     from engine.evaluate import load_engine_inputs
     from engine.register import read_register
-    from engine.whatif import diff, diff_json, render_diff
+    from engine.analysis.whatif import diff, diff_json, render_diff
     reform = _reform_from_options(set_items, overrides, as_of)
     if reform is None:
         raise PolicyDataError(["diff needs a change: --set NAME=VALUE or --overrides FILE"])
@@ -1023,7 +1023,7 @@ def sweep_command(file: Path, as_of: date, policy_id: str, param_name: str, star
     from engine.output import json_value
     from engine.policy import did_you_mean
     from engine.register import read_register
-    from engine.whatif import sweep, sweep_values
+    from engine.analysis.whatif import sweep, sweep_values
     policy, book = load_engine_inputs(policy_id)
     param = policy.parameters.get(param_name)
     if param is None:
@@ -1053,7 +1053,7 @@ def sweep_command(file: Path, as_of: date, policy_id: str, param_name: str, star
 
 def _sweep_from_spec(spec: str, firms, policy, book, as_of: date):
     from engine.errors import PolicyDataError
-    from engine.whatif import sweep, sweep_values
+    from engine.analysis.whatif import sweep, sweep_values
     parts = spec.split(":")
     if len(parts) != 4 or not parts[3].isdigit():
         raise PolicyDataError([f"--sweep {spec!r}: expected PARAM:FROM:TO:STEPS, e.g. scale_threshold:15000000:25000000:5"])

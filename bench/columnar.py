@@ -152,9 +152,9 @@ def run_child(cmd: list[str]) -> tuple[float, float, int, float]:
 
 def e2e_worker(path: str, as_of: str, out: str) -> None:
     """What `scaleup check FILE --engine columnar --format csv --out OUT` does, for a CLI without --engine."""
-    from engine.columnar import ColumnarEvaluator
-    from engine.columnar_io import read_register_frame
-    from engine.columnar_output import write_summary_csv
+    from engine.columnar.evaluator import ColumnarEvaluator
+    from engine.columnar.reader import read_register_frame
+    from engine.columnar.output import write_summary_csv
     from engine.evaluate import load_engine_inputs
     day = date.fromisoformat(as_of)
     policy, book = load_engine_inputs("wanzhou-2022-80")
@@ -185,8 +185,8 @@ def main() -> None:
     sizes = [int(x) for x in args.rows.split(",") if x]
     as_of = date.fromisoformat(args.as_of)
 
-    from engine.columnar import ColumnarEvaluator
-    from engine.columnar_io import read_register_frame
+    from engine.columnar.evaluator import ColumnarEvaluator
+    from engine.columnar.reader import read_register_frame
     from engine.evaluate import Evaluator, load_engine_inputs
     from engine.register import read_register
 

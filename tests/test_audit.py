@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli import main
-from engine.audit import (RECORD_KIND, SCHEMA_VERSION, Verifier, canonical_json, decision_id_of,
+from engine.awards.audit import (RECORD_KIND, SCHEMA_VERSION, Verifier, canonical_json, decision_id_of,
                           record_file_name)
 from engine.errors import EngineError
 from engine.facts import Enterprise
@@ -281,7 +281,7 @@ def test_verify_an_empty_folder_is_a_usage_error(tmp_path):
 
 
 def test_record_file_name_goes_through_safe_output_path(tmp_path):
-    from engine.audit import write_record
+    from engine.awards.audit import write_record
     record = {"input": {"enterprise": {"enterprise_id": "../../etc/x"}}, "decision": {"type": "town_award"},
               "as_of": AS_OF, "decision_id": "0" * 64}
     assert record_file_name(record) == f"../../etc/x-town_award-{AS_OF}.json"

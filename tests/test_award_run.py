@@ -21,10 +21,10 @@ import pytest
 from click.testing import CliRunner
 
 from cli import main
-from engine.award_run import (PAUSE_ENV, RunContext, commit_run, dry_run, prepare_items, render_plan,
+from engine.awards.run import (PAUSE_ENV, RunContext, commit_run, dry_run, prepare_items, render_plan,
                               town_totals, words)
 from engine.evaluate import Evaluator
-from engine.ledger import Ledger
+from engine.awards.ledger import Ledger
 from tests.conftest import ROOT, enterprise, policy_and_rules, uscc_for
 
 REGISTER = ROOT / "examples" / "register.csv"
@@ -226,7 +226,7 @@ def test_town_totals_add_up_to_the_awards_and_count_each_enterprise_once(tmp_pat
 
 
 def test_park_firms_can_credit_the_development_zone_by_parameter(tmp_path):
-    from engine.overrides import Reform, apply_reform
+    from engine.analysis.reform import Reform, apply_reform
     policy, book = policy_and_rules(WANZHOU)
     zone = apply_reform(policy, Reform(name="zone", effective=date(2022, 1, 1),
                                        parameters={"town_award_park_attribution": "development_zone"}))
@@ -289,7 +289,7 @@ def test_json_output_names_the_run_and_every_award(tmp_path):
     assert doc["town_totals"][-1]["award_yuan"] == "720000.00"
     # The decision id is the audit record's: the ledger keeps the record itself, verifiable later.
     record = json.loads(rows(ledger, "SELECT record FROM audit_records WHERE decision_id = ?", award["decision_id"])[0][0])
-    from engine.audit import decision_id_of
+    from engine.awards.audit import decision_id_of
     assert decision_id_of(record) == award["decision_id"]
     assert record["input"]["source"] == {"file": "register.csv", "row": award_row(award["enterprise_id"])}
     # ... and the same id `scaleup audit` gives the same decision.
@@ -310,7 +310,7 @@ def test_the_run_records_policy_hash_register_hash_and_as_of(committed_2024):
     import hashlib
     assert (year, as_of, policy_id, doc) == (2024, "2024-12-31", WANZHOU, "万州府办发〔2022〕80号")
     assert register_sha == hashlib.sha256(REGISTER.read_bytes()).hexdigest()
-    from engine.audit import fingerprint
+    from engine.awards.audit import fingerprint
     assert policy_hash == fingerprint(*policy_and_rules(WANZHOU)).policy_section["data_hash"]
 
 

@@ -11,9 +11,9 @@ from types import SimpleNamespace
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.award_run import Terms, pay, render_plan, schedule, town_totals
-from engine.ledger import Ledger
-from engine.overrides import Reform, apply_reform
+from engine.awards.run import Terms, pay, render_plan, schedule, town_totals
+from engine.awards.ledger import Ledger
+from engine.analysis.reform import Reform, apply_reform
 from tests.conftest import policy_and_rules
 from tests.test_award_run import firm, rows, run_year
 

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli import main
-from engine.batch import (ChunkWorker, Job, LocalExecutor, PartitionedRun, Progress, RegisterRun, RejectedWriter,
+from engine.batch.local import (ChunkWorker, Job, LocalExecutor, PartitionedRun, Progress, RegisterRun, RejectedWriter,
                           json_item, write_json_list)
 from engine.evaluate import Evaluator
 from engine.output import csv_columns, csv_headers, render_table, result_json, summary_row

@@ -15,10 +15,10 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from engine import logic
-from engine.columnar import ColumnarEvaluator, enterprise_at, explain_with_durable
-from engine.columnar_frame import LIMIT, Frame
-from engine.columnar_io import read_register_frame
-from engine.columnar_output import EXPLANATION, results_json, summary_rows, write_summary_csv
+from engine.columnar.evaluator import ColumnarEvaluator, enterprise_at, explain_with_durable
+from engine.columnar.frame import LIMIT, Frame
+from engine.columnar.reader import read_register_frame
+from engine.columnar.output import EXPLANATION, results_json, summary_rows, write_summary_csv
 from engine.compiler import plan_policy
 from engine.errors import InputFileError, PolicyDataError
 from engine.output import csv_columns, result_json
@@ -128,7 +128,7 @@ def test_families_not_in_force_are_not_applicable_with_the_reason():
 
 def test_a_sweep_reuses_the_frame_and_stays_equal_to_durable():
     from engine.evaluate import Evaluator
-    from engine.overrides import Reform, apply_reform
+    from engine.analysis.reform import Reform, apply_reform
     policy, book = policy_and_rules()
     ents = sample_enterprises()
     frame = columnar().frame(ents)

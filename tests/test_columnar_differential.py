@@ -10,11 +10,11 @@ from decimal import Decimal
 import pytest
 from hypothesis import assume, given, settings, strategies as st
 
-from engine.columnar import ColumnarEvaluator
+from engine.columnar.evaluator import ColumnarEvaluator
 from engine.errors import PolicyDataError
 from engine.evaluate import Evaluator
 from engine.facts import Enterprise, YearMonth
-from engine.overrides import Reform, apply_reform
+from engine.analysis.reform import Reform, apply_reform
 from engine.register import read_register
 from tests.conftest import ROOT, enterprise, evaluator, policy_and_rules, uscc_for
 from tests.test_cases import ALL_CASES

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli import main
-from engine.documents import md_escape
+from engine.awards.review import md_escape
 from tests.conftest import ROOT, policy_and_rules
 
 REGISTER = ROOT / "examples" / "register.csv"

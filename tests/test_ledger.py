@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from cli import main
-from engine import ledger as ledger_module
-from engine.ledger import SCHEMA_VERSION, TABLES, Ledger, LedgerError, LedgerVersionError, from_fen, to_fen
+from engine.awards import ledger as ledger_module
+from engine.awards.ledger import SCHEMA_VERSION, TABLES, Ledger, LedgerError, LedgerVersionError, from_fen, to_fen
 from tests.test_award_run import REGISTER, count, firm, rows, run_year
 
 

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from cli import main
 from engine.policy import policies_root
-from engine.policy_check import check_policy
+from engine.analysis.policy_check import check_policy
 from tests.conftest import ROOT
 
 

@@ -14,8 +14,8 @@ from click.testing import CliRunner
 
 from cli import main
 from engine.errors import PolicyDataError
-from engine.overrides import Reform, apply_reform
-from engine.priority import allocate, allocation_json, load_ranking_spec, ranking_spec_path, render_allocation
+from engine.analysis.reform import Reform, apply_reform
+from engine.analysis.priority import allocate, allocation_json, load_ranking_spec, ranking_spec_path, render_allocation
 from tests.conftest import ROOT, enterprise, evaluator, policy_and_rules
 
 AS_OF = date(2024, 12, 31)
@@ -261,7 +261,7 @@ def test_priority_command_needs_both_quotas_and_refuses_a_negative_one():
 
 
 def test_the_ranking_alone_is_available_without_quotas():
-    from engine.priority import rank_eligible
+    from engine.analysis.priority import rank_eligible
     base, book = policy_and_rules()
     results = [evaluator(AS_OF).evaluate(f) for f in (firm("慢", ytd="1200"), firm("快", ytd="1600"))]
     assert [f.name for f in rank_eligible(results, base, book, AS_OF)] == ["快", "慢"]

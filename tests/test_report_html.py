@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from markupsafe import Markup
 
 from cli import main
-from engine import report as report_module
+from engine.report import report as report_module
 from engine.register import read_register
 from tests.conftest import ROOT, evaluator, policy_and_rules
 

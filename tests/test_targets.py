@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from cli import main
 from engine.facts import YearMonth
-from engine.targets import ScopeEvent, ScopeHistory, events_from_register, render_targets, targets_from_register, \
+from engine.analysis.targets import ScopeEvent, ScopeHistory, events_from_register, render_targets, targets_from_register, \
     targets_table
 from tests.conftest import ROOT, enterprise, evaluator, policy_and_rules
 
@@ -189,7 +189,7 @@ def test_targets_command_needs_a_source_and_a_missing_ledger_is_one_line(tmp_pat
 
 def make_ledger(path, events, first_run="2022-01-31"):
     """A ledger holding only scope events (as award runs record them): (id, name, kind, date, basis, origin, park)."""
-    from engine.ledger import Ledger
+    from engine.awards.ledger import Ledger
     store = Ledger.open(path)
     with store.transaction():
         run = store.insert("runs", {"award_year": int(first_run[:4]), "as_of": first_run, "policy_id": "wanzhou-2022-80",
@@ -252,7 +252,7 @@ def test_targets_with_a_ledger_and_a_register_filter_industry_and_project(tmp_pa
 
 
 def test_the_report_gets_the_same_table_from_results_and_a_chart_series():
-    from engine.targets import chart_series, targets_from_results
+    from engine.analysis.targets import chart_series, targets_from_results
     register = small_register()
     policy, book = policy_and_rules()
     results = [evaluator(AS_OF).evaluate(e) for e in register]

@@ -10,8 +10,8 @@ from click.testing import CliRunner
 
 from cli import main
 from engine.errors import PolicyDataError
-from engine.overrides import Reform, apply_reform, parse_set_option
-from engine.whatif import diff, sweep, sweep_values
+from engine.analysis.reform import Reform, apply_reform, parse_set_option
+from engine.analysis.whatif import diff, sweep, sweep_values
 from tests.conftest import ROOT, enterprise, policy_and_rules
 
 AS_OF = date(2024, 12, 31)

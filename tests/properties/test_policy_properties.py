@@ -10,7 +10,7 @@ from decimal import Decimal
 from hypothesis import given, strategies as st
 
 from engine.evaluate import Evaluator
-from engine.overrides import Reform, apply_reform
+from engine.analysis.reform import Reform, apply_reform
 from tests.conftest import evaluator, policy_and_rules
 from tests.properties.strategies import AS_OF_DATES, enterprises, registers
 

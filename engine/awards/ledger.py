@@ -431,7 +431,7 @@ class Ledger:
 
     def audit_files(self, folder: Path) -> list[Path]:
         """Each award's audit record as <enterprise_id>-<type>-<as_of>.json (engine/audit.py)."""
-        from engine.audit import write_record
+        from engine.awards.audit import write_record
         rows = self.conn.execute("SELECT record FROM audit_records ORDER BY rowid").fetchall()
         return [write_record(json.loads(r["record"]), folder) for r in rows]
 

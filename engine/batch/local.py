@@ -12,7 +12,7 @@ and written one result file per partition (and its rejected rows beside it, <nam
 duplicate enterprise ids are found across all of them.
 
 Executors: `LocalExecutor` (this machine: the calling process, or a pool of processes) and
-`engine.executors.dask.DaskExecutor` (a Dask cluster, local or remote) run the same tasks (`run_task`).
+`engine.batch.dask.DaskExecutor` (a Dask cluster, local or remote) run the same tasks (`run_task`).
 """
 from __future__ import annotations
 
@@ -94,7 +94,7 @@ class ChunkWorker:
         # Loaded by the parent before it forked this process, or else loaded here.
         self.policy, self.book = _LOADED.get(job.policy_id) or load_engine_inputs(job.policy_id)
         if job.reform is not None:
-            from engine.overrides import apply_reform
+            from engine.analysis.reform import apply_reform
             self.policy = apply_reform(self.policy, job.reform)
         # Summary outputs show no condition-level findings: they are left out (every rule is still
         # evaluated and cross-checked with durable_rules).
@@ -140,7 +140,7 @@ def _with_reform(loaded: tuple, reform) -> tuple:
     """Apply a what-if reform here first, so a bad one is one clear error before any worker starts."""
     if reform is None:
         return loaded
-    from engine.overrides import apply_reform
+    from engine.analysis.reform import apply_reform
     policy, book = loaded
     return apply_reform(policy, reform), book
 
@@ -236,7 +236,7 @@ def make_executor(name: str, workers: Optional[int], address: Optional[str] = No
     if name == "local":
         return LocalExecutor(workers)
     if name == "dask":
-        from engine.executors.dask import DaskExecutor
+        from engine.batch.dask import DaskExecutor
         return DaskExecutor(address=address, workers=workers)
     raise ValueError(f"unknown executor {name!r}")
 

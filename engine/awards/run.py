@@ -36,7 +36,7 @@ from engine import __version__
 from engine.decisions import EnterpriseResult
 from engine.errors import EngineError, PolicyDataError
 from engine.facts import Enterprise
-from engine.ledger import Ledger, LedgerError, LedgerState, from_fen, to_fen
+from engine.awards.ledger import Ledger, LedgerError, LedgerState, from_fen, to_fen
 from engine.policy import Policy, ResolvedParam
 from engine.rules_model import Rulebook
 
@@ -141,7 +141,7 @@ class RunContext:
     @classmethod
     def build(cls, year: int, as_of: date, policy: Policy, book: Rulebook, register: Path,
               sheet: Optional[str] = None) -> "RunContext":
-        from engine.audit import fingerprint
+        from engine.awards.audit import fingerprint
         if as_of.year != year:
             raise EngineError(f"as-of {as_of} is not in the award year {year}")
         fp = fingerprint(policy, book)
@@ -167,7 +167,7 @@ class RunItem:
 def prepare_items(ctx: RunContext, accepted: list[tuple[int, Enterprise]], results: list[EnterpriseResult]) -> list[RunItem]:
     """Pair rows with results and build the audit record of every awarded decision (once, outside
     the transaction: it does not depend on the ledger)."""
-    from engine.audit import build_record, fingerprint
+    from engine.awards.audit import build_record, fingerprint
     fp = fingerprint(ctx.policy, ctx.book)
     items = []
     for (row, enterprise), result in zip(accepted, results):

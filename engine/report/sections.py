@@ -8,10 +8,10 @@ from typing import Optional
 
 from markupsafe import Markup
 
-from engine.priority import rank_eligible
+from engine.analysis.priority import rank_eligible
 from engine.render import environment, money
-from engine.report import ReportData, Section, grouped_bar_chart, register_section
-from engine.targets import chart_series, targets_from_results
+from engine.report.report import ReportData, Section, grouped_bar_chart, register_section
+from engine.analysis.targets import chart_series, targets_from_results
 
 PRIORITY_ROWS = 30
 

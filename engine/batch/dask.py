@@ -32,7 +32,7 @@ class DaskExecutor:
         except ImportError:
             raise ScaleupError("--executor dask needs the 'distributed' package: "
                                "pip install 'scaleup[dask]'") from None
-        from engine.batch import default_workers
+        from engine.batch.local import default_workers
         self.cluster = None
         try:
             if address:
@@ -48,7 +48,7 @@ class DaskExecutor:
         self.workers = max(1, sum(w.get("nthreads", 1) for w in self.client.scheduler_info()["workers"].values()))
 
     def map(self, job, tasks: Iterable[tuple], *, processes: Optional[int] = None) -> Iterator[Any]:
-        from engine.batch import run_task
+        from engine.batch.local import run_task
         job_future = self.client.scatter(job, broadcast=True, hash=False)
         pending: deque = deque()
         for task in tasks:

@@ -205,5 +205,5 @@ def review_sheet(record: dict, result: EnterpriseResult, decision: Decision, pol
 
 
 def sheet_file_name(record: dict, lang: str, fmt: str) -> str:
-    from engine.audit import record_file_name
+    from engine.awards.audit import record_file_name
     return record_file_name(record).removesuffix(".json") + f".{lang}.{fmt}"

@@ -14,7 +14,7 @@ from typing import Any, Iterable, Optional
 from engine.decisions import Decision, EnterpriseResult
 from engine.evaluate import Evaluator
 from engine.facts import Enterprise
-from engine.overrides import Reform, apply_reform
+from engine.analysis.reform import Reform, apply_reform
 from engine.policy import Policy
 from engine.rules_model import Rulebook
 
@@ -158,7 +158,7 @@ def sweep(enterprises: list[Enterprise], policy: Policy, book: Rulebook, param: 
     for value in values:
         reformed = apply_reform(policy, Reform(name=f"{param}={value}", effective=as_of, parameters={param: value}))
         if engine == "columnar":
-            from engine.columnar import ColumnarEvaluator
+            from engine.columnar.evaluator import ColumnarEvaluator
             ev = ColumnarEvaluator(reformed, book, as_of)
             frame = frame if frame is not None else ev.frame(enterprises)
             results = ev.evaluate_frame(frame).results()

@@ -31,7 +31,7 @@ from typing import Any, Iterable, Optional
 import numpy as np
 
 from engine import logic
-from engine.columnar_frame import Col, Frame, cat_from_values, check_derivations, to_python, with_derived
+from engine.columnar.frame import Col, Frame, cat_from_values, check_derivations, to_python, with_derived
 from engine.compiler import FamilyPlan, PolicyPlan, plan_policy
 from engine.errors import EngineError, PolicyDataError
 from engine.evaluate import LEVELS

@@ -30,7 +30,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from engine.columnar_frame import Col, Frame, NUM_TYPES, _objects
+from engine.columnar.frame import Col, Frame, NUM_TYPES, _objects
 from engine.errors import InputFileError
 from engine.facts import Enterprise
 from engine.jurisdiction import Jurisdiction

@@ -1,0 +1,1 @@
+"""The HTML report: its builder and its registered sections."""
