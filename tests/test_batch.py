@@ -13,8 +13,10 @@ import pytest
 from click.testing import CliRunner
 
 from cli import main
-from engine.batch.local import (ChunkWorker, Job, LocalExecutor, PartitionedRun, Progress, RegisterRun, RejectedWriter,
-                          json_item, write_json_list)
+from engine.batch.local import LocalExecutor, PartitionedRun, RegisterRun
+from engine.batch.progress import Progress
+from engine.batch.tasks import ChunkWorker, Job
+from engine.batch.writers import RejectedWriter, json_item, write_json_list
 from engine.evaluate import Evaluator
 from engine.output import csv_columns, csv_headers, render_table, result_json, summary_row
 from engine.register import iter_register, read_register, scan_register, write_rejected

@@ -60,7 +60,7 @@ def test_a_single_file_shipped_in_chunks_to_dask_equals_one_process(scheduler):
 
 
 def test_the_engines_are_built_in_the_workers_never_shipped(scheduler, tmp_path):
-    from engine.batch import local as batch
+    from engine.batch import tasks as batch
     here = dict(batch._WORKERS)
     parts = partition(tmp_path / "parts", sizes=(10, 10, 10, 10, 10))
     assert run(parts, "--format", "csv", "--out", tmp_path / "out", "--executor", "dask",
@@ -72,7 +72,7 @@ def test_the_engines_are_built_in_the_workers_never_shipped(scheduler, tmp_path)
 
 
 def _engines_built():
-    from engine.batch import local as batch
+    from engine.batch import tasks as batch
     return len(batch._WORKERS)
 
 

@@ -1,4 +1,4 @@
-"""The Dask executor: engine/batch.py's tasks on a Dask cluster (`scaleup check --executor dask`).
+"""The Dask executor: engine/batch/tasks.py tasks on a Dask cluster (`scaleup check --executor dask`).
 
 Without an address it starts a local cluster of one single-threaded worker process per core (what the
 tests use); with `--scheduler tcp://HOST:8786` it runs on an existing cluster, whose workers must have
@@ -32,7 +32,7 @@ class DaskExecutor:
         except ImportError:
             raise ScaleupError("--executor dask needs the 'distributed' package: "
                                "pip install 'scaleup[dask]'") from None
-        from engine.batch.local import default_workers
+        from engine.batch.tasks import default_workers
         self.cluster = None
         try:
             if address:
@@ -48,7 +48,7 @@ class DaskExecutor:
         self.workers = max(1, sum(w.get("nthreads", 1) for w in self.client.scheduler_info()["workers"].values()))
 
     def map(self, job, tasks: Iterable[tuple], *, processes: Optional[int] = None) -> Iterator[Any]:
-        from engine.batch.local import run_task
+        from engine.batch.tasks import run_task
         job_future = self.client.scatter(job, broadcast=True, hash=False)
         pending: deque = deque()
         for task in tasks:

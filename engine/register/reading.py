@@ -1,13 +1,9 @@
-"""Register file reading: a .csv, .xlsx or .json file to numbered rows of raw cells, and the search for
+"""Register file reading: the pieces of a .csv, .xlsx or .json file streaming.py reads as numbered rows of raw cells, and the search for
 the header row below any title rows. Knows file formats and encodings; what the columns mean is
 columns.py's business and what the values mean is normalise.py's."""
 from __future__ import annotations
 
-import codecs
-import csv
-import io
 import json
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
@@ -19,25 +15,6 @@ HEADER_SEARCH_ROWS = 10   # title rows above the header are few; a header furthe
 MIN_HEADER_MATCHES = 3    # cells that must be known column names for a row to be taken as the header
 
 Row = tuple[int, list[Any]]  # (row number as the officer sees it, raw cells)
-
-
-@dataclass
-class Grid:
-    rows: list[Row]
-    fixed_header: bool = False  # JSON: the keys are the header (row 0), there is nothing to search
-
-
-def read_grid(path: Path, name: str, sheet: Optional[str] = None) -> Grid:
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        return Grid(_read_csv(path, name))
-    if suffix == ".xlsx":
-        return Grid(_read_xlsx(path, name, sheet))
-    if suffix == ".json":
-        return Grid(_read_json(path, name), fixed_header=True)
-    if suffix in (".xls", ".et"):
-        raise InputFileError(f"{name}: {suffix} workbooks are not read; save the file as .xlsx or .csv")
-    raise InputFileError(f"{name}: unknown file type {suffix!r}; expected .csv, .xlsx or .json")
 
 
 def find_header(rows: list[Row], count_known: Callable[[list], int], name: str) -> int:
@@ -75,6 +52,16 @@ def header_labels(cells: list[Any], width: int) -> list[str]:
     return labels
 
 
+def row_text(cells: list) -> str:
+    """A row's non-blank cells as one short line (how a skipped title row is shown)."""
+    return " ".join(cell_text(c).strip() for c in cells if not is_blank(c))[:80]
+
+
+def row_width(cells: list) -> int:
+    """Cells up to the last non-blank one."""
+    return max((i + 1 for i, c in enumerate(cells) if not is_blank(c)), default=0)
+
+
 def column_letter(n: int) -> str:
     letters = ""
     while n:
@@ -95,47 +82,12 @@ def open_input(path: Path, name: str):
         raise InputFileError(f"{name}: cannot be read ({exc.strerror or exc})") from None
 
 
-def _read_bytes(path: Path, name: str) -> bytes:
+def read_bytes(path: Path, name: str) -> bytes:
     with open_input(path, name) as fh:
         try:
             return fh.read()
         except OSError as exc:
             raise InputFileError(f"{name}: cannot be read ({exc.strerror or exc})") from None
-
-
-def _decode(data: bytes, name: str) -> str:
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # Excel's "Unicode text" export
-        try:
-            return data.decode("utf-16")
-        except UnicodeDecodeError:
-            pass
-    else:
-        # GBK/GB18030 text is almost never valid UTF-8, so trying UTF-8 first does not misread it.
-        for encoding in ("utf-8-sig", "gb18030"):
-            try:
-                return data.decode(encoding)
-            except UnicodeDecodeError:
-                pass
-    raise InputFileError(f"{name}: not readable as UTF-8 or GB18030 (GBK) text; "
-                         "save it from Excel as \"CSV UTF-8\" or as .xlsx")
-
-
-def _read_csv(path: Path, name: str) -> list[Row]:
-    text = _decode(_read_bytes(path, name), name)
-    head = text[:20000].splitlines()[:HEADER_SEARCH_ROWS]
-    # Excel's "Unicode text" and some exports are tab-separated; a comma anywhere up top means CSV.
-    delimiter = "\t" if any("\t" in line for line in head) and not any("," in line for line in head) else ","
-    try:
-        # Row numbers count records, not lines, so they match the row Excel shows for the same file.
-        return [(n, row) for n, row in enumerate(csv.reader(io.StringIO(text, newline=""),
-                                                            delimiter=delimiter), start=1)]
-    except csv.Error as exc:
-        raise InputFileError(f"{name}: not a well-formed CSV file ({exc})") from None
-
-
-def _read_xlsx(path: Path, name: str, sheet: Optional[str]) -> list[Row]:
-    _read_bytes(path, name)  # the same file-not-found messages as for CSV
-    return list(xlsx_rows(path, name, sheet))
 
 
 def xlsx_rows(path: Path, name: str, sheet: Optional[str]) -> Iterator[Row]:
@@ -182,8 +134,8 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
-def _read_json(path: Path, name: str) -> list[Row]:
-    data = _read_bytes(path, name)
+def read_json(path: Path, name: str) -> list[Row]:
+    data = read_bytes(path, name)
     try:
         # Decimal, not float: 1850.1 万元 must stay exactly that.
         items = json.loads(data.decode("utf-8-sig"), parse_float=Decimal, parse_int=Decimal,

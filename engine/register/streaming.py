@@ -1,5 +1,5 @@
-"""Streaming reading of an enterprise register too large to hold: the same header search, validation
-and messages as read_register, in two passes over the file, with memory that does not grow with rows.
+"""Reading an enterprise register (the only reader: read_register concatenates what it streams), in
+two passes over the file, with memory that does not grow with rows.
 
 Pass 1 (`scan_register`) reads every row once, cheaply: where the header is, how wide the rows are, the
 blank rows and the values under no header (the file's warnings), and each row's enterprise id as a
@@ -27,11 +27,11 @@ from typing import Any, Iterator, Optional, Union
 from engine.errors import InputFileError
 from engine.facts import Enterprise
 from engine.jurisdiction import Jurisdiction
-from engine.register import InputProblem, RegisterRead, RejectedRow, _row_text, _width
+from engine.register.model import InputProblem, RegisterRead, RejectedRow
 from engine.register.columns import HeaderMap, count_known, load_columns, map_headers, match_header
 from engine.register.normalise import CellError, cell_text, is_blank, parse_cell
-from engine.register.reading import (HEADER_SEARCH_ROWS, Row, _read_json, find_header, header_labels,
-                                     open_input, xlsx_rows)
+from engine.register.reading import (HEADER_SEARCH_ROWS, Row, find_header, header_labels, open_input, read_json,
+                                     row_text, row_width, xlsx_rows)
 from engine.register.towns import TownResolver
 from engine.register.validate import validate_row
 
@@ -40,7 +40,7 @@ __all__ = ["RegisterScan", "RowChecker", "IdIndex", "scan_register", "iter_regis
 
 DEFAULT_CHUNK_SIZE = 1000
 _BUCKETS = 64
-_CSV_HEAD_CHARS = 20000   # as read_register: the delimiter is chosen from the first characters
+_CSV_HEAD_CHARS = 20000   # as the columnar reader: the delimiter is chosen from the first characters
 
 
 def id_key(enterprise_id: str) -> int:
@@ -121,7 +121,7 @@ class RegisterScan:
 
 
 class RowChecker:
-    """One raw row to (row number, Enterprise) or a RejectedRow: read_register's checks, row by row."""
+    """One raw row to (row number, Enterprise) or a RejectedRow: the register's checks, row by row."""
 
     def __init__(self, scan: RegisterScan, as_of: date, jurisdiction: Jurisdiction):
         self.scan, self.as_of = scan, as_of
@@ -225,7 +225,7 @@ def _scan(path: Path, name: str, kind: str, sheet: Optional[str], encoding: Opti
         header_index = find_header(head, lambda cells: count_known(cells, columns), name)
         header_row_no = head[header_index][0]
     header_cells = head[header_index][1]
-    warnings = [InputProblem(name, n, None, f"skipped as a title row above the header: {_row_text(cells)}")
+    warnings = [InputProblem(name, n, None, f"skipped as a title row above the header: {row_text(cells)}")
                 for n, cells in head[:header_index] if not all(map(is_blank, cells))]
 
     id_index, id_column = None, None
@@ -237,7 +237,7 @@ def _scan(path: Path, name: str, kind: str, sheet: Optional[str], encoding: Opti
     headerless = [i for i, cell in enumerate(header_cells) if is_blank(cell)]
     header_width = len(header_cells)
     with_values: set[int] = set()
-    width = _width(header_cells)
+    width = row_width(header_cells)
     data_rows, blank_rows, blank_shown = 0, 0, []
     ids = IdIndex()
 
@@ -246,19 +246,19 @@ def _scan(path: Path, name: str, kind: str, sheet: Optional[str], encoding: Opti
         yield from rows
 
     for row_no, cells in data():
-        row_width = _width(cells)
-        if not row_width:
+        used = row_width(cells)
+        if not used:
             blank_rows += 1
             if len(blank_shown) <= 10:
                 blank_shown.append(row_no)
             continue
         data_rows += 1
-        width = max(width, row_width)
+        width = max(width, used)
         for i in headerless:
             if i < len(cells) and not is_blank(cells[i]):
                 with_values.add(i)
-        if row_width > header_width:
-            with_values.update(i for i in range(header_width, row_width) if not is_blank(cells[i]))
+        if used > header_width:
+            with_values.update(i for i in range(header_width, used) if not is_blank(cells[i]))
         if id_index is not None and id_index < len(cells):
             enterprise_id = _row_id(cells[id_index], id_column)
             if enterprise_id:
@@ -337,7 +337,7 @@ def _rows(path: Path, name: str, kind: str, sheet: Optional[str], encoding: Opti
         return xlsx_rows(path, name, sheet)
     if kind == "parquet":
         return _parquet_rows(path, name)
-    return iter(_read_json(path, name))
+    return iter(read_json(path, name))
 
 
 def _csv_rows(path: Path, name: str, encoding: str, delimiter: str) -> Iterator[Row]:

@@ -1,0 +1,237 @@
+"""The batch tasks both executors run (`run_task`), and the per-process worker state they share.
+
+A task is ("chunk", rows), ("ids", path), ("locate", (path, keys)) or ("partition", path). Every worker
+process builds its own Evaluator from the policy id (durable_rules rulesets are process-global C state:
+they are never shipped between processes); only raw cells go out and rendered outputs come back.
+engine/batch/local.py (this machine) and engine/batch/dask.py (a Dask cluster) import this module;
+it imports neither.
+"""
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, Iterator, Optional
+
+from engine.batch.writers import RejectedWriter, json_item, write_json_list
+from engine.errors import EngineError, InputFileError, ScaleupError
+from engine.register import InputProblem, RejectedRow
+from engine.register.streaming import (DEFAULT_CHUNK_SIZE, IdIndex, RegisterScan, RowChecker, locate_ids,
+                                       scan_register)
+
+FORMATS = ("table", "json", "csv", "xlsx")
+JSON_CHUNK_SIZE = 100      # a JSON result with its explanations is ~70 KB: smaller chunks, flat memory
+PARTITION_SUFFIXES = (".csv", ".xlsx", ".json", ".parquet")
+PARTITION_FORMATS = {"json": ".json", "csv": ".csv"}
+
+
+def default_workers() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+# ---------------------------------------------------------------------------------------------- jobs
+@dataclass(frozen=True)
+class Job:
+    """Everything a worker needs, small and picklable. The policy travels as its id (or folder path,
+    which workers on other machines must see at the same path)."""
+
+    policy_id: str
+    as_of: date
+    fmt: str                                   # table | json | csv | xlsx: what each result becomes
+    lang: str
+    scan: Optional[RegisterScan] = None        # a single file read in chunks
+    out_dir: Optional[str] = None              # a partitioned register: where result files go
+    duplicates: dict = field(default_factory=dict)   # partitioned: id -> [(file, row)] across files
+    reform: Any = None                         # a what-if Reform (engine/overrides.py) every worker applies
+    token: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+
+@dataclass
+class ChunkResult:
+    items: list                                # rendered results, in row order
+    rejected: list[RejectedRow]
+    rows: int                                  # rows read (accepted + rejected)
+    sessions_left: int = 0                     # durable_rules sessions still open after the chunk
+
+
+@dataclass
+class PartitionResult:
+    name: str
+    output: Optional[str] = None
+    rows: int = 0
+    rejected: list[RejectedRow] = field(default_factory=list)
+    warnings: list[InputProblem] = field(default_factory=list)
+    error: Optional[str] = None                # the file could not be read at all
+    ids: Optional[IdIndex] = None
+
+
+class ChunkWorker:
+    """The per-process state: the compiled policy and the row checker. Built once per process and run."""
+
+    def __init__(self, job: Job):
+        from engine.evaluate import Evaluator, load_engine_inputs
+        from engine.output import csv_columns
+        self.job = job
+        # Loaded by the parent before it forked this process, or else loaded here.
+        self.policy, self.book = _LOADED.get(job.policy_id) or load_engine_inputs(job.policy_id)
+        if job.reform is not None:
+            from engine.analysis.reform import apply_reform
+            self.policy = apply_reform(self.policy, job.reform)
+        # Summary outputs show no condition-level findings: they are left out (every rule is still
+        # evaluated and cross-checked with durable_rules).
+        self.evaluator = Evaluator(self.policy, self.book, job.as_of, condition_detail=job.fmt == "json")
+        self.columns = csv_columns()
+        self.lock = threading.Lock()           # Dask may run several tasks at once in one process
+        self.file_checker = self.checker(job.scan) if job.scan else None
+
+    def checker(self, scan: RegisterScan) -> RowChecker:
+        return RowChecker(scan, self.job.as_of, self.policy.jurisdiction)
+
+    def run(self, checker: RowChecker, rows: list) -> ChunkResult:
+        with self.lock:
+            items, rejected = [], []
+            for row_no, cells in rows:
+                outcome = checker.check(row_no, cells)
+                if isinstance(outcome, RejectedRow):
+                    rejected.append(outcome)
+                else:
+                    items.append(self.render(self.evaluator.evaluate(outcome[1])))
+            return ChunkResult(items, rejected, len(rows), self.sessions_left())
+
+    def render(self, result) -> Any:
+        from engine.output import result_json, summary_row
+        if self.job.fmt == "json":
+            return json_item(result_json(result, self.book, self.job.lang))
+        row = summary_row(result)
+        return row if self.job.fmt == "table" else [row.get(c, "") for c in self.columns]
+
+    def sessions_left(self) -> int:
+        """durable_rules sessions of the last record still open (always 0: each is deleted at once)."""
+        engine = self.evaluator.compiled.engine
+        last = engine.sids_used(last=len(engine.ruleset_names))
+        return sum(engine.session_exists(rs, sid) for rs in engine.ruleset_names for sid in last)
+
+
+_WORKERS: dict[str, ChunkWorker] = {}
+_WORKERS_LOCK = threading.Lock()
+_LOADED: dict[str, tuple] = {}          # policy id -> (policy, rulebook) loaded in this process
+
+
+def with_reform(loaded: tuple, reform) -> tuple:
+    """Apply a what-if reform here first, so a bad one is one clear error before any worker starts."""
+    if reform is None:
+        return loaded
+    from engine.analysis.reform import apply_reform
+    policy, book = loaded
+    return apply_reform(policy, reform), book
+
+
+def load_inputs(policy_id: str) -> tuple:
+    """The policy and rulebook, loaded once per process (workers forked later inherit them)."""
+    from engine.evaluate import load_engine_inputs
+    if policy_id not in _LOADED:
+        _LOADED.clear()
+        _LOADED[policy_id] = load_engine_inputs(policy_id)
+    return _LOADED[policy_id]
+
+
+def worker_for(job: Job) -> ChunkWorker:
+    """This process's worker for the job, built on first use (one run at a time per process: the
+    previous run's worker is dropped)."""
+    with _WORKERS_LOCK:
+        worker = _WORKERS.get(job.token)
+        if worker is None:
+            _WORKERS.clear()
+            worker = _WORKERS[job.token] = ChunkWorker(job)
+        return worker
+
+
+def run_task(job: Job, task: tuple) -> Any:
+    """One unit of work, in whichever process runs it: ("chunk", rows), ("ids", path),
+    ("locate", (path, keys)) or ("partition", path)."""
+    kind, payload = task
+    try:
+        if kind == "chunk":
+            worker = worker_for(job)
+            return worker.run(worker.file_checker, payload)
+        if kind == "ids":
+            return partition_ids(payload)
+        if kind == "locate":
+            path, keys = payload
+            return locate_ids(scan_register(path, find_duplicates=False), keys)
+        if kind == "partition":
+            return evaluate_partition(job, payload)
+    except EngineError:
+        raise
+    except ScaleupError as exc:
+        # Domain errors with extra constructor arguments do not survive pickling back to the parent.
+        raise ScaleupError(str(exc)) from None
+    raise ValueError(f"unknown task {kind!r}")
+
+
+# ---------------------------------------------------------------------------------------------- partitions
+def partition_files(folder: Path) -> list[Path]:
+    """The register's partitions: the folder's .csv, .xlsx, .json and .parquet files, by name."""
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in PARTITION_SUFFIXES
+                   and not p.name.startswith("."))
+    if not files:
+        raise InputFileError(f"{folder}: no register files (.csv, .xlsx, .json, .parquet) in the folder")
+    return files
+
+
+def partition_ids(path: str) -> PartitionResult:
+    try:
+        scan = scan_register(path, keep_ids=True, find_duplicates=False)
+    except InputFileError as exc:
+        return PartitionResult(path, error=str(exc))
+    return PartitionResult(path, rows=scan.data_rows, ids=scan.ids)
+
+
+def evaluate_partition(job: Job, path: str) -> PartitionResult:
+    try:
+        scan = scan_register(path, find_duplicates=False)
+    except InputFileError as exc:
+        return PartitionResult(path, error=str(exc))
+    return evaluate_scanned(job, scan)
+
+
+def evaluate_scanned(job: Job, scan: RegisterScan) -> PartitionResult:
+    from engine.tabular import write_csv
+    scan.duplicates = {k: v for k, v in job.duplicates.items() if any(f == scan.name for f, _ in v)}
+    worker = worker_for(job)
+    checker = worker.checker(scan)
+    result = PartitionResult(scan.name, warnings=list(scan.warnings))
+    stem = Path(scan.name).stem
+    out = Path(job.out_dir) / (stem + PARTITION_FORMATS[job.fmt])
+    rejected = RejectedWriter(out.with_name(f"{stem}.errors.csv"), scan.headers)
+
+    def items() -> Iterator:
+        for rows in scan.chunks(JSON_CHUNK_SIZE if job.fmt == "json" else DEFAULT_CHUNK_SIZE):
+            chunk = worker.run(checker, rows)
+            result.rows += chunk.rows
+            for r in chunk.rejected:
+                rejected.add(r)
+            result.rejected.extend(chunk.rejected)
+            yield from chunk.items
+
+    tmp = out.with_name(out.name + ".partial")
+    try:
+        if job.fmt == "json":
+            with open(tmp, "w", encoding="utf-8") as fh:
+                write_json_list(fh, items())
+        else:
+            from engine.output import csv_headers
+            write_csv(tmp, csv_headers(job.lang), items())
+        os.replace(tmp, out)
+    finally:
+        rejected.close()
+        if tmp.exists():
+            tmp.unlink()
+    result.output = str(out)
+    return result
