@@ -258,10 +258,10 @@ def explain_family(plan: FamilyPlan, values: dict, book: Rulebook,
                     if c is not None for lf in logic.leaves(c) if isinstance(lf, (logic.Leaf, logic.Exists))]
             f.missing_facts = missing_inputs(plan.memo["facts", r.id], values, book)
         findings.append(f)
-    return findings, _verdict_from_status(plan, status, tuple(sorted(attrs)), tuple(sorted(amounts)))
+    return findings, verdict_from_status(plan, status, tuple(sorted(attrs)), tuple(sorted(amounts)))
 
 
-def _verdict_from_status(plan: FamilyPlan, status: dict, attrs: tuple, amounts: tuple) -> Verdict:
+def verdict_from_status(plan: FamilyPlan, status: dict, attrs: tuple, amounts: tuple) -> Verdict:
     spec = plan.family.spec
     app = plan.rules_of_kind("applicability")
     for r in app:

@@ -15,7 +15,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from engine import logic
-from engine.columnar.evaluator import ColumnarEvaluator, enterprise_at, explain_with_durable
+from engine.columnar.evaluator import ColumnarEvaluator
+from engine.columnar.results import enterprise_at, explain_with_durable
 from engine.columnar.frame import LIMIT, Frame
 from engine.columnar.reader import read_register_frame
 from engine.columnar.output import EXPLANATION, results_json, summary_rows, write_summary_csv

@@ -25,7 +25,7 @@ from engine import logic
 from engine.compiler import FamilyPlan, plan_policy
 from engine.durable_host import RuleEngine
 from engine.errors import EngineError, PolicyDataError
-from engine.evaluate import _verdict_from_status, read_fired
+from engine.evaluate import verdict_from_status, read_fired
 from engine.policy import Policy, load_policy
 from engine.rules_model import Compare, ParamTest, Ref, Rulebook, iter_nodes, load_rulebook
 
@@ -262,7 +262,7 @@ def check_families(policy: Policy, book: Rulebook, day: date) -> list[Finding]:
         for i, facts in enumerate(points):
             status = _statuses(plan, facts)
             try:
-                verdict = _verdict_from_status(plan, status, (), ())
+                verdict = verdict_from_status(plan, status, (), ())
             except EngineError as exc:
                 out.append(Finding("error", "rules.overlap", f"{exc} — for {_show(facts)}", where))
                 continue

@@ -134,8 +134,8 @@ class Frame:
                 continue
             values = [getattr(e, fact) for e in ents]
             cols[fact] = num_from_values(values, ftype) if ftype in NUM_TYPES else cat_from_values(values, ftype)
-        return cls(len(ents), _objects([e.enterprise_id for e in ents]), _objects([e.name for e in ents]),
-                   _objects([e.town for e in ents]), np.array([e.in_park for e in ents], dtype=bool), cols)
+        return cls(len(ents), objects([e.enterprise_id for e in ents]), objects([e.name for e in ents]),
+                   objects([e.town for e in ents]), np.array([e.in_park for e in ents], dtype=bool), cols)
 
     def take(self, idx) -> "Frame":
         idx = np.asarray(idx)
@@ -179,7 +179,7 @@ class Frame:
         return out
 
 
-def _objects(items: list) -> np.ndarray:
+def objects(items: list) -> np.ndarray:
     arr = np.empty(len(items), dtype=object)
     arr[:] = items
     return arr

@@ -16,7 +16,8 @@ from typing import IO, Any, Iterable, Optional, Union
 
 import numpy as np
 
-from engine.columnar.evaluator import POS, ColumnarBatch, ColumnarDecision, ColumnarResult
+from engine.columnar.kernel import POS
+from engine.columnar.results import ColumnarBatch, ColumnarDecision, ColumnarResult
 from engine.derive import fact_values
 from engine.errors import EngineError
 from engine.evaluate import explain_family
