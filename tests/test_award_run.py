@@ -21,8 +21,10 @@ import pytest
 from click.testing import CliRunner
 
 from cli import main
-from engine.awards.run import (PAUSE_ENV, RunContext, commit_run, dry_run, prepare_items, render_plan,
-                              town_totals, words)
+from engine.awards.plan import RunContext, prepare_items
+from engine.awards.present import render_plan, words
+from engine.awards.run import PAUSE_ENV, commit_run, dry_run
+from engine.awards.totals import town_totals
 from engine.evaluate import Evaluator
 from engine.awards.ledger import Ledger
 from tests.conftest import ROOT, enterprise, policy_and_rules, uscc_for

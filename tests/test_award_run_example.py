@@ -11,7 +11,10 @@ from types import SimpleNamespace
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.awards.run import Terms, pay, render_plan, schedule, town_totals
+from engine.awards.present import render_plan
+from engine.awards.run import pay
+from engine.awards.terms import Terms, schedule
+from engine.awards.totals import town_totals
 from engine.awards.ledger import Ledger
 from engine.analysis.reform import Reform, apply_reform
 from tests.conftest import policy_and_rules

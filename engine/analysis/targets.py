@@ -7,7 +7,7 @@ so a register snapshot and the scope ledger feed the same computation:
 
 * `events_from_register` builds them from a snapshot. A snapshot shows entries (入统年月) of the firms
   still in it, and only hints at exits (登记状态, 曾经入统) without their dates; the result says so.
-* `history_from_ledger` takes the scope ledger's dated 入统/退规 events (engine/ledger.py) and gives a
+* `history_from_ledger` takes the scope ledger's dated 入统/退规 events (engine/awards/ledger.py) and gives a
   `ScopeHistory(complete=True)`: exits per year and a net stock per year end, from its first run on.
 
 Origin where the register leaves 来源 empty is derived by the rules' own classification
@@ -173,7 +173,7 @@ def events_from_register(enterprises: Iterable[Enterprise], policy: Policy, book
 def history_from_ledger(rows: list[dict], policy: Policy, book: Rulebook, as_of: date,
                         enterprises: Optional[Iterable[Enterprise]] = None, year: Optional[int] = None,
                         recorded_from: Optional[date] = None) -> ScopeHistory:
-    """The ledger's dated 入统/退规 events (engine/ledger.py `Ledger.scope_events()`) up to the date.
+    """The ledger's dated 入统/退规 events (engine/awards/ledger.py `Ledger.scope_events()`) up to the date.
     The ledger keeps no industry code or start date: with a register beside it, firms found there are
     filtered to industry and get their origin derived as in a snapshot; without one, every firm counts.
     `recorded_from` (its first run's date): firms that left before it never reached the ledger, so the

@@ -5,7 +5,7 @@ what must be recovered.
 
 Storage rules, each because money must never be paid twice and never be lost:
 * one file, WAL journal, foreign keys on, `synchronous=FULL` (a commit that returned is on disk);
-* every write happens in one `BEGIN IMMEDIATE` transaction (engine/award_run.py): a second writer
+* every write happens in one `BEGIN IMMEDIATE` transaction (engine/awards/run.py): a second writer
   waits for the first, a killed writer leaves nothing behind;
 * the schema is the program's: MIGRATIONS is an ordered list of SQL steps and `PRAGMA user_version`
   says how many are applied. A ledger written by a newer program is refused, never altered;
@@ -16,7 +16,7 @@ Storage rules, each because money must never be paid twice and never be lost:
   pending → payable → paid → clawed_back (pending/payable → forfeited);
 * money is stored as integer fen (CHECK > 0) and handed to Python as Decimal yuan.
 
-This module owns the SQL; the decisions about what to write are in engine/award_run.py.
+This module owns the SQL; the decisions about what to write are in engine/awards/run.py.
 """
 from __future__ import annotations
 
@@ -430,7 +430,7 @@ class Ledger:
             dest.close()
 
     def audit_files(self, folder: Path) -> list[Path]:
-        """Each award's audit record as <enterprise_id>-<type>-<as_of>.json (engine/audit.py)."""
+        """Each award's audit record as <enterprise_id>-<type>-<as_of>.json (engine/awards/audit.py)."""
         from engine.awards.audit import write_record
         rows = self.conn.execute("SELECT record FROM audit_records ORDER BY rowid").fetchall()
         return [write_record(json.loads(r["record"]), folder) for r in rows]

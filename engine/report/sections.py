@@ -1,6 +1,6 @@
 """Report sections for plan targets, land/power priority and what-if, plugged into the HTML report
 through its extension point (engine/report.register_section). Importing this module registers them.
-They only lay out what engine/targets.py, engine/priority.py and engine/whatif.py computed."""
+They only lay out what engine/analysis/targets.py, engine/analysis/priority.py and engine/analysis/whatif.py computed."""
 from __future__ import annotations
 
 from datetime import date
