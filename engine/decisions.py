@@ -9,18 +9,6 @@ from typing import Any, Optional
 from engine.policy import ResolvedParam
 from engine.rules_model import RuleRecord
 
-DECISION_TYPES = ("upgrade_eligibility", "pool_entry", "enterprise_award", "town_award",
-                  "land_power_priority", "delisting_warning")
-OUTCOMES = {
-    "upgrade_eligibility": ("eligible", "not_eligible", "not_applicable", "insufficient_data"),
-    "pool_entry": ("eligible", "not_eligible", "not_applicable", "insufficient_data"),
-    "enterprise_award": ("awarded", "not_awarded", "not_applicable", "insufficient_data"),
-    "town_award": ("awarded", "not_awarded", "not_applicable", "insufficient_data"),
-    "land_power_priority": ("eligible", "not_eligible", "not_applicable", "insufficient_data"),
-    "delisting_warning": ("red", "yellow", "none", "not_applicable", "insufficient_data"),
-}
-
-
 @dataclass
 class ConditionFinding:
     rule_id: str

@@ -3,6 +3,7 @@ in SCHEMA_VERSION), one CSV row per enterprise for Excel, and a terminal table."
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
 from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 from typing import Any
@@ -13,8 +14,6 @@ from engine.render import environment, render_decision
 from engine.rules_model import Rulebook
 
 SCHEMA_VERSION = "1"
-FAMILY_ORDER = ("upgrade_eligibility", "pool_entry", "enterprise_award", "town_award", "land_power_priority",
-                "delisting_warning")
 _PLACES = {"money": Decimal("0.01"), "ratio": Decimal("0.000001"), "decimal": Decimal("0.0001")}
 
 
@@ -93,54 +92,55 @@ def result_json(result: EnterpriseResult, book: Rulebook, lang: str) -> dict:
 
 
 def summary_row(result: EnterpriseResult) -> dict[str, Any]:
-    """One flat row per enterprise (CSV/XLSX and the table): each family's outcome and amounts."""
+    """One flat row per enterprise (CSV/XLSX and the table): each family's outcome, deciding rule and the
+    summary fields the export has a column for (templates/columns.yaml)."""
     row: dict[str, Any] = {"enterprise_id": result.enterprise_id, "name": result.name, "town": result.town,
                            "in_park": result.in_park, "as_of": result.as_of}
     for d in result.decisions:
-        row[d.type] = d.outcome
-        row[f"{d.type}.rule_id"] = d.rule_id
-        if d.type in ("enterprise_award", "town_award"):
-            row[f"{d.type}.amount_yuan"] = json_value(d.amount_yuan, "money") if d.amount_yuan is not None else ""
-        if d.type == "town_award":
-            row["town_award.beneficiary"] = d.beneficiary or ""
-        if d.type == "upgrade_eligibility":
-            row["upgrade_eligibility.path"] = d.attributes.get("path", "")
-            row["upgrade_eligibility.origin"] = d.attributes.get("origin", "")
-        if d.type == "delisting_warning":
-            row["delisting_warning.triggered"] = " ".join(d.triggered_codes)
-        if d.missing_facts:
-            row[f"{d.type}.missing"] = " ".join(d.missing_facts)
+        t = d.type
+        fields = {f"{t}.{k}": d.attributes.get(k, "") for k in _attribute_columns(t)}
+        fields.update({
+            t: d.outcome,
+            f"{t}.rule_id": d.rule_id,
+            f"{t}.amount_yuan": json_value(d.amount_yuan, "money") if d.amount_yuan is not None else "",
+            f"{t}.beneficiary": d.beneficiary or "",
+            f"{t}.triggered": " ".join(d.triggered_codes),
+            f"{t}.missing": " ".join(d.missing_facts),
+        })
+        row.update(fields)
     return row
 
 
+@lru_cache(maxsize=None)
+def _attribute_columns(family: str) -> tuple[str, ...]:
+    """The attributes of a family's decision the export has columns for (e.g. the upgrade path)."""
+    generic = {"rule_id", "amount_yuan", "beneficiary", "triggered", "missing"}
+    prefix = family + "."
+    return tuple(c[len(prefix):] for c in csv_columns() if c.startswith(prefix) and c[len(prefix):] not in generic)
+
+
+@lru_cache(maxsize=1)
+def _column_labels() -> dict[str, dict[str, str]]:
+    from engine.render import TEMPLATES
+    from engine.yamlio import load_yaml
+    return load_yaml(TEMPLATES / "columns.yaml")
+
+
 def csv_columns() -> list[str]:
-    cols = ["enterprise_id", "name", "town", "in_park", "as_of"]
-    for fam in FAMILY_ORDER:
-        cols += [fam, f"{fam}.rule_id"]
-        if fam == "upgrade_eligibility":
-            cols += ["upgrade_eligibility.path", "upgrade_eligibility.origin"]
-        if fam in ("enterprise_award", "town_award"):
-            cols.append(f"{fam}.amount_yuan")
-        if fam == "town_award":
-            cols.append("town_award.beneficiary")
-        if fam == "delisting_warning":
-            cols.append("delisting_warning.triggered")
-        cols.append(f"{fam}.missing")
-    return cols
+    """The export's columns in order: the keys of templates/columns.yaml (the output contract)."""
+    return list(_column_labels()["zh"])
 
 
 def render_table(results: list[EnterpriseResult], lang: str) -> str:
     template = environment().get_template(f"table_{lang}.txt.j2")
-    text = template.render(rows=[summary_row(r) for r in results], families=FAMILY_ORDER)
+    text = template.render(rows=[summary_row(r) for r in results])
     return "\n".join(line.rstrip() for line in text.strip().splitlines()) + "\n"
 
 
 def csv_headers(lang: str) -> list[str]:
     """Headers for the CSV/XLSX export: Chinese labels (zh) or the column ids (en, machine-friendly)."""
-    from engine.render import TEMPLATES
-    from engine.yamlio import load_yaml
     cols = csv_columns()
     if lang != "zh":
         return cols
-    labels = load_yaml(TEMPLATES / "columns.yaml")["zh"]
+    labels = _column_labels()["zh"]
     return [labels.get(c, c) for c in cols]

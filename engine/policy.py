@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Literal, Optional, Union
@@ -363,17 +363,41 @@ def load_policy(folder: Path, jurisdictions_root: Optional[Path] = None) -> Poli
     """Load and validate one policy folder; raise PolicyDataError listing every problem."""
     folder = Path(folder)
     problems: list[str] = []
-
-    meta_raw = _load_mapping(folder / "policy.yaml", problems)
-    meta = None
-    if meta_raw:
+    meta = _load_meta(folder, problems)
+    clauses = _load_clauses(folder, problems)
+    source_text = _load_source(folder, meta, clauses, problems)
+    parameters = _load_parameters(folder, clauses, problems)
+    targets = _load_targets(folder, clauses, source_text, problems)
+    interpretations = _load_interpretations(folder, clauses, parameters, problems)
+    jurisdiction = None
+    if meta is not None:
+        root = jurisdictions_root or folder.parent / "jurisdictions"
         try:
-            meta = PolicyMeta(**meta_raw)
-        except ValidationError as exc:
-            problems += _validation_problems(folder / "policy.yaml", "", exc)
-        except TypeError as exc:
-            problems.append(f"{folder / 'policy.yaml'}: {exc}")
+            jurisdiction = load_jurisdiction(root / meta.jurisdiction)
+        except PolicyDataError as exc:
+            problems += exc.problems
+        except YamlFileError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise PolicyDataError(problems)
+    return Policy(meta=meta, folder=folder, source_text=source_text, clauses=clauses, parameters=parameters,
+                  targets=targets, interpretations=interpretations, jurisdiction=jurisdiction)
 
+
+def _load_meta(folder: Path, problems: list[str]) -> Optional[PolicyMeta]:
+    meta_raw = _load_mapping(folder / "policy.yaml", problems)
+    if not meta_raw:
+        return None
+    try:
+        return PolicyMeta(**meta_raw)
+    except ValidationError as exc:
+        problems += _validation_problems(folder / "policy.yaml", "", exc)
+    except TypeError as exc:
+        problems.append(f"{folder / 'policy.yaml'}: {exc}")
+    return None
+
+
+def _load_clauses(folder: Path, problems: list[str]) -> dict[str, Clause]:
     clauses: dict[str, Clause] = {}
     cl_path = folder / "clauses.yaml"
     cl_raw = _load_mapping(cl_path, problems)
@@ -391,18 +415,27 @@ def load_policy(folder: Path, jurisdictions_root: Optional[Path] = None) -> Poli
     unknown_top = set(cl_raw) - {"clauses"}
     if unknown_top:
         problems.append(f"{cl_path}: unknown key(s) {sorted(unknown_top)}")
+    return clauses
 
+
+def _load_source(folder: Path, meta: Optional[PolicyMeta], clauses: dict[str, Clause], problems: list[str]) -> str:
+    """The instrument's text; every clause must be a verbatim part of it."""
+    if meta is None:
+        return ""
     source_text = ""
-    if meta is not None:
-        src = folder / meta.source_file
-        try:
-            source_text = src.read_text(encoding="utf-8")
-        except (FileNotFoundError, UnicodeDecodeError) as exc:
-            problems.append(f"{src}: cannot read the source document ({exc.__class__.__name__})")
-        for cid, clause in clauses.items():
-            if source_text and clause.text not in source_text:
-                problems.append(f"{cl_path}: clause {cid!r}: text is not a verbatim part of {meta.source_file}")
+    src = folder / meta.source_file
+    try:
+        source_text = src.read_text(encoding="utf-8")
+    except (FileNotFoundError, UnicodeDecodeError) as exc:
+        problems.append(f"{src}: cannot read the source document ({exc.__class__.__name__})")
+    for cid, clause in clauses.items():
+        if source_text and clause.text not in source_text:
+            problems.append(f"{folder / 'clauses.yaml'}: clause {cid!r}: text is not a verbatim part of "
+                            f"{meta.source_file}")
+    return source_text
 
+
+def _load_parameters(folder: Path, clauses: dict[str, Clause], problems: list[str]) -> dict[str, Parameter]:
     parameters: dict[str, Parameter] = {}
     p_path = folder / "parameters.yaml"
     for name, body in _load_mapping(p_path, problems).items():
@@ -420,7 +453,10 @@ def load_policy(folder: Path, jurisdictions_root: Optional[Path] = None) -> Poli
             if pv.clause and pv.clause not in clauses:
                 problems.append(f"{p_path}: {name}.values.{day.isoformat()}.clause: unknown clause {pv.clause!r}"
                                 f"{did_you_mean(pv.clause, clauses)}")
+    return parameters
 
+
+def _load_targets(folder: Path, clauses: dict[str, Clause], source_text: str, problems: list[str]) -> Targets:
     targets = Targets()
     t_path = folder / "targets.yaml"
     t_raw = _load_mapping(t_path, problems, required=False)
@@ -435,7 +471,11 @@ def load_policy(folder: Path, jurisdictions_root: Optional[Path] = None) -> Poli
     for tt in targets.text_targets:
         if source_text and tt.text not in source_text:
             problems.append(f"{t_path}: text target {tt.id!r}: text is not a verbatim part of the source")
+    return targets
 
+
+def _load_interpretations(folder: Path, clauses: dict[str, Clause], parameters: dict[str, Parameter],
+                          problems: list[str]) -> dict[str, Interpretation]:
     interpretations: dict[str, Interpretation] = {}
     i_path = folder / "interpretations.yaml"
     i_raw = _load_mapping(i_path, problems, required=False)
@@ -452,21 +492,7 @@ def load_policy(folder: Path, jurisdictions_root: Optional[Path] = None) -> Poli
         except (ValidationError, TypeError) as exc:
             problems += (_validation_problems(i_path, f"interpretations[{i}]", exc)
                          if isinstance(exc, ValidationError) else [f"{i_path}: {exc}"])
-
-    jurisdiction = None
-    if meta is not None:
-        root = jurisdictions_root or folder.parent / "jurisdictions"
-        try:
-            jurisdiction = load_jurisdiction(root / meta.jurisdiction)
-        except PolicyDataError as exc:
-            problems += exc.problems
-        except YamlFileError as exc:
-            problems.append(str(exc))
-
-    if problems:
-        raise PolicyDataError(problems)
-    return Policy(meta=meta, folder=folder, source_text=source_text, clauses=clauses, parameters=parameters,
-                  targets=targets, interpretations=interpretations, jurisdiction=jurisdiction)
+    return interpretations
 
 
 def content_hash(paths: list[Path]) -> str:

@@ -89,23 +89,23 @@ def test_a_record_holds_what_is_needed_to_replay_and_check_it(audited):
     assert record["policy"]["id"] == "wanzhou-2022-80" and record["policy"]["folder"] == "policies/wanzhou-2022-80"
     assert re.fullmatch(r"[0-9a-f]{64}", record["policy"]["data_hash"])
     assert re.fullmatch(r"[0-9a-f]{64}", record["rules"]["hash"])
-    assert "policy/parameters.yaml" in record["policy"]["files"] and "rules/awards.yaml" in record["rules"]["files"]
+    assert "policy/parameters.yaml" in record["policy"]["files"] and "rules/enterprise_award.yaml" in record["rules"]["files"]
     assert "enterprise_award_industrial" in record["policy"]["parameter_digests"]
-    assert "awards.in_scope" in record["rules"]["rule_digests"]
+    assert "enterprise_award.in_scope" in record["rules"]["rule_digests"]
     # The input facts, money in yuan as decimal strings; the register row they came from.
     facts = record["input"]["enterprise"]
     assert facts["enterprise_id"] == "915001017P5X326G0R" and facts["revenue_last_year"] == "25200000.00"
     assert record["input"]["source"] == {"file": "register.csv", "row": 23}
     # Rules fired, every condition with values, parameters with provenance, the arithmetic.
     decision = record["decision"]
-    assert decision["engine_rules_fired"] and any("awards.conclusion" in n for n in decision["engine_rules_fired"])
-    assert {r["rule_id"]: r["status"] for r in decision["rules"]}["awards.in_scope"] == "met"
-    cond = next(c for c in decision["conditions"] if c["rule_id"] == "awards.included_this_year")
+    assert decision["engine_rules_fired"] and any("enterprise_award.conclusion" in n for n in decision["engine_rules_fired"])
+    assert {r["rule_id"]: r["status"] for r in decision["rules"]}["enterprise_award.in_scope"] == "met"
+    cond = next(c for c in decision["conditions"] if c["rule_id"] == "enterprise_award.included_this_year")
     assert (cond["fact"], cond["value"], cond["op"], cond["threshold"], cond["met"]) == ("inclusion_year", 2024, "==", 2024, True)
     param = next(p for p in record["parameters"] if p["name"] == "enterprise_award_industrial")
     assert param["value"] == "100000.00" and param["provenance"] == "assumed" and param["note"]
     steps = decision["amount"]["steps"]
-    assert steps[0]["step"] == "base" and steps[0]["chosen_rule_id"] == "awards.industrial_amount"
+    assert steps[0]["step"] == "base" and steps[0]["chosen_rule_id"] == "enterprise_award.industrial_amount"
     assert steps[-1] == {**steps[-1], "step": "total", "result_yuan": "100000.00"}
     assert "explanation" not in decision      # wording is not part of what the id covers
 
@@ -243,13 +243,13 @@ def test_the_same_policy_copied_elsewhere_verifies_ok(audited, policy_copy):
 def test_a_changed_rule_is_named(audited, tmp_path):
     rules = tmp_path / "rules"
     shutil.copytree(ROOT / "rules", rules)
-    path = rules / "awards.yaml"
+    path = rules / "enterprise_award.yaml"
     path.write_text(path.read_text(encoding="utf-8").replace("label_zh: 已纳入规上统计（经统计部门确认入库）",
                                                            "label_zh: 已纳入规上统计"), encoding="utf-8")
     record = audited / f"915001017P5X326G0R-enterprise_award-{AS_OF}.json"
     result = verify(record, "--rules", rules, "--lang", "en")
     assert result.exit_code == 1 and result.stdout.startswith("changed")
-    assert "rule awards.in_scope changed" in result.stdout and "file rules/awards.yaml changed" in result.stdout
+    assert "rule enterprise_award.in_scope changed" in result.stdout and "file rules/enterprise_award.yaml changed" in result.stdout
 
 
 def test_a_newer_engine_with_the_same_result_is_ok_with_a_note(records):

@@ -10,12 +10,23 @@ import pytest
 from click.testing import CliRunner
 
 from cli import main
-from engine.decisions import DECISION_TYPES, OUTCOMES
 from tests.conftest import ROOT
 
 REGISTER = str(ROOT / "examples" / "register.csv")
 WITH_ERRORS = str(ROOT / "examples" / "register_with_errors.csv")
 AS_OF = ["--as-of", "2024-12-31"]
+
+# The output contract: the decision types in their order, and the outcomes each can have.
+DECISION_TYPES = ("upgrade_eligibility", "pool_entry", "enterprise_award", "town_award",
+                  "land_power_priority", "delisting_warning")
+OUTCOMES = {
+    "upgrade_eligibility": ("eligible", "not_eligible", "not_applicable", "insufficient_data"),
+    "pool_entry": ("eligible", "not_eligible", "not_applicable", "insufficient_data"),
+    "enterprise_award": ("awarded", "not_awarded", "not_applicable", "insufficient_data"),
+    "town_award": ("awarded", "not_awarded", "not_applicable", "insufficient_data"),
+    "land_power_priority": ("eligible", "not_eligible", "not_applicable", "insufficient_data"),
+    "delisting_warning": ("red", "yellow", "none", "not_applicable", "insufficient_data"),
+}
 
 
 def run(*args):

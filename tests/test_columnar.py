@@ -62,20 +62,20 @@ def _compare(fact, op, threshold, **kw):
 
 
 def test_a_year_month_fact_in_a_rule_is_refused():
-    policy, book, plan = _plan_with("upgrade.legal_person", logic.Exists("in_scope_since", True))
-    with pytest.raises(PolicyDataError, match=r"upgrade\.legal_person: in_scope_since is a year-month"):
+    policy, book, plan = _plan_with("upgrade_eligibility.legal_person", logic.Exists("in_scope_since", True))
+    with pytest.raises(PolicyDataError, match=r"upgrade_eligibility\.legal_person: in_scope_since is a year-month"):
         ColumnarEvaluator(policy, book, AS_OF, plan=plan)
 
 
 def test_membership_on_a_figure_is_refused():
     node = logic.Leaf("revenue_last_year", "in", (Decimal(1), Decimal(2)), None, None)
-    policy, book, plan = _plan_with("upgrade.legal_person", node)
+    policy, book, plan = _plan_with("upgrade_eligibility.legal_person", node)
     with pytest.raises(PolicyDataError, match=r"revenue_last_year \(money\) in .*compares figures with"):
         ColumnarEvaluator(policy, book, AS_OF, plan=plan)
 
 
 def test_presence_of_tags_is_refused():
-    policy, book, plan = _plan_with("upgrade.legal_person", logic.Exists("tags", False))
+    policy, book, plan = _plan_with("upgrade_eligibility.legal_person", logic.Exists("tags", False))
     with pytest.raises(PolicyDataError, match="exists/missing on the tags fact tags is not expressible"):
         ColumnarEvaluator(policy, book, AS_OF, plan=plan)
 
@@ -85,7 +85,7 @@ def test_an_unknown_condition_node_is_refused():
     class Majority:
         children: tuple
 
-    policy, book, plan = _plan_with("upgrade.legal_person", Majority(()))
+    policy, book, plan = _plan_with("upgrade_eligibility.legal_person", Majority(()))
     with pytest.raises(PolicyDataError, match="cannot evaluate a condition of type Majority"):
         ColumnarEvaluator(policy, book, AS_OF, plan=plan)
 
@@ -99,8 +99,8 @@ def test_an_unknown_derivation_is_refused():
 
 
 def test_every_problem_is_reported_at_once():
-    policy, book, plan = _plan_with("upgrade.legal_person", logic.Exists("tags", True))
-    plan.plans["pool_entry"].nodes["pool.legal_person"] = logic.Exists("ytd_through", True)
+    policy, book, plan = _plan_with("upgrade_eligibility.legal_person", logic.Exists("tags", True))
+    plan.plans["pool_entry"].nodes["pool_entry.legal_person"] = logic.Exists("ytd_through", True)
     with pytest.raises(PolicyDataError) as info:
         ColumnarEvaluator(policy, book, AS_OF, plan=plan)
     assert len(info.value.problems) == 2

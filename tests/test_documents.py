@@ -103,7 +103,7 @@ def test_zh_sheet_shows_the_arithmetic_of_the_amount(zh_md):
     chosen = [r for r in amounts.values() if r[4] == "采用"]
     assert len(chosen) == 1 and "enterprise_award_industrial" in chosen[0][0]
     assert chosen[0][2] == "10.00万元（100,000.00元）" and chosen[0][3].startswith("**【假定值】**")
-    assert "1. 基础奖励（就高不重复，取最高者）：候选 10.00万元、0.00万元，取 10.00万元（awards.industrial_amount）" in zh_md
+    assert "1. 基础奖励（就高不重复，取最高者）：候选 10.00万元、0.00万元，取 10.00万元（enterprise_award.industrial_amount）" in zh_md
     assert "2. 合计：10.00万元 ＝ 10.00万元（100,000.00元）" in zh_md
 
 

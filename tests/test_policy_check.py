@@ -67,10 +67,10 @@ def test_the_unbroken_copy_checks_clean(broken):
 
 
 def test_a_rule_citing_a_missing_clause_is_an_error(broken):
-    edit(broken / "rules" / "priority.yaml", "    clause: 三(三)\n    text: 成长性较好", "    clause: 三(四)\n    text: 成长性较好")
+    edit(broken / "rules" / "land_power_priority.yaml", "    clause: 三(三)\n    text: 成长性较好", "    clause: 三(四)\n    text: 成长性较好")
     findings = check_policy(broken)
     assert "load.rules" in codes(findings)
-    assert any("priority.growth: cites unknown clause '三(四)'" in f.message for f in findings)
+    assert any("land_power_priority.growth: cites unknown clause '三(四)'" in f.message for f in findings)
 
 
 def test_a_parameter_without_provenance_is_an_error(broken):
@@ -80,7 +80,7 @@ def test_a_parameter_without_provenance_is_an_error(broken):
 
 
 def test_two_overlapping_rules_with_different_outcomes_are_an_error(broken):
-    edit(broken / "rules" / "awards.yaml", "  - id: awards.in_scope\n", """  - id: awards.not_yet_confirmed
+    edit(broken / "rules" / "enterprise_award.yaml", "  - id: enterprise_award.in_scope\n", """  - id: enterprise_award.not_yet_confirmed
     kind: exclusion
     outcome: not_applicable
     clause: 三(一)
@@ -88,17 +88,17 @@ def test_two_overlapping_rules_with_different_outcomes_are_an_error(broken):
     label_zh: 统计部门尚未确认
     label_en: not yet confirmed
     when: {fact: in_scope, op: "==", value: true}
-  - id: awards.in_scope
+  - id: enterprise_award.in_scope
 """)
     findings = check_policy(broken)
     overlaps = [f for f in findings if f.code == "rules.overlap"]
-    assert overlaps and "awards.re_entry" in overlaps[0].message and "awards.not_yet_confirmed" in overlaps[0].message
+    assert overlaps and "enterprise_award.re_entry" in overlaps[0].message and "enterprise_award.not_yet_confirmed" in overlaps[0].message
     result = run("policy", "check", str(broken))
     assert result.exit_code == 1 and "rules.overlap" in result.output
 
 
 def test_an_explicit_override_resolves_the_overlap(broken):
-    edit(broken / "rules" / "awards.yaml", "  - id: awards.in_scope\n", """  - id: awards.not_yet_confirmed
+    edit(broken / "rules" / "enterprise_award.yaml", "  - id: enterprise_award.in_scope\n", """  - id: enterprise_award.not_yet_confirmed
     kind: exclusion
     outcome: not_applicable
     clause: 三(一)
@@ -106,14 +106,14 @@ def test_an_explicit_override_resolves_the_overlap(broken):
     label_zh: 统计部门尚未确认
     label_en: not yet confirmed
     when: {fact: in_scope, op: "==", value: true}
-    overrides: [awards.re_entry]
-  - id: awards.in_scope
+    overrides: [enterprise_award.re_entry]
+  - id: enterprise_award.in_scope
 """)
     assert "rules.overlap" not in codes(check_policy(broken))
 
 
 def test_an_operator_contradicting_the_chinese_comparative_is_an_error(broken):
-    edit(broken / "rules" / "pool.yaml", '- {fact: revenue_last_year, op: "<", param: scale_threshold}',
+    edit(broken / "rules" / "pool_entry.yaml", '- {fact: revenue_last_year, op: "<", param: scale_threshold}',
          '- {fact: revenue_last_year, op: "<=", param: scale_threshold}')
     findings = check_policy(broken)
     bad = [f for f in findings if f.code == "rule.comparative" and f.severity == "error"]
@@ -137,9 +137,9 @@ def test_a_parameter_missing_for_part_of_the_period_is_an_error(broken):
 
 
 def test_a_classification_with_a_missing_case_is_reported(broken):
-    edit(broken / "rules" / "upgrade.yaml", "      - {when: {not: {ref: start.new_build}}, value: annual}\n", "")
+    edit(broken / "rules" / "upgrade_eligibility.yaml", "      - {when: {not: {ref: start.new_build}}, value: annual}\n", "")
     findings = check_policy(broken)
-    assert any(f.code == "rules.gap" and "upgrade.inclusion_path" in f.message for f in findings)
+    assert any(f.code == "rules.gap" and "upgrade_eligibility.inclusion_path" in f.message for f in findings)
 
 
 def test_source_figures_that_do_not_add_up_are_warnings_not_errors(broken):

@@ -186,7 +186,7 @@ def test_only_eligible_firms_are_ranked_and_the_others_say_why():
     assert [l.firm.name for l in alloc.lines] == ["合格"]
     others = {n.name: n for n in alloc.not_ranked}
     assert others["增速不够"].decision_outcome == "not_eligible"
-    assert [r.id for r, _, _ in others["增速不够"].reasons] == ["priority.growth"]
+    assert [r.id for r, _, _ in others["增速不够"].reasons] == ["land_power_priority.growth"]
     text = explanation(alloc, "增速不够")
     assert "营业收入同比增速达到成长性标准" in text and "要求不低于 20.00%" in text and "不参加分配" in text
 

@@ -67,7 +67,7 @@ def test_origin_is_derived_by_the_rules_as_of_the_end_of_the_year_of_inclusion()
     t = table_for(small_register(), year=2023)
     origins = {f["name"]: (f["origin"], f["origin_basis"]) for f in t["new_firms"]}
     assert origins == {"乙 2023 园外 推定小升规": ("小升规", "derived"), "丙 2023 园内 推定招商引资": ("招商引资", "derived")}
-    assert t["readings"]["origin"]["id"] == "upgrade.origin"
+    assert t["readings"]["origin"]["id"] == "upgrade_eligibility.origin"
     assert [p["name"] for p in t["readings"]["origin"]["params"]] == ["monthly_inclusion_cutoff"]
 
 

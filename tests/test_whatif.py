@@ -36,7 +36,7 @@ def test_lowering_the_pool_bound_adds_exactly_the_firms_between_the_bounds_each_
     assert added == expected and len(added) == 3
     for c in result.changes:
         assert (c.type, c.before_outcome, c.after_outcome) == ("pool_entry", "not_eligible", "eligible")
-        assert c.rules == ["pool.revenue_band_or_pace"] and c.parameters == ["pool_revenue_lower_bound"]
+        assert c.rules == ["pool_entry.revenue_band_or_pace"] and c.parameters == ["pool_revenue_lower_bound"]
         assert c.clauses == ["二(四)"]
     assert all(before == after for before, after in result.budget_by_type.values())
 
@@ -52,7 +52,7 @@ def test_raising_the_enterprise_award_changes_only_amounts_and_the_budget_attrib
     for c in result.changes:
         assert c.type == "enterprise_award" and c.before_outcome == c.after_outcome == "awarded"
         assert (c.before_amount, c.after_amount) == (Decimal("100000"), Decimal("150000"))
-        assert c.parameters == ["enterprise_award_industrial"] and c.rules == ["awards.industrial_amount"]
+        assert c.parameters == ["enterprise_award_industrial"] and c.rules == ["enterprise_award.industrial_amount"]
     before, after = result.budget_by_type["enterprise"]
     assert after - before == Decimal("50000") * len(result.changes)
     assert result.budget_by_type["town"][0] == result.budget_by_type["town"][1]

@@ -19,7 +19,7 @@ from typing import Any, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from engine.decisions import OUTCOMES, ConditionFinding, EnterpriseResult
+from engine.decisions import ConditionFinding, EnterpriseResult
 from engine.errors import ParameterNotInForce, PolicyDataError
 from engine.facts import YearMonth
 from engine.policy import Policy, ResolvedParam, project_root
@@ -141,7 +141,7 @@ def resolve_spec(spec: RankingSpec, policy: Policy, book: Rulebook, as_of: date)
         problems.append(f"{where}: clause: unknown clause {spec.clause!r}")
     if spec.ranked_family not in book.families:
         problems.append(f"{where}: ranked_family: unknown family {spec.ranked_family!r}")
-    elif spec.ranked_outcome not in OUTCOMES.get(spec.ranked_family, ()):
+    elif spec.ranked_outcome not in book.families[spec.ranked_family].outcome_words:
         problems.append(f"{where}: ranked_outcome: {spec.ranked_outcome!r} is not an outcome of {spec.ranked_family}")
     facts = [(f"components.{c.id}.fact", c.fact) for c in spec.components] + \
         [(f"tie_break.{k.key}", k.key) for k in spec.tie_break if k.key not in (SCORE_KEY, "enterprise_id")] + \

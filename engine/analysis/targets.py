@@ -11,7 +11,7 @@ so a register snapshot and the scope ledger feed the same computation:
   `ScopeHistory(complete=True)`: exits per year and a net stock per year end, from its first run on.
 
 Origin where the register leaves 来源 empty is derived by the rules' own classification
-(`upgrade.origin`, evaluated as of 31 December of the year of inclusion). Everything returned is plain
+(`upgrade_eligibility.origin`, evaluated as of 31 December of the year of inclusion). Everything returned is plain
 data (`targets_table` -> dict) for JSON, the text templates and the HTML report.
 """
 from __future__ import annotations
@@ -23,6 +23,7 @@ from fractions import Fraction
 from typing import Any, Iterable, Optional
 
 from engine import logic
+from engine.families import DELISTING_WARNING, POOL, UPGRADE
 from engine.decisions import EnterpriseResult
 from engine.derive import fact_values
 from engine.errors import ParameterNotInForce
@@ -319,11 +320,11 @@ def projection(results: list[EnterpriseResult], policy: Policy, book: Rulebook, 
         firm = {"enterprise_id": r.enterprise_id, "name": r.name, "in_park": r.in_park}
         if r.facts.get("in_scope"):
             stock.append(firm)
-            warning = r.decision("delisting_warning")
+            warning = r.decision(DELISTING_WARNING)
             if warning.outcome == "red":
                 red.append({**firm, "codes": list(warning.triggered_codes)})
             continue
-        upgrade, pool = r.decision("upgrade_eligibility"), r.decision("pool_entry")
+        upgrade, pool = r.decision(UPGRADE), r.decision(POOL)
         pace = r.facts.get("revenue_annualised")
         if upgrade.outcome == "eligible":
             on_pace.append({**firm, "basis": "upgrade_eligible", "annualised_yuan": _money(pace)})

@@ -11,6 +11,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Iterable, Optional
 
+from engine.families import AWARD_KINDS, ENTERPRISE_AWARD, POOL, UPGRADE
 from engine.decisions import Decision, EnterpriseResult
 from engine.evaluate import Evaluator
 from engine.facts import Enterprise
@@ -18,7 +19,7 @@ from engine.analysis.reform import Reform, apply_reform
 from engine.policy import Policy
 from engine.rules_model import Rulebook
 
-MONEY_FAMILIES = {"enterprise_award": "enterprise", "town_award": "town"}
+MONEY_FAMILIES = {family: kind for kind, family in AWARD_KINDS}
 
 
 @dataclass
@@ -88,7 +89,7 @@ def attainment(results: Iterable, policy: Policy, year: int, enterprises: Option
         included = sum(1 for r in results if r.facts.get("in_scope") and r.facts.get("inclusion_year") == year)
     else:
         included = sum(1 for e in enterprises if e.in_scope and e.in_scope_since and e.in_scope_since.year == year)
-    eligible = sum(1 for r in results if r.decision("upgrade_eligibility").outcome == "eligible")
+    eligible = sum(1 for r in results if r.decision(UPGRADE).outcome == "eligible")
     annex = policy.targets.annex
     target = annex.figure(year, "new_total") if annex and "new_total" in annex.columns else None
     floor = next((t.value for t in policy.targets.text_targets if t.year == year and t.measure == "new_total"), None)
@@ -167,10 +168,10 @@ def sweep(enterprises: list[Enterprise], policy: Policy, book: Rulebook, param: 
         total = sum((d.amount_yuan for r in results for d in r.decisions if d.amount_yuan is not None), Decimal(0))
         points.append(SweepPoint(
             value=value,
-            eligible=sum(r.decision("upgrade_eligibility").outcome == "eligible" for r in results),
-            pool=sum(r.decision("pool_entry").outcome == "eligible" for r in results),
+            eligible=sum(r.decision(UPGRADE).outcome == "eligible" for r in results),
+            pool=sum(r.decision(POOL).outcome == "eligible" for r in results),
             awards_total=total,
-            enterprise_awards=sum(r.decision("enterprise_award").outcome == "awarded" for r in results),
+            enterprise_awards=sum(r.decision(ENTERPRISE_AWARD).outcome == "awarded" for r in results),
             attainment=attainment(results, reformed, as_of.year, enterprises)))
     return points
 

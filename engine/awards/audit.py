@@ -39,7 +39,6 @@ from engine.rules_model import Rulebook
 
 SCHEMA_VERSION = "1"
 RECORD_KIND = "scaleup-decision-audit"
-PAYING_TYPES = ("enterprise_award", "town_award")       # decisions that pay money get a record by default
 POLICY_FILES = ("policy.yaml", "clauses.yaml", "parameters.yaml", "targets.yaml", "interpretations.yaml")
 STATUSES = ("ok", "changed", "tampered", "unreadable")
 # What `ok` requires to be identical between the record and the recomputed decision.

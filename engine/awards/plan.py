@@ -29,6 +29,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Optional
 
+from engine.families import AWARD_KINDS, ENTERPRISE_AWARD
 from engine.awards.ledger import LedgerState, from_fen
 from engine.awards.terms import Instalment, Terms, payment_terms, schedule
 from engine.decisions import EnterpriseResult
@@ -36,9 +37,6 @@ from engine.errors import EngineError
 from engine.facts import Enterprise
 from engine.policy import Policy
 from engine.rules_model import Rulebook
-
-AWARD_KINDS = (("enterprise", "enterprise_award"), ("town", "town_award"))
-
 
 @dataclass
 class RunContext:
@@ -275,7 +273,7 @@ def _count_outcomes(plan: RunPlan, item: RunItem) -> None:
         d = item.result.decision(dtype)
         plan.outcomes.setdefault(dtype, {})
         plan.outcomes[dtype][d.outcome] = plan.outcomes[dtype].get(d.outcome, 0) + 1
-    d = item.result.decision("enterprise_award")
+    d = item.result.decision(ENTERPRISE_AWARD)
     if d.outcome == "insufficient_data":
         plan.insufficient.append({"enterprise_id": item.enterprise.enterprise_id, "name": item.enterprise.name,
                                   "missing": d.missing_facts})

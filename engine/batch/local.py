@@ -126,9 +126,8 @@ class RegisterRun:
 
 def table_text(rows: list[dict], lang: str) -> str:
     """The terminal table from summary rows (engine/output.py render_table, which takes results)."""
-    from engine.output import FAMILY_ORDER
     from engine.render import environment
-    text = environment().get_template(f"table_{lang}.txt.j2").render(rows=rows, families=FAMILY_ORDER)
+    text = environment().get_template(f"table_{lang}.txt.j2").render(rows=rows)
     return "\n".join(line.rstrip() for line in text.strip().splitlines()) + "\n"
 
 

@@ -34,7 +34,7 @@ from engine.columnar.kernel import OPS, Chunk, CompiledFamily, node_key, run_fam
 from engine.columnar.results import ColumnarBatch, ColumnarResult
 from engine.compiler import FamilyPlan, PolicyPlan, plan_policy
 from engine.errors import PolicyDataError
-from engine.evaluate import LEVELS
+from engine.rules_model import LEVELS
 from engine.facts import Enterprise
 from engine.policy import Policy
 from engine.rules_model import Rulebook

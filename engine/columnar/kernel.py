@@ -16,7 +16,7 @@ from engine import logic
 from engine.columnar.frame import Col, to_python
 from engine.compiler import FamilyPlan
 from engine.errors import EngineError, PolicyDataError
-from engine.evaluate import LEVELS
+from engine.rules_model import LEVELS
 
 F, U, T = 0, 1, 2
 NA, EXCL, NEG, POS, IND, UNK, APP, NONE = range(8)

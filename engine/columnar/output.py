@@ -21,7 +21,7 @@ from engine.columnar.results import ColumnarBatch, ColumnarDecision, ColumnarRes
 from engine.derive import fact_values
 from engine.errors import EngineError
 from engine.evaluate import explain_family
-from engine.output import (FAMILY_ORDER, csv_columns, decision_document, json_value,
+from engine.output import (csv_columns, decision_document, json_value,
                            render_table as _render_table, summary_row)
 from engine.tabular import neutralise
 
@@ -137,7 +137,7 @@ def write_summary_csv(batch: ColumnarBatch, target: Union[str, IO[str]], *, head
     header row is `headers` (e.g. engine.output.csv_headers(lang)), by default the column ids."""
     columns = csv_columns()
     data = summary_columns(batch)
-    known = set(FAMILY_ORDER)
+    known = {fam.name for fam in batch.ev.families}
     series = []
     for c in columns:
         if c in data:

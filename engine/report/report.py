@@ -20,13 +20,13 @@ from typing import Any, Callable, Optional
 from markupsafe import Markup
 
 from engine import __version__
-from engine.decisions import OUTCOMES, EnterpriseResult
-from engine.output import FAMILY_ORDER, json_value
+from engine.families import DELISTING_WARNING, ENTERPRISE_AWARD, POOL, PRIORITY, TOWN_AWARD, UPGRADE
+from engine.decisions import EnterpriseResult
+from engine.output import json_value
 from engine.policy import Policy
 from engine.render import environment, money
 from engine.rules_model import Rulebook
 
-AWARD_TYPES = ("enterprise_award", "town_award")
 OUTCOME_COLUMNS = ("eligible", "awarded", "red", "yellow", "not_eligible", "not_awarded", "none", "not_applicable",
                    "insufficient_data")
 ORIGINS = ("招商引资", "小升规")
@@ -68,7 +68,7 @@ def register_section(fn: ExtraSection) -> ExtraSection:
 def _origin(result: EnterpriseResult, book: Rulebook) -> Optional[str]:
     """The origin the engine classified (招商引资 / 小升规): the upgrade decision's attribute when it is
     positive, else the upgrade family's own origin classification finding, else the register's column."""
-    upgrade = next((d for d in result.decisions if d.type == "upgrade_eligibility"), None)
+    upgrade = next((d for d in result.decisions if d.type == UPGRADE), None)
     if upgrade is not None:
         if upgrade.attributes.get("origin"):
             return upgrade.attributes["origin"]
@@ -98,8 +98,8 @@ def build_report_data(results: list[EnterpriseResult], policy: Policy, book: Rul
     fmt_money = lambda v, both=False: money(v, lang, both)           # noqa: E731
 
     families = []
-    for type_ in [t for t in FAMILY_ORDER if t in book.families]:
-        counts = {o: 0 for o in OUTCOMES.get(type_, ())}
+    for type_, family in book.families.items():
+        counts = {o: 0 for o in family.outcome_words}
         for r in results:
             o = _outcome(r, type_)
             if o is not None:
@@ -116,15 +116,15 @@ def build_report_data(results: list[EnterpriseResult], policy: Policy, book: Rul
                                           "priority": 0, "red": 0, "yellow": 0})
         row["firms"] += 1
         row["in_park"] += bool(r.in_park)
-        row["upgrade"] += _outcome(r, "upgrade_eligibility") == "eligible"
-        row["pool"] += _outcome(r, "pool_entry") == "eligible"
-        row["priority"] += _outcome(r, "land_power_priority") == "eligible"
-        warning = _outcome(r, "delisting_warning")
+        row["upgrade"] += _outcome(r, UPGRADE) == "eligible"
+        row["pool"] += _outcome(r, POOL) == "eligible"
+        row["priority"] += _outcome(r, PRIORITY) == "eligible"
+        warning = _outcome(r, DELISTING_WARNING)
         row["red"] += warning == "red"
         row["yellow"] += warning == "yellow"
-        if _outcome(r, "enterprise_award") == "awarded":
+        if _outcome(r, ENTERPRISE_AWARD) == "awarded":
             row["enterprise_awards"] += 1
-            row["enterprise_amount"] += _amount(r, "enterprise_award")
+            row["enterprise_amount"] += _amount(r, ENTERPRISE_AWARD)
     towns = sorted(by_town.values(), key=lambda row: (order.get(row["town"], len(order)), row["town"]))
     town_totals = {k: sum(row[k] for row in towns) for k in ("firms", "in_park", "upgrade", "pool",
                                                              "enterprise_awards", "priority", "red", "yellow")}
@@ -142,19 +142,19 @@ def build_report_data(results: list[EnterpriseResult], policy: Policy, book: Rul
 
     by_type = {"enterprise": [0, Decimal(0)], "town": [0, Decimal(0)], "development_zone": [0, Decimal(0)]}
     for r in results:
-        if _outcome(r, "enterprise_award") == "awarded":
+        if _outcome(r, ENTERPRISE_AWARD) == "awarded":
             p = place(r.town)
             p["enterprise_count"] += 1
-            p["enterprise_amount"] += _amount(r, "enterprise_award")
+            p["enterprise_amount"] += _amount(r, ENTERPRISE_AWARD)
             by_type["enterprise"][0] += 1
-            by_type["enterprise"][1] += _amount(r, "enterprise_award")
-        town_award = next((d for d in r.decisions if d.type == "town_award"), None)
+            by_type["enterprise"][1] += _amount(r, ENTERPRISE_AWARD)
+        town_award = next((d for d in r.decisions if d.type == TOWN_AWARD), None)
         if town_award is not None and town_award.outcome == "awarded":
             p = place(town_award.beneficiary or r.town)
             p["town_count"] += 1
-            p["town_amount"] += _amount(r, "town_award")
+            p["town_amount"] += _amount(r, TOWN_AWARD)
             by_type[p["kind"]][0] += 1
-            by_type[p["kind"]][1] += _amount(r, "town_award")
+            by_type[p["kind"]][1] += _amount(r, TOWN_AWARD)
     award_rows = sorted(places.values(), key=lambda p: (p["kind"] != "town", order.get(p["place"], len(order)),
                                                         p["place"]))
     for p in award_rows:
@@ -169,7 +169,7 @@ def build_report_data(results: list[EnterpriseResult], policy: Policy, book: Rul
     # Warnings by level, red first; each with its triggered indicators (code and rule label).
     warnings = {"red": [], "yellow": []}
     for r in results:
-        d = next((d for d in r.decisions if d.type == "delisting_warning"), None)
+        d = next((d for d in r.decisions if d.type == DELISTING_WARNING), None)
         if d is None or d.outcome not in warnings:
             continue
         indicators = []
@@ -188,9 +188,9 @@ def build_report_data(results: list[EnterpriseResult], policy: Policy, book: Rul
     for r in results:
         origin = _origin(r, book)
         bucket = origin_counts.get((bool(r.in_park), origin), unknown)
-        bucket["upgrade"] += _outcome(r, "upgrade_eligibility") == "eligible"
-        bucket["pool"] += _outcome(r, "pool_entry") == "eligible"
-        bucket["awarded"] += _outcome(r, "enterprise_award") == "awarded"
+        bucket["upgrade"] += _outcome(r, UPGRADE) == "eligible"
+        bucket["pool"] += _outcome(r, POOL) == "eligible"
+        bucket["awarded"] += _outcome(r, ENTERPRISE_AWARD) == "awarded"
     origin_rows = [{"in_park": park, "origin": origin, **origin_counts[(park, origin)]} for park, origin in groups]
     if any(unknown.values()):
         origin_rows.append({"in_park": None, "origin": None, **unknown})
