@@ -201,7 +201,7 @@ def _evaluate_register(file: Path, as_of: date, policy_id: str, sheet: Optional[
     from engine.evaluate import Evaluator
     from engine.register import read_register
     policy, book = _policy_and_rules(policy_id, reform)
-    read = read_register(file, as_of=as_of, jurisdiction=policy.jurisdiction, sheet=sheet)
+    read = read_register(file, as_of=as_of, policy=policy, sheet=sheet)
     _report_read(read, errors)
     evaluator = Evaluator(policy, book, as_of)
     results = [evaluator.evaluate(ent) for _, ent in read.accepted]
@@ -342,7 +342,7 @@ def _check_columnar(file: Path, as_of: date, policy_id: str, fmt: str, lang: str
     from engine.output import csv_columns, csv_headers
     from engine.tabular import write_xlsx
     policy, book = _policy_and_rules(policy_id, reform)
-    read = read_register_frame(file, as_of=as_of, jurisdiction=policy.jurisdiction, sheet=sheet)
+    read = read_register_frame(file, as_of=as_of, policy=policy, sheet=sheet)
     _report_read(read, errors)
     batch = ColumnarEvaluator(policy, book, as_of).evaluate_frame(read.frame)
     with _atomic_output(out) as tmp:
@@ -462,7 +462,7 @@ def explain(enterprise_id: str, file: Path, as_of: date, policy_id: str, lang: s
     from engine.register import read_register
     from engine.render import render_decision
     policy, book = load_engine_inputs(policy_id)
-    read = read_register(file, as_of=as_of, jurisdiction=policy.jurisdiction, sheet=sheet)
+    read = read_register(file, as_of=as_of, policy=policy, sheet=sheet)
     wanted = enterprise_id.strip().upper()
     match = [e for _, e in read.accepted if e.enterprise_id == wanted]
     if not match:
@@ -723,7 +723,7 @@ def review(enterprise_id: str, file: Path, as_of: date, policy_id: str, type_: s
     from engine.evaluate import Evaluator, load_engine_inputs
     from engine.register import read_register
     policy, book = load_engine_inputs(policy_id)
-    read = read_register(file, as_of=as_of, jurisdiction=policy.jurisdiction, sheet=sheet)
+    read = read_register(file, as_of=as_of, policy=policy, sheet=sheet)
     wanted = enterprise_id.strip().upper()
     match = [(row, e) for row, e in read.accepted if e.enterprise_id == wanted]
     if not match:
@@ -772,7 +772,7 @@ def report(file: Path, as_of: date, policy_id: str, lang: str, out: Path, sheet,
     if reform is not None or sweep_spec:
         from engine.register import read_register
         from engine.analysis.whatif import diff
-        firms = [e for _, e in read_register(file, as_of=as_of, jurisdiction=policy.jurisdiction,
+        firms = [e for _, e in read_register(file, as_of=as_of, policy=policy,
                                              sheet=sheet).accepted]
         if reform is not None:
             data.view["whatif_diff"] = diff(firms, policy, book, reform, as_of)
@@ -987,7 +987,7 @@ def diff_command(file: Path, as_of: date, policy_id: str, set_items, overrides, 
     if reform is None:
         raise PolicyDataError(["diff needs a change: --set NAME=VALUE or --overrides FILE"])
     policy, book = load_engine_inputs(policy_id)
-    read = read_register(file, as_of=as_of, jurisdiction=policy.jurisdiction, sheet=sheet)
+    read = read_register(file, as_of=as_of, policy=policy, sheet=sheet)
     for rejected in read.rejected:
         for problem in rejected.problems:
             click.echo(f"error: {problem}", err=True)
@@ -1034,7 +1034,7 @@ def sweep_command(file: Path, as_of: date, policy_id: str, param_name: str, star
         values = sweep_values(param.type, start, stop, steps)
     except (ArithmeticError, ValueError) as exc:
         raise PolicyDataError([f"--from/--to: {exc}"]) from None
-    read = read_register(file, as_of=as_of, jurisdiction=policy.jurisdiction, sheet=sheet)
+    read = read_register(file, as_of=as_of, policy=policy, sheet=sheet)
     points = sweep([e for _, e in read.accepted], policy, book, param_name, values, as_of)
     rows = [{"value": p.value, "eligible": p.eligible, "pool": p.pool, "enterprise_awards": p.enterprise_awards,
              "awards_total_yuan": json_value(p.awards_total, "money"), "projected_new": p.attainment.projected,

@@ -158,7 +158,7 @@ def e2e_worker(path: str, as_of: str, out: str) -> None:
     from engine.evaluate import load_engine_inputs
     day = date.fromisoformat(as_of)
     policy, book = load_engine_inputs("wanzhou-2022-80")
-    read = read_register_frame(path, as_of=day, jurisdiction=policy.jurisdiction)
+    read = read_register_frame(path, as_of=day, policy=policy)
     for w in read.warnings:
         print(f"warning: {w}", file=sys.stderr)
     batch = ColumnarEvaluator(policy, book, day).evaluate_frame(read.frame)
@@ -201,7 +201,7 @@ def main() -> None:
               f"({csv_path.stat().st_size / 2**20:.0f} MiB)")
     policy, book = load_engine_inputs("wanzhou-2022-80")
     t, c = time.perf_counter(), time.process_time()
-    read = read_register_frame(csv_path, as_of=as_of, jurisdiction=policy.jurisdiction)
+    read = read_register_frame(csv_path, as_of=as_of, policy=policy)
     load = time.perf_counter() - t
     print(f"columnar CSV load: {read.frame.n:,} rows in {load:.2f}s, CPU {time.process_time() - c:.2f}s "
           f"({read.frame.n / load:,.0f} rows/s; "
@@ -222,7 +222,7 @@ def main() -> None:
     with open(csv_path, encoding="utf-8") as src, open(small, "w", encoding="utf-8", newline="") as dst:
         for _, line in zip(range(k + 1), src):
             dst.write(line)
-    ents = [e for _, e in read_register(small, as_of=as_of, jurisdiction=policy.jurisdiction).accepted]
+    ents = [e for _, e in read_register(small, as_of=as_of, policy=policy).accepted]
     durable = Evaluator(policy, book, as_of)
     t = time.perf_counter()
     d_results = durable.evaluate_many(ents)

@@ -136,7 +136,7 @@ def in_process(path: Path, sample: int, profile: bool, repeat: int = 3) -> dict:
     as_of = date.fromisoformat(AS_OF)
     policy, book = load_engine_inputs(POLICY)
     enterprises = []
-    for chunk in iter_register(path, as_of=as_of, jurisdiction=policy.jurisdiction, chunk_size=5000):
+    for chunk in iter_register(path, as_of=as_of, policy=policy, chunk_size=5000):
         enterprises += [e for _, e in chunk.accepted]
         if len(enterprises) >= sample:
             break

@@ -12,8 +12,6 @@ A threshold that is not a whole number of units is refused when compiling (never
 from __future__ import annotations
 
 import math
-from datetime import date
-from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
@@ -79,10 +77,3 @@ class Encoder:
                 continue
             out[fact] = self(fact, value)
         return out
-
-
-def is_number(value: Any) -> bool:
-    return isinstance(value, (int, Decimal, Fraction)) and not isinstance(value, bool)
-
-
-_ = date  # dates are encoded above; imported for type readers

@@ -11,7 +11,6 @@ Parameters are resolved to values here, so a compiled rule holds no parameter lo
 """
 from __future__ import annotations
 
-import itertools
 import operator
 from dataclasses import dataclass, field
 from datetime import date
@@ -300,14 +299,7 @@ def product(*term_lists: list) -> list:
     return terms
 
 
-def conjunction(nodes: list) -> Node:
-    return And(tuple(nodes)) if nodes else Const(True, None, None)  # type: ignore[arg-type]
-
-
 def check_term_budget(family: str, count: int, limit: int) -> None:
     if count > limit:
         raise PolicyDataError([f"rules/{family}: compiles to {count} engine rules, more than {limit}; "
                                "split an `any` with many branches into separate rules"])
-
-
-_ = itertools  # kept for readers: products above are itertools.product written out with pruning

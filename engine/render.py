@@ -11,7 +11,7 @@ from typing import Any, Optional
 
 import jinja2
 
-from engine.decisions import ConditionFinding, Decision, EnterpriseResult
+from engine.decisions import Decision, EnterpriseResult
 from engine.facts import YearMonth
 from engine.policy import ResolvedParam
 from engine.rules_model import Rulebook
@@ -148,7 +148,3 @@ def render_decision(decision: Decision, result: EnterpriseResult, book: Rulebook
 def provenance_text(rp: ResolvedParam, lang: str) -> str:
     template = environment().get_template(f"provenance_{lang}.txt.j2")
     return template.render(p=rp).strip()
-
-
-def condition_op(c: ConditionFinding) -> str:
-    return c.op

@@ -230,17 +230,24 @@ class Definition(BaseModel):
 
 
 class FactSpec(BaseModel):
+    """One fact of rules/facts.yaml: a register column (no `fn`) or a fact derived from columns. The one
+    schema of facts: the register reader maps headers to the columns, the rules test the facts, and
+    engine/facts.Enterprise holds exactly the columns (checked when the reader loads them)."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
     id: str
     type: Literal[FACT_TYPES]  # type: ignore[valid-type]
     label_zh: str
     label_en: str
     required: bool = False
-    aliases: list[str] = []
-    values: Optional[list[str]] = None
+    aliases: tuple[str, ...] = ()
+    values: Optional[tuple[str, ...]] = None
     signed: bool = False
     fn: Optional[str] = None
-    args: list[str] = []
+    args: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        return f"{self.id} ({self.label_zh})"
 
 
 @dataclass

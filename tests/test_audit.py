@@ -30,7 +30,7 @@ def run(*args):
 def sample_awards() -> list[tuple[str, str, str]]:
     """(enterprise id, type, amount) of every award the engine pays for the sample register."""
     policy, _ = policy_and_rules()
-    read = read_register(REGISTER, as_of=date.fromisoformat(AS_OF), jurisdiction=policy.jurisdiction)
+    read = read_register(REGISTER, as_of=date.fromisoformat(AS_OF), policy=policy)
     out = []
     for _, ent in read.accepted:
         for d in evaluator(date.fromisoformat(AS_OF)).evaluate(ent).decisions:
@@ -112,7 +112,7 @@ def test_a_record_holds_what_is_needed_to_replay_and_check_it(audited):
 
 def test_record_facts_rebuild_the_enterprise_exactly(audited):
     policy, _ = policy_and_rules()
-    read = read_register(REGISTER, as_of=date.fromisoformat(AS_OF), jurisdiction=policy.jurisdiction)
+    read = read_register(REGISTER, as_of=date.fromisoformat(AS_OF), policy=policy)
     original = next(e for _, e in read.accepted if e.enterprise_id == "915001017P5X326G0R")
     record = load(audited / f"915001017P5X326G0R-town_award-{AS_OF}.json")
     assert Enterprise.model_validate(record["input"]["enterprise"]) == original

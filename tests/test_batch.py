@@ -19,6 +19,7 @@ from engine.batch.tasks import ChunkWorker, Job
 from engine.batch.writers import RejectedWriter, json_item, write_json_list
 from engine.evaluate import Evaluator
 from engine.output import csv_columns, csv_headers, render_table, result_json, summary_row
+from engine.register.columns import register_columns
 from engine.register import iter_register, read_register, scan_register, write_rejected
 from engine.tabular import write_csv
 from engine.uscc import make_uscc
@@ -29,18 +30,18 @@ REGISTER = EXAMPLES / "register.csv"
 AS_OF = date(2024, 12, 31)
 
 
-def jurisdiction():
-    return policy_and_rules()[0].jurisdiction
+def columns():
+    return register_columns(policy_and_rules()[0])
 
 
 def merged(path, chunk_size, **kwargs):
-    chunks = list(iter_register(path, as_of=AS_OF, jurisdiction=jurisdiction(), chunk_size=chunk_size, **kwargs))
+    chunks = list(iter_register(path, as_of=AS_OF, policy=policy_and_rules()[0], chunk_size=chunk_size, **kwargs))
     return ([a for c in chunks for a in c.accepted], [r for c in chunks for r in c.rejected],
             [w for c in chunks for w in c.warnings], chunks[0].headers)
 
 
 def assert_same_as_whole_file(path, chunk_size=3, **kwargs):
-    whole = read_register(path, as_of=AS_OF, jurisdiction=jurisdiction(), **kwargs)
+    whole = read_register(path, as_of=AS_OF, policy=policy_and_rules()[0], **kwargs)
     accepted, rejected, warnings, headers = merged(path, chunk_size, **kwargs)
     assert accepted == whole.accepted
     assert rejected == whole.rejected
@@ -87,14 +88,14 @@ def test_streaming_reports_a_file_it_cannot_read_before_any_row(tmp_path):
     path = tmp_path / "bad.csv"
     path.write_text("企业名称,备注\n某公司,无\n", encoding="utf-8")
     with pytest.raises(Exception) as whole:
-        read_register(path, as_of=AS_OF, jurisdiction=jurisdiction())
+        read_register(path, as_of=AS_OF, policy=policy_and_rules()[0])
     with pytest.raises(type(whole.value)) as streamed:
-        scan_register(path)
+        scan_register(path, columns=columns())
     assert str(streamed.value) == str(whole.value)
 
 
 def test_the_duplicate_pass_holds_eight_bytes_a_row_not_the_ids(tmp_path):
-    scan = scan_register(REGISTER, keep_ids=True)
+    scan = scan_register(REGISTER, columns=columns(), keep_ids=True)
     assert len(scan.ids) == 50 and sum(b.itemsize * len(b) for b in scan.ids.buckets) == 8 * 50
     assert scan.duplicates == {}
 
@@ -103,7 +104,7 @@ def test_the_duplicate_pass_holds_eight_bytes_a_row_not_the_ids(tmp_path):
 def reference_output(fmt, lang):
     """What `check` printed before it streamed: the whole register read, evaluated, then rendered."""
     policy, book = policy_and_rules()
-    read = read_register(REGISTER, as_of=AS_OF, jurisdiction=policy.jurisdiction)
+    read = read_register(REGISTER, as_of=AS_OF, policy=policy)
     ev = Evaluator(policy, book, AS_OF)
     results = [ev.evaluate(e) for _, e in read.accepted]
     if fmt == "json":
@@ -145,7 +146,7 @@ def test_two_workers_give_the_same_output_in_the_same_order_as_one(fmt, tmp_path
     if fmt == "csv":
         ids = [r[0] for r in csv.reader(io.StringIO(two.read_text(encoding="utf-8-sig")))][1:]
         assert ids == [e.enterprise_id for _, e in read_register(REGISTER, as_of=AS_OF,
-                                                                 jurisdiction=jurisdiction()).accepted]
+                                                                 policy=policy_and_rules()[0]).accepted]
 
 
 def test_the_pool_really_uses_two_processes():
@@ -162,7 +163,7 @@ def test_rejected_rows_stream_to_the_errors_file_exactly_as_before(tmp_path):
                                        "--errors", str(errors)])
     assert result.exit_code == 1 and "3 of 8 rows rejected; see" in result.output
     expected = tmp_path / "expected.csv"
-    write_rejected(read_register(with_errors, as_of=AS_OF, jurisdiction=jurisdiction()), expected)
+    write_rejected(read_register(with_errors, as_of=AS_OF, policy=policy_and_rules()[0]), expected)
     assert errors.read_bytes() == expected.read_bytes()
     assert not RejectedWriter(tmp_path / "never.csv", ["a"]).count and not (tmp_path / "never.csv").exists()
 
@@ -177,7 +178,7 @@ def test_a_failed_run_leaves_no_half_written_output(tmp_path, monkeypatch):
 
 # ---------------------------------------------------------------- memory: nothing left per row
 def test_no_durable_rules_session_outlives_its_chunk():
-    scan = scan_register(REGISTER)
+    scan = scan_register(REGISTER, columns=columns())
     worker = ChunkWorker(Job(policy_id="wanzhou-2022-80", as_of=AS_OF, fmt="csv", lang="zh", scan=scan))
     checker = worker.checker(scan)
     engine = worker.evaluator.compiled.engine
@@ -192,7 +193,7 @@ def test_no_durable_rules_session_outlives_its_chunk():
 
 
 def test_a_worker_keeps_no_per_row_state_between_chunks():
-    scan = scan_register(REGISTER)
+    scan = scan_register(REGISTER, columns=columns())
     worker = ChunkWorker(Job(policy_id="wanzhou-2022-80", as_of=AS_OF, fmt="csv", lang="zh", scan=scan))
     checker = worker.checker(scan)
     rows = next(scan.chunks(50))
@@ -273,7 +274,7 @@ def test_parquet_partitions_are_read_like_csv(tmp_path):
                    tmp_path / "part.parquet")
     accepted, rejected, _, _ = merged(tmp_path / "part.parquet", 2)
     assert [e for _, e in accepted] == [e for _, e in read_register(REGISTER, as_of=AS_OF,
-                                                                    jurisdiction=jurisdiction()).accepted][:4]
+                                                                    policy=policy_and_rules()[0]).accepted][:4]
 
 
 def test_make_uscc_of_the_generator_is_unique():
@@ -308,7 +309,7 @@ def test_the_lean_dispatch_fires_exactly_what_the_library_dispatch_fires(tmp_pat
     ev = Evaluator(policy, book, AS_OF)
     engine = ev.compiled.engine
     enterprises = [e for path in (REGISTER, generated)
-                   for chunk in iter_register(path, as_of=AS_OF, jurisdiction=policy.jurisdiction)
+                   for chunk in iter_register(path, as_of=AS_OF, policy=policy)
                    for _, e in chunk.accepted]
     assert len(enterprises) > 440
     for e in enterprises:

@@ -24,7 +24,7 @@ from engine.compiler import plan_policy
 from engine.errors import InputFileError, PolicyDataError
 from engine.output import csv_columns, result_json
 from engine.register import read_register
-from engine.register.columns import load_columns
+from engine.register.columns import register_columns
 from engine.render import render_decision
 from engine.tabular import write_csv
 from tests.conftest import ROOT, enterprise, evaluator, policy_and_rules, uscc_for
@@ -41,7 +41,7 @@ def columnar(as_of: date = AS_OF) -> ColumnarEvaluator:
 
 def sample_enterprises(as_of: date = AS_OF):
     policy, _ = policy_and_rules()
-    return [e for _, e in read_register(SAMPLE, as_of=as_of, jurisdiction=policy.jurisdiction).accepted]
+    return [e for _, e in read_register(SAMPLE, as_of=as_of, policy=policy).accepted]
 
 
 # ------------------------------------------------------------------------------- refused when compiling
@@ -218,18 +218,18 @@ def test_json_has_the_contract_keys_and_durable_conditions():
 def _same_read(path: Path, as_of: date = AS_OF, chunk_rows: int = 50_000):
     policy, _ = policy_and_rules()
     try:
-        normal = read_register(path, as_of=as_of, jurisdiction=policy.jurisdiction)
+        normal = read_register(path, as_of=as_of, policy=policy)
     except InputFileError as exc:
         with pytest.raises(InputFileError) as info:
-            read_register_frame(path, as_of=as_of, jurisdiction=policy.jurisdiction, chunk_rows=chunk_rows)
+            read_register_frame(path, as_of=as_of, policy=policy, chunk_rows=chunk_rows)
         assert str(info.value) == str(exc)
         return None
-    fast = read_register_frame(path, as_of=as_of, jurisdiction=policy.jurisdiction, chunk_rows=chunk_rows)
+    fast = read_register_frame(path, as_of=as_of, policy=policy, chunk_rows=chunk_rows)
     assert fast.headers == normal.headers
     assert fast.warnings == normal.warnings
     assert fast.rejected == normal.rejected
     assert fast.rows.tolist() == [n for n, _ in normal.accepted]
-    types = {c.id: c.type for c in load_columns()}
+    types = {c.id: c.type for c in register_columns(policy)}
     reference = Frame.from_enterprises([e for _, e in normal.accepted], types)
     for i in range(reference.n):
         want, got = reference.row_values(i), fast.frame.row_values(i)
@@ -346,7 +346,7 @@ def test_loader_agrees_with_the_register_reader_on_generated_files(tmp_path_fact
 
 def test_loaded_frame_evaluates_like_the_enterprises():
     policy, book = policy_and_rules()
-    fast = read_register_frame(SAMPLE, as_of=AS_OF, jurisdiction=policy.jurisdiction)
+    fast = read_register_frame(SAMPLE, as_of=AS_OF, policy=policy)
     cv = columnar()
     assert_same(evaluator(AS_OF).evaluate_many(sample_enterprises()), cv.evaluate_frame(fast.frame).results())
     assert np.all(fast.rows > 1)

@@ -232,7 +232,7 @@ def test_batch_equals_one_by_one(scenario):
 def test_sample_register_through_both_engines():
     policy, book = policy_and_rules()
     for as_of in (date(2024, 12, 31), date(2025, 6, 30), date(2026, 1, 31)):
-        read = read_register(ROOT / "examples" / "register.csv", as_of=as_of, jurisdiction=policy.jurisdiction)
+        read = read_register(ROOT / "examples" / "register.csv", as_of=as_of, policy=policy)
         ents = [e for _, e in read.accepted]
         assert ents
         assert_same(evaluator(as_of).evaluate_many(ents), ColumnarEvaluator(policy, book, as_of).evaluate(ents),

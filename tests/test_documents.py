@@ -57,7 +57,7 @@ def used_parameters(type_: str = "enterprise_award") -> dict:
     from tests.conftest import evaluator
     from engine.register import read_register
     policy, _ = policy_and_rules()
-    read = read_register(REGISTER, as_of=date.fromisoformat(AS_OF), jurisdiction=policy.jurisdiction)
+    read = read_register(REGISTER, as_of=date.fromisoformat(AS_OF), policy=policy)
     ent = next(e for _, e in read.accepted if e.enterprise_id == FIRM)
     return evaluator(date.fromisoformat(AS_OF)).evaluate(ent).decision(type_).params
 

@@ -16,7 +16,7 @@ AS_OF = date(2024, 12, 31)
 
 def sample_enterprises():
     policy, _ = policy_and_rules()
-    read = read_register(ROOT / "examples" / "register.csv", as_of=AS_OF, jurisdiction=policy.jurisdiction)
+    read = read_register(ROOT / "examples" / "register.csv", as_of=AS_OF, policy=policy)
     assert not read.rejected
     return [e for _, e in read.accepted]
 
@@ -45,7 +45,7 @@ def test_csv_xlsx_and_json_registers_give_the_same_decisions():
     ev = evaluator(AS_OF)
     docs = []
     for name in ("register.csv", "register.xlsx", "register.json"):
-        read = read_register(ROOT / "examples" / name, as_of=AS_OF, jurisdiction=policy.jurisdiction)
+        read = read_register(ROOT / "examples" / name, as_of=AS_OF, policy=policy)
         docs.append(documents(ev.evaluate_many(e for _, e in read.accepted)))
     assert docs[0] == docs[1] == docs[2]
 

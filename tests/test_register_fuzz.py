@@ -11,13 +11,13 @@ import openpyxl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import policy_and_rules
 from engine.errors import InputFileError
-from engine.jurisdiction import load_jurisdiction
 from engine.register import read_register
 from engine.uscc import make_uscc
 
 AS_OF = date(2024, 6, 30)
-WANZHOU = load_jurisdiction(Path("policies/jurisdictions/500101-wanzhou"))
+POLICY = policy_and_rules()[0]
 HEADER = ["统一社会信用代码", "企业名称", "所属乡镇（街道）", "是否园内", "行业代码", "是否法人单位", "成立日期",
           "是否规上", "入统年月", "上年营业收入", "本年累计营业收入", "累计截至月份", "从业人员", "本年累计利润总额",
           "亩均效益评价", "用地需求（亩）", "标签"]
@@ -36,7 +36,7 @@ cell_text = st.one_of(
 
 
 def read(path):
-    return read_register(path, as_of=AS_OF, jurisdiction=WANZHOU)
+    return read_register(path, as_of=AS_OF, policy=POLICY)
 
 
 def check_accounting(result, data_rows: int):

@@ -8,14 +8,14 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from tests.conftest import policy_and_rules
 from engine.errors import InputFileError
 from engine.facts import Enterprise, YearMonth
-from engine.jurisdiction import load_jurisdiction
 from engine.register import read_register
 from engine.uscc import make_uscc
 
 AS_OF = date(2024, 6, 30)
-WANZHOU = load_jurisdiction(Path("policies/jurisdictions/500101-wanzhou"))
+POLICY = policy_and_rules()[0]
 ID1, ID2, ID3, ID4 = (make_uscc(f"91500101MA5U4AB{n}X") for n in (1, 2, 3, 4))
 
 EXPECTED = [
@@ -81,7 +81,7 @@ def write_csv(path: Path, header: list, rows: list, encoding: str, title: str | 
 
 
 def read(path, **kw):
-    return read_register(path, as_of=AS_OF, jurisdiction=WANZHOU, **kw)
+    return read_register(path, as_of=AS_OF, policy=POLICY, **kw)
 
 
 def facts(result):

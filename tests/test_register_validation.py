@@ -2,17 +2,16 @@
 others still go through, and the message says where, what and what was expected."""
 import csv
 from datetime import date
-from pathlib import Path
 
 import pytest
 
+from tests.conftest import policy_and_rules
 from engine.errors import InputFileError
-from engine.jurisdiction import load_jurisdiction
 from engine.register import InputProblem, read_register, write_rejected
 from engine.uscc import make_uscc
 
 AS_OF = date(2024, 6, 30)
-WANZHOU = load_jurisdiction(Path("policies/jurisdictions/500101-wanzhou"))
+POLICY = policy_and_rules()[0]
 GOOD = {"统一社会信用代码": make_uscc("91500101MA5U4AB1X"), "企业名称": "甲公司", "所属乡镇（街道）": "分水镇",
         "是否园内": "否", "行业代码": "C3670", "是否法人单位": "是", "成立日期": "2019-05-20", "是否规上": "否"}
 OTHER = {**GOOD, "统一社会信用代码": make_uscc("91500101MA5U4AB2X"), "企业名称": "乙公司"}
@@ -25,7 +24,7 @@ def read_rows(tmp_path, *rows: dict, name="企业名录.csv"):
         writer = csv.writer(fh)
         writer.writerow(header)
         writer.writerows([[row.get(h, "") for h in header] for row in rows])
-    return read_register(path, as_of=AS_OF, jurisdiction=WANZHOU)
+    return read_register(path, as_of=AS_OF, policy=POLICY)
 
 
 def only_problems(tmp_path, **changes) -> list[str]:

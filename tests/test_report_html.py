@@ -47,7 +47,7 @@ def html(report_file) -> str:
 @pytest.fixture(scope="module")
 def sample_results():
     policy, _ = policy_and_rules()
-    read = read_register(REGISTER, as_of=date.fromisoformat(AS_OF), jurisdiction=policy.jurisdiction)
+    read = read_register(REGISTER, as_of=date.fromisoformat(AS_OF), policy=policy)
     return [evaluator(date.fromisoformat(AS_OF)).evaluate(e) for _, e in read.accepted]
 
 

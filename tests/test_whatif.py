@@ -44,7 +44,7 @@ def test_lowering_the_pool_bound_adds_exactly_the_firms_between_the_bounds_each_
 def test_raising_the_enterprise_award_changes_only_amounts_and_the_budget_attributed_to_that_parameter():
     policy, book = policy_and_rules()
     from engine.register import read_register
-    read = read_register(ROOT / "examples" / "register.csv", as_of=AS_OF, jurisdiction=policy.jurisdiction)
+    read = read_register(ROOT / "examples" / "register.csv", as_of=AS_OF, policy=policy)
     firms = [e for _, e in read.accepted]
     reform = Reform(name="award 15万", effective=date(2024, 1, 1), parameters={"enterprise_award_industrial": "150000"})
     result = diff(firms, policy, book, reform, AS_OF)
@@ -131,7 +131,7 @@ def test_sweep_on_the_columnar_engine_equals_sweep_on_durable_rules():
     policy, book = policy_and_rules()
     from engine.register import read_register
     firms = [e for _, e in read_register(ROOT / "examples" / "register.csv", as_of=AS_OF,
-                                         jurisdiction=policy.jurisdiction).accepted]
+                                         policy=policy).accepted]
     values = sweep_values("money", "15000000", "25000000", 5)
     fast = sweep(firms, policy, book, "scale_threshold", values, AS_OF, engine="columnar")
     slow = sweep(firms, policy, book, "scale_threshold", values, AS_OF, engine="durable")

@@ -29,6 +29,7 @@ from engine.batch.progress import Progress
 from engine.batch.tasks import (JSON_CHUNK_SIZE, PARTITION_FORMATS, ChunkResult, Job, PartitionResult, default_workers,
                                 load_inputs, partition_files, run_task, with_reform, worker_for)
 from engine.batch.writers import RejectedWriter, json_item, write_json_list
+from engine.register.columns import register_columns
 from engine.register.streaming import DEFAULT_CHUNK_SIZE, IdIndex, scan_register
 
 # What callers of a batch run use, importable from here.
@@ -101,7 +102,7 @@ class RegisterRun:
         # error before any worker starts: with one worker, by building this process's worker itself;
         # otherwise without durable_rules (each worker compiles its own rulesets).
         policy, book = with_reform(load_inputs(policy_id), reform)
-        self.scan = scan_register(path, sheet=sheet)
+        self.scan = scan_register(path, columns=register_columns(policy), sheet=sheet)
         self.job = Job(policy_id=policy_id, as_of=as_of, fmt=fmt, lang=lang, scan=self.scan, reform=reform)
         self.executor = executor or LocalExecutor(1)
         self.chunk_size = max(1, chunk_size or (JSON_CHUNK_SIZE if fmt == "json" else DEFAULT_CHUNK_SIZE))

@@ -19,6 +19,7 @@ from typing import Any, Iterator, Optional
 from engine.batch.writers import RejectedWriter, json_item, write_json_list
 from engine.errors import EngineError, InputFileError, ScaleupError
 from engine.register import InputProblem, RejectedRow
+from engine.register.columns import register_columns
 from engine.register.streaming import (DEFAULT_CHUNK_SIZE, IdIndex, RegisterScan, RowChecker, locate_ids,
                                        scan_register)
 
@@ -141,6 +142,11 @@ def load_inputs(policy_id: str) -> tuple:
     return _LOADED[policy_id]
 
 
+def job_columns(job: Job) -> tuple:
+    """The register columns of the job's policy (its rules folder's facts schema)."""
+    return register_columns(load_inputs(job.policy_id)[0])
+
+
 def worker_for(job: Job) -> ChunkWorker:
     """This process's worker for the job, built on first use (one run at a time per process: the
     previous run's worker is dropped)."""
@@ -161,10 +167,10 @@ def run_task(job: Job, task: tuple) -> Any:
             worker = worker_for(job)
             return worker.run(worker.file_checker, payload)
         if kind == "ids":
-            return partition_ids(payload)
+            return partition_ids(job, payload)
         if kind == "locate":
             path, keys = payload
-            return locate_ids(scan_register(path, find_duplicates=False), keys)
+            return locate_ids(scan_register(path, columns=job_columns(job), find_duplicates=False), keys)
         if kind == "partition":
             return evaluate_partition(job, payload)
     except EngineError:
@@ -185,9 +191,9 @@ def partition_files(folder: Path) -> list[Path]:
     return files
 
 
-def partition_ids(path: str) -> PartitionResult:
+def partition_ids(job: Job, path: str) -> PartitionResult:
     try:
-        scan = scan_register(path, keep_ids=True, find_duplicates=False)
+        scan = scan_register(path, columns=job_columns(job), keep_ids=True, find_duplicates=False)
     except InputFileError as exc:
         return PartitionResult(path, error=str(exc))
     return PartitionResult(path, rows=scan.data_rows, ids=scan.ids)
@@ -195,7 +201,7 @@ def partition_ids(path: str) -> PartitionResult:
 
 def evaluate_partition(job: Job, path: str) -> PartitionResult:
     try:
-        scan = scan_register(path, find_duplicates=False)
+        scan = scan_register(path, columns=job_columns(job), find_duplicates=False)
     except InputFileError as exc:
         return PartitionResult(path, error=str(exc))
     return evaluate_scanned(job, scan)

@@ -31,9 +31,9 @@ from engine.columnar.csv_text import CsvHead, csv_errors, csv_lines, csv_records
 from engine.columnar.frame import Frame, objects
 from engine.errors import InputFileError
 from engine.facts import Enterprise
-from engine.jurisdiction import Jurisdiction
+from engine.policy import Policy
 from engine.register import InputProblem, RejectedRow, read_register
-from engine.register.columns import count_known, load_columns, map_headers
+from engine.register.columns import count_known, map_headers, register_columns
 from engine.register.normalise import cell_text, is_blank
 from engine.register.reading import HEADER_SEARCH_ROWS, find_header, header_labels, row_text, row_width
 from engine.register.towns import TownResolver
@@ -61,20 +61,20 @@ class FrameRead:
         return self.frame.n + len(self.rejected)
 
 
-def read_register_frame(path, *, as_of: date, jurisdiction: Jurisdiction, sheet: Optional[str] = None,
+def read_register_frame(path, *, as_of: date, policy: Policy, sheet: Optional[str] = None,
                         chunk_rows: int = CHUNK_ROWS) -> FrameRead:
     name = str(path)
     path = Path(path)
     if path.suffix.lower() == ".csv":
         head = read_head(path, name)
         if head is not None:
-            return _CsvReader(path, name, head, as_of, jurisdiction, chunk_rows).run()
-    return _via_register(path, as_of, jurisdiction, sheet)
+            return _CsvReader(path, name, head, as_of, policy, chunk_rows).run()
+    return _via_register(path, as_of, policy, sheet)
 
 
-def _via_register(path, as_of, jurisdiction, sheet) -> FrameRead:
-    read = read_register(path, as_of=as_of, jurisdiction=jurisdiction, sheet=sheet)
-    types = {c.id: c.type for c in load_columns()}
+def _via_register(path, as_of, policy, sheet) -> FrameRead:
+    read = read_register(path, as_of=as_of, policy=policy, sheet=sheet)
+    types = {c.id: c.type for c in register_columns(policy)}
     frame = Frame.from_enterprises([e for _, e in read.accepted], types)
     return FrameRead(read.path, read.headers, frame, np.array([r for r, _ in read.accepted], dtype=np.int64),
                      read.rejected, read.warnings, fast=False)
@@ -86,10 +86,10 @@ IDENTITY = ("enterprise_id", "name")     # unique per row: kept as text, not as 
 
 
 class _CsvReader:
-    def __init__(self, path: Path, name: str, head: CsvHead, as_of: date, jurisdiction: Jurisdiction, chunk_rows: int):
+    def __init__(self, path: Path, name: str, head: CsvHead, as_of: date, policy: Policy, chunk_rows: int):
         self.path, self.name, self.head, self.as_of = path, name, head, as_of
-        self.columns = load_columns()
-        self.towns = TownResolver(jurisdiction)
+        self.columns = register_columns(policy)
+        self.towns = TownResolver(policy.jurisdiction)
         self.chunk_rows = chunk_rows
         self.ym_as_of = (as_of.year, as_of.month)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Optional
 
-from engine.jurisdiction import Jurisdiction
+from engine.policy import Policy
 from engine.register.model import InputProblem, RegisterRead, RejectedRow
 from engine.register.streaming import iter_register, scan_register
 from engine.tabular import write_csv
@@ -22,9 +22,10 @@ __all__ = ["InputProblem", "RejectedRow", "RegisterRead", "read_register", "writ
 WHOLE_FILE_CHUNK = 1 << 30   # rows per chunk when the caller wants the whole file at once
 
 
-def read_register(path, *, as_of: date, jurisdiction: Jurisdiction, sheet: Optional[str] = None) -> RegisterRead:
-    """The whole register at once: the streamed chunks, concatenated."""
-    chunks = list(iter_register(path, as_of=as_of, jurisdiction=jurisdiction, sheet=sheet,
+def read_register(path, *, as_of: date, policy: Policy, sheet: Optional[str] = None) -> RegisterRead:
+    """The whole register at once: the streamed chunks, concatenated. The policy gives the towns
+    (its jurisdiction) and the columns (its rules folder's facts schema)."""
+    chunks = list(iter_register(path, as_of=as_of, policy=policy, sheet=sheet,
                                 chunk_size=WHOLE_FILE_CHUNK))
     first = chunks[0]
     return RegisterRead(first.path, first.headers,

@@ -1,5 +1,5 @@
-"""Register columns: the column list of rules/facts.yaml (the single source of truth for ids, types and
-Chinese header aliases) and the mapping from a file's header cells to those columns."""
+"""Register columns: the columns of the policy's facts schema (<rules folder>/facts.yaml, the single source
+of truth for ids, types and Chinese header aliases) and the mapping from a file's header cells to them."""
 from __future__ import annotations
 
 import difflib
@@ -8,15 +8,13 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal, Optional
-
-from pydantic import BaseModel, ConfigDict, ValidationError
+from typing import Optional
 
 from engine.errors import InputFileError, PolicyDataError
 from engine.facts import Enterprise
-from engine.yamlio import YamlFileError, load_yaml
-
-FACTS_PATH = Path(__file__).resolve().parents[2] / "rules" / "facts.yaml"
+from engine.policy import Policy
+from engine.rules_model import FactSpec, load_facts
+from engine.yamlio import YamlFileError
 
 # Facts the reader fills in itself rather than from a column of its own.
 _DERIVED_BY_READER = {"town_code"}
@@ -25,19 +23,9 @@ _DERIVED_BY_READER = {"town_code"}
 _UNIT_SUFFIX = re.compile(r"(?P<base>.+?)(?:\((?P<u1>万元|元)\)|(?P<u2>万元|元))")
 
 
-class Column(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    id: str
-    type: Literal["text", "bool", "date", "year_month", "money", "int", "decimal", "enum", "tags"]
-    required: bool
-    label_zh: str
-    label_en: str
-    aliases: tuple[str, ...] = ()
-    values: Optional[tuple[str, ...]] = None
-    signed: bool = False
-
-    def describe(self) -> str:
-        return f"{self.id} ({self.label_zh})"
+# A register column is a fact of the schema without a derivation.
+Column = FactSpec
+REGISTER_TYPES = ("text", "bool", "date", "year_month", "money", "int", "decimal", "enum", "tags")
 
 
 @dataclass(frozen=True)
@@ -60,21 +48,21 @@ def header_key(text: str) -> str:
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(text))).lower()
 
 
-@lru_cache(maxsize=4)
-def load_columns(path: Path = FACTS_PATH) -> tuple[Column, ...]:
+def register_columns(policy: Policy) -> tuple[Column, ...]:
+    """The register's columns: the facts schema (facts.yaml) of the policy's own rules folder."""
+    return load_columns(policy.rules_folder)
+
+
+@lru_cache(maxsize=8)
+def load_columns(rules_folder: Path) -> tuple[Column, ...]:
+    path = rules_folder / "facts.yaml"
     try:
-        data = load_yaml(path)
+        facts = load_facts(rules_folder)
     except YamlFileError as exc:
         raise PolicyDataError([str(exc)]) from None
-    if not isinstance(data, dict) or not isinstance(data.get("columns"), list):
-        raise PolicyDataError([f"{path}: expected a mapping with a 'columns' list"])
-    problems: list[str] = []
-    columns: list[Column] = []
-    for i, item in enumerate(data["columns"], start=1):
-        try:
-            columns.append(Column.model_validate(item))
-        except ValidationError as exc:
-            problems.append(f"{path} column {i}: {exc}")
+    columns = [spec for spec in facts.values() if not spec.fn]
+    problems = [f"{path}: column {c.id}: type {c.type} is not a register type ({', '.join(REGISTER_TYPES)})"
+                for c in columns if c.type not in REGISTER_TYPES]
     ids = [c.id for c in columns]
     expected = set(Enterprise.model_fields) - _DERIVED_BY_READER
     if not problems and set(ids) != expected:

@@ -27,8 +27,9 @@ from typing import Any, Iterator, Optional, Union
 from engine.errors import InputFileError
 from engine.facts import Enterprise
 from engine.jurisdiction import Jurisdiction
+from engine.policy import Policy
 from engine.register.model import InputProblem, RegisterRead, RejectedRow
-from engine.register.columns import HeaderMap, count_known, load_columns, map_headers, match_header
+from engine.register.columns import Column, HeaderMap, count_known, map_headers, match_header, register_columns
 from engine.register.normalise import CellError, cell_text, is_blank, parse_cell
 from engine.register.reading import (HEADER_SEARCH_ROWS, Row, find_header, header_labels, open_input, read_json,
                                      row_text, row_width, xlsx_rows)
@@ -147,7 +148,7 @@ class RowChecker:
         return row_no, outcome.enterprise
 
 
-def scan_register(path, *, sheet: Optional[str] = None, keep_ids: bool = False,
+def scan_register(path, *, columns: tuple[Column, ...], sheet: Optional[str] = None, keep_ids: bool = False,
                   find_duplicates: bool = True) -> RegisterScan:
     """Pass 1 over a register file (see the module docstring). With keep_ids the id hashes stay on the
     scan (for a partitioned register, whose duplicates are found across all its files)."""
@@ -159,7 +160,7 @@ def scan_register(path, *, sheet: Optional[str] = None, keep_ids: bool = False,
         for encoding in encodings:
             try:
                 delimiter = _csv_delimiter(path, encoding)
-                scan = _scan(path, name, kind, sheet, encoding, delimiter)
+                scan = _scan(path, name, kind, sheet, encoding, delimiter, columns)
                 break
             except UnicodeDecodeError:
                 continue
@@ -167,7 +168,7 @@ def scan_register(path, *, sheet: Optional[str] = None, keep_ids: bool = False,
             raise InputFileError(f"{name}: not readable as UTF-8 or GB18030 (GBK) text; "
                                  "save it from Excel as \"CSV UTF-8\" or as .xlsx")
     else:
-        scan = _scan(path, name, kind, sheet, None, ",")
+        scan = _scan(path, name, kind, sheet, None, ",", columns)
     if find_duplicates:
         repeated = scan.ids.repeated()
         if repeated:
@@ -187,12 +188,12 @@ def locate_ids(scan: RegisterScan, keys: set[int]) -> dict[str, list[tuple[str, 
     return found
 
 
-def iter_register(path, *, as_of: date, jurisdiction: Jurisdiction, sheet: Optional[str] = None,
+def iter_register(path, *, as_of: date, policy: Policy, sheet: Optional[str] = None,
                   chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[RegisterRead]:
     """The register in chunks of at most chunk_size rows, each a RegisterRead; the first carries every
     warning of the file. Concatenated, the chunks are what read_register returns."""
-    scan = scan_register(path, sheet=sheet)
-    checker = RowChecker(scan, as_of, jurisdiction)
+    scan = scan_register(path, columns=register_columns(policy), sheet=sheet)
+    checker = RowChecker(scan, as_of, policy.jurisdiction)
     warnings = list(scan.warnings)
     sent = False
     for chunk in scan.chunks(chunk_size):
@@ -208,8 +209,7 @@ def iter_register(path, *, as_of: date, jurisdiction: Jurisdiction, sheet: Optio
 
 # ---------------------------------------------------------------------------------------- pass 1
 def _scan(path: Path, name: str, kind: str, sheet: Optional[str], encoding: Optional[str],
-          delimiter: str) -> RegisterScan:
-    columns = load_columns()
+          delimiter: str, columns: tuple[Column, ...]) -> RegisterScan:
     rows = _rows(path, name, kind, sheet, encoding, delimiter)
     head: list[Row] = []
     if kind in ("json", "parquet"):

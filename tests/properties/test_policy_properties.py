@@ -3,7 +3,6 @@
 Run with more examples: `make test-deep`."""
 from __future__ import annotations
 
-import random
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -221,6 +220,3 @@ def test_a_parameter_change_takes_effect_exactly_on_its_date(effective, new_thre
     on_the_day = Evaluator(reform, book, effective).evaluate(ent).decision("upgrade_eligibility")
     assert day_before.params["scale_threshold"].value == Decimal("20000000") and day_before.outcome == "eligible"
     assert on_the_day.params["scale_threshold"].value == Decimal(new_threshold) and on_the_day.outcome == "not_eligible"
-
-
-_ = random
