@@ -21,8 +21,9 @@ from engine.derive import fact_values
 from engine.encoding import UNITS
 from engine.errors import EngineError
 from engine.facts import Enterprise
-from engine.policy import Policy, load_policy, project_root, resolve_policy_folder
-from engine.rules_model import LEVELS, Rulebook, load_rulebook
+from engine.policy import Policy, load_policy, resolve_policy_folder
+from engine.rulebook import load_rulebook
+from engine.rules_model import LEVELS, Rulebook
 
 FACT_TYPES: dict[str, str] = {}     # fact id -> type, filled from the rulebook (for margins' units)
 

@@ -10,7 +10,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from engine.errors import ParameterNotInForce, PolicyDataError, UnknownPolicyError
 from engine.jurisdiction import Jurisdiction, load_jurisdiction
@@ -58,9 +58,9 @@ class PolicyMeta(BaseModel):
     source_file: str
     source_note: Optional[str] = None
     fictional: bool = False
-    # Rule records this instrument uses: a folder relative to the policy folder. Default: the shared
-    # rules/ at the top of the repository (its citations must then exist in this instrument's clauses).
-    rules: Optional[str] = None
+    # Rule records this instrument uses: a folder relative to the policy folder (its citations must
+    # exist in this instrument's clauses). Every path to rules comes from here.
+    rules: str
 
 
 class ParamValue(BaseModel):
@@ -303,7 +303,7 @@ class Policy:
 
     @property
     def rules_folder(self) -> Path:
-        return (self.folder / self.meta.rules).resolve() if self.meta.rules else project_root() / "rules"
+        return (self.folder / self.meta.rules).resolve()
 
     def param(self, name: str, as_of: date) -> ResolvedParam:
         try:
@@ -503,12 +503,16 @@ def content_hash(paths: list[Path]) -> str:
     return digest.hexdigest()
 
 
-def project_root() -> Path:
-    return Path(__file__).resolve().parent.parent
+def bundle_root() -> Path:
+    """The folder holding the bundled policies/ and rules/: scaleup_data/ beside engine/ when installed
+    (pyproject.toml ships them there), else the top of the source checkout."""
+    top = Path(__file__).resolve().parent.parent
+    installed = top / "scaleup_data"
+    return installed if (installed / "policies").is_dir() else top
 
 
 def policies_root() -> Path:
-    return project_root() / "policies"
+    return bundle_root() / "policies"
 
 
 def available_policies(root: Optional[Path] = None) -> list[str]:

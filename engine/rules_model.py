@@ -1,6 +1,6 @@
 """Rule records (rules/*.yaml) as validated data: a closed condition language, no eval, no literal
-figures. Loading cross-checks every reference (facts, parameters, clauses, definitions) and reports
-every problem at once with its file and rule id."""
+figures. engine/rulebook.py loads a rules folder into a Rulebook; engine/rules_check.py cross-checks
+every reference (facts, parameters, clauses, definitions)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -9,9 +9,6 @@ from typing import Any, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
-from engine.errors import PolicyDataError
-from engine.policy import Policy, did_you_mean
-from engine.yamlio import YamlFileError, load_yaml
 
 Strict = ConfigDict(extra="forbid", frozen=True)
 CompareOp = Literal["==", "!=", "<", "<=", ">", ">=", "in", "not_in", "has_any"]
@@ -121,7 +118,7 @@ def parse_condition(raw: Any, where: str) -> Condition:
         if "param" in keys:
             return ParamTest(**raw)
     except ValidationError as exc:
-        raise ValueError("; ".join(f"{where}.{'.'.join(map(str, e['loc']))}: {_msg(e)}" for e in exc.errors())) from None
+        raise ValueError("; ".join(f"{where}.{'.'.join(map(str, e['loc']))}: {error_message(e)}" for e in exc.errors())) from None
     raise ValueError(f"{where}: not a condition (expected one of all, any, not, ref, fact, param): {sorted(keys)}")
 
 
@@ -132,7 +129,8 @@ def _as_list(raw: dict, key: str, where: str) -> list:
     return value
 
 
-def _msg(err: dict) -> str:
+def error_message(err: dict) -> str:
+    """A pydantic error as the line an author reads."""
     return "unknown key (misspelt?)" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
 
 
@@ -291,168 +289,6 @@ class Rulebook:
         raise KeyError(rule_id)
 
 
-FAMILIES_FILE = "families.yaml"     # the family ids, in output order; each family is <id>.yaml
-OUTCOMES = {
-    "gate": {"positive", "negative"},
-    "indicators": {"none"},
-}
-
-
-def load_facts(folder: Path) -> dict[str, FactSpec]:
-    raw = load_yaml(folder / "facts.yaml") or {}
-    problems, facts = [], {}
-    for section in ("columns", "derived"):
-        for i, item in enumerate(raw.get(section, []) or []):
-            try:
-                spec = FactSpec(**item)
-                facts[spec.id] = spec
-            except (ValidationError, TypeError) as exc:
-                problems.append(f"{folder / 'facts.yaml'}: {section}[{i}]: {exc}")
-    if problems:
-        raise PolicyDataError(problems)
-    return facts
-
-
-def load_rulebook(folder: Path, policy: Policy) -> Rulebook:
-    folder = Path(folder)
-    problems: list[str] = []
-    try:
-        facts = load_facts(folder)
-    except (PolicyDataError, YamlFileError) as exc:
-        raise PolicyDataError(getattr(exc, "problems", [str(exc)])) from None
-    def_path = folder / "definitions.yaml"
-    definitions, definition_conditions = _load_definitions(def_path, problems)
-    files = [folder / "facts.yaml", def_path, folder / FAMILIES_FILE]
-    families: dict[str, Family] = {}
-    for family_id in family_ids(folder, problems):
-        path = folder / f"{family_id}.yaml"
-        files.append(path)
-        fam = _load_family(path, family_id, problems)
-        if fam is not None:
-            families[family_id] = fam
-    _bring_included_rules(folder, families, problems)
-    nm_path = folder / "not_modelled.yaml"
-    if nm_path.exists():
-        files.append(nm_path)
-    not_modelled = _load_not_modelled(nm_path, problems) if nm_path.exists() else []
-    book = Rulebook(folder=folder, facts=facts, not_modelled=not_modelled, definitions=definitions,
-                    definition_conditions=definition_conditions, families=families, files=files)
-    problems += cross_check(book, policy)
-    if problems:
-        raise PolicyDataError(problems)
-    return book
-
-
-def family_ids(folder: Path, problems: list[str]) -> list[str]:
-    """The decision families of a rules folder, in output order (rules/families.yaml)."""
-    path = folder / FAMILIES_FILE
-    try:
-        raw = load_yaml(path) or {}
-    except YamlFileError as exc:
-        problems.append(str(exc))
-        return []
-    ids = raw.get("families") if isinstance(raw, dict) else None
-    if not isinstance(ids, list) or not ids or not all(isinstance(i, str) and i for i in ids):
-        problems.append(f"{path}: families: expected a list of family ids (each one is <id>.yaml beside it)")
-        return []
-    if len(set(ids)) != len(ids):
-        problems.append(f"{path}: families: a family is listed twice")
-    return list(dict.fromkeys(ids))
-
-
-def _load_definitions(def_path: Path, problems: list[str]) -> tuple[dict[str, Definition], dict[str, Condition]]:
-    definitions: dict[str, Definition] = {}
-    definition_conditions: dict[str, Condition] = {}
-    try:
-        for i, item in enumerate((load_yaml(def_path) or {}).get("definitions", [])):
-            try:
-                d = Definition(**item)
-                definitions[d.id] = d
-                definition_conditions[d.id] = parse_condition(d.when, f"definitions[{i}].when")
-            except (ValidationError, ValueError, TypeError) as exc:
-                problems.append(f"{def_path}: definitions[{i}]: {exc}")
-    except YamlFileError as exc:
-        problems.append(str(exc))
-    return definitions, definition_conditions
-
-
-def _load_family(path: Path, family_id: str, problems: list[str]) -> Optional[Family]:
-    try:
-        raw = load_yaml(path)
-    except YamlFileError as exc:
-        problems.append(str(exc))
-        return None
-    try:
-        spec = FamilyFile(**raw)
-    except ValidationError as exc:
-        for e in exc.errors():
-            loc = ".".join(map(str, e["loc"]))
-            rid = _rule_id_at(raw, e["loc"])
-            problems.append(f"{path}: {loc}{' (rule ' + rid + ')' if rid else ''}: {_msg(e)}")
-        return None
-    except TypeError as exc:
-        problems.append(f"{path}: {exc}")
-        return None
-    if spec.family != family_id:
-        problems.append(f"{path}: family: {spec.family!r} must be the file's name, {family_id!r}")
-    fam = Family(name=family_id, spec=spec, rules=list(spec.rules), conditions={}, guards={}, cases={})
-    for r in spec.rules:
-        try:
-            if r.when is not None:
-                fam.conditions[r.id] = parse_condition(r.when, f"{r.id}.when")
-            if r.applies_when is not None:
-                fam.guards[r.id] = parse_condition(r.applies_when, f"{r.id}.applies_when")
-            if r.cases:
-                fam.cases[r.id] = [(parse_condition(c.when, f"{r.id}.cases[{j}].when"), c.value)
-                                   for j, c in enumerate(r.cases)]
-        except ValueError as exc:
-            problems.append(f"{path}: {exc}")
-    return fam
-
-
-def _bring_included_rules(folder: Path, families: dict[str, Family], problems: list[str]) -> None:
-    """Included families bring their gate rules (not amounts or attributes) into the including family."""
-    for fam in families.values():
-        for inc in fam.spec.includes:
-            src = families.get(inc)
-            if src is None:
-                problems.append(f"{folder}/{fam.name}: includes unknown family {inc!r}{did_you_mean(inc, families)}")
-                continue
-            brought = [r for r in src.rules if r.kind in ("applicability", "exclusion", "condition")]
-            fam.rules = brought + fam.rules
-            for r in brought:
-                fam.included_from[r.id] = inc
-                if r.id in src.conditions:
-                    fam.conditions[r.id] = src.conditions[r.id]
-                if r.id in src.guards:
-                    fam.guards[r.id] = src.guards[r.id]
-
-
-def _load_not_modelled(nm_path: Path, problems: list[str]) -> list[RuleRecord]:
-    not_modelled: list[RuleRecord] = []
-    try:
-        for i, item in enumerate((load_yaml(nm_path) or {}).get("not_modelled", [])):
-            try:
-                rec = RuleRecord(**item)
-                if rec.kind != "not_modelled":
-                    problems.append(f"{nm_path}: not_modelled[{i}]: kind must be not_modelled")
-                not_modelled.append(rec)
-            except (ValidationError, TypeError) as exc:
-                problems.append(f"{nm_path}: not_modelled[{i}]: {exc}")
-    except YamlFileError as exc:
-        problems.append(str(exc))
-    return not_modelled
-
-
-def _rule_id_at(raw: Any, loc: tuple) -> Optional[str]:
-    if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int):
-        try:
-            return raw["rules"][loc[1]].get("id")
-        except (KeyError, IndexError, AttributeError, TypeError):
-            return None
-    return None
-
-
 def iter_nodes(cond: Condition):
     yield cond
     if isinstance(cond, All):
@@ -463,164 +299,3 @@ def iter_nodes(cond: Condition):
             yield from iter_nodes(c)
     elif isinstance(cond, Not):
         yield from iter_nodes(cond.not_)
-
-
-NUMERIC_TYPES = ("money", "int", "decimal", "ratio", "year", "date")
-PARAM_FOR_FACT = {"money": ("money",), "ratio": ("ratio",), "int": ("count",), "year": ("count",),
-                  "decimal": ("count", "ratio"), "date": ("annual_date",)}
-
-
-def cross_check(book: Rulebook, policy: Policy) -> list[str]:
-    """Every reference resolves and every comparison is well typed."""
-    problems: list[str] = []
-    for d_id, cond in book.definition_conditions.items():
-        problems += _condition_problems(book, policy, cond, f"rules/definitions.yaml {d_id}")
-    for r in book.not_modelled:
-        clause = policy.clauses.get(r.clause)
-        if clause is None:
-            problems.append(f"rules/not_modelled.yaml {r.id}: cites unknown clause {r.clause!r}"
-                            f"{did_you_mean(r.clause, policy.clauses)}")
-        elif r.text not in clause.text:
-            problems.append(f"rules/not_modelled.yaml {r.id}: text is not a verbatim part of clause {r.clause}")
-    seen_ids: dict[str, str] = {}
-    for fam in book.families.values():
-        problems += _family_problems(book, policy, fam, seen_ids)
-    return problems
-
-
-def _condition_problems(book: Rulebook, policy: Policy, cond: Condition, where: str, stack: tuple = ()) -> list[str]:
-    problems: list[str] = []
-    for node in iter_nodes(cond):
-        if isinstance(node, Ref):
-            if node.ref not in book.definition_conditions:
-                problems.append(f"{where}: unknown definition {node.ref!r}{did_you_mean(node.ref, book.definitions)}")
-            elif node.ref in stack:
-                problems.append(f"{where}: definition {node.ref!r} refers to itself")
-            else:
-                problems += _condition_problems(book, policy, book.definition_conditions[node.ref], where,
-                                                stack + (node.ref,))
-        elif isinstance(node, (Compare, Presence)):
-            spec = book.facts.get(node.fact)
-            if spec is None:
-                problems.append(f"{where}: unknown fact {node.fact!r}{did_you_mean(node.fact, book.facts)}")
-                continue
-            if isinstance(node, Compare):
-                problems.extend(f"{where}: {p}" for p in _compare_problems(node, spec, policy))
-        elif isinstance(node, ParamTest):
-            param = policy.parameters.get(node.param)
-            if param is None:
-                problems.append(f"{where}: unknown parameter {node.param!r}{did_you_mean(node.param, policy.parameters)}")
-            elif param.type not in ("bool", "enum"):
-                problems.append(f"{where}: a parameter test needs a bool or enum parameter, {node.param!r} is {param.type}")
-            elif param.type == "enum" and node.value not in (param.choices or ()):
-                problems.append(f"{where}: {node.value!r} is not a choice of {node.param!r} ({', '.join(param.choices)})")
-    return problems
-
-
-def _family_problems(book: Rulebook, policy: Policy, fam: Family, seen_ids: dict[str, str]) -> list[str]:
-    problems: list[str] = []
-    spec = fam.spec
-    where_f = f"rules/{fam.name}"
-    expected = OUTCOMES[spec.decision]
-    if set(spec.outcomes) != expected:
-        problems.append(f"{where_f}: outcomes must name exactly {sorted(expected)}")
-    if spec.conclusion.clause not in policy.clauses:
-        problems.append(f"{where_f}: conclusion cites unknown clause {spec.conclusion.clause!r}")
-    elif spec.conclusion.text not in policy.clauses[spec.conclusion.clause].text:
-        problems.append(f"{where_f}: conclusion text is not a verbatim part of clause {spec.conclusion.clause}")
-    if spec.amount and spec.amount.clause not in policy.clauses:
-        problems.append(f"{where_f}: amount cites unknown clause {spec.amount.clause!r}")
-    for r in fam.rules:
-        if fam.included_from.get(r.id):
-            continue
-        where = f"{where_f} rule {r.id}"
-        if r.id in seen_ids:
-            problems.append(f"{where}: duplicate rule id (also in {seen_ids[r.id]})")
-        seen_ids[r.id] = fam.name
-        problems += _rule_problems(book, policy, fam, r, where)
-    if spec.beneficiary and not any(r.kind == "classification" and r.attribute == spec.beneficiary for r in fam.rules):
-        problems.append(f"{where_f}: beneficiary attribute {spec.beneficiary!r} is set by no classification rule")
-    return problems
-
-
-def _rule_problems(book: Rulebook, policy: Policy, fam: Family, r: RuleRecord, where: str) -> list[str]:
-    problems: list[str] = []
-    spec = fam.spec
-    prefix = fam.name + "."
-    if not r.id.startswith(prefix):
-        problems.append(f"{where}: rule ids of this family start with {prefix!r}")
-    clause = policy.clauses.get(r.clause)
-    if clause is None:
-        problems.append(f"{where}: cites unknown clause {r.clause!r}{did_you_mean(r.clause, policy.clauses)}")
-    elif r.text not in clause.text:
-        problems.append(f"{where}: text is not a verbatim part of clause {r.clause}")
-    if r.interpretation and r.interpretation not in policy.interpretations:
-        problems.append(f"{where}: unknown interpretation {r.interpretation!r}")
-    if r.kind == "exclusion" and spec.decision == "gate":
-        allowed = {"not_applicable", spec.outcomes.get("negative")}
-        if r.outcome not in allowed:
-            problems.append(f"{where}: an exclusion concludes one of {sorted(allowed)}, not {r.outcome!r}")
-    for other in r.overrides:
-        target = next((x for x in fam.rules if x.id == other), None)
-        if r.kind != "exclusion" or target is None or target.kind != "exclusion":
-            problems.append(f"{where}: overrides names {other!r}; only an exclusion overrides another "
-                            "exclusion of the same family")
-    if r.kind == "indicator" and spec.decision != "indicators":
-        problems.append(f"{where}: indicators belong to an indicators family")
-    if r.kind == "amount":
-        param = policy.parameters.get(r.amount["param"])
-        if param is None:
-            problems.append(f"{where}: unknown parameter {r.amount['param']!r}{did_you_mean(r.amount['param'], policy.parameters)}")
-        elif param.type != "money":
-            problems.append(f"{where}: amount parameter {r.amount['param']!r} is not money")
-        if not spec.amount:
-            problems.append(f"{where}: the family has amount rules but no amount policy")
-    for cond in ([fam.conditions[r.id]] if r.id in fam.conditions else []) + \
-                ([fam.guards[r.id]] if r.id in fam.guards else []) + [c for c, _ in fam.cases.get(r.id, [])]:
-        problems += _condition_problems(book, policy, cond, where)
-    for _, value in fam.cases.get(r.id, []):
-        if isinstance(value, dict) and not (set(value) <= {"fact", "context"} and len(value) == 1):
-            problems.append(f"{where}: a case value is a word, {{fact: id}} or {{context: development_zone}}")
-        elif isinstance(value, dict) and "fact" in value and value["fact"] not in book.facts:
-            problems.append(f"{where}: case value names unknown fact {value['fact']!r}")
-    return problems
-
-
-def _compare_problems(node: Compare, spec: FactSpec, policy: Policy) -> list[str]:
-    out = []
-    if node.op in ("<", "<=", ">", ">=") and spec.type not in NUMERIC_TYPES:
-        out.append(f"{node.op} needs a numeric or date fact; {node.fact} is {spec.type}")
-    if node.op in ("in", "not_in") and spec.type not in ("text", "enum"):
-        out.append(f"{node.op} needs a text fact; {node.fact} is {spec.type}")
-    if (node.op == "has_any") != (spec.type == "tags"):
-        out.append(f"has_any tests a tags fact (and a tags fact is tested with has_any); {node.fact} is {spec.type}")
-    if node.value is not None:
-        if spec.type in NUMERIC_TYPES:
-            out.append(f"{node.fact}: figures are parameters, not literal values in a rule")
-        elif spec.type == "bool" and not isinstance(node.value, bool):
-            out.append(f"{node.fact} is yes/no: compare with true or false")
-        elif spec.type == "enum":
-            vals = node.value if isinstance(node.value, list) else [node.value]
-            bad = [v for v in vals if v not in (spec.values or [])]
-            if bad:
-                out.append(f"{bad[0]!r} is not a value of {node.fact} ({', '.join(spec.values or [])})")
-        if node.op in ("in", "not_in", "has_any") and not isinstance(node.value, list):
-            out.append(f"{node.op} needs a list value")
-    if node.param is not None:
-        for pname in (node.param, node.scale):
-            if pname and pname not in policy.parameters:
-                out.append(f"unknown parameter {pname!r}{did_you_mean(pname, policy.parameters)}")
-        param = policy.parameters.get(node.param)
-        if param is not None:
-            if node.op in ("in", "not_in", "has_any"):
-                if param.type != "text_list":
-                    out.append(f"{node.op} needs a text_list parameter; {node.param} is {param.type}")
-            elif param.type not in PARAM_FOR_FACT.get(spec.type, ()):
-                out.append(f"{node.fact} ({spec.type}) cannot be compared with {node.param} ({param.type})")
-        if node.scale and node.scale in policy.parameters and policy.parameters[node.scale].type != "ratio":
-            out.append(f"scale {node.scale!r} must be a ratio parameter")
-    if node.context == "as_of_year" and spec.type not in ("year", "int"):
-        out.append(f"as_of_year compares with a year fact; {node.fact} is {spec.type}")
-    if node.context == "as_of_date" and spec.type != "date":
-        out.append(f"as_of_date compares with a date fact; {node.fact} is {spec.type}")
-    return out

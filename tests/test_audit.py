@@ -197,6 +197,7 @@ def policy_copy(tmp_path) -> Path:
     root = tmp_path / "policies"
     shutil.copytree(ROOT / "policies" / "wanzhou-2022-80", root / "wanzhou-2022-80")
     shutil.copytree(ROOT / "policies" / "jurisdictions", root / "jurisdictions")
+    shutil.copytree(ROOT / "rules", root.parent / "rules")   # policy.yaml: rules: ../../rules
     return root / "wanzhou-2022-80"
 
 

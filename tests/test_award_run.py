@@ -333,6 +333,7 @@ def test_a_policy_without_payment_parameters_is_refused_naming_them(tmp_path):
     root = tmp_path / "policies"
     shutil.copytree(policies_root() / WANZHOU, root / WANZHOU)
     shutil.copytree(policies_root() / "jurisdictions", root / "jurisdictions")
+    shutil.copytree(ROOT / "rules", root.parent / "rules")   # policy.yaml: rules: ../../rules
     params = root / WANZHOU / "parameters.yaml"
     text = params.read_text(encoding="utf-8")
     params.write_text(text[:text.index("# ---- payment patterns (ledger)")], encoding="utf-8")

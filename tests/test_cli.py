@@ -52,6 +52,7 @@ def test_policy_list_flags_a_broken_policy_and_still_lists_the_others(tmp_path, 
     root = tmp_path / "policies"
     shutil.copytree(policy_module.policies_root() / "wanzhou-2022-80", root / "wanzhou-2022-80")
     shutil.copytree(policy_module.policies_root() / "jurisdictions", root / "jurisdictions")
+    shutil.copytree(ROOT / "rules", root.parent / "rules")   # policy.yaml: rules: ../../rules
     (root / "broken").mkdir()
     (root / "broken" / "policy.yaml").write_text("id: broken\n", encoding="utf-8")
     monkeypatch.setattr(policy_module, "policies_root", lambda: root)

@@ -51,8 +51,8 @@ def broken(tmp_path):
     shutil.copytree(policies_root() / "wanzhou-2022-80", folder)
     shutil.copytree(policies_root() / "jurisdictions", root / "jurisdictions")
     shutil.copytree(ROOT / "rules", folder / "rules")
-    with open(folder / "policy.yaml", "a", encoding="utf-8") as fh:
-        fh.write("rules: rules\n")
+    text = (folder / "policy.yaml").read_text(encoding="utf-8")
+    (folder / "policy.yaml").write_text(text.replace("rules: ../../rules\n", "rules: rules\n"), encoding="utf-8")
     return folder
 
 

@@ -103,6 +103,7 @@ def policy_copy(tmp_path):
     root = tmp_path / "policies"
     shutil.copytree(WANZHOU, root / "wanzhou-2022-80")
     shutil.copytree(policies_root() / "jurisdictions", root / "jurisdictions")
+    shutil.copytree(ROOT / "rules", root.parent / "rules")   # policy.yaml: rules: ../../rules
     return root / "wanzhou-2022-80"
 
 

@@ -194,7 +194,7 @@ def test_only_eligible_firms_are_ranked_and_the_others_say_why():
 # ---------------------------------------------------------------- the ranking spec is validated data
 
 def spec_copy(tmp_path, old: str, new: str):
-    text = ranking_spec_path().read_text(encoding="utf-8")
+    text = ranking_spec_path(policy_and_rules()[0]).read_text(encoding="utf-8")
     assert old in text
     path = tmp_path / "priority_ranking.yaml"
     path.write_text(text.replace(old, new, 1), encoding="utf-8")

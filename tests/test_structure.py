@@ -168,3 +168,13 @@ def long_functions(path: Path) -> list[str]:
 def test_no_engine_function_is_over_80_lines():
     offences = [f for path in MODULES.values() for f in long_functions(path)]
     assert offences == [], "\n".join(offences)
+
+
+def test_the_package_list_in_pyproject_names_every_engine_package():
+    """pyproject.toml lists the packages explicitly (it also maps policies/ and rules/ into the
+    distribution): a new engine subpackage must be added there or an installed copy lacks it."""
+    import re
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    listed = set(re.findall(r'"(engine(?:\.\w+)*)"', re.search(r"packages = \[(.*?)\]", text, re.S).group(1)))
+    packages = {name for name in MODULES if is_package(name)}
+    assert listed == packages

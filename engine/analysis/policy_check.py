@@ -27,7 +27,8 @@ from engine.durable_host import RuleEngine
 from engine.errors import EngineError, PolicyDataError
 from engine.evaluate import verdict_from_status, read_fired
 from engine.policy import Policy, load_policy
-from engine.rules_model import Compare, ParamTest, Ref, Rulebook, iter_nodes, load_rulebook
+from engine.rulebook import load_rulebook
+from engine.rules_model import Compare, ParamTest, Ref, Rulebook, iter_nodes
 
 MAX_POINTS = 3000          # boundary combinations per family and date (a deterministic sample beyond)
 ENGINE_SAMPLE = 300        # of those, evaluated through durable_rules too

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from engine.decisions import ConditionFinding, EnterpriseResult
 from engine.errors import ParameterNotInForce, PolicyDataError
 from engine.facts import YearMonth
-from engine.policy import Policy, ResolvedParam, project_root
+from engine.policy import Policy, ResolvedParam
 from engine.rules_model import Rulebook
 from engine.yamlio import YamlFileError, load_yaml
 
@@ -109,12 +109,13 @@ class RankingSpec(BaseModel):
         return self
 
 
-def ranking_spec_path() -> Path:
-    return project_root() / "rules" / "priority_ranking.yaml"
+def ranking_spec_path(policy: Policy) -> Path:
+    """The ranking of the policy's own rules folder."""
+    return policy.rules_folder / "priority_ranking.yaml"
 
 
-def load_ranking_spec(path: Optional[Path] = None) -> RankingSpec:
-    path = Path(path or ranking_spec_path())
+def load_ranking_spec(path: Path) -> RankingSpec:
+    path = Path(path)
     try:
         raw = load_yaml(path)
     except YamlFileError as exc:
@@ -408,7 +409,7 @@ def not_ranked(result: EnterpriseResult, spec: RankingSpec) -> NotRanked:
 def rank_eligible(results: list[EnterpriseResult], policy: Policy, book: Rulebook, as_of: date,
                   spec: Optional[RankingSpec] = None) -> list[RankedFirm]:
     """The ranking alone, without quotas (e.g. for a report that has no quota to share)."""
-    spec = spec or load_ranking_spec()
+    spec = spec or load_ranking_spec(ranking_spec_path(policy))
     params = resolve_spec(spec, policy, book, as_of)
     eligible = [r for r in results if r.decision(spec.ranked_family).outcome == spec.ranked_outcome]
     return rank([candidate(r, spec, params) for r in eligible], spec)
@@ -418,7 +419,7 @@ def allocate(results: list[EnterpriseResult], policy: Policy, book: Rulebook, as
              quotas: dict[str, Decimal], spec: Optional[RankingSpec] = None) -> Allocation:
     """Rank the eligible firms of `results` (from Evaluator) and share `quotas` (resource id -> amount,
     e.g. {"land": Decimal("50"), "power": Decimal("4000")}) among them."""
-    spec = spec or load_ranking_spec()
+    spec = spec or load_ranking_spec(ranking_spec_path(policy))
     params = resolve_spec(spec, policy, book, as_of)
     unknown = set(quotas) - {r.id for r in spec.resources}
     missing = {r.id for r in spec.resources} - set(quotas)

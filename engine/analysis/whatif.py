@@ -11,6 +11,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Iterable, Optional
 
+from engine.awards.totals import decision_lines
 from engine.families import AWARD_KINDS, ENTERPRISE_AWARD, POOL, UPGRADE
 from engine.decisions import Decision, EnterpriseResult
 from engine.evaluate import Evaluator
@@ -19,7 +20,6 @@ from engine.analysis.reform import Reform, apply_reform
 from engine.policy import Policy
 from engine.rules_model import Rulebook
 
-MONEY_FAMILIES = {family: kind for kind, family in AWARD_KINDS}
 
 
 @dataclass
@@ -106,17 +106,13 @@ def diff(enterprises: list[Enterprise], policy: Policy, book: Rulebook, reform: 
         for db, da in zip(b.decisions, a.decisions):
             if (db.outcome, db.amount_yuan, db.beneficiary) != (da.outcome, da.amount_yuan, da.beneficiary):
                 out.changes.append(_change(b, db, da, changed))
-    for kind in MONEY_FAMILIES.values():
+    for kind, _ in AWARD_KINDS:
         out.budget_by_type[kind] = (Decimal(0), Decimal(0))
-    for results, idx in ((base_results, 0), (new_results, 1)):
-        for r in results:
-            for d in r.decisions:
-                kind = MONEY_FAMILIES.get(d.type)
-                if kind is None or d.amount_yuan is None:
-                    continue
-                _add(out.budget_by_type, kind, idx, d.amount_yuan)
-                # Enterprise awards are located in the enterprise's town; town awards in the beneficiary.
-                _add(out.budget_by_town, (d.beneficiary or r.town, kind), idx, d.amount_yuan)
+    for results, used, idx in ((base_results, policy, 0), (new_results, reformed, 1)):
+        # Where money goes: the same rules as the report and the award run (engine/awards/totals.py).
+        for line in decision_lines(results, used):
+            _add(out.budget_by_type, line.kind, idx, line.amount)
+            _add(out.budget_by_town, (line.place, line.kind), idx, line.amount)
     out.attainment = (attainment(base_results, policy, as_of.year), attainment(new_results, reformed, as_of.year))
     return out
 

@@ -34,7 +34,7 @@ from engine.decisions import Decision, EnterpriseResult
 from engine.errors import EngineError, ScaleupError
 from engine.facts import Enterprise
 from engine.output import decision_json, json_value
-from engine.policy import Policy, content_hash, project_root, resolve_policy_folder
+from engine.policy import Policy, bundle_root, content_hash, resolve_policy_folder
 from engine.rules_model import Rulebook
 
 SCHEMA_VERSION = "1"
@@ -84,10 +84,11 @@ def _file_digest(path: Path) -> str:
 
 
 def _display_path(path: Path) -> str:
-    """Inside the project: relative (so ids do not depend on where the project is checked out)."""
+    """Inside the bundled policies and rules: relative (so ids do not depend on where the project is
+    checked out or installed)."""
     resolved = Path(path).resolve()
     try:
-        return resolved.relative_to(project_root()).as_posix()
+        return resolved.relative_to(bundle_root()).as_posix()
     except ValueError:
         return resolved.as_posix()
 
@@ -418,7 +419,7 @@ def _recorded_policy_ref(record: dict) -> str:
     folder = record["policy"].get("folder")
     if isinstance(folder, str):
         path = Path(folder)
-        path = path if path.is_absolute() else project_root() / path
+        path = path if path.is_absolute() else bundle_root() / path
         if (path / "policy.yaml").is_file():
             return str(path)
     return str(record["policy"].get("id"))

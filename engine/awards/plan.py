@@ -31,6 +31,7 @@ from typing import Optional
 
 from engine.families import AWARD_KINDS, ENTERPRISE_AWARD
 from engine.awards.ledger import LedgerState, from_fen
+from engine.awards.totals import beneficiary as paid_to
 from engine.awards.terms import Instalment, Terms, payment_terms, schedule
 from engine.decisions import EnterpriseResult
 from engine.errors import EngineError
@@ -355,11 +356,7 @@ def _awards(ctx: RunContext, plan: RunPlan, item: RunItem, state: LedgerState) -
         if ent.in_scope_since is None:       # the award rules need it; an award without it is a bug
             raise EngineError(f"{ent.enterprise_id}: awarded without 入统年月")
         record = item.records[dtype]
-        if kind == "enterprise":
-            beneficiary, btype = ent.name, "enterprise"
-        else:
-            beneficiary = d.beneficiary or ent.town
-            btype = "development_zone" if beneficiary == ctx.development_zone else "town"
+        beneficiary, btype = paid_to(kind, ent.name, ent.town, d.beneficiary, ctx.policy)
         award = Award(kind, ent.enterprise_id, ent.name, ent.town, str(ent.in_scope_since), beneficiary, btype,
                       d.amount_yuan, d.rule_id, d.clause_id, record["decision_id"], ctx.year,
                       clawback_years=ctx.terms.clawback_years if kind == "enterprise" else 0,

@@ -13,7 +13,8 @@ from typing import Optional
 from engine.errors import InputFileError, PolicyDataError
 from engine.facts import Enterprise
 from engine.policy import Policy
-from engine.rules_model import FactSpec, load_facts
+from engine.rulebook import load_facts
+from engine.rules_model import FactSpec
 from engine.yamlio import YamlFileError
 
 # Facts the reader fills in itself rather than from a column of its own.

@@ -20,7 +20,8 @@ from typing import Any, Callable, Optional
 from markupsafe import Markup
 
 from engine import __version__
-from engine.families import DELISTING_WARNING, ENTERPRISE_AWARD, POOL, PRIORITY, TOWN_AWARD, UPGRADE
+from engine.awards.totals import decision_lines, place_order, place_type
+from engine.families import DELISTING_WARNING, ENTERPRISE_AWARD, POOL, PRIORITY, UPGRADE
 from engine.decisions import EnterpriseResult
 from engine.output import json_value
 from engine.policy import Policy
@@ -84,11 +85,6 @@ def _outcome(result: EnterpriseResult, type_: str) -> Optional[str]:
     return None if d is None else d.outcome
 
 
-def _amount(result: EnterpriseResult, type_: str) -> Decimal:
-    d = next((d for d in result.decisions if d.type == type_), None)
-    return d.amount_yuan if d is not None and d.outcome == "awarded" and d.amount_yuan is not None else Decimal(0)
-
-
 def build_report_data(results: list[EnterpriseResult], policy: Policy, book: Rulebook, as_of: str, lang: str, *,
                       source: str = "", total_rows: Optional[int] = None, rejected_rows: int = 0) -> ReportData:
     data = ReportData(as_of=as_of, lang=lang, policy=policy, book=book, results=results, source=source,
@@ -96,105 +92,11 @@ def build_report_data(results: list[EnterpriseResult], policy: Policy, book: Rul
                       rejected_rows=rejected_rows)
     label = (lambda o: o.label_zh) if lang == "zh" else (lambda o: o.label_en)
     fmt_money = lambda v, both=False: money(v, lang, both)           # noqa: E731
-
-    families = []
-    for type_, family in book.families.items():
-        counts = {o: 0 for o in family.outcome_words}
-        for r in results:
-            o = _outcome(r, type_)
-            if o is not None:
-                counts[o] = counts.get(o, 0) + 1
-        families.append({"type": type_, "label": label(book.families[type_].spec),
-                         "counts": {c: counts.get(c) if c in counts else None for c in OUTCOME_COLUMNS}})
-
-    # Towns in the jurisdiction's order; only those with firms in the register.
-    order = {t.name: i for i, t in enumerate(policy.jurisdiction.towns)}
-    by_town: dict[str, dict] = {}
-    for r in results:
-        row = by_town.setdefault(r.town, {"town": r.town, "firms": 0, "in_park": 0, "upgrade": 0, "pool": 0,
-                                          "enterprise_awards": 0, "enterprise_amount": Decimal(0),
-                                          "priority": 0, "red": 0, "yellow": 0})
-        row["firms"] += 1
-        row["in_park"] += bool(r.in_park)
-        row["upgrade"] += _outcome(r, UPGRADE) == "eligible"
-        row["pool"] += _outcome(r, POOL) == "eligible"
-        row["priority"] += _outcome(r, PRIORITY) == "eligible"
-        warning = _outcome(r, DELISTING_WARNING)
-        row["red"] += warning == "red"
-        row["yellow"] += warning == "yellow"
-        if _outcome(r, ENTERPRISE_AWARD) == "awarded":
-            row["enterprise_awards"] += 1
-            row["enterprise_amount"] += _amount(r, ENTERPRISE_AWARD)
-    towns = sorted(by_town.values(), key=lambda row: (order.get(row["town"], len(order)), row["town"]))
-    town_totals = {k: sum(row[k] for row in towns) for k in ("firms", "in_park", "upgrade", "pool",
-                                                             "enterprise_awards", "priority", "red", "yellow")}
-    town_totals["enterprise_amount"] = sum((row["enterprise_amount"] for row in towns), Decimal(0))
-
-    # Award totals by place and beneficiary type: an enterprise award counts for the enterprise's town,
-    # a town award for its beneficiary (a town/street, or the development zone by parameter).
-    zone = policy.jurisdiction.development_zone.name_zh
-    places: dict[str, dict] = {}
-
-    def place(name: str) -> dict:
-        kind = "development_zone" if name == zone and name not in order else "town"
-        return places.setdefault(name, {"place": name, "kind": kind, "enterprise_count": 0,
-                                        "enterprise_amount": Decimal(0), "town_count": 0, "town_amount": Decimal(0)})
-
-    by_type = {"enterprise": [0, Decimal(0)], "town": [0, Decimal(0)], "development_zone": [0, Decimal(0)]}
-    for r in results:
-        if _outcome(r, ENTERPRISE_AWARD) == "awarded":
-            p = place(r.town)
-            p["enterprise_count"] += 1
-            p["enterprise_amount"] += _amount(r, ENTERPRISE_AWARD)
-            by_type["enterprise"][0] += 1
-            by_type["enterprise"][1] += _amount(r, ENTERPRISE_AWARD)
-        town_award = next((d for d in r.decisions if d.type == TOWN_AWARD), None)
-        if town_award is not None and town_award.outcome == "awarded":
-            p = place(town_award.beneficiary or r.town)
-            p["town_count"] += 1
-            p["town_amount"] += _amount(r, TOWN_AWARD)
-            by_type[p["kind"]][0] += 1
-            by_type[p["kind"]][1] += _amount(r, TOWN_AWARD)
-    award_rows = sorted(places.values(), key=lambda p: (p["kind"] != "town", order.get(p["place"], len(order)),
-                                                        p["place"]))
-    for p in award_rows:
-        p["total"] = p["enterprise_amount"] + p["town_amount"]
-    grand_total = sum((p["total"] for p in award_rows), Decimal(0))
-    award_totals = {"enterprise_count": sum(p["enterprise_count"] for p in award_rows),
-                    "enterprise_amount": sum((p["enterprise_amount"] for p in award_rows), Decimal(0)),
-                    "town_count": sum(p["town_count"] for p in award_rows),
-                    "town_amount": sum((p["town_amount"] for p in award_rows), Decimal(0)),
-                    "total": grand_total}
-
-    # Warnings by level, red first; each with its triggered indicators (code and rule label).
-    warnings = {"red": [], "yellow": []}
-    for r in results:
-        d = next((d for d in r.decisions if d.type == DELISTING_WARNING), None)
-        if d is None or d.outcome not in warnings:
-            continue
-        indicators = []
-        for rid in d.triggered:
-            rule = book.rule(rid)
-            indicators.append({"code": rule.code, "level": rule.level, "label": label(rule)})
-        warnings[d.outcome].append({"enterprise": r.name, "id": r.enterprise_id, "town": r.town,
-                                    "codes": d.triggered_codes, "indicators": indicators})
-    for level in warnings:
-        warnings[level].sort(key=lambda w: (order.get(w["town"], len(order)), w["id"]))
-
-    # Upgrades, pool and new awards by 园内/园外 × origin.
-    groups = [(park, origin) for park in (True, False) for origin in ORIGINS]
-    origin_counts = {g: {"upgrade": 0, "pool": 0, "awarded": 0} for g in groups}
-    unknown = {"upgrade": 0, "pool": 0, "awarded": 0}
-    for r in results:
-        origin = _origin(r, book)
-        bucket = origin_counts.get((bool(r.in_park), origin), unknown)
-        bucket["upgrade"] += _outcome(r, UPGRADE) == "eligible"
-        bucket["pool"] += _outcome(r, POOL) == "eligible"
-        bucket["awarded"] += _outcome(r, ENTERPRISE_AWARD) == "awarded"
-    origin_rows = [{"in_park": park, "origin": origin, **origin_counts[(park, origin)]} for park, origin in groups]
-    if any(unknown.values()):
-        origin_rows.append({"in_park": None, "origin": None, **unknown})
-
+    towns, town_totals = _by_town(results, policy)
+    award_rows, award_totals, by_type = _awards_by_place(results, policy)
+    grand_total = award_totals["total"]
+    warnings = _warnings(results, book, policy, label)
+    origin_rows = _origin_rows(results, book)
     summary = {
         "enterprises": len(results), "rows": data.total_rows, "rejected": rejected_rows,
         "upgrade": town_totals["upgrade"], "pool": town_totals["pool"], "priority": town_totals["priority"],
@@ -206,7 +108,6 @@ def build_report_data(results: list[EnterpriseResult], policy: Policy, book: Rul
         "red": len(warnings["red"]), "yellow": len(warnings["yellow"]),
         "towns_with_firms": len(towns), "towns_in_jurisdiction": len(policy.jurisdiction.towns),
     }
-
     charts = {
         "awards_by_town": bar_chart_horizontal(
             [p["place"] for p in award_rows],
@@ -225,8 +126,8 @@ def build_report_data(results: list[EnterpriseResult], policy: Policy, book: Rul
         "as_of": as_of, "source": source, "engine": __version__,
         "policy": {"id": policy.id, "document_number": policy.meta.document_number,
                    "title": policy.meta.title_zh if lang == "zh" else policy.meta.title_en,
-                   "zone": zone},
-        "summary": summary, "families": families, "outcome_columns": OUTCOME_COLUMNS,
+                   "zone": policy.jurisdiction.development_zone.name_zh},
+        "summary": summary, "families": _family_counts(results, book, label), "outcome_columns": OUTCOME_COLUMNS,
         "towns": [money_cells(t, ("enterprise_amount",)) for t in towns],
         "town_totals": money_cells(town_totals, ("enterprise_amount",)),
         "award_rows": [money_cells(p, ("enterprise_amount", "town_amount", "total")) for p in award_rows],
@@ -236,6 +137,107 @@ def build_report_data(results: list[EnterpriseResult], policy: Policy, book: Rul
         "warnings": warnings, "origin_rows": origin_rows, "charts": charts,
     }
     return data
+
+
+def _family_counts(results: list[EnterpriseResult], book: Rulebook, label) -> list[dict]:
+    """Each family's outcomes counted, in the rulebook's family order."""
+    families = []
+    for type_, family in book.families.items():
+        counts = {o: 0 for o in family.outcome_words}
+        for r in results:
+            o = _outcome(r, type_)
+            if o is not None:
+                counts[o] = counts.get(o, 0) + 1
+        families.append({"type": type_, "label": label(family.spec),
+                         "counts": {c: counts.get(c) if c in counts else None for c in OUTCOME_COLUMNS}})
+    return families
+
+
+def _by_town(results: list[EnterpriseResult], policy: Policy) -> tuple[list[dict], dict]:
+    """Firms and decisions per town, in the jurisdiction's order; only towns with firms in the register."""
+    key = place_order(policy)
+    by_town: dict[str, dict] = {}
+    for r in results:
+        row = by_town.setdefault(r.town, {"town": r.town, "firms": 0, "in_park": 0, "upgrade": 0, "pool": 0,
+                                          "enterprise_awards": 0, "enterprise_amount": Decimal(0),
+                                          "priority": 0, "red": 0, "yellow": 0})
+        row["firms"] += 1
+        row["in_park"] += bool(r.in_park)
+        row["upgrade"] += _outcome(r, UPGRADE) == "eligible"
+        row["pool"] += _outcome(r, POOL) == "eligible"
+        row["priority"] += _outcome(r, PRIORITY) == "eligible"
+        warning = _outcome(r, DELISTING_WARNING)
+        row["red"] += warning == "red"
+        row["yellow"] += warning == "yellow"
+    for line in decision_lines(results, policy):
+        if line.kind == "enterprise":
+            by_town[line.place]["enterprise_awards"] += 1
+            by_town[line.place]["enterprise_amount"] += line.amount
+    towns = sorted(by_town.values(), key=lambda row: key(row["town"]))
+    totals = {k: sum(row[k] for row in towns) for k in ("firms", "in_park", "upgrade", "pool",
+                                                        "enterprise_awards", "priority", "red", "yellow")}
+    totals["enterprise_amount"] = sum((row["enterprise_amount"] for row in towns), Decimal(0))
+    return towns, totals
+
+
+def _awards_by_place(results: list[EnterpriseResult], policy: Policy) -> tuple[list[dict], dict, dict]:
+    """Award counts and amounts by place and by beneficiary type (engine/awards/totals.py rules)."""
+    places: dict[str, dict] = {}
+    by_type = {"enterprise": [0, Decimal(0)], "town": [0, Decimal(0)], "development_zone": [0, Decimal(0)]}
+    for line in decision_lines(results, policy):
+        p = places.setdefault(line.place, {"place": line.place, "kind": place_type(line.place, policy),
+                                           "enterprise_count": 0, "enterprise_amount": Decimal(0),
+                                           "town_count": 0, "town_amount": Decimal(0)})
+        p[f"{line.kind}_count"] += 1
+        p[f"{line.kind}_amount"] += line.amount
+        by_type[line.beneficiary_type][0] += 1
+        by_type[line.beneficiary_type][1] += line.amount
+    key = place_order(policy)
+    award_rows = sorted(places.values(), key=lambda p: key(p["place"]))
+    for p in award_rows:
+        p["total"] = p["enterprise_amount"] + p["town_amount"]
+    totals = {"enterprise_count": sum(p["enterprise_count"] for p in award_rows),
+              "enterprise_amount": sum((p["enterprise_amount"] for p in award_rows), Decimal(0)),
+              "town_count": sum(p["town_count"] for p in award_rows),
+              "town_amount": sum((p["town_amount"] for p in award_rows), Decimal(0)),
+              "total": sum((p["total"] for p in award_rows), Decimal(0))}
+    return award_rows, totals, by_type
+
+
+def _warnings(results: list[EnterpriseResult], book: Rulebook, policy: Policy, label) -> dict[str, list]:
+    """Warnings by level, red first; each with its triggered indicators (code and rule label)."""
+    key = place_order(policy)
+    warnings: dict[str, list] = {"red": [], "yellow": []}
+    for r in results:
+        d = next((d for d in r.decisions if d.type == DELISTING_WARNING), None)
+        if d is None or d.outcome not in warnings:
+            continue
+        indicators = []
+        for rid in d.triggered:
+            rule = book.rule(rid)
+            indicators.append({"code": rule.code, "level": rule.level, "label": label(rule)})
+        warnings[d.outcome].append({"enterprise": r.name, "id": r.enterprise_id, "town": r.town,
+                                    "codes": d.triggered_codes, "indicators": indicators})
+    for level in warnings:
+        warnings[level].sort(key=lambda w: (key(w["town"])[0], w["id"]))
+    return warnings
+
+
+def _origin_rows(results: list[EnterpriseResult], book: Rulebook) -> list[dict]:
+    """Upgrades, pool and new awards by 园内/园外 × origin."""
+    groups = [(park, origin) for park in (True, False) for origin in ORIGINS]
+    origin_counts = {g: {"upgrade": 0, "pool": 0, "awarded": 0} for g in groups}
+    unknown = {"upgrade": 0, "pool": 0, "awarded": 0}
+    for r in results:
+        origin = _origin(r, book)
+        bucket = origin_counts.get((bool(r.in_park), origin), unknown)
+        bucket["upgrade"] += _outcome(r, UPGRADE) == "eligible"
+        bucket["pool"] += _outcome(r, POOL) == "eligible"
+        bucket["awarded"] += _outcome(r, ENTERPRISE_AWARD) == "awarded"
+    origin_rows = [{"in_park": park, "origin": origin, **origin_counts[(park, origin)]} for park, origin in groups]
+    if any(unknown.values()):
+        origin_rows.append({"in_park": None, "origin": None, **unknown})
+    return origin_rows
 
 
 # ------------------------------------------------------------------------------ chart geometry
