@@ -221,6 +221,17 @@ def history_from_ledger(rows: list[dict], policy: Policy, book: Rulebook, as_of:
 
 # ---------------------------------------------------------------- counting
 
+def entered_scope(history: ScopeHistory, year: int, as_of: date) -> list[ScopeEvent]:
+    """The one definition of "entered the scope in year Y", for targets, what-if, the report and the
+    ledger: a dated entry (入统年月 in a register, or the ledger's entry event) in the year and not after
+    the as-of date, of an enterprise the rules' shared definition reads as industrial (sector.industrial;
+    the plan counts 规模以上工业企业). Software firms enter the scope too and are awarded, but are not
+    counted against the plan."""
+    entries = [e for e in history.events if e.kind == "entry" and e.month is not None and e.month.year == year
+               and e.month.first_day() <= as_of]
+    return sorted(entries, key=lambda e: (e.month.month, e.enterprise_id))
+
+
 def _new_counts(entries: list[ScopeEvent]) -> dict[str, int]:
     out = {m: 0 for m in NEW_MEASURES}
     out.update(new_origin_unknown=0, re_entries=0, origin_derived=0)
@@ -259,8 +270,7 @@ def year_actuals(history: ScopeHistory, year: int, as_of: date) -> dict[str, Any
     if status == "future":
         return {"status": status, "actual": {m: None for m in NEW_MEASURES + STOCK_MEASURES}, "bound": {},
                 "extra": {}, "entries": []}
-    entries = [e for e in history.events if e.kind == "entry" and e.month is not None and e.month.year == year]
-    entries.sort(key=lambda e: (e.month.month, e.enterprise_id))
+    entries = entered_scope(history, year, as_of)
     counts = _new_counts(entries)
     new_bound = "to_date" if status == "current" and as_of < date(year, 12, 31) else "exact"
     exits_dated = [e for e in history.events if e.kind == "exit" and e.month is not None and e.month.year == year]

@@ -11,6 +11,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Iterable, Optional
 
+from engine.analysis.targets import entered_scope, events_from_register
 from engine.awards.totals import decision_lines
 from engine.families import AWARD_KINDS, ENTERPRISE_AWARD, POOL, UPGRADE
 from engine.decisions import Decision, EnterpriseResult
@@ -82,13 +83,13 @@ def changed_parameters(base: Policy, reformed: Policy, as_of: date) -> dict[str,
     return out
 
 
-def attainment(results: Iterable, policy: Policy, year: int, enterprises: Optional[list[Enterprise]] = None) -> Attainment:
-    """New firms this year: included already (from the facts) plus eligible now (from the decisions)."""
+def attainment(results: Iterable, policy: Policy, book: Rulebook, as_of: date,
+               enterprises: list[Enterprise]) -> Attainment:
+    """New firms this year: entered the scope already (engine/analysis/targets.entered_scope, what the
+    targets count) plus eligible now (from the decisions)."""
     results = list(results)
-    if enterprises is None:
-        included = sum(1 for r in results if r.facts.get("in_scope") and r.facts.get("inclusion_year") == year)
-    else:
-        included = sum(1 for e in enterprises if e.in_scope and e.in_scope_since and e.in_scope_since.year == year)
+    year = as_of.year
+    included = len(entered_scope(events_from_register(enterprises, policy, book, as_of), year, as_of))
     eligible = sum(1 for r in results if r.decision(UPGRADE).outcome == "eligible")
     annex = policy.targets.annex
     target = annex.figure(year, "new_total") if annex and "new_total" in annex.columns else None
@@ -113,7 +114,8 @@ def diff(enterprises: list[Enterprise], policy: Policy, book: Rulebook, reform: 
         for line in decision_lines(results, used):
             _add(out.budget_by_type, line.kind, idx, line.amount)
             _add(out.budget_by_town, (line.place, line.kind), idx, line.amount)
-    out.attainment = (attainment(base_results, policy, as_of.year), attainment(new_results, reformed, as_of.year))
+    out.attainment = (attainment(base_results, policy, book, as_of, enterprises),
+                      attainment(new_results, reformed, book, as_of, enterprises))
     return out
 
 
@@ -161,14 +163,14 @@ def sweep(enterprises: list[Enterprise], policy: Policy, book: Rulebook, param: 
             results = ev.evaluate_frame(frame).results()
         else:
             results = Evaluator(reformed, book, as_of).evaluate_many(enterprises)
-        total = sum((d.amount_yuan for r in results for d in r.decisions if d.amount_yuan is not None), Decimal(0))
+        total = sum((line.amount for line in decision_lines(results, reformed)), Decimal(0))
         points.append(SweepPoint(
             value=value,
             eligible=sum(r.decision(UPGRADE).outcome == "eligible" for r in results),
             pool=sum(r.decision(POOL).outcome == "eligible" for r in results),
             awards_total=total,
             enterprise_awards=sum(r.decision(ENTERPRISE_AWARD).outcome == "awarded" for r in results),
-            attainment=attainment(results, reformed, as_of.year, enterprises)))
+            attainment=attainment(results, reformed, book, as_of, enterprises)))
     return points
 
 
