@@ -8,10 +8,12 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Optional
+from datetime import date
+from decimal import Decimal
+from typing import Literal, Optional, Union, get_args, get_origin
 
 from engine.errors import InputFileError, PolicyDataError
-from engine.facts import Enterprise
+from engine.facts import Enterprise, YearMonth
 from engine.policy import Policy
 from engine.rulebook import load_facts
 from engine.rules_model import FactSpec
@@ -69,6 +71,8 @@ def load_columns(rules_folder: Path) -> tuple[Column, ...]:
     if not problems and set(ids) != expected:
         problems.append(f"{path}: columns {sorted(set(ids) - expected)} are not Enterprise fields and "
                         f"fields {sorted(expected - set(ids))} have no column (engine/facts.py)")
+    if not problems:
+        problems += [f"{path}: column {p}" for p in enterprise_disagreements(columns)]
     for c in columns:
         if (c.type == "enum") != (c.values is not None):
             problems.append(f"{path}: column {c.id}: 'values' goes with type enum, and only with it")
@@ -81,6 +85,29 @@ def load_columns(rules_folder: Path) -> tuple[Column, ...]:
     if problems:
         raise PolicyDataError(problems)
     return tuple(columns)
+
+
+PYTHON_TYPES = {"text": str, "bool": bool, "date": date, "year_month": YearMonth, "money": Decimal, "int": int,
+                "decimal": Decimal, "tags": tuple}
+
+
+def enterprise_disagreements(columns: list[Column]) -> list[str]:
+    """Where the schema and engine/facts.Enterprise (the typed row the reader builds) disagree on a
+    column's type, its enum values or whether it is required."""
+    out = []
+    for c in columns:
+        field = Enterprise.model_fields[c.id]
+        annotation = field.annotation
+        if get_origin(annotation) is Union:
+            annotation = next(a for a in get_args(annotation) if a is not type(None))
+        if c.type == "enum":
+            if get_origin(annotation) is not Literal or set(get_args(annotation)) != set(c.values or ()):
+                out.append(f"{c.id}: enum values {list(c.values or ())} differ from Enterprise.{c.id} ({annotation})")
+        elif (get_origin(annotation) or annotation) is not PYTHON_TYPES[c.type]:
+            out.append(f"{c.id}: type {c.type} does not match Enterprise.{c.id} ({annotation})")
+        if c.required != field.is_required():
+            out.append(f"{c.id}: required is {c.required}, Enterprise.{c.id} {'requires' if field.is_required() else 'does not require'} it")
+    return out
 
 
 @lru_cache(maxsize=4)
