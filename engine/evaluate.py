@@ -201,7 +201,6 @@ def explain_family(plan: FamilyPlan, values: dict, book: Rulebook,
                    detail: bool = True) -> tuple[list[RuleFinding], Verdict]:
     """Every rule of the family evaluated exactly, and the verdict those findings imply. Without
     `detail`, the findings carry each rule's status and missing facts but no condition findings."""
-    spec = plan.family.spec
     findings: list[RuleFinding] = []
     status: dict[str, Optional[bool]] = {}
     attrs, amounts = [], []
