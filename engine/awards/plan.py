@@ -63,10 +63,6 @@ class RunContext:
                    hashlib.sha256(Path(register).read_bytes()).hexdigest(), fp.policy_section["data_hash"],
                    fp.rules_hash, sheet)
 
-    @property
-    def development_zone(self) -> str:
-        return self.policy.jurisdiction.development_zone.name_zh
-
 
 @dataclass
 class RunItem:
