@@ -26,5 +26,10 @@ class InputFileError(ScaleupError):
     """A register file that cannot be read at all (missing required column, unreadable)."""
 
 
+class UsageConflict(ScaleupError):
+    """A request the engine refuses whatever the data: options that cannot go together (cli.py shows
+    it as a usage error, exit 2), e.g. committing a what-if award run."""
+
+
 class EngineError(Exception):
     """An internal inconsistency (engine disagreement, action failure). A bug, never a user error."""

@@ -296,6 +296,9 @@ class Policy:
     targets: Targets
     interpretations: dict[str, Interpretation]
     jurisdiction: Jurisdiction
+    # The name of the what-if reform applied to the published data, if any: such a policy may be
+    # evaluated and compared, never used to record money (engine/awards/run.py commit_run).
+    what_if: Optional[str] = None
 
     @property
     def id(self) -> str:

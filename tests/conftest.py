@@ -33,6 +33,17 @@ def policy_and_rules(policy_id: str = POLICY_ID):
     return load_engine_inputs(policy_id)
 
 
+def published_variant(name: str, effective: date, parameters: dict, policy_id: str = POLICY_ID):
+    """The bundled policy as if it had been published with other parameter values: for tests of the
+    award ledger under other terms. A what-if is never committed (engine/awards/run.py refuse_what_if),
+    so the variant is the reformed data without the what-if mark."""
+    import dataclasses
+    from engine.analysis.reform import Reform, apply_reform
+    policy, _ = policy_and_rules(policy_id)
+    return dataclasses.replace(apply_reform(policy, Reform(name=name, effective=effective, parameters=parameters)),
+                               what_if=None)
+
+
 @lru_cache(maxsize=None)
 def evaluator(as_of: date, policy_id: str = POLICY_ID) -> Evaluator:
     policy, book = policy_and_rules(policy_id)

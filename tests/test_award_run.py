@@ -27,7 +27,7 @@ from engine.awards.run import PAUSE_ENV, commit_run, dry_run
 from engine.awards.totals import town_totals
 from engine.evaluate import Evaluator
 from engine.awards.ledger import Ledger
-from tests.conftest import ROOT, enterprise, policy_and_rules, uscc_for
+from tests.conftest import ROOT, enterprise, policy_and_rules, published_variant, uscc_for
 
 REGISTER = ROOT / "examples" / "register.csv"
 WANZHOU = "wanzhou-2022-80"
@@ -228,10 +228,8 @@ def test_town_totals_add_up_to_the_awards_and_count_each_enterprise_once(tmp_pat
 
 
 def test_park_firms_can_credit_the_development_zone_by_parameter(tmp_path):
-    from engine.analysis.reform import Reform, apply_reform
-    policy, book = policy_and_rules(WANZHOU)
-    zone = apply_reform(policy, Reform(name="zone", effective=date(2022, 1, 1),
-                                       parameters={"town_award_park_attribution": "development_zone"}))
+    _, book = policy_and_rules(WANZHOU)
+    zone = published_variant("zone", date(2022, 1, 1), {"town_award_park_attribution": "development_zone"}, WANZHOU)
     plan = run_year(tmp_path / "awards.db", 2024, [firm("园区", in_scope_since="2024-03", in_park=True)],
                     policy=zone, book=book)
     town_award = next(a for a in plan.new_awards if a.kind == "town")

@@ -16,8 +16,7 @@ from engine.awards.run import pay
 from engine.awards.terms import Terms, schedule
 from engine.awards.totals import town_totals
 from engine.awards.ledger import Ledger
-from engine.analysis.reform import Reform, apply_reform
-from tests.conftest import policy_and_rules
+from tests.conftest import policy_and_rules, published_variant
 from tests.test_award_run import firm, rows, run_year
 
 EXAMPLE = "example-district-2024"
@@ -186,9 +185,9 @@ def test_four_years_of_instalments_top_ups_forfeits_and_clawbacks(tmp_path):
 
 def test_an_instalment_is_forfeited_when_the_enterprise_leaves_scope(tmp_path):
     """Wanzhou reformed as data: half now, half at the next review if still in scope, no clawback."""
-    policy, book = policy_and_rules("wanzhou-2022-80")
-    split = apply_reform(policy, Reform(name="split", effective=date(2022, 1, 1), parameters={
-        "award_first_instalment_share": "0.5", "award_instalment_condition": "in_scope_at_next_review"}))
+    _, book = policy_and_rules("wanzhou-2022-80")
+    split = published_variant("split", date(2022, 1, 1), {
+        "award_first_instalment_share": "0.5", "award_instalment_condition": "in_scope_at_next_review"})
     ledger = tmp_path / "split.db"
     stay, leave = dict(in_scope_since="2024-04"), dict(in_scope_since="2024-09", town="五桥街道")
     run_year(ledger, 2024, [firm("留", **stay), firm("走", **leave)], policy=split, book=book)

@@ -79,7 +79,7 @@ def apply_reform(policy: Policy, reform: Reform, origin: str = "reform") -> Poli
             problems.append(f"{origin}: {name}: {exc}")
     if problems:
         raise PolicyDataError(problems)
-    return dataclasses.replace(policy, parameters=new_params)
+    return dataclasses.replace(policy, parameters=new_params, what_if=reform.name)
 
 
 def _typed_text(param: Parameter, raw: Any) -> Any:

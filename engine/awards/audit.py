@@ -30,6 +30,7 @@ from typing import Any, Optional
 from pydantic import ValidationError
 
 from engine import __version__
+from engine.awards import PAYING_TYPES
 from engine.decisions import Decision, EnterpriseResult
 from engine.errors import EngineError, ScaleupError
 from engine.facts import Enterprise
@@ -232,6 +233,17 @@ def build_record(result: EnterpriseResult, decision: Decision, enterprise: Enter
     }
     record["decision_id"] = decision_id_of(record)
     return record
+
+
+def gets_audit_record(decision: Decision, every_decision: bool = False) -> bool:
+    """Which decisions get an audit record: every award that pays money (an enterprise or town award
+    awarded), or every decision when asked for all of them. The award run and `audit` both ask here."""
+    return every_decision or (decision.type in PAYING_TYPES and decision.outcome == "awarded")
+
+
+def has_review_sheet(decision: Decision) -> bool:
+    """Only decisions that pay money have a review sheet (审核表)."""
+    return decision.type in PAYING_TYPES
 
 
 def record_file_name(record: dict) -> str:

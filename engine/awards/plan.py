@@ -77,7 +77,7 @@ class RunItem:
 def prepare_items(ctx: RunContext, accepted: list[tuple[int, Enterprise]], results: list[EnterpriseResult]) -> list[RunItem]:
     """Pair rows with results and build the audit record of every awarded decision (once, outside
     the transaction: it does not depend on the ledger)."""
-    from engine.awards.audit import build_record, fingerprint
+    from engine.awards.audit import build_record, fingerprint, gets_audit_record
     fp = fingerprint(ctx.policy, ctx.book)
     items = []
     for (row, enterprise), result in zip(accepted, results):
@@ -86,7 +86,7 @@ def prepare_items(ctx: RunContext, accepted: list[tuple[int, Enterprise]], resul
         item = RunItem(row, enterprise, result)
         for _, dtype in AWARD_KINDS:
             decision = result.decision(dtype)
-            if decision.outcome == "awarded" and decision.amount_yuan:
+            if gets_audit_record(decision) and decision.amount_yuan:
                 # The same source as `scaleup audit` writes, so a record's decision id is the same in both.
                 source = {"file": Path(ctx.register_file).name, "row": row, **({"sheet": ctx.sheet} if ctx.sheet else {})}
                 item.records[dtype] = build_record(result, decision, enterprise, ctx.policy, ctx.book,

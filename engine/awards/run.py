@@ -21,11 +21,13 @@ from engine.awards.plan import RunContext, RunItem, RunPlan, plan_run, prepare_i
 from engine.awards.present import (journal_table, plan_json, render_ledger_summary, render_payments, render_plan,
                                    town_table)
 from engine.awards.terms import ratio_text
-from engine.errors import EngineError
+from engine.errors import EngineError, UsageConflict
+from engine.policy import Policy
 
 # What the award command uses, importable from here.
 __all__ = ["RunContext", "RunItem", "RunPlan", "commit_run", "dry_run", "journal_table", "pay", "plan_json",
-           "prepare_items", "render_ledger_summary", "render_payments", "render_plan", "town_table"]
+           "prepare_items", "refuse_what_if", "render_ledger_summary", "render_payments", "render_plan",
+           "town_table"]
 
 # Test hook (documented in README): seconds to sleep inside the commit transaction, after every row
 # is written and before COMMIT, so a test can kill the process mid-commit or overlap two commits.
@@ -39,9 +41,19 @@ def dry_run(ledger: Ledger, ctx: RunContext, items: list[RunItem]) -> RunPlan:
     return plan
 
 
+def refuse_what_if(policy: Policy) -> None:
+    """Money is recorded only under the policy as published: a what-if (a reform applied to its data)
+    is evaluated and shown, never committed, whoever asks (the ledger would record the published
+    policy's hash beside amounts it does not give)."""
+    if policy.what_if is not None:
+        raise UsageConflict("a what-if run (--set/--overrides) cannot be committed: money is recorded only "
+                            "under the policy as published")
+
+
 def commit_run(ledger: Ledger, ctx: RunContext, items: list[RunItem]) -> RunPlan:
     """Plan against the ledger as it is once the write lock is held, write it all, check, commit.
-    Returns the plan; `plan.run_id` is None when there was nothing new to record."""
+    Returns the plan; `plan.run_id` is None when there was nothing new to record. Refuses a what-if."""
+    refuse_what_if(ctx.policy)
     with ledger.transaction():
         plan = plan_run(ctx, items, ledger.load_state(ctx.year))
         plan.ledger_name = ledger.name
