@@ -1,4 +1,5 @@
-"""The `scaleup` command: parses options, calls the engine, renders. No policy logic lives here.
+"""The `scaleup` command: parses options, calls one engine function per command (engine/commands/),
+renders the result through templates. No policy logic and no orchestration live here.
 
 Exit codes: 0 evaluated (a "no" is a result, not an error); 1 bad input or data (a file that cannot
 be read, a policy that does not validate, or any register row rejected); 2 usage error;
@@ -7,9 +8,7 @@ be read, a policy that does not validate, or any register row rejected); 2 usage
 from __future__ import annotations
 
 import json
-import os
 import sys
-from contextlib import contextmanager
 from datetime import date
 from functools import wraps
 from pathlib import Path
@@ -17,36 +16,17 @@ from typing import Optional
 
 import click
 
+from cli_support import (EXIT_DATA, EXIT_INTERNAL, EXIT_OK, REPORTER, AsOf, Quantity, as_of_option, award_options,
+                         check_options, done, emit, emit_json, format_option, lang_option, ledger_option, messages,
+                         policy_option, reform_options, register_file, register_options, sheet_option, show)
 from engine import __version__
-from engine.errors import EngineError, ScaleupError
+from engine.awards import PAYING_TYPES
+from engine.errors import EngineError, ScaleupError, UsageConflict
 
-EXIT_OK, EXIT_DATA, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-class AsOf(click.ParamType):
-    name = "YYYY-MM-DD"
-
-    def convert(self, value, param, ctx):
-        if isinstance(value, date):
-            return value
-        try:
-            return date.fromisoformat(str(value))
-        except ValueError:
-            self.fail(f"{value!r} is not a date; expected YYYY-MM-DD, e.g. 2024-12-31", param, ctx)
-
-
-def as_of_option(required: bool = True):
-    return click.option("--as-of", "as_of", type=AsOf(), required=required,
-                        help="Evaluate as of this date (YYYY-MM-DD). Never the clock.")
-
-
-policy_option = click.option("--policy", "policy_id", default="wanzhou-2022-80", show_default=True,
-                             help="Policy id under policies/, or a path to a policy folder.")
-lang_option = click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
-                           help="Language of explanations and tables.")
-
-
+# ---------------------------------------------------------------- domain errors, in one place
 def user_errors(fn):
     """Domain errors become one line on stderr and an exit code; never a traceback."""
 
@@ -54,12 +34,14 @@ def user_errors(fn):
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
+        except UsageConflict as exc:
+            raise click.UsageError(str(exc)) from None
         except ScaleupError as exc:
             for line in str(exc).splitlines() or [exc.__class__.__name__]:
-                click.echo(f"error: {line}", err=True)
+                click.echo(messages().error(line), err=True)
             sys.exit(EXIT_DATA)
         except EngineError as exc:
-            click.echo(f"internal error (please report): {exc}", err=True)
+            click.echo(messages().internal(exc), err=True)
             sys.exit(EXIT_INTERNAL)
         except (BrokenPipeError, KeyboardInterrupt):
             sys.exit(EXIT_DATA)
@@ -79,6 +61,7 @@ def main():
     """
 
 
+# ---------------------------------------------------------------- policies
 @main.group("policy")
 def policy_group():
     """Policies: list them, show one.
@@ -98,26 +81,18 @@ def policy_list():
     Example:
       scaleup policy list
     """
-    from engine.errors import PolicyDataError
-    from engine.policy import available_policies, load_policy, resolve_policy_folder
-    broken = 0
-    for pid in available_policies():
-        try:
-            m = load_policy(resolve_policy_folder(pid)).meta
-        except PolicyDataError as exc:
-            broken += 1
-            click.echo(f"{pid}\tINVALID: {len(exc.problems)} problem(s), first: {exc.problems[0]} "
-                       f"(see: scaleup policy check {pid})")
-            continue
-        fictional = "\t(fictional example)" if m.fictional else ""
-        click.echo(f"{pid}\t{m.document_number}\t{m.title_zh}\t{m.in_force.from_.isoformat()}..{m.in_force.to.isoformat()}{fictional}")
-    sys.exit(EXIT_DATA if broken else EXIT_OK)
+    from engine.commands.policies import list_policies
+    listed = list_policies()
+    for p in listed:
+        click.echo(messages().policy_invalid(p.policy_id, p.problems) if p.problems
+                   else messages().policy_line(p.policy_id, p.meta))
+    done(any(p.problems for p in listed))
 
 
 @policy_group.command("show")
 @click.argument("policy_id", default="wanzhou-2022-80", metavar="[ID|PATH]")
 @as_of_option(required=False)
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@format_option("table", "json")
 @lang_option
 @user_errors
 def policy_show(policy_id: str, as_of: Optional[date], fmt: str, lang: str):
@@ -129,19 +104,13 @@ def policy_show(policy_id: str, as_of: Optional[date], fmt: str, lang: str):
     Example:
       scaleup policy show wanzhou-2022-80 --as-of 2024-06-30 --format json
     """
-    from engine.policy import load_policy, resolve_policy_folder
-    from engine.policy_view import policy_document
-    from engine.render import environment
-    doc = policy_document(load_policy(resolve_policy_folder(policy_id)), as_of)
-    if fmt == "json":
-        click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
-    else:
-        click.echo(environment().get_template(f"policy_show_{lang}.txt.j2").render(doc=doc).rstrip())
+    from engine.commands.policies import show_policy
+    show(show_policy(policy_id, as_of), fmt, lang)
 
 
 @policy_group.command("check")
 @click.argument("policy_id", default="wanzhou-2022-80", metavar="[ID|PATH]")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@format_option("text", "json")
 @user_errors
 def policy_check(policy_id: str, fmt: str):
     """Static checks of a policy and its rules: the source's own figures, clause coverage, parameters
@@ -154,117 +123,23 @@ def policy_check(policy_id: str, fmt: str):
       scaleup policy check wanzhou-2022-80
       scaleup policy check path/to/my-policy-copy --format json
     """
-    from engine.policy import resolve_policy_folder
-    from engine.analysis.policy_check import check_policy, findings_json
-    findings = check_policy(resolve_policy_folder(policy_id))
-    errors = [f for f in findings if f.severity == "error"]
-    if fmt == "json":
-        click.echo(json.dumps({"policy": policy_id, "errors": len(errors), "findings": findings_json(findings)},
-                              ensure_ascii=False, indent=2))
-    else:
-        for severity in ("error", "warning", "info"):
-            for f in (x for x in findings if x.severity == severity):
-                click.echo(f"{severity:7} {f.code:24} {f.message}  [{f.where}]")
-        counts = {s: sum(1 for f in findings if f.severity == s) for s in ("error", "warning", "info")}
-        click.echo(f"{policy_id}: {counts['error']} errors, {counts['warning']} warnings, {counts['info']} notes")
-    sys.exit(EXIT_DATA if errors else EXIT_OK)
+    from engine.commands.policies import check_policy
+    checked = check_policy(policy_id)
+    show(checked, fmt, "en")
+    done(checked.count("error"))
 
 
-def _policy_and_rules(policy_id: str, reform=None):
-    """The policy (with a what-if reform applied, when one is given) and its rule records."""
-    from engine.evaluate import load_engine_inputs
-    policy, book = load_engine_inputs(policy_id)
-    if reform is not None:
-        from engine.analysis.reform import apply_reform
-        policy = apply_reform(policy, reform)
-    return policy, book
-
-
-def _report_read(read, errors: Optional[Path]) -> None:
-    """Warnings and every rejected row's problems on stderr; the rejected rows saved when asked."""
-    from engine.register import write_rejected
-    for warning in read.warnings:
-        click.echo(f"warning: {warning}", err=True)
-    for rejected in read.rejected:
-        for problem in rejected.problems:
-            click.echo(f"error: {problem}", err=True)
-    if read.rejected:
-        if errors:
-            write_rejected(read, errors)
-        where = f"; see {errors}" if errors else "; use --errors FILE to save them with their reasons"
-        click.echo(f"{len(read.rejected)} of {read.total_rows} rows rejected{where}", err=True)
-
-
-def _evaluate_register(file: Path, as_of: date, policy_id: str, sheet: Optional[str], errors: Optional[Path],
-                       reform=None):
-    """Read the register, report rejected rows, evaluate the good ones. Returns (results, book, read)."""
-    from engine.evaluate import Evaluator
-    from engine.register import read_register
-    policy, book = _policy_and_rules(policy_id, reform)
-    read = read_register(file, as_of=as_of, policy=policy, sheet=sheet)
-    _report_read(read, errors)
-    evaluator = Evaluator(policy, book, as_of)
-    results = [evaluator.evaluate(ent) for _, ent in read.accepted]
-    return results, book, read
-
-
-def register_options(fn):
-    fn = click.option("--errors", "errors", type=click.Path(dir_okay=False, path_type=Path),
-                      help="Write rejected rows, unchanged, with an 'error' column (CSV, UTF-8 with BOM).")(fn)
-    fn = click.option("--sheet", default=None, help="XLSX sheet to read (default: the first).")(fn)
-    return fn
-
-
-def _reform_from_options(set_items: tuple, overrides: Optional[Path], as_of: date):
-    from engine.errors import PolicyDataError
-    from engine.analysis.reform import load_reform, parse_set_option
-    if set_items and overrides:
-        raise PolicyDataError(["use --set or --overrides, not both"])
-    if overrides:
-        return load_reform(overrides)
-    return parse_set_option(tuple(set_items), as_of)
-
-
-def reform_options(fn):
-    fn = click.option("--overrides", "overrides", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-                      help="A reform as YAML: name, effective date, parameter values.")(fn)
-    fn = click.option("--set", "set_items", multiple=True, metavar="NAME=VALUE",
-                      help="Change a parameter from the as-of date (repeatable).")(fn)
-    return fn
-
-
+# ---------------------------------------------------------------- evaluating a register
 @main.command("check")
 @click.argument("file", type=click.Path(exists=True, path_type=Path))
 @as_of_option()
 @policy_option
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+@format_option("table", "json", "csv")
 @lang_option
-@click.option("--out", "out", type=click.Path(path_type=Path),
-              help="Write the result to this file instead of standard output (.xlsx writes a workbook). "
-                   "For a folder of register files: the folder for the result files.")
-@register_options
-@click.option("--workers", type=click.IntRange(min=1), default=None,
-              help="Worker processes, each with its own compiled rules [default: the machine's cores]. "
-                   "The output is the same for any number.")
-@click.option("--executor", "executor_name", type=click.Choice(["local", "dask"]), default="local",
-              show_default=True, help="Where the workers run: this machine, or a Dask cluster (--scheduler; "
-                                      "without it, a local Dask cluster of --workers processes).")
-@click.option("--scheduler", default=None, envvar="SCALEUP_DASK_SCHEDULER", metavar="ADDRESS",
-              help="Dask scheduler, e.g. tcp://10.1.2.3:8786 (with --executor dask; env SCALEUP_DASK_SCHEDULER).")
-@click.option("--chunk-size", type=click.IntRange(min=1), default=None,
-              help="Rows read, evaluated and written together [default: 1000; 100 for json]. Memory "
-                   "depends on this, not on the size of the register.")
-@click.option("--progress/--no-progress", "progress", default=None,
-              help="Rows done, rows/s and rejected rows on stderr [default: when stderr is a terminal].")
-@click.option("--engine", "engine_name", type=click.Choice(["durable", "columnar"]), default="durable",
-              show_default=True,
-              help="durable: durable_rules, each decision cross-checked with its explanation. columnar: the same "
-                   "rules as column operations over the whole register (one process; for very large registers); "
-                   "same outcomes, rule ids and amounts, explanations with `scaleup explain`.")
+@check_options
 @reform_options
 @user_errors
-def check(file: Path, as_of: date, policy_id: str, fmt: str, lang: str, out: Optional[Path], sheet, errors,
-          workers, executor_name, scheduler, chunk_size, progress, engine_name, set_items, overrides):
+def check(file: Path, as_of: date, policy_id: str, set_items, overrides, **options):
     """Evaluate every enterprise of a register (CSV, XLSX or JSON) against the policy.
 
     Each enterprise gets six decisions: upgrade eligibility, cultivation pool, enterprise award, town
@@ -279,175 +154,39 @@ def check(file: Path, as_of: date, policy_id: str, fmt: str, lang: str, out: Opt
       scaleup check province.csv --as-of 2024-12-31 --format csv --out decisions.csv --workers 8
       scaleup check parts/ --as-of 2024-12-31 --format csv --out results/ --executor dask --scheduler tcp://head:8786
     """
-    from engine.batch.local import make_executor
-    reform = _reform_from_options(set_items, overrides, as_of)
-    if engine_name == "columnar":
-        if file.is_dir() or executor_name != "local" or workers is not None or chunk_size is not None:
-            raise click.UsageError("--engine columnar evaluates one register file in this process; "
-                                   "leave out --workers, --executor and --chunk-size (or use --engine durable)")
-        if out is not None and out.is_dir():
-            raise click.UsageError(f"--out {out} is a folder; give a file name")
-        sys.exit(EXIT_DATA if _check_columnar(file, as_of, policy_id, fmt, lang, out, sheet, errors, reform)
-                 else EXIT_OK)
-    if scheduler and executor_name != "dask":
-        raise click.UsageError("--scheduler goes with --executor dask")
+    from engine.commands.check import CheckOptions, check as check_register
+    opts = CheckOptions(**options)
+    check_usage(file, opts)
+    checked = check_register(file, as_of=as_of, policy_id=policy_id, options=opts, set_items=set_items,
+                             overrides=overrides, reporter=REPORTER, stdout=sys.stdout)
+    if checked.files is not None:
+        click.echo(messages().partitioned(checked.files, checked.rows, opts.out, checked.rejected), err=True)
+    done(checked.rejected)
+
+
+def check_usage(file: Path, o) -> None:
+    """Option combinations `check` cannot run (usage errors, exit 2)."""
+    usage = messages().USAGE
+    if o.engine_name == "columnar":
+        if file.is_dir() or o.executor_name != "local" or o.workers is not None or o.chunk_size is not None:
+            raise click.UsageError(usage["columnar_alone"])
+    elif o.scheduler and o.executor_name != "dask":
+        raise click.UsageError(usage["scheduler_needs_dask"])
     if file.is_dir():
-        if out is None or fmt not in ("csv", "json") or errors is not None or (out.exists() and not out.is_dir()):
-            raise click.UsageError("a folder of register files needs --format csv or json and --out FOLDER for "
-                                   "its result files (rejected rows are written beside them, NAME.errors.csv)")
-    elif out is not None and out.is_dir():
-        raise click.UsageError(f"--out {out} is a folder; give a file name")
-    executor = make_executor(executor_name, workers, scheduler)
-    try:
-        if file.is_dir():
-            rejected = _check_partitioned(file, out, as_of, policy_id, fmt, lang, executor, progress, reform)
-        else:
-            rejected = _check_file(file, as_of, policy_id, fmt, lang, out, sheet, errors, executor, chunk_size,
-                                   progress, reform)
-    finally:
-        executor.close()
-    sys.exit(EXIT_DATA if rejected else EXIT_OK)
-
-
-@contextmanager
-def _atomic_output(out: Optional[Path]):
-    """Yields where to write: None for standard output, else a temporary NAME.partial that replaces
-    `out` only when the block completes. A failed run never leaves a half-written result."""
-    if out is None:
-        yield None
-        return
-    tmp = out.with_name(out.name + ".partial")
-    try:
-        yield tmp
-        os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
-def _emit_or_write(text: str, target: Optional[Path]) -> None:
-    if target is None:
-        _emit(text, None)
-    else:
-        target.write_text(text, encoding="utf-8")
-
-
-def _check_columnar(file: Path, as_of: date, policy_id: str, fmt: str, lang: str, out: Optional[Path], sheet,
-                    errors, reform=None) -> int:
-    """--engine columnar: the register as columns, all six families at once (engine/columnar.py).
-    Returns the number of rejected rows."""
-    from engine.columnar.evaluator import ColumnarEvaluator
-    from engine.columnar.reader import read_register_frame
-    from engine.columnar.output import render_table, results_json, summary_rows, write_summary_csv
-    from engine.output import csv_columns, csv_headers
-    from engine.tabular import write_xlsx
-    policy, book = _policy_and_rules(policy_id, reform)
-    read = read_register_frame(file, as_of=as_of, policy=policy, sheet=sheet)
-    _report_read(read, errors)
-    batch = ColumnarEvaluator(policy, book, as_of).evaluate_frame(read.frame)
-    with _atomic_output(out) as tmp:
-        if out is not None and out.suffix.lower() == ".xlsx":
-            cols = csv_columns()
-            write_xlsx(tmp, {"decisions": (csv_headers(lang),
-                                           ([r.get(c, "") for c in cols] for r in summary_rows(batch.results())))})
-        elif fmt == "csv":
-            write_summary_csv(batch, tmp if tmp is not None else sys.stdout, headers=csv_headers(lang))
-        else:
-            _emit_or_write(json.dumps(results_json(batch, lang), ensure_ascii=False, indent=2) if fmt == "json"
-                           else render_table(batch.results(), lang), tmp)
-    return len(read.rejected)
-
-
-def _check_file(file: Path, as_of: date, policy_id: str, fmt: str, lang: str, out: Optional[Path], sheet, errors,
-                executor, chunk_size: int, progress: Optional[bool], reform=None) -> int:
-    """One register file, streamed: chunks are evaluated by the executor's workers and written in row
-    order as they come back. Returns the number of rejected rows."""
-    from engine.batch.local import Progress, RegisterRun, RejectedWriter, table_text, write_json_list
-    from engine.output import csv_headers
-    from engine.tabular import write_csv, write_xlsx
-    to_xlsx = out is not None and out.suffix.lower() == ".xlsx"
-    run = RegisterRun(file, as_of=as_of, policy_id=policy_id, fmt="xlsx" if to_xlsx else fmt, lang=lang,
-                      sheet=sheet, executor=executor, chunk_size=chunk_size, reform=reform)
-    for warning in run.scan.warnings:
-        click.echo(f"warning: {warning}", err=True)
-    bar = Progress(run.total_rows, enabled=progress)
-    rejected = RejectedWriter(errors, run.scan.headers)
-
-    def items():
-        for chunk in run.chunks():
-            if chunk.rejected:
-                bar.clear()
-            for row in chunk.rejected:
-                rejected.add(row)
-                for problem in row.problems:
-                    click.echo(f"error: {problem}", err=True)
-            bar.update(chunk.rows, len(chunk.rejected))
-            yield from chunk.items
-
-    # A file is written under a temporary name and renamed when complete: never a half-written result.
-    try:
-        with _atomic_output(out) as tmp:
-            if to_xlsx:
-                write_xlsx(tmp, {"decisions": (csv_headers(lang), items())})
-            elif fmt == "json":
-                if tmp is None:
-                    write_json_list(sys.stdout, items())
-                    sys.stdout.write("\n")
-                else:
-                    with open(tmp, "w", encoding="utf-8") as fh:
-                        write_json_list(fh, items())
-            elif fmt == "csv":
-                write_csv(tmp if tmp is not None else sys.stdout, csv_headers(lang), items())
-            else:
-                _emit_or_write(table_text(list(items()), lang), tmp)
-    finally:
-        bar.close()
-        rejected.close()
-    if rejected.count:
-        where = f"; see {errors}" if errors else "; use --errors FILE to save them with their reasons"
-        click.echo(f"{rejected.count} of {run.total_rows} rows rejected{where}", err=True)
-    return rejected.count
-
-
-def _check_partitioned(folder: Path, out: Path, as_of: date, policy_id: str, fmt: str, lang: str, executor,
-                       progress: Optional[bool], reform=None) -> int:
-    """A folder of register files: one task and one result file per file. Returns the number of rejected
-    rows and unreadable files."""
-    from engine.batch.local import PartitionedRun, Progress
-    run = PartitionedRun(folder, out, as_of=as_of, policy_id=policy_id, fmt=fmt, lang=lang, executor=executor,
-                         reform=reform)
-    bar = Progress(len(run.files), enabled=progress, unit="files")
-    problems = rows = 0
-    try:
-        for part in run.results():
-            bar.clear()
-            if part.error:
-                click.echo(f"error: {part.error}", err=True)
-                problems += 1
-                continue
-            for warning in part.warnings:
-                click.echo(f"warning: {warning}", err=True)
-            for row in part.rejected:
-                for problem in row.problems:
-                    click.echo(f"error: {problem}", err=True)
-            problems += len(part.rejected)
-            rows += part.rows
-            bar.update(1, len(part.rejected))
-    finally:
-        bar.close()
-    click.echo(f"{len(run.files)} files, {rows} rows evaluated into {out}"
-               + (f"; {problems} rows or files rejected (see NAME.errors.csv)" if problems else ""), err=True)
-    return problems
+        if o.out is None or o.fmt not in ("csv", "json") or o.errors is not None or (o.out.exists() and not o.out.is_dir()):
+            raise click.UsageError(usage["folder_needs"])
+    elif o.out is not None and o.out.is_dir():
+        raise click.UsageError(messages().out_is_folder(o.out))
 
 
 @main.command("explain")
 @click.argument("enterprise_id")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@register_file
 @as_of_option()
 @policy_option
 @lang_option
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("--sheet", default=None, help="XLSX sheet to read (default: the first).")
+@format_option("text", "json")
+@sheet_option
 @user_errors
 def explain(enterprise_id: str, file: Path, as_of: date, policy_id: str, lang: str, fmt: str, sheet):
     """Print the full explanation of every decision about one enterprise.
@@ -456,59 +195,19 @@ def explain(enterprise_id: str, file: Path, as_of: date, policy_id: str, lang: s
     Example:
       scaleup explain 915001017N0TR346AU examples/register.csv --as-of 2024-12-31 --lang en
     """
-    from engine.errors import InputFileError
-    from engine.evaluate import Evaluator, load_engine_inputs
-    from engine.output import result_json
-    from engine.register import read_register
-    from engine.render import render_decision
-    policy, book = load_engine_inputs(policy_id)
-    read = read_register(file, as_of=as_of, policy=policy, sheet=sheet)
-    wanted = enterprise_id.strip().upper()
-    match = [e for _, e in read.accepted if e.enterprise_id == wanted]
-    if not match:
-        rejected = [r for r in read.rejected if any(str(v).strip().upper() == wanted for v in r.original.values())]
-        if rejected:
-            raise InputFileError(f"{file} row {rejected[0].row}: enterprise {wanted} was rejected: "
-                                 + "; ".join(p.message for p in rejected[0].problems))
-        raise InputFileError(f"{file}: no enterprise with id {wanted} among {len(read.accepted)} valid rows")
-    result = Evaluator(policy, book, as_of).evaluate(match[0])
-    if fmt == "json":
-        click.echo(json.dumps(result_json(result, book, lang), ensure_ascii=False, indent=2))
-        return
-    header = f"{result.name}（{result.enterprise_id}，{result.town}）  评价日期 {result.as_of}  政策 {result.policy}" \
-        if lang == "zh" else f"{result.name} ({result.enterprise_id}, {result.town})  as of {result.as_of}  policy {result.policy}"
-    click.echo(header)
-    click.echo("=" * 60)
-    for decision in result.decisions:
-        click.echo(render_decision(decision, result, book, lang))
-        click.echo("")
-
-
-class Quantity(click.ParamType):
-    """A quota: a decimal number ≥ 0 (never a float)."""
-
-    name = "NUMBER"
-
-    def convert(self, value, param, ctx):
-        from decimal import Decimal, InvalidOperation
-        try:
-            number = Decimal(str(value).strip())
-        except InvalidOperation:
-            number = None
-        if number is None or not number.is_finite() or number < 0:
-            self.fail(f"{value!r} is not a quantity; expected a number ≥ 0, e.g. 50 or 12.5", param, ctx)
-        return number
+    from engine.commands.explain import explain as explain_enterprise
+    show(explain_enterprise(enterprise_id, file, as_of=as_of, policy_id=policy_id, sheet=sheet), fmt, lang)
 
 
 @main.command("priority")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@register_file
 @as_of_option()
 @click.option("--land-quota", "land_quota", type=Quantity(), required=True,
               help="Land available for priority firms, in 亩 (mu); 0 allowed.")
 @click.option("--power-quota", "power_quota", type=Quantity(), required=True,
               help="Power capacity available, in kVA (千伏安); 0 allowed.")
 @policy_option
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@format_option("table", "json")
 @lang_option
 @register_options
 @user_errors
@@ -525,16 +224,11 @@ def priority(file: Path, as_of: date, land_quota, power_quota, policy_id: str, f
       scaleup priority examples/register.csv --as-of 2024-12-31 --land-quota 50 --power-quota 4000
       scaleup priority examples/register.csv --as-of 2024-12-31 --land-quota 0 --power-quota 0 --format json
     """
-    from engine.evaluate import load_engine_inputs
-    from engine.analysis.priority import allocate, allocation_json, render_allocation
-    results, book, read = _evaluate_register(file, as_of, policy_id, sheet, errors)
-    policy, _ = load_engine_inputs(policy_id)
-    allocation = allocate(results, policy, book, as_of, {"land": land_quota, "power": power_quota})
-    if fmt == "json":
-        click.echo(json.dumps(allocation_json(allocation, book, lang), ensure_ascii=False, indent=2))
-    else:
-        _emit(render_allocation(allocation, book, lang), None)
-    sys.exit(EXIT_DATA if read.rejected else EXIT_OK)
+    from engine.commands.analysis import priority as allocate_priority
+    allocated = allocate_priority(file, as_of=as_of, policy_id=policy_id, land_quota=land_quota,
+                                  power_quota=power_quota, sheet=sheet, errors=errors, reporter=REPORTER)
+    show(allocated, fmt, lang)
+    done(allocated.rejected)
 
 
 @main.command("targets")
@@ -546,7 +240,7 @@ def priority(file: Path, as_of: date, land_quota, power_quota, policy_id: str, f
 @click.option("--year", "year", type=click.IntRange(1990, 2100), default=None,
               help="Year in focus (default: the as-of year): its new firms are listed and, for the as-of year, projected.")
 @policy_option
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@format_option("table", "json")
 @lang_option
 @register_options
 @reform_options
@@ -567,43 +261,17 @@ def targets(file: Optional[Path], ledger: Optional[Path], as_of: date, year: Opt
       scaleup targets --ledger scaleup.db --as-of 2024-12-31
     """
     if file is None and ledger is None:
-        raise click.UsageError("give a register FILE, --ledger PATH, or both")
-    from engine.analysis.targets import render_targets, targets_from_register
-    reform = _reform_from_options(set_items, overrides, as_of)
-    policy, book = _policy_and_rules(policy_id, reform)
-    rows, recorded_from = None, None
-    if ledger is not None:
-        from engine.awards.ledger import Ledger
-        store = Ledger.open(ledger, create=False)
-        try:
-            rows = store.scope_events()
-            runs = store.summary()["runs"]
-        finally:
-            store.close()
-        recorded_from = min((date.fromisoformat(r["as_of"]) for r in runs), default=None)
-    enterprises, results, rejected = [], [], False
-    if file is not None:
-        results, book, read = _evaluate_register(file, as_of, policy_id, sheet, errors, reform)
-        enterprises, rejected = [e for _, e in read.accepted], bool(read.rejected)
-    table = targets_from_register(enterprises, results, policy, book, as_of, year, ledger_rows=rows,
-                                  recorded_from=recorded_from)
-    if fmt == "json":
-        click.echo(json.dumps(table, ensure_ascii=False, indent=2))
-    else:
-        _emit(render_targets(table, lang), None)
-    sys.exit(EXIT_DATA if rejected else EXIT_OK)
+        raise click.UsageError(messages().USAGE["targets_needs"])
+    from engine.commands.analysis import targets as count_targets
+    counted = count_targets(file, ledger=ledger, as_of=as_of, year=year, policy_id=policy_id, sheet=sheet,
+                            errors=errors, set_items=set_items, overrides=overrides, reporter=REPORTER)
+    show(counted, fmt, lang)
+    done(counted.rejected)
 
 
-AUDIT_TYPES = ("enterprise_award", "town_award")
-
-
-def _source_of(file: Path, row: int, sheet: Optional[str]) -> dict:
-    """Where a record's facts came from: the register's file name (not its path: ids stay stable) and row."""
-    return {"file": file.name, "row": row, **({"sheet": sheet} if sheet else {})}
-
-
+# ---------------------------------------------------------------- audit records and review sheets
 @main.command("audit")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@register_file
 @as_of_option()
 @policy_option
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
@@ -629,29 +297,13 @@ def audit(file: Path, as_of: date, policy_id: str, out_dir: Path, all_decisions:
       scaleup audit examples/register.csv --as-of 2024-12-31 --out out/audit --sheets html
       scaleup verify out/audit
     """
-    from engine.awards.audit import build_record, fingerprint, write_record
-    from engine.awards.review import review_sheet, sheet_file_name
-    from engine.evaluate import load_engine_inputs
-    from engine.tabular import safe_output_path
-    results, book, read = _evaluate_register(file, as_of, policy_id, sheet, errors)
-    policy, _ = load_engine_inputs(policy_id)
-    fp = fingerprint(policy, book)
-    written = 0
-    for (row, enterprise), result in zip(read.accepted, results):
-        for decision in result.decisions:
-            paying = decision.type in AUDIT_TYPES and decision.outcome == "awarded"
-            if not (paying or all_decisions):
-                continue
-            record = build_record(result, decision, enterprise, policy, book,
-                                  source=_source_of(file, row, sheet), fp=fp)
-            path = write_record(record, out_dir)
-            written += 1
-            click.echo(f"{path}\t{record['decision_id']}")
-            if sheets and decision.type in AUDIT_TYPES:
-                text = review_sheet(record, result, decision, policy, book, lang, sheets)
-                safe_output_path(out_dir, sheet_file_name(record, lang, sheets)).write_text(text, encoding="utf-8")
-    click.echo(f"{written} audit record(s) written to {out_dir}", err=True)
-    sys.exit(EXIT_DATA if read.rejected else EXIT_OK)
+    from engine.commands.explain import audit as write_audit
+    written = write_audit(file, as_of=as_of, policy_id=policy_id, out_dir=out_dir, every_decision=all_decisions,
+                          sheets=sheets, lang=lang, sheet=sheet, errors=errors, reporter=REPORTER)
+    for path, decision_id in written.records:
+        click.echo(messages().audit_record(path, decision_id))
+    click.echo(messages().audit_done(len(written.records), out_dir), err=True)
+    done(written.rejected)
 
 
 @main.command("verify")
@@ -661,7 +313,7 @@ def audit(file: Path, as_of: date, policy_id: str, out_dir: Path, all_decisions:
                    "(e.g. a copy being edited).")
 @click.option("--rules", "rules_dir", default=None, type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Verify against this rules folder instead of the policy's.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@format_option("text", "json")
 @lang_option
 @user_errors
 def verify(records: tuple[Path, ...], policy_id: Optional[str], rules_dir: Optional[Path], fmt: str, lang: str):
@@ -676,33 +328,28 @@ def verify(records: tuple[Path, ...], policy_id: Optional[str], rules_dir: Optio
       scaleup verify out/audit
       scaleup verify out/audit/*.json --policy ~/drafts/wanzhou-2022-80 --lang en
     """
-    from engine.awards.audit import Verifier, render_verifications
-    paths: list[Path] = []
-    for p in records:
-        paths += sorted(p.glob("*.json")) if p.is_dir() else [p]
-    if not paths:
-        raise click.UsageError("no *.json records in " + ", ".join(map(str, records)))
-    verifier = Verifier(policy=policy_id, rules_dir=rules_dir)
-    results = [verifier.verify_file(p) for p in paths]
+    from engine.awards.audit import render_verifications
+    from engine.commands.explain import verify as verify_records
+    results = verify_records(records, policy_id=policy_id, rules_dir=rules_dir)
     if fmt == "json":
-        click.echo(json.dumps([r.as_json() for r in results], ensure_ascii=False, indent=2, default=str))
+        emit_json([r.as_json() for r in results], default=str)
     else:
         click.echo(render_verifications(results, lang), nl=False)
-    sys.exit(EXIT_OK if all(r.status == "ok" for r in results) else EXIT_DATA)
+    done(any(r.status != "ok" for r in results))
 
 
 @main.command("review")
 @click.argument("enterprise_id")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@register_file
 @as_of_option()
 @policy_option
-@click.option("--type", "type_", type=click.Choice(AUDIT_TYPES), default="enterprise_award", show_default=True,
+@click.option("--type", "type_", type=click.Choice(PAYING_TYPES), default="enterprise_award", show_default=True,
               help="Which award's sheet.")
 @lang_option
-@click.option("--format", "fmt", type=click.Choice(["md", "html"]), default="md", show_default=True)
+@format_option("md", "html")
 @click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the sheet to this file instead of standard output.")
-@click.option("--sheet", default=None, help="XLSX sheet to read (default: the first).")
+@sheet_option
 @user_errors
 def review(enterprise_id: str, file: Path, as_of: date, policy_id: str, type_: str, lang: str, fmt: str,
            out: Optional[Path], sheet):
@@ -717,30 +364,13 @@ def review(enterprise_id: str, file: Path, as_of: date, policy_id: str, type_: s
       scaleup review 915001017P5X326G0R examples/register.csv --as-of 2024-12-31 --type town_award \\
           --lang en --format html --out sheet.html
     """
-    from engine.awards.audit import build_record
-    from engine.awards.review import review_sheet
-    from engine.errors import InputFileError
-    from engine.evaluate import Evaluator, load_engine_inputs
-    from engine.register import read_register
-    policy, book = load_engine_inputs(policy_id)
-    read = read_register(file, as_of=as_of, policy=policy, sheet=sheet)
-    wanted = enterprise_id.strip().upper()
-    match = [(row, e) for row, e in read.accepted if e.enterprise_id == wanted]
-    if not match:
-        rejected = [r for r in read.rejected if any(str(v).strip().upper() == wanted for v in r.original.values())]
-        if rejected:
-            raise InputFileError(f"{file} row {rejected[0].row}: enterprise {wanted} was rejected: "
-                                 + "; ".join(p.message for p in rejected[0].problems))
-        raise InputFileError(f"{file}: no enterprise with id {wanted} among {len(read.accepted)} valid rows")
-    row, enterprise = match[0]
-    result = Evaluator(policy, book, as_of).evaluate(enterprise)
-    decision = result.decision(type_)
-    record = build_record(result, decision, enterprise, policy, book, source=_source_of(file, row, sheet))
-    _emit(review_sheet(record, result, decision, policy, book, lang, fmt), out)
+    from engine.commands.explain import review as review_award
+    emit(review_award(enterprise_id, file, as_of=as_of, policy_id=policy_id, decision_type=type_, lang=lang,
+                      fmt=fmt, sheet=sheet), out)
 
 
 @main.command("report")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@register_file
 @as_of_option()
 @policy_option
 @lang_option
@@ -761,54 +391,22 @@ def report(file: Path, as_of: date, policy_id: str, lang: str, out: Path, sheet,
       scaleup report examples/register.csv --as-of 2024-12-31 --out report.html
       scaleup report examples/register.xlsx --as-of 2024-12-31 --lang en --out report-en.html
     """
-    from engine.evaluate import load_engine_inputs
-    from engine.report.report import build_report_data, render_report
-    results, book, read = _evaluate_register(file, as_of, policy_id, sheet, errors)
-    policy, _ = load_engine_inputs(policy_id)
-    data = build_report_data(results, policy, book, as_of.isoformat(), lang, source=file.name,
-                             total_rows=read.total_rows, rejected_rows=len(read.rejected))
-    import engine.report.sections  # noqa: F401 - registers the targets, priority and what-if sections
-    reform = _reform_from_options(set_items, overrides, as_of)
-    if reform is not None or sweep_spec:
-        from engine.register import read_register
-        from engine.analysis.whatif import diff
-        firms = [e for _, e in read_register(file, as_of=as_of, policy=policy,
-                                             sheet=sheet).accepted]
-        if reform is not None:
-            data.view["whatif_diff"] = diff(firms, policy, book, reform, as_of)
-        if sweep_spec:
-            data.view["sweep_param"], data.view["sweep_points"] = _sweep_from_spec(sweep_spec, firms, policy, book, as_of)
-    text = render_report(data)
-    out.write_text(text, encoding="utf-8")
-    click.echo(f"{out}\t{len(text.encode('utf-8'))} bytes")
-    sys.exit(EXIT_DATA if read.rejected else EXIT_OK)
+    from engine.commands.analysis import report as write_report
+    reported = write_report(file, as_of=as_of, policy_id=policy_id, lang=lang, out=out, sheet=sheet, errors=errors,
+                            set_items=set_items, overrides=overrides, sweep_spec=sweep_spec, reporter=REPORTER)
+    click.echo(messages().file_size(out, reported.size))
+    done(reported.rejected)
 
 
 # ---------------------------------------------------------------- award runs and the award ledger
-ledger_option = click.option("--ledger", "ledger_path", type=click.Path(dir_okay=False, path_type=Path),
-                             default="scaleup.db", show_default=True,
-                             help="The award ledger: one SQLite file, created by the first committed run.")
-
-
 @main.command("awards")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@register_file
 @click.option("--year", "year", type=click.IntRange(1990, 2200), required=True,
               help="The award year: enterprises included in scope (入统) in this year are awarded, and "
                    "earlier awards are settled at this year's review.")
 @click.option("--as-of", "as_of", type=AsOf(), default=None,
               help="Evaluation date, within --year. Default: 31 December of --year (never the clock).")
-@policy_option
-@ledger_option
-@click.option("--commit", is_flag=True,
-              help="Record the run in the ledger, in one transaction. Without it: a dry run that writes nothing.")
-@click.option("--by", "by", type=click.Choice(["enterprise", "town"]), default="enterprise", show_default=True,
-              help="enterprise: every award, settlement and check; town: totals per town/street and beneficiary type.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "xlsx"]), default="table",
-              show_default=True, help="csv/xlsx: the year's money lines (--by enterprise) or the town totals (--by town).")
-@lang_option
-@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write to this file instead of standard output (required for xlsx).")
-@register_options
+@award_options
 @reform_options
 @user_errors
 def awards(file: Path, year: int, as_of: Optional[date], policy_id: str, ledger_path: Path, commit: bool, by: str,
@@ -826,54 +424,34 @@ def awards(file: Path, year: int, as_of: Optional[date], policy_id: str, ledger_
       scaleup awards examples/register.csv --year 2024 --commit --ledger awards.db
       scaleup awards examples/register.csv --year 2024 --ledger awards.db --by town --format xlsx --out towns.xlsx
     """
-    from engine.awards.run import (RunContext, commit_run, dry_run, journal_table, plan_json, prepare_items,
-                                  render_plan, town_table)
-    from engine.awards.ledger import Ledger
+    from engine.commands.awards import award_run
     as_of = as_of or date(year, 12, 31)
     if as_of.year != year:
-        raise click.BadParameter(f"{as_of.isoformat()} is not in the award year {year}; leave --as-of out to use "
-                                 f"{year}-12-31", param_hint="--as-of")
+        raise click.BadParameter(messages().not_in_year(as_of.isoformat(), year), param_hint="--as-of")
     if fmt == "xlsx" and out is None:
-        raise click.BadParameter("xlsx needs --out FILE.xlsx", param_hint="--format")
-    reform = _reform_from_options(set_items, overrides, as_of)
-    if reform is not None and commit:
-        raise click.UsageError("a what-if run (--set/--overrides) cannot be committed: money is recorded only "
-                               "under the policy as published")
-    if ledger_path.exists():
-        Ledger.open(ledger_path, create=False).close()     # a ledger we cannot use stops us before any work
-    results, book, read = _evaluate_register(file, as_of, policy_id, sheet, errors, reform)
-    policy, _ = _policy_and_rules(policy_id, reform)
-    ctx = RunContext.build(year, as_of, policy, book, file, sheet)
-    items = prepare_items(ctx, read.accepted, results)
-    if commit:
-        with Ledger.open(ledger_path) as ledger:
-            plan = commit_run(ledger, ctx, items)
-    elif ledger_path.exists():
-        with Ledger.open(ledger_path, create=False) as ledger:
-            plan = dry_run(ledger, ctx, items)
-    else:
-        with Ledger.empty() as ledger:
-            plan = dry_run(ledger, ctx, items)
-        plan.ledger_name, plan.ledger_exists = str(ledger_path), False
-    if fmt == "json":
-        _emit(json.dumps(plan_json(plan, policy), ensure_ascii=False, indent=2), out)
-    elif fmt in ("csv", "xlsx"):
-        town = town_table(plan, policy, lang)
-        journal = journal_table(plan, lang)
-        if fmt == "xlsx":
-            from engine.tabular import write_xlsx
-            names = ("乡镇（街道）汇总", "奖励明细") if lang == "zh" else ("town totals", "money lines")
-            sheets = {names[0]: town, names[1]: journal} if by == "town" else {names[1]: journal, names[0]: town}
-            write_xlsx(out, sheets)
-        else:
-            from engine.tabular import write_csv
-            headers, rows = town if by == "town" else journal
-            write_csv(out if out is not None else sys.stdout, headers, rows)
-    else:
-        _emit(render_plan(plan, policy, lang, "run" if by == "enterprise" else "town", commit), out)
+        raise click.BadParameter(messages().USAGE["xlsx_needs_out"], param_hint="--format")
+    run = award_run(file, year=year, as_of=as_of, policy_id=policy_id, ledger_path=ledger_path, commit=commit,
+                    sheet=sheet, errors=errors, set_items=set_items, overrides=overrides, reporter=REPORTER)
+    render_awards(run, fmt=fmt, lang=lang, by=by, out=out, commit=commit)
     if out is not None:
-        click.echo(f"written: {out}", err=True)
-    sys.exit(EXIT_DATA if read.rejected else EXIT_OK)
+        click.echo(messages().written(out), err=True)
+    done(run.rejected)
+
+
+def render_awards(run, *, fmt: str, lang: str, by: str, out: Optional[Path], commit: bool) -> None:
+    """An award run as text, JSON, the money lines or town totals as CSV, or both as an XLSX workbook."""
+    from engine.awards.run import plan_json, render_plan
+    from engine.commands.awards import award_tables
+    from engine.tabular import write_csv, write_xlsx
+    if fmt == "json":
+        emit(json.dumps(plan_json(run.plan, run.policy), ensure_ascii=False, indent=2), out)
+    elif fmt == "xlsx":
+        write_xlsx(out, award_tables(run, lang, by))
+    elif fmt == "csv":
+        headers, rows = next(iter(award_tables(run, lang, by).values()))
+        write_csv(out if out is not None else sys.stdout, headers, rows)
+    else:
+        emit(render_plan(run.plan, run.policy, lang, "run" if by == "enterprise" else "town", commit), out)
 
 
 @main.group("ledger")
@@ -889,7 +467,7 @@ def ledger_group():
 
 @ledger_group.command("show")
 @ledger_option
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@format_option("table", "json")
 @lang_option
 @user_errors
 def ledger_show(ledger_path: Path, fmt: str, lang: str):
@@ -899,16 +477,10 @@ def ledger_show(ledger_path: Path, fmt: str, lang: str):
     Example:
       scaleup ledger show --ledger awards.db
     """
-    from engine.awards.run import render_ledger_summary
-    from engine.awards.ledger import Ledger
-    with Ledger.open(ledger_path, create=False) as ledger:
-        with ledger.snapshot():
-            summary = ledger.summary()
-    if fmt == "json":
-        click.echo(json.dumps(summary, ensure_ascii=False, indent=2))
-    else:
-        _emit(render_ledger_summary(summary, lang), None)
-    sys.exit(EXIT_INTERNAL if summary["problems"] else EXIT_OK)
+    from engine.commands.awards import ledger_summary
+    summary = ledger_summary(ledger_path)
+    show(summary, fmt, lang)
+    sys.exit(EXIT_INTERNAL if summary.problems else EXIT_OK)
 
 
 @ledger_group.command("export")
@@ -953,22 +525,22 @@ def ledger_pay(ledger_path: Path, paid_on: date, reference: str, year: Optional[
       scaleup ledger pay --ledger awards.db --year 2024 --paid-on 2025-03-20 --reference 财拨〔2025〕12号
       scaleup ledger pay --ledger awards.db --year 2024 --paid-on 2025-03-20 --reference 财拨〔2025〕12号 --commit
     """
-    from engine.awards.run import pay, render_payments
-    from engine.awards.ledger import Ledger
-    ids = tuple(e.strip().upper() for e in enterprise_ids)
-    with Ledger.open(ledger_path, create=False) as ledger:
-        rows = pay(ledger, paid_on=paid_on, reference=reference, year=year, enterprise_ids=ids, commit=commit)
-    _emit(render_payments(rows, lang, committed=commit, paid_on=paid_on, reference=reference), None)
+    from engine.awards.run import render_payments
+    from engine.commands.awards import ledger_pay as pay_instalments
+    rows = pay_instalments(ledger_path, paid_on=paid_on, reference=reference, year=year,
+                           enterprise_ids=enterprise_ids, commit=commit)
+    emit(render_payments(rows, lang, committed=commit, paid_on=paid_on, reference=reference))
 
 
+# ---------------------------------------------------------------- what a change of policy would do
 @main.command("diff")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@register_file
 @as_of_option()
 @policy_option
 @reform_options
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@format_option("text", "json")
 @lang_option
-@click.option("--sheet", default=None, help="XLSX sheet to read (default: the first).")
+@sheet_option
 @user_errors
 def diff_command(file: Path, as_of: date, policy_id: str, set_items, overrides, fmt: str, lang: str, sheet):
     """What a policy change does: every decision and amount that changes, the rule and parameter
@@ -979,36 +551,23 @@ def diff_command(file: Path, as_of: date, policy_id: str, set_items, overrides, 
       scaleup diff examples/register.csv --as-of 2024-12-31 --overrides examples/reforms/lower-pool-bound.yaml
       scaleup diff examples/register.csv --as-of 2024-12-31 --set enterprise_award_industrial=150000
     """
-    from engine.errors import PolicyDataError
-    from engine.evaluate import load_engine_inputs
-    from engine.register import read_register
-    from engine.analysis.whatif import diff, diff_json, render_diff
-    reform = _reform_from_options(set_items, overrides, as_of)
-    if reform is None:
-        raise PolicyDataError(["diff needs a change: --set NAME=VALUE or --overrides FILE"])
-    policy, book = load_engine_inputs(policy_id)
-    read = read_register(file, as_of=as_of, policy=policy, sheet=sheet)
-    for rejected in read.rejected:
-        for problem in rejected.problems:
-            click.echo(f"error: {problem}", err=True)
-    result = diff([e for _, e in read.accepted], policy, book, reform, as_of)
-    if fmt == "json":
-        click.echo(json.dumps(diff_json(result), ensure_ascii=False, indent=2))
-    else:
-        click.echo(render_diff(result, policy, book, lang))
-    sys.exit(EXIT_DATA if read.rejected else EXIT_OK)
+    from engine.commands.analysis import diff
+    diffed = diff(file, as_of=as_of, policy_id=policy_id, sheet=sheet, set_items=set_items, overrides=overrides,
+                  reporter=REPORTER)
+    show(diffed, fmt, lang)
+    done(diffed.rejected)
 
 
 @main.command("sweep")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@register_file
 @as_of_option()
 @policy_option
 @click.option("--param", "param_name", required=True, help="The parameter to vary, e.g. scale_threshold.")
 @click.option("--from", "start", required=True, help="First value (yuan for money, 0.2 for 20%).")
 @click.option("--to", "stop", required=True, help="Last value.")
 @click.option("--steps", type=click.IntRange(2, 200), default=5, show_default=True)
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-@click.option("--sheet", default=None, help="XLSX sheet to read (default: the first).")
+@format_option("table", "json")
+@sheet_option
 @user_errors
 def sweep_command(file: Path, as_of: date, policy_id: str, param_name: str, start: str, stop: str, steps: int,
                   fmt: str, sheet):
@@ -1018,61 +577,11 @@ def sweep_command(file: Path, as_of: date, policy_id: str, param_name: str, star
     Example:
       scaleup sweep examples/register.csv --as-of 2024-12-31 --param scale_threshold --from 15000000 --to 25000000 --steps 5
     """
-    from engine.errors import PolicyDataError
-    from engine.evaluate import load_engine_inputs
-    from engine.output import json_value
-    from engine.policy import did_you_mean
-    from engine.register import read_register
-    from engine.analysis.whatif import sweep, sweep_values
-    policy, book = load_engine_inputs(policy_id)
-    param = policy.parameters.get(param_name)
-    if param is None:
-        raise PolicyDataError([f"unknown parameter {param_name!r}{did_you_mean(param_name, policy.parameters)}"])
-    if param.type not in ("money", "ratio", "count"):
-        raise PolicyDataError([f"{param_name} is {param.type}; sweep varies money, ratio or count parameters"])
-    try:
-        values = sweep_values(param.type, start, stop, steps)
-    except (ArithmeticError, ValueError) as exc:
-        raise PolicyDataError([f"--from/--to: {exc}"]) from None
-    read = read_register(file, as_of=as_of, policy=policy, sheet=sheet)
-    points = sweep([e for _, e in read.accepted], policy, book, param_name, values, as_of)
-    rows = [{"value": p.value, "eligible": p.eligible, "pool": p.pool, "enterprise_awards": p.enterprise_awards,
-             "awards_total_yuan": json_value(p.awards_total, "money"), "projected_new": p.attainment.projected,
-             "target_new_total": p.attainment.target_new_total, "gap": p.attainment.gap} for p in points]
-    if fmt == "json":
-        click.echo(json.dumps({"parameter": param_name, "as_of": as_of.isoformat(), "points": rows},
-                              ensure_ascii=False, indent=2))
-    else:
-        head = ["value", "eligible", "pool", "enterprise_awards", "awards_total_yuan", "projected_new",
-                "target_new_total", "gap"]
-        click.echo("  ".join(f"{h:>18}" for h in head))
-        for row in rows:
-            click.echo("  ".join(f"{str(row[h] if row[h] is not None else '-'):>18}" for h in head))
-    sys.exit(EXIT_DATA if read.rejected else EXIT_OK)
-
-
-def _sweep_from_spec(spec: str, firms, policy, book, as_of: date):
-    from engine.errors import PolicyDataError
-    from engine.analysis.whatif import sweep, sweep_values
-    parts = spec.split(":")
-    if len(parts) != 4 or not parts[3].isdigit():
-        raise PolicyDataError([f"--sweep {spec!r}: expected PARAM:FROM:TO:STEPS, e.g. scale_threshold:15000000:25000000:5"])
-    name, start, stop, steps = parts[0], parts[1], parts[2], int(parts[3])
-    param = policy.parameters.get(name)
-    if param is None or param.type not in ("money", "ratio", "count"):
-        raise PolicyDataError([f"--sweep: {name!r} is not a money, ratio or count parameter"])
-    try:
-        values = sweep_values(param.type, start, stop, steps)
-    except (ArithmeticError, ValueError) as exc:
-        raise PolicyDataError([f"--sweep: {exc}"]) from None
-    return name, sweep(firms, policy, book, name, values, as_of)
-
-
-def _emit(text: str, out: Optional[Path]) -> None:
-    if out is None:
-        click.echo(text, nl=not text.endswith("\n"))
-    else:
-        out.write_text(text, encoding="utf-8")
+    from engine.commands.analysis import sweep
+    swept = sweep(file, as_of=as_of, policy_id=policy_id, param_name=param_name, start=start, stop=stop,
+                  steps=steps, sheet=sheet, reporter=REPORTER)
+    show(swept, fmt, "en")
+    done(swept.rejected)
 
 
 if __name__ == "__main__":  # pragma: no cover

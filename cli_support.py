@@ -1,0 +1,175 @@
+"""What the `scaleup` commands (cli.py) share: parameter types that refuse what is not a date or a
+quantity as a usage error, option sets written once, and the output side: templates of wording,
+diagnostics on standard error, results on standard output, the exit code. Imports the engine lazily
+(`scaleup -h` stays quick)."""
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+from typing import Optional
+
+import click
+
+EXIT_OK, EXIT_DATA, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+
+
+class AsOf(click.ParamType):
+    name = "YYYY-MM-DD"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, date):
+            return value
+        try:
+            return date.fromisoformat(str(value))
+        except ValueError:
+            self.fail(f"{value!r} is not a date; expected YYYY-MM-DD, e.g. 2024-12-31", param, ctx)
+
+
+class Quantity(click.ParamType):
+    """A quota: a decimal number ≥ 0 (never a float)."""
+
+    name = "NUMBER"
+
+    def convert(self, value, param, ctx):
+        from decimal import Decimal, InvalidOperation
+        try:
+            number = Decimal(str(value).strip())
+        except InvalidOperation:
+            number = None
+        if number is None or not number.is_finite() or number < 0:
+            self.fail(f"{value!r} is not a quantity; expected a number ≥ 0, e.g. 50 or 12.5", param, ctx)
+        return number
+
+
+def stacked(*decorators):
+    """Several click decorators as one, in the order they would be written above a command."""
+    def apply(fn):
+        for decorator in reversed(decorators):
+            fn = decorator(fn)
+        return fn
+    return apply
+
+
+def as_of_option(required: bool = True):
+    return click.option("--as-of", "as_of", type=AsOf(), required=required,
+                        help="Evaluate as of this date (YYYY-MM-DD). Never the clock.")
+
+
+def format_option(*choices: str):
+    """--format, the first choice by default."""
+    return click.option("--format", "fmt", type=click.Choice(list(choices)), default=choices[0], show_default=True)
+
+
+register_file = click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+policy_option = click.option("--policy", "policy_id", default="wanzhou-2022-80", show_default=True,
+                             help="Policy id under policies/, or a path to a policy folder.")
+lang_option = click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
+                           help="Language of explanations and tables.")
+sheet_option = click.option("--sheet", default=None, help="XLSX sheet to read (default: the first).")
+ledger_option = click.option("--ledger", "ledger_path", type=click.Path(dir_okay=False, path_type=Path),
+                             default="scaleup.db", show_default=True,
+                             help="The award ledger: one SQLite file, created by the first committed run.")
+register_options = stacked(
+    sheet_option,
+    click.option("--errors", "errors", type=click.Path(dir_okay=False, path_type=Path),
+                 help="Write rejected rows, unchanged, with an 'error' column (CSV, UTF-8 with BOM)."))
+reform_options = stacked(
+    click.option("--set", "set_items", multiple=True, metavar="NAME=VALUE",
+                 help="Change a parameter from the as-of date (repeatable)."),
+    click.option("--overrides", "overrides", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                 help="A reform as YAML: name, effective date, parameter values."))
+
+# `check`: where the result goes, and how the work is spread (engine/commands/check.py CheckOptions).
+check_options = stacked(
+    click.option("--out", "out", type=click.Path(path_type=Path),
+                 help="Write the result to this file instead of standard output (.xlsx writes a workbook). "
+                      "For a folder of register files: the folder for the result files."),
+    register_options,
+    click.option("--workers", type=click.IntRange(min=1), default=None,
+                 help="Worker processes, each with its own compiled rules [default: the machine's cores]. "
+                      "The output is the same for any number."),
+    click.option("--executor", "executor_name", type=click.Choice(["local", "dask"]), default="local",
+                 show_default=True, help="Where the workers run: this machine, or a Dask cluster (--scheduler; "
+                                         "without it, a local Dask cluster of --workers processes)."),
+    click.option("--scheduler", default=None, envvar="SCALEUP_DASK_SCHEDULER", metavar="ADDRESS",
+                 help="Dask scheduler, e.g. tcp://10.1.2.3:8786 (with --executor dask; env SCALEUP_DASK_SCHEDULER)."),
+    click.option("--chunk-size", type=click.IntRange(min=1), default=None,
+                 help="Rows read, evaluated and written together [default: 1000; 100 for json]. Memory "
+                      "depends on this, not on the size of the register."),
+    click.option("--progress/--no-progress", "progress", default=None,
+                 help="Rows done, rows/s and rejected rows on stderr [default: when stderr is a terminal]."),
+    click.option("--engine", "engine_name", type=click.Choice(["durable", "columnar"]), default="durable",
+                 show_default=True,
+                 help="durable: durable_rules, each decision cross-checked with its explanation. columnar: the same "
+                      "rules as column operations over the whole register (one process; for very large registers); "
+                      "same outcomes, rule ids and amounts, explanations with `scaleup explain`."))
+
+# `awards`: the ledger, commit or dry run, and how the run is shown.
+award_options = stacked(
+    policy_option,
+    ledger_option,
+    click.option("--commit", is_flag=True,
+                 help="Record the run in the ledger, in one transaction. Without it: a dry run that writes nothing."),
+    click.option("--by", "by", type=click.Choice(["enterprise", "town"]), default="enterprise", show_default=True,
+                 help="enterprise: every award, settlement and check; town: totals per town/street and beneficiary type."),
+    click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "xlsx"]), default="table",
+                 show_default=True, help="csv/xlsx: the year's money lines (--by enterprise) or the town totals (--by town)."),
+    lang_option,
+    click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path),
+                 help="Write to this file instead of standard output (required for xlsx)."),
+    register_options)
+
+
+@lru_cache(maxsize=None)
+def words(name: str):
+    """A template of wording (engine/templates/NAME), as a module of macros and values."""
+    from engine.render import environment
+    return environment().get_template(name).module
+
+
+def messages():
+    return words("_cli_messages.j2")
+
+
+class StderrReporter:
+    """Diagnostics of a running command, one line each on standard error."""
+
+    def warning(self, text: str) -> None:
+        click.echo(messages().warning(text), err=True)
+
+    def problem(self, text: str) -> None:
+        click.echo(messages().error(text), err=True)
+
+    def rejected(self, count: int, total: int, saved_to: Optional[Path]) -> None:
+        click.echo(messages().rejected(count, total, saved_to), err=True)
+
+
+REPORTER = StderrReporter()
+
+
+def emit(text: str, out: Optional[Path] = None) -> None:
+    """Text to standard output (one final newline), or to a file as it is."""
+    if out is None:
+        click.echo(text, nl=not text.endswith("\n"))
+    else:
+        out.write_text(text, encoding="utf-8")
+
+
+def emit_json(doc, **kwargs) -> None:
+    click.echo(json.dumps(doc, ensure_ascii=False, indent=2, **kwargs))
+
+
+def show(result, fmt: str, lang: str, out: Optional[Path] = None) -> None:
+    """A command's result (engine/commands/) as JSON or as its text, which templates word."""
+    if fmt == "json":
+        emit_json(result.json(lang))
+    else:
+        emit(result.text(lang), out)
+
+
+def done(failed) -> None:
+    """Exit 1 when rows were rejected (or records failed), else 0."""
+    sys.exit(EXIT_DATA if failed else EXIT_OK)

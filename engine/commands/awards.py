@@ -1,0 +1,90 @@
+"""`awards` (a year's award run, dry or committed) and `ledger show/export/pay`."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any, Optional
+
+from engine.commands.common import Reporter, evaluate_register, policy_and_rules, reform_from_options
+from engine.policy import Policy
+
+
+@dataclass
+class AwardRun:
+    plan: object                       # engine.awards.run.RunPlan
+    policy: Policy
+    rejected: int
+
+
+def award_run(file: Path, *, year: int, as_of: date, policy_id: str, ledger_path: Path, commit: bool,
+              sheet: Optional[str], errors: Optional[Path], set_items: tuple = (), overrides: Optional[Path] = None,
+              reporter: Reporter) -> AwardRun:
+    """Evaluate the register, check it against the ledger, and plan (dry run) or record (commit) the
+    year's awards and the settlement of earlier ones. A what-if is never committed."""
+    from engine.awards.ledger import Ledger
+    from engine.awards.run import RunContext, commit_run, dry_run, prepare_items, refuse_what_if
+    reform = reform_from_options(set_items, overrides, as_of)
+    policy, book = policy_and_rules(policy_id, reform)
+    if commit:
+        refuse_what_if(policy)                          # before any work; commit_run refuses it too
+    if ledger_path.exists():
+        Ledger.open(ledger_path, create=False).close()  # a ledger we cannot use stops us before any work
+    evaluated = evaluate_register(file, as_of, policy, book, sheet, errors, reporter)
+    ctx = RunContext.build(year, as_of, policy, book, file, sheet)
+    items = prepare_items(ctx, evaluated.read.accepted, evaluated.results)
+    if commit:
+        with Ledger.open(ledger_path) as ledger:
+            plan = commit_run(ledger, ctx, items)
+    elif ledger_path.exists():
+        with Ledger.open(ledger_path, create=False) as ledger:
+            plan = dry_run(ledger, ctx, items)
+    else:
+        with Ledger.empty() as ledger:
+            plan = dry_run(ledger, ctx, items)
+        plan.ledger_name, plan.ledger_exists = str(ledger_path), False
+    return AwardRun(plan, policy, evaluated.rejected)
+
+
+def award_tables(run: AwardRun, lang: str, by: str) -> dict[str, tuple[list[str], list[list]]]:
+    """The run's money as sheets (town totals and money lines), the one asked for with `by` first."""
+    from engine.awards.run import journal_table, town_table
+    from engine.render import environment
+    names = environment().get_template(f"_command_words_{lang}.j2").module.SHEETS
+    town = (names["town"], town_table(run.plan, run.policy, lang))
+    journal = (names["journal"], journal_table(run.plan, lang))
+    return dict([town, journal] if by == "town" else [journal, town])
+
+
+@dataclass
+class LedgerSummary:
+    summary: dict
+
+    @property
+    def problems(self) -> list:
+        return self.summary["problems"]
+
+    def json(self, lang: str) -> Any:
+        return self.summary
+
+    def text(self, lang: str) -> str:
+        from engine.awards.run import render_ledger_summary
+        return render_ledger_summary(self.summary, lang)
+
+
+def ledger_summary(ledger_path: Path) -> LedgerSummary:
+    """Runs, instalments by status, clawbacks, scope history and the ledger's consistency check."""
+    from engine.awards.ledger import Ledger
+    with Ledger.open(ledger_path, create=False) as ledger:
+        with ledger.snapshot():
+            return LedgerSummary(ledger.summary())
+
+
+def ledger_pay(ledger_path: Path, *, paid_on: date, reference: str, year: Optional[int],
+               enterprise_ids: tuple, commit: bool) -> list[dict]:
+    """Payable instalments marked paid (or, without commit, the ones that would be)."""
+    from engine.awards.ledger import Ledger
+    from engine.awards.run import pay
+    ids = tuple(e.strip().upper() for e in enterprise_ids)
+    with Ledger.open(ledger_path, create=False) as ledger:
+        return pay(ledger, paid_on=paid_on, reference=reference, year=year, enterprise_ids=ids, commit=commit)

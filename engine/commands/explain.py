@@ -1,0 +1,109 @@
+"""One enterprise's decisions explained (`explain`), its award's review sheet (`review`), the audit
+records of a register's awards (`audit`) and their verification (`verify`)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any, Optional
+
+from engine.commands.common import Reporter, evaluate_register, find_enterprise, policy_and_rules, source_of
+from engine.decisions import EnterpriseResult
+from engine.errors import UsageConflict
+from engine.rules_model import Rulebook
+
+
+@dataclass
+class Explained:
+    result: EnterpriseResult
+    book: Rulebook
+
+    def json(self, lang: str) -> Any:
+        from engine.output import result_json
+        return result_json(self.result, self.book, lang)
+
+    def text(self, lang: str) -> str:
+        """A header, then every decision's explanation, each followed by a blank line."""
+        from engine.render import environment, render_decision
+        header = environment().get_template(f"_command_words_{lang}.j2").module.explain_header(self.result)
+        return "".join([header + "\n", *(render_decision(d, self.result, self.book, lang) + "\n\n"
+                                        for d in self.result.decisions)])
+
+
+def explain(enterprise_id: str, file: Path, *, as_of: date, policy_id: str, sheet: Optional[str]) -> Explained:
+    """Evaluate one enterprise of a register, with every finding kept for its explanation."""
+    from engine.evaluate import Evaluator
+    policy, book = policy_and_rules(policy_id)
+    read = _read_quietly(file, as_of, policy, sheet)
+    _, enterprise = find_enterprise(read, enterprise_id, file)
+    return Explained(Evaluator(policy, book, as_of).evaluate(enterprise), book)
+
+
+def _read_quietly(file: Path, as_of: date, policy, sheet: Optional[str]):
+    """One enterprise is wanted: the other rows' problems are not its business (a rejected row of the
+    wanted enterprise is reported by find_enterprise)."""
+    from engine.register import read_register
+    return read_register(file, as_of=as_of, policy=policy, sheet=sheet)
+
+
+def review(enterprise_id: str, file: Path, *, as_of: date, policy_id: str, decision_type: str, lang: str,
+           fmt: str, sheet: Optional[str]) -> str:
+    """The review sheet (审核表) of one enterprise's award, carrying its audit record's decision id."""
+    from engine.awards.audit import build_record
+    from engine.awards.review import review_sheet
+    from engine.evaluate import Evaluator
+    policy, book = policy_and_rules(policy_id)
+    read = _read_quietly(file, as_of, policy, sheet)
+    row, enterprise = find_enterprise(read, enterprise_id, file)
+    result = Evaluator(policy, book, as_of).evaluate(enterprise)
+    decision = result.decision(decision_type)
+    record = build_record(result, decision, enterprise, policy, book, source=source_of(file, row, sheet))
+    return review_sheet(record, result, decision, policy, book, lang, fmt)
+
+
+@dataclass
+class AuditWritten:
+    records: list[tuple[Path, str]]          # (file, decision id), in the order written
+    rejected: int
+
+
+def audit(file: Path, *, as_of: date, policy_id: str, out_dir: Path, every_decision: bool,
+          sheets: Optional[str], lang: str, sheet: Optional[str], errors: Optional[Path],
+          reporter: Reporter) -> AuditWritten:
+    """An audit record (and, with `sheets`, a review sheet) for every decision that gets one."""
+    from engine.awards.audit import build_record, fingerprint, gets_audit_record, has_review_sheet, write_record
+    from engine.awards.review import review_sheet, sheet_file_name
+    from engine.tabular import safe_output_path
+    policy, book = policy_and_rules(policy_id)
+    evaluated = evaluate_register(file, as_of, policy, book, sheet, errors, reporter)
+    fp = fingerprint(policy, book)
+    written = []
+    for (row, enterprise), result in zip(evaluated.read.accepted, evaluated.results):
+        for decision in result.decisions:
+            if not gets_audit_record(decision, every_decision):
+                continue
+            record = build_record(result, decision, enterprise, policy, book,
+                                  source=source_of(file, row, sheet), fp=fp)
+            written.append((write_record(record, out_dir), record["decision_id"]))
+            if sheets and has_review_sheet(decision):
+                text = review_sheet(record, result, decision, policy, book, lang, sheets)
+                safe_output_path(out_dir, sheet_file_name(record, lang, sheets)).write_text(text, encoding="utf-8")
+    return AuditWritten(written, evaluated.rejected)
+
+
+def verify(records: tuple[Path, ...], *, policy_id: Optional[str], rules_dir: Optional[Path]) -> list:
+    """Each record recomputed from its own facts: ok, changed, tampered or unreadable."""
+    from engine.awards.audit import Verifier
+    paths = record_files(records)
+    if not paths:
+        raise UsageConflict("no *.json records in " + ", ".join(map(str, records)))
+    verifier = Verifier(policy=policy_id, rules_dir=rules_dir)
+    return [verifier.verify_file(p) for p in paths]
+
+
+def record_files(paths: tuple[Path, ...]) -> list[Path]:
+    """A folder stands for the *.json records in it."""
+    found: list[Path] = []
+    for p in paths:
+        found += sorted(p.glob("*.json")) if p.is_dir() else [p]
+    return found

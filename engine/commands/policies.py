@@ -1,0 +1,75 @@
+"""`policy list`, `policy show` and `policy check`."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Optional
+
+
+@dataclass
+class Listed:
+    """One bundled policy: its metadata, or the problems that stop it loading."""
+
+    policy_id: str
+    meta: object = None                # engine.policy.PolicyMeta
+    problems: Optional[list[str]] = None
+
+
+def list_policies() -> list[Listed]:
+    from engine.errors import PolicyDataError
+    from engine.policy import available_policies, load_policy, resolve_policy_folder
+    listed = []
+    for pid in available_policies():
+        try:
+            listed.append(Listed(pid, meta=load_policy(resolve_policy_folder(pid)).meta))
+        except PolicyDataError as exc:
+            listed.append(Listed(pid, problems=exc.problems))
+    return listed
+
+
+@dataclass
+class Shown:
+    doc: dict
+
+    def json(self, lang: str) -> Any:
+        return self.doc
+
+    def text(self, lang: str) -> str:
+        from engine.render import environment
+        return environment().get_template(f"policy_show_{lang}.txt.j2").render(doc=self.doc).rstrip()
+
+
+def show_policy(policy_id: str, as_of: Optional[date]) -> Shown:
+    """Clauses (verbatim), parameters with provenance (in force on `as_of`, or every dated value),
+    targets and interpretations, as one document."""
+    from engine.policy import load_policy, resolve_policy_folder
+    from engine.policy_view import policy_document
+    return Shown(policy_document(load_policy(resolve_policy_folder(policy_id)), as_of))
+
+
+@dataclass
+class Checked:
+    policy_id: str
+    findings: list                     # engine.analysis.policy_check.Finding
+
+    def count(self, severity: str) -> int:
+        return sum(1 for f in self.findings if f.severity == severity)
+
+    def json(self, lang: str) -> Any:
+        from engine.analysis.policy_check import findings_json
+        return {"policy": self.policy_id, "errors": self.count("error"), "findings": findings_json(self.findings)}
+
+    def text(self, lang: str) -> str:
+        """One line per finding, errors first, then the totals (wording: _cli_messages.j2)."""
+        from engine.render import environment
+        words = environment().get_template("_cli_messages.j2").module
+        order = ("error", "warning", "info")
+        lines = [words.finding(f) for s in order for f in self.findings if f.severity == s]
+        counts = [self.count(s) for s in order]
+        return "\n".join([*lines, words.findings_total(self.policy_id, *counts)])
+
+
+def check_policy(policy_id: str) -> Checked:
+    from engine.analysis.policy_check import check_policy as static_checks
+    from engine.policy import resolve_policy_folder
+    return Checked(policy_id, static_checks(resolve_policy_folder(policy_id)))
