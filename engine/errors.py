@@ -33,3 +33,22 @@ class UsageConflict(ScaleupError):
 
 class EngineError(Exception):
     """An internal inconsistency (engine disagreement, action failure). A bug, never a user error."""
+
+
+def validation_messages(exc, where: str = "", key: str = "", note=None) -> list[str]:
+    """A pydantic ValidationError as the user's messages, one per problem: `<where>: <key.path>: <what
+    is wrong>` (a misspelt key says so). `where` names the file (and row); `key` the entry inside it;
+    `note(loc)` may add a word about the location, e.g. which rule it is in."""
+    messages = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in (key, *err["loc"]) if p != "")
+        text = (loc + (note(err["loc"]) or "") if note else loc) if loc else ""
+        messages.append(": ".join(part for part in (where, text, problem_text(err)) if part))
+    return messages
+
+
+def problem_text(err: dict) -> str:
+    """What is wrong, in one pydantic error (one entry of ValidationError.errors())."""
+    if err["type"] == "extra_forbidden":
+        return "unknown key (misspelt?)"
+    return err["msg"].removeprefix("Value error, ")

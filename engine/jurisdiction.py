@@ -6,9 +6,9 @@ import csv
 from pathlib import Path
 from typing import Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from engine.errors import PolicyDataError
+from engine.errors import PolicyDataError, validation_messages
 from engine.yamlio import load_yaml
 
 
@@ -67,13 +67,18 @@ def load_jurisdiction(folder: Path) -> Jurisdiction:
                     towns.append(Town(code=row["nbs_code_9"], name=row["name"], type=row["type"],
                                       former_name=row.get("former_name_before_2021") or None,
                                       former_code=row.get("former_code") or None))
-                except Exception as exc:  # pydantic ValidationError or a missing column
-                    problems.append(f"{towns_path} row {lineno}: {exc}")
+                except ValidationError as exc:
+                    problems += validation_messages(exc, f"{towns_path} row {lineno}")
+                except (KeyError, TypeError) as exc:     # a missing column
+                    problems.append(f"{towns_path} row {lineno}: missing column {exc}")
     except FileNotFoundError:
         problems.append(f"{towns_path}: file not found")
     try:
         jur = Jurisdiction(**data, towns=tuple(towns))
-    except Exception as exc:
+    except ValidationError as exc:
+        problems += validation_messages(exc, str(meta_path))
+        jur = None
+    except TypeError as exc:
         problems.append(f"{meta_path}: {exc}")
         jur = None
     if jur is not None:

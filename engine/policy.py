@@ -12,7 +12,7 @@ from typing import Any, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from engine.errors import ParameterNotInForce, PolicyDataError, UnknownPolicyError
+from engine.errors import ParameterNotInForce, PolicyDataError, UnknownPolicyError, validation_messages
 from engine.jurisdiction import Jurisdiction, load_jurisdiction
 from engine.yamlio import YamlFileError, load_yaml
 
@@ -333,17 +333,6 @@ def did_you_mean(name: str, candidates) -> str:
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
-def _validation_problems(path: Path, key: str, exc: ValidationError) -> list[str]:
-    out = []
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in (key, *err["loc"]) if p != "")
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = "unknown key (misspelt?)"
-        out.append(f"{path}: {loc}: {msg}")
-    return out
-
-
 def _load_mapping(path: Path, problems: list[str], required: bool = True) -> dict:
     if not path.exists():
         if required:
@@ -394,7 +383,7 @@ def _load_meta(folder: Path, problems: list[str]) -> Optional[PolicyMeta]:
     try:
         return PolicyMeta(**meta_raw)
     except ValidationError as exc:
-        problems += _validation_problems(folder / "policy.yaml", "", exc)
+        problems += validation_messages(exc, str(folder / "policy.yaml"), "")
     except TypeError as exc:
         problems.append(f"{folder / 'policy.yaml'}: {exc}")
     return None
@@ -414,7 +403,7 @@ def _load_clauses(folder: Path, problems: list[str]) -> dict[str, Clause]:
             else:
                 clauses[clause.id] = clause
         except ValidationError as exc:
-            problems += _validation_problems(cl_path, f"clauses[{i}]", exc)
+            problems += validation_messages(exc, str(cl_path), f"clauses[{i}]")
     unknown_top = set(cl_raw) - {"clauses"}
     if unknown_top:
         problems.append(f"{cl_path}: unknown key(s) {sorted(unknown_top)}")
@@ -448,7 +437,7 @@ def _load_parameters(folder: Path, clauses: dict[str, Clause], problems: list[st
         try:
             parameters[name] = Parameter(name=name, **body)
         except ValidationError as exc:
-            problems += _validation_problems(p_path, name, exc)
+            problems += validation_messages(exc, str(p_path), name)
         except TypeError as exc:
             problems.append(f"{p_path}: {name}: {exc}")
     for name, parameter in parameters.items():
@@ -467,7 +456,7 @@ def _load_targets(folder: Path, clauses: dict[str, Clause], source_text: str, pr
         try:
             targets = Targets(**t_raw)
         except ValidationError as exc:
-            problems += _validation_problems(t_path, "", exc)
+            problems += validation_messages(exc, str(t_path), "")
     for ref in ([targets.annex.clause] if targets.annex else []) + [t.clause for t in targets.text_targets]:
         if ref not in clauses:
             problems.append(f"{t_path}: unknown clause {ref!r}")
@@ -493,7 +482,7 @@ def _load_interpretations(folder: Path, clauses: dict[str, Clause], parameters: 
                     problems.append(f"{i_path}: interpretations[{i}].parameters: unknown parameter {pname!r}"
                                     f"{did_you_mean(pname, parameters)}")
         except (ValidationError, TypeError) as exc:
-            problems += (_validation_problems(i_path, f"interpretations[{i}]", exc)
+            problems += (validation_messages(exc, str(i_path), f"interpretations[{i}]")
                          if isinstance(exc, ValidationError) else [f"{i_path}: {exc}"])
     return interpretations
 

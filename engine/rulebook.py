@@ -8,11 +8,11 @@ from typing import Any, Optional
 
 from pydantic import ValidationError
 
-from engine.errors import PolicyDataError
+from engine.errors import PolicyDataError, validation_messages
 from engine.policy import Policy, did_you_mean
 from engine.rules_check import cross_check
 from engine.rules_model import (Condition, Definition, FactSpec, Family, FamilyFile, RuleRecord, Rulebook,
-                                error_message, parse_condition)
+                                parse_condition)
 from engine.yamlio import YamlFileError, load_yaml
 
 FAMILIES_FILE = "families.yaml"     # the family ids, in output order; each family is <id>.yaml
@@ -24,7 +24,9 @@ def load_facts(folder: Path) -> dict[str, FactSpec]:
             try:
                 spec = FactSpec(**item)
                 facts[spec.id] = spec
-            except (ValidationError, TypeError) as exc:
+            except ValidationError as exc:
+                problems += validation_messages(exc, str(folder / "facts.yaml"), f"{section}[{i}]")
+            except TypeError as exc:
                 problems.append(f"{folder / 'facts.yaml'}: {section}[{i}]: {exc}")
     if problems:
         raise PolicyDataError(problems)
@@ -87,7 +89,9 @@ def _load_definitions(def_path: Path, problems: list[str]) -> tuple[dict[str, De
                 d = Definition(**item)
                 definitions[d.id] = d
                 definition_conditions[d.id] = parse_condition(d.when, f"definitions[{i}].when")
-            except (ValidationError, ValueError, TypeError) as exc:
+            except ValidationError as exc:
+                problems += validation_messages(exc, str(def_path), f"definitions[{i}]")
+            except (ValueError, TypeError) as exc:
                 problems.append(f"{def_path}: definitions[{i}]: {exc}")
     except YamlFileError as exc:
         problems.append(str(exc))
@@ -103,10 +107,7 @@ def _load_family(path: Path, family_id: str, problems: list[str]) -> Optional[Fa
     try:
         spec = FamilyFile(**raw)
     except ValidationError as exc:
-        for e in exc.errors():
-            loc = ".".join(map(str, e["loc"]))
-            rid = _rule_id_at(raw, e["loc"])
-            problems.append(f"{path}: {loc}{' (rule ' + rid + ')' if rid else ''}: {error_message(e)}")
+        problems += validation_messages(exc, str(path), note=lambda loc: _rule_note(raw, loc))
         return None
     except TypeError as exc:
         problems.append(f"{path}: {exc}")
@@ -155,11 +156,18 @@ def _load_not_modelled(nm_path: Path, problems: list[str]) -> list[RuleRecord]:
                 if rec.kind != "not_modelled":
                     problems.append(f"{nm_path}: not_modelled[{i}]: kind must be not_modelled")
                 not_modelled.append(rec)
-            except (ValidationError, TypeError) as exc:
+            except ValidationError as exc:
+                problems += validation_messages(exc, str(nm_path), f"not_modelled[{i}]")
+            except TypeError as exc:
                 problems.append(f"{nm_path}: not_modelled[{i}]: {exc}")
     except YamlFileError as exc:
         problems.append(str(exc))
     return not_modelled
+
+
+def _rule_note(raw: Any, loc: tuple) -> str:
+    rid = _rule_id_at(raw, loc)
+    return f" (rule {rid})" if rid else ""
 
 
 def _rule_id_at(raw: Any, loc: tuple) -> Optional[str]:

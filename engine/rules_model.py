@@ -9,6 +9,8 @@ from typing import Any, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
+from engine.errors import validation_messages
+
 
 Strict = ConfigDict(extra="forbid", frozen=True)
 CompareOp = Literal["==", "!=", "<", "<=", ">", ">=", "in", "not_in", "has_any"]
@@ -118,7 +120,7 @@ def parse_condition(raw: Any, where: str) -> Condition:
         if "param" in keys:
             return ParamTest(**raw)
     except ValidationError as exc:
-        raise ValueError("; ".join(f"{where}.{'.'.join(map(str, e['loc']))}: {error_message(e)}" for e in exc.errors())) from None
+        raise ValueError("; ".join(validation_messages(exc, key=where))) from None
     raise ValueError(f"{where}: not a condition (expected one of all, any, not, ref, fact, param): {sorted(keys)}")
 
 
@@ -128,10 +130,6 @@ def _as_list(raw: dict, key: str, where: str) -> list:
         raise ValueError(f"{where}.{key}: expected a non-empty list of conditions")
     return value
 
-
-def error_message(err: dict) -> str:
-    """A pydantic error as the line an author reads."""
-    return "unknown key (misspelt?)" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
 
 
 RuleKind = Literal["applicability", "exclusion", "condition", "classification", "amount", "indicator", "not_modelled"]

@@ -20,7 +20,7 @@ from typing import Any, Literal, Optional, Union
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from engine.decisions import ConditionFinding, EnterpriseResult
-from engine.errors import ParameterNotInForce, PolicyDataError
+from engine.errors import ParameterNotInForce, PolicyDataError, validation_messages
 from engine.facts import YearMonth
 from engine.policy import Policy, ResolvedParam
 from engine.rules_model import Rulebook
@@ -125,12 +125,7 @@ def load_ranking_spec(path: Path) -> RankingSpec:
     try:
         return RankingSpec(**raw)
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            loc = ".".join(str(p) for p in err["loc"])
-            msg = "unknown key (misspelt?)" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
-            problems.append(f"{path}: {loc}: {msg}")
-        raise PolicyDataError(problems) from None
+        raise PolicyDataError(validation_messages(exc, str(path))) from None
 
 
 def resolve_spec(spec: RankingSpec, policy: Policy, book: Rulebook, as_of: date) -> dict[str, ResolvedParam]:

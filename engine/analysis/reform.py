@@ -11,7 +11,7 @@ from typing import Any, Optional
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from engine.errors import PolicyDataError
+from engine.errors import PolicyDataError, validation_messages
 from engine.policy import Parameter, ParamValue, Policy, coerce_param_value, did_you_mean
 from engine.yamlio import YamlFileError, load_yaml
 
@@ -31,8 +31,10 @@ def load_reform(path: Path) -> Reform:
         raise PolicyDataError([str(exc)]) from None
     try:
         return Reform(**(raw or {}))
-    except (ValidationError, TypeError) as exc:
-        raise PolicyDataError([f"{path}: {exc}"]) from None
+    except ValidationError as exc:
+        raise PolicyDataError(validation_messages(exc, str(path))) from None
+    except TypeError:
+        raise PolicyDataError([f"{path}: expected a mapping with name, effective and parameters"]) from None
 
 
 def parse_set_option(items: tuple[str, ...], effective: date) -> Optional[Reform]:
@@ -76,7 +78,7 @@ def apply_reform(policy: Policy, reform: Reform, origin: str = "reform") -> Poli
         try:
             new_params[name] = Parameter(**{**param.model_dump(exclude={"values"}), "values": values})
         except ValidationError as exc:
-            problems.append(f"{origin}: {name}: {exc}")
+            problems += validation_messages(exc, origin, name)
     if problems:
         raise PolicyDataError(problems)
     return dataclasses.replace(policy, parameters=new_params, what_if=reform.name)

@@ -32,7 +32,7 @@ from pydantic import ValidationError
 from engine import __version__
 from engine.awards import PAYING_TYPES
 from engine.decisions import Decision, EnterpriseResult
-from engine.errors import EngineError, ScaleupError
+from engine.errors import EngineError, ScaleupError, validation_messages
 from engine.facts import Enterprise
 from engine.output import decision_json, json_value
 from engine.policy import Policy, bundle_root, content_hash, resolve_policy_folder
@@ -398,7 +398,8 @@ def _conclude(v: Verification, id_ok: bool, inputs_changed: bool, result_changed
 
 
 def _one_line(exc: Exception) -> str:
-    return " ".join(str(exc).split())[:300]
+    text = "; ".join(validation_messages(exc)) if isinstance(exc, ValidationError) else str(exc)
+    return " ".join(text.split())[:300]
 
 
 def _kind_problem(record: Any) -> Optional[str]:

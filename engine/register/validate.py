@@ -9,6 +9,7 @@ from typing import Any, NamedTuple, Optional
 
 from pydantic import ValidationError
 
+from engine.errors import problem_text
 from engine.facts import Enterprise, YearMonth
 from engine.register.columns import HeaderMap
 from engine.register.normalise import CellError, is_blank, parse_cell, show
@@ -77,7 +78,7 @@ def validate_row(cells: list[Any], header: HeaderMap, *, as_of: date, towns: Tow
             column_id = "town" if column_id == "town_code" else column_id
             if column_id in failed:
                 continue  # already reported with a better message, or missing because of it
-            message = error["msg"].removeprefix("Value error, ")
+            message = problem_text(error)
             problem(column_id, f"{show(error.get('input'))}: {message}" if "input" in error else message)
     return RowOutcome(None if findings else enterprise, findings, values.get("enterprise_id"))
 
