@@ -25,7 +25,7 @@ class AsOf(click.ParamType):
         try:
             return date.fromisoformat(str(value))
         except ValueError:
-            self.fail(f"{value!r} is not a date; expected YYYY-MM-DD, e.g. 2024-12-31", param, ctx)
+            self.fail(messages().not_a_date(repr(value)), param, ctx)
 
 
 class Quantity(click.ParamType):
@@ -40,7 +40,7 @@ class Quantity(click.ParamType):
         except InvalidOperation:
             number = None
         if number is None or not number.is_finite() or number < 0:
-            self.fail(f"{value!r} is not a quantity; expected a number ≥ 0, e.g. 50 or 12.5", param, ctx)
+            self.fail(messages().not_a_quantity(repr(value)), param, ctx)
         return number
 
 
