@@ -7,7 +7,6 @@ be read, a policy that does not validate, or any register row rejected); 2 usage
 """
 from __future__ import annotations
 
-import json
 import sys
 from datetime import date
 from functools import wraps
@@ -156,27 +155,11 @@ def check(file: Path, as_of: date, policy_id: str, set_items, overrides, **optio
     """
     from engine.commands.check import CheckOptions, check as check_register
     opts = CheckOptions(**options)
-    check_usage(file, opts)
     checked = check_register(file, as_of=as_of, policy_id=policy_id, options=opts, set_items=set_items,
                              overrides=overrides, reporter=REPORTER, stdout=sys.stdout)
     if checked.files is not None:
         click.echo(messages().partitioned(checked.files, checked.rows, opts.out, checked.rejected), err=True)
     done(checked.rejected)
-
-
-def check_usage(file: Path, o) -> None:
-    """Option combinations `check` cannot run (usage errors, exit 2)."""
-    usage = messages().USAGE
-    if o.engine_name == "columnar":
-        if file.is_dir() or o.executor_name != "local" or o.workers is not None or o.chunk_size is not None:
-            raise click.UsageError(usage["columnar_alone"])
-    elif o.scheduler and o.executor_name != "dask":
-        raise click.UsageError(usage["scheduler_needs_dask"])
-    if file.is_dir():
-        if o.out is None or o.fmt not in ("csv", "json") or o.errors is not None or (o.out.exists() and not o.out.is_dir()):
-            raise click.UsageError(usage["folder_needs"])
-    elif o.out is not None and o.out.is_dir():
-        raise click.UsageError(messages().out_is_folder(o.out))
 
 
 @main.command("explain")
@@ -424,7 +407,7 @@ def awards(file: Path, year: int, as_of: Optional[date], policy_id: str, ledger_
       scaleup awards examples/register.csv --year 2024 --commit --ledger awards.db
       scaleup awards examples/register.csv --year 2024 --ledger awards.db --by town --format xlsx --out towns.xlsx
     """
-    from engine.commands.awards import award_run
+    from engine.commands.awards import award_run, write_run
     as_of = as_of or date(year, 12, 31)
     if as_of.year != year:
         raise click.BadParameter(messages().not_in_year(as_of.isoformat(), year), param_hint="--as-of")
@@ -432,26 +415,10 @@ def awards(file: Path, year: int, as_of: Optional[date], policy_id: str, ledger_
         raise click.BadParameter(messages().USAGE["xlsx_needs_out"], param_hint="--format")
     run = award_run(file, year=year, as_of=as_of, policy_id=policy_id, ledger_path=ledger_path, commit=commit,
                     sheet=sheet, errors=errors, set_items=set_items, overrides=overrides, reporter=REPORTER)
-    render_awards(run, fmt=fmt, lang=lang, by=by, out=out, commit=commit)
+    write_run(run, fmt=fmt, lang=lang, by=by, out=out, stdout=sys.stdout)
     if out is not None:
         click.echo(messages().written(out), err=True)
     done(run.rejected)
-
-
-def render_awards(run, *, fmt: str, lang: str, by: str, out: Optional[Path], commit: bool) -> None:
-    """An award run as text, JSON, the money lines or town totals as CSV, or both as an XLSX workbook."""
-    from engine.awards.run import plan_json, render_plan
-    from engine.commands.awards import award_tables
-    from engine.tabular import write_csv, write_xlsx
-    if fmt == "json":
-        emit(json.dumps(plan_json(run.plan, run.policy), ensure_ascii=False, indent=2), out)
-    elif fmt == "xlsx":
-        write_xlsx(out, award_tables(run, lang, by))
-    elif fmt == "csv":
-        headers, rows = next(iter(award_tables(run, lang, by).values()))
-        write_csv(out if out is not None else sys.stdout, headers, rows)
-    else:
-        emit(render_plan(run.plan, run.policy, lang, "run" if by == "enterprise" else "town", commit), out)
 
 
 @main.group("ledger")

@@ -1,10 +1,11 @@
 """`awards` (a year's award run, dry or committed) and `ledger show/export/pay`."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any, Optional
+from typing import IO, Any, Optional
 
 from engine.commands.common import Reporter, evaluate_register, policy_and_rules, reform_from_options
 from engine.policy import Policy
@@ -15,6 +16,7 @@ class AwardRun:
     plan: object                       # engine.awards.run.RunPlan
     policy: Policy
     rejected: int
+    committed: bool = False
 
 
 def award_run(file: Path, *, year: int, as_of: date, policy_id: str, ledger_path: Path, commit: bool,
@@ -43,7 +45,7 @@ def award_run(file: Path, *, year: int, as_of: date, policy_id: str, ledger_path
         with Ledger.empty() as ledger:
             plan = dry_run(ledger, ctx, items)
         plan.ledger_name, plan.ledger_exists = str(ledger_path), False
-    return AwardRun(plan, policy, evaluated.rejected)
+    return AwardRun(plan, policy, evaluated.rejected, commit)
 
 
 def award_tables(run: AwardRun, lang: str, by: str) -> dict[str, tuple[list[str], list[list]]]:
@@ -70,6 +72,27 @@ class LedgerSummary:
     def text(self, lang: str) -> str:
         from engine.awards.run import render_ledger_summary
         return render_ledger_summary(self.summary, lang)
+
+
+def write_run(run: AwardRun, *, fmt: str, lang: str, by: str, out: Optional[Path], stdout: IO[str]) -> None:
+    """An award run as text or JSON, its money lines or town totals (`by`) as CSV, or both as an XLSX
+    workbook; to `out`, or to `stdout` (not XLSX)."""
+    from engine.awards.run import plan_json, render_plan
+    from engine.tabular import write_csv, write_xlsx
+    if fmt == "xlsx":
+        write_xlsx(out, award_tables(run, lang, by))
+        return
+    if fmt == "csv":
+        headers, rows = next(iter(award_tables(run, lang, by).values()))
+        write_csv(out if out is not None else stdout, headers, rows)
+        return
+    text = (json.dumps(plan_json(run.plan, run.policy), ensure_ascii=False, indent=2) if fmt == "json" else
+            render_plan(run.plan, run.policy, lang, "run" if by == "enterprise" else "town", run.committed))
+    if out is not None:
+        out.write_text(text, encoding="utf-8")
+    else:
+        stdout.write(text if text.endswith("\n") else text + "\n")
+        stdout.flush()
 
 
 def ledger_summary(ledger_path: Path) -> LedgerSummary:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import IO, Optional
 
 from engine.commands.common import Reporter, policy_and_rules, reform_from_options, report_read
+from engine.errors import UsageConflict
 
 
 @dataclass
@@ -37,11 +38,28 @@ class CheckOptions:
     progress: Optional[bool] = None
     engine_name: str = "durable"
 
+    def refuse_conflicts(self, file: Path) -> None:
+        """Option combinations a check cannot run (cli.py shows them as usage errors, exit 2)."""
+        if self.engine_name == "columnar":
+            if file.is_dir() or self.executor_name != "local" or self.workers is not None or self.chunk_size is not None:
+                raise UsageConflict("--engine columnar evaluates one register file in this process; leave out "
+                                    "--workers, --executor and --chunk-size (or use --engine durable)")
+        elif self.scheduler and self.executor_name != "dask":
+            raise UsageConflict("--scheduler goes with --executor dask")
+        out = self.out
+        if file.is_dir():
+            if out is None or self.fmt not in ("csv", "json") or self.errors is not None or (out.exists() and not out.is_dir()):
+                raise UsageConflict("a folder of register files needs --format csv or json and --out FOLDER for "
+                                    "its result files (rejected rows are written beside them, NAME.errors.csv)")
+        elif out is not None and out.is_dir():
+            raise UsageConflict(f"--out {out} is a folder; give a file name")
+
 
 def check(file: Path, *, as_of: date, policy_id: str, options: CheckOptions, set_items: tuple = (),
           overrides: Optional[Path] = None, reporter: Reporter, stdout: IO[str]) -> Checked:
     """Evaluate every enterprise of a register (or of a folder of registers) and write the result."""
     from engine.batch.local import make_executor
+    options.refuse_conflicts(file)
     reform = reform_from_options(set_items, overrides, as_of)
     if options.engine_name == "columnar":
         return Checked(_check_columnar(file, as_of, policy_id, options, reform, reporter, stdout))
