@@ -124,14 +124,10 @@ award_options = stacked(
 
 
 @lru_cache(maxsize=None)
-def words(name: str):
-    """A template of wording (engine/templates/NAME), as a module of macros and values."""
-    from engine.render import environment
-    return environment().get_template(name).module
-
-
 def messages():
-    return words("_cli_messages.j2")
+    """What the command says on standard error, worded in engine/templates/_cli_messages.j2."""
+    from engine.render import environment
+    return environment().get_template("_cli_messages.j2").module
 
 
 class StderrReporter:
@@ -152,10 +148,8 @@ REPORTER = StderrReporter()
 
 def emit(text: str, out: Optional[Path] = None) -> None:
     """Text to standard output (one final newline), or to a file as it is."""
-    if out is None:
-        click.echo(text, nl=not text.endswith("\n"))
-    else:
-        out.write_text(text, encoding="utf-8")
+    from engine.commands.common import write_text
+    write_text(text, out, sys.stdout)
 
 
 def emit_json(doc, **kwargs) -> None:

@@ -7,7 +7,7 @@ from datetime import date
 from pathlib import Path
 from typing import IO, Any, Optional
 
-from engine.commands.common import Reporter, evaluate_register, policy_and_rules, reform_from_options
+from engine.commands.common import Reporter, evaluate_register, policy_and_rules, reform_from_options, write_text
 from engine.policy import Policy
 
 
@@ -88,11 +88,7 @@ def write_run(run: AwardRun, *, fmt: str, lang: str, by: str, out: Optional[Path
         return
     text = (json.dumps(plan_json(run.plan, run.policy), ensure_ascii=False, indent=2) if fmt == "json" else
             render_plan(run.plan, run.policy, lang, "run" if by == "enterprise" else "town", run.committed))
-    if out is not None:
-        out.write_text(text, encoding="utf-8")
-    else:
-        stdout.write(text if text.endswith("\n") else text + "\n")
-        stdout.flush()
+    write_text(text, out, stdout)
 
 
 def ledger_summary(ledger_path: Path) -> LedgerSummary:

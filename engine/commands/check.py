@@ -11,7 +11,7 @@ from datetime import date
 from pathlib import Path
 from typing import IO, Optional
 
-from engine.commands.common import Reporter, policy_and_rules, reform_from_options, report_read
+from engine.commands.common import Reporter, policy_and_rules, reform_from_options, report_read, write_text
 from engine.errors import UsageConflict
 
 
@@ -88,13 +88,6 @@ def _atomic_output(out: Optional[Path]):
             tmp.unlink()
 
 
-def _emit_or_write(text: str, target: Optional[Path], stdout: IO[str]) -> None:
-    if target is None:
-        stdout.write(text if text.endswith("\n") else text + "\n")
-    else:
-        target.write_text(text, encoding="utf-8")
-
-
 def _check_columnar(file: Path, as_of: date, policy_id: str, o: CheckOptions, reform, reporter: Reporter,
                     stdout: IO[str]) -> int:
     """--engine columnar: the register as columns, all six families at once (engine/columnar/).
@@ -116,7 +109,7 @@ def _check_columnar(file: Path, as_of: date, policy_id: str, o: CheckOptions, re
         elif o.fmt == "csv":
             write_summary_csv(batch, tmp if tmp is not None else stdout, headers=csv_headers(o.lang))
         else:
-            _emit_or_write(json.dumps(results_json(batch, o.lang), ensure_ascii=False, indent=2) if o.fmt == "json"
+            write_text(json.dumps(results_json(batch, o.lang), ensure_ascii=False, indent=2) if o.fmt == "json"
                            else render_table(batch.results(), o.lang), tmp, stdout)
     return len(read.rejected)
 
@@ -163,7 +156,7 @@ def _check_file(file: Path, as_of: date, policy_id: str, o: CheckOptions, execut
             elif fmt == "csv":
                 write_csv(tmp if tmp is not None else stdout, csv_headers(lang), items())
             else:
-                _emit_or_write(table_text(list(items()), lang), tmp, stdout)
+                write_text(table_text(list(items()), lang), tmp, stdout)
     finally:
         bar.close()
         rejected.close()

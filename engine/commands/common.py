@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Optional, Protocol
+from typing import IO, Optional, Protocol
 
 from engine.decisions import EnterpriseResult
 from engine.errors import InputFileError, PolicyDataError
@@ -44,6 +44,15 @@ class Collected:
 
     def rejected(self, count: int, total: int, saved_to: Optional[Path]) -> None:
         self.summaries.append((count, total, saved_to))
+
+
+def write_text(text: str, out: Optional[Path], stdout: IO[str]) -> None:
+    """A result as text: to the file `out` as it is, or to `stdout` ending in one newline."""
+    if out is not None:
+        out.write_text(text, encoding="utf-8")
+        return
+    stdout.write(text if text.endswith("\n") else text + "\n")
+    stdout.flush()
 
 
 def reform_from_options(set_items: tuple = (), overrides: Optional[Path] = None, as_of: Optional[date] = None):
