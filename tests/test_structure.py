@@ -170,6 +170,24 @@ def test_no_engine_function_is_over_80_lines():
     assert offences == [], "\n".join(offences)
 
 
+CLI_MODULES = (ROOT / "cli.py", ROOT / "cli_support.py")
+
+
+def test_the_cli_is_thin():
+    """cli.py parses options, calls one engine/commands function per command and renders: under 600
+    lines, no function over 80 (decorators counted) in it or in cli_support.py, and no engine name
+    with an underscore imported (the engine's orchestration is engine/commands/)."""
+    lines = len((ROOT / "cli.py").read_text(encoding="utf-8").splitlines())
+    assert lines < MAX_MODULE_LINES, f"cli.py has {lines} lines"
+    offences = [f for path in CLI_MODULES for f in long_functions(path)]
+    for path in CLI_MODULES:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("engine"):
+                offences += [f"{path.name}:{node.lineno} imports {a.name} from {node.module}"
+                             for a in node.names if a.name.startswith("_") and not a.name.startswith("__")]
+    assert offences == [], "\n".join(offences)
+
+
 def test_the_package_list_in_pyproject_names_every_engine_package():
     """pyproject.toml lists the packages explicitly (it also maps policies/ and rules/ into the
     distribution): a new engine subpackage must be added there or an installed copy lacks it."""
