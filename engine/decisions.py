@@ -58,6 +58,7 @@ class Decision:
     findings: list[RuleFinding]
     params: dict[str, ResolvedParam]
     amount_yuan: Optional[Decimal] = None
+    amount_basis: Optional[str] = None      # source | decided | assumed: the weakest behind the amount paid
     amount_lines: list[AmountLine] = field(default_factory=list)
     beneficiary: Optional[str] = None
     attributes: dict[str, Any] = field(default_factory=dict)
@@ -66,6 +67,14 @@ class Decision:
     missing_facts: list[str] = field(default_factory=list)
     reason: Optional[str] = None        # e.g. the policy is not in force on the date
     fired: list[str] = field(default_factory=list)   # durable_rules rule names that fired
+    readings: list[Any] = field(default_factory=list)  # the policy's Interpretation records relied on
+
+
+def interpretation_ids(findings: list[RuleFinding]) -> list[str]:
+    """The readings of the text a decision relied on: each rule it considered that records one, in rule
+    order. A reading is ours, not the clause's words: outputs list these ids beside the decision."""
+    return list(dict.fromkeys(f.rule.interpretation for f in findings
+                              if f.rule.interpretation and f.status != "not_modelled"))
 
 
 @dataclass

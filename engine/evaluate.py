@@ -16,12 +16,14 @@ from typing import Any, Iterable, Optional
 
 from engine import logic
 from engine.compiler import CompiledPolicy, FamilyPlan, RuleTag, compile_policy
-from engine.decisions import AmountLine, ConditionFinding, Decision, EnterpriseResult, RuleFinding
+from engine.decisions import (AmountLine, ConditionFinding, Decision, EnterpriseResult, RuleFinding,
+                              interpretation_ids)
 from engine.derive import fact_values
 from engine.encoding import UNITS
 from engine.errors import EngineError
 from engine.facts import Enterprise
 from engine.policy import Policy, load_policy, resolve_policy_folder
+from engine.provenance import combined_basis
 from engine.rulebook import load_rulebook
 from engine.rules_model import LEVELS, Rulebook
 
@@ -99,6 +101,8 @@ class Evaluator:
                             clause_text=self._clause_text(clause_id), findings=findings, params=plan.params,
                             triggered=list(engine_verdict.failing) if spec.decision == "indicators" else [],
                             fired=[n for n, _ in fired])
+        decision.readings = [self.policy.interpretations[i] for i in interpretation_ids(findings)
+                             if i in self.policy.interpretations]
         decision.triggered_codes = list(dict.fromkeys(
             self.book_rule(plan, rid).code for rid in decision.triggered))
         # Classifications (path, origin, beneficiary) describe a positive decision only.
@@ -118,6 +122,7 @@ class Evaluator:
                 chosen.append(max(bonus, key=lambda l: l.amount))
             decision.amount_lines = [replace(l, chosen=any(l is c for c in chosen)) for l in decision.amount_lines]
             decision.amount_yuan = sum((c.amount for c in chosen), Decimal(0))
+            decision.amount_basis = combined_basis(c.param.provenance for c in chosen if c.amount)
         # Facts behind the verdict only: an amount line or a classification cannot make it undecided.
         decision.missing_facts = sorted({f for fnd in findings if fnd.status == "missing"
                                          and fnd.rule.kind not in ("amount", "classification")

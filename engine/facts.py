@@ -16,7 +16,7 @@ from engine.uscc import uscc_problem
 
 Origin = Literal["招商引资", "小升规"]
 ProductionStatus = Literal["正常", "半停产", "停产"]
-MujunClass = Literal["A", "B", "C", "D"]
+MujunClass = Literal["A", "B", "C", "D", "未评价"]   # 未评价: recorded as not yet rated (a blank is missing data)
 RegistrationStatus = Literal["存续", "经营异常", "迁出", "注销", "吊销"]
 
 

@@ -8,7 +8,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 from typing import Any
 
-from engine.decisions import Decision, EnterpriseResult
+from engine.decisions import Decision, EnterpriseResult, interpretation_ids
 from engine.facts import YearMonth
 from engine.render import environment, render_decision
 from engine.rules_model import Rulebook
@@ -56,10 +56,11 @@ def decision_document(d: Any, findings: list, params: dict, kinds: dict[str, str
         "clause_id": d.clause_id,
         "clause_text": d.clause_text,
         "amount_yuan": json_value(d.amount_yuan, "money") if d.amount_yuan is not None else None,
+        "amount_basis": d.amount_basis,
         "conditions": conditions,
         "parameters": [{"name": p.name, "value": json_value(p.value, p.parameter.type), "unit": p.parameter.unit,
                         "provenance": p.provenance, "clause": p.clause, "reference": p.reference, "note": p.note,
-                        "since": p.since.isoformat()} for p in params.values()],
+                        "since": p.since.isoformat(), **p.decided_by()} for p in params.values()],
         "rules": [{"rule_id": f.rule.id, "kind": f.rule.kind, "clause_id": f.rule.clause, "status": f.status,
                    "included_from": f.included_from, "missing_facts": f.missing_facts} for f in findings],
         "attributes": {k: json_value(v) for k, v in d.attributes.items()},
@@ -67,6 +68,7 @@ def decision_document(d: Any, findings: list, params: dict, kinds: dict[str, str
         "triggered_codes": d.triggered_codes,
         "missing_facts": d.missing_facts,
         "reason": d.reason,
+        "interpretations": interpretation_ids(findings),
         "explanation": explanation,
     }
     if d.type == "town_award":
@@ -103,6 +105,7 @@ def summary_row(result: EnterpriseResult) -> dict[str, Any]:
             t: d.outcome,
             f"{t}.rule_id": d.rule_id,
             f"{t}.amount_yuan": json_value(d.amount_yuan, "money") if d.amount_yuan is not None else "",
+            f"{t}.amount_basis": d.amount_basis or "",
             f"{t}.beneficiary": d.beneficiary or "",
             f"{t}.triggered": " ".join(d.triggered_codes),
             f"{t}.missing": " ".join(d.missing_facts),
@@ -114,7 +117,7 @@ def summary_row(result: EnterpriseResult) -> dict[str, Any]:
 @lru_cache(maxsize=None)
 def _attribute_columns(family: str) -> tuple[str, ...]:
     """The attributes of a family's decision the export has columns for (e.g. the upgrade path)."""
-    generic = {"rule_id", "amount_yuan", "beneficiary", "triggered", "missing"}
+    generic = {"rule_id", "amount_yuan", "amount_basis", "beneficiary", "triggered", "missing"}
     prefix = family + "."
     return tuple(c[len(prefix):] for c in csv_columns() if c.startswith(prefix) and c[len(prefix):] not in generic)
 

@@ -63,14 +63,23 @@ class PolicyMeta(BaseModel):
     rules: str
 
 
+Provenance = Literal["source", "decided", "assumed"]
+PROVENANCE_KINDS: tuple[str, ...] = ("source", "decided", "assumed")
+
+
 class ParamValue(BaseModel):
-    """One dated value. `source` needs a clause or a reference; `assumed` needs a note."""
+    """One dated value and where it comes from:
+    `source`  the instrument (or a national rule it relies on) states it: a clause or a reference;
+    `decided` a later official document of the district fixed it: its 文号 (reference), issuer and date;
+    `assumed` our default where the text is silent: a note saying why."""
 
     model_config = Strict
     value: Any
-    provenance: Literal["source", "assumed"]
+    provenance: Provenance
     clause: Optional[str] = None
     reference: Optional[str] = None
+    issuer: Optional[str] = None
+    decided_on: Optional[date] = None
     note: Optional[str] = None
     until: Optional[date] = None
 
@@ -78,8 +87,12 @@ class ParamValue(BaseModel):
     def _provenance_is_documented(self):
         if self.provenance == "source" and not (self.clause or self.reference):
             raise ValueError("provenance 'source' needs a clause or a reference")
+        if self.provenance == "decided" and not (self.reference and self.issuer and self.decided_on):
+            raise ValueError("provenance 'decided' needs the deciding document: reference (文号), issuer and decided_on")
         if self.provenance == "assumed" and not self.note:
             raise ValueError("provenance 'assumed' needs a note saying why")
+        if self.provenance != "decided" and (self.issuer or self.decided_on):
+            raise ValueError("issuer and decided_on belong to provenance 'decided'")
         return self
 
 
@@ -196,6 +209,18 @@ class ResolvedParam:
     reference: Optional[str]
     note: Optional[str]
     parameter: Parameter
+    issuer: Optional[str] = None
+    decided_on: Optional[date] = None
+
+    @property
+    def assumed(self) -> bool:
+        return self.provenance == "assumed"
+
+    def decided_by(self) -> dict:
+        """The deciding document of a `decided` value ({} otherwise), for records and JSON."""
+        if self.provenance != "decided":
+            return {}
+        return {"issuer": self.issuer, "decided_on": self.decided_on.isoformat() if self.decided_on else None}
 
 
 class Column(BaseModel):
@@ -321,7 +346,7 @@ class Policy:
         since, pv = hit
         return ResolvedParam(name=name, value=coerce_param_value(parameter, pv.value), raw=pv.value, since=since,
                              provenance=pv.provenance, clause=pv.clause, reference=pv.reference, note=pv.note,
-                             parameter=parameter)
+                             parameter=parameter, issuer=pv.issuer, decided_on=pv.decided_on)
 
     def clause(self, clause_id: str) -> Clause:
         return self.clauses[clause_id]

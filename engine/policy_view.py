@@ -24,6 +24,7 @@ def policy_document(policy: Policy, as_of: Optional[date]) -> dict[str, Any]:
                            "unit": p.unit, "value": json_value(coerce_param_value(p, pv.value), p.type),
                            "since": since.isoformat(), "until": pv.until.isoformat() if pv.until else None,
                            "provenance": pv.provenance, "clause": pv.clause, "reference": pv.reference,
+                           "issuer": pv.issuer, "decided_on": pv.decided_on.isoformat() if pv.decided_on else None,
                            "note": pv.note})
         if as_of is not None and not entries:
             params.append({"name": name, "label_zh": p.label_zh, "label_en": p.label_en, "type": p.type,

@@ -423,3 +423,39 @@ def test_a_process_killed_inside_its_commit_leaves_the_ledger_as_before(tmp_path
     # The ledger is usable: the same run commits cleanly afterwards.
     result = run_cli("awards", REGISTER, "--year", 2024, "--ledger", ledger, "--commit")
     assert "已入账：第1次运行" in result.output and count(ledger, "awards") == 12
+
+
+# ---------------------------------------------------------------- a blank 曾经入统 never pays
+def test_a_blank_previously_in_scope_leaves_both_awards_undecided_naming_the_column(evaluate):
+    result = evaluate("2024-12-31", enterprise_id=uscc_for("空白曾经入统"), name="测试企业空白", town="分水镇",
+                      in_park=False, industry_code="C3484", is_legal_person=True, established_on="2015-04-18",
+                      in_scope=True, in_scope_since="2024-03", previously_in_scope=None)
+    for dtype in ("enterprise_award", "town_award"):
+        d = result.decision(dtype)
+        assert (d.outcome, d.amount_yuan) == ("insufficient_data", None)
+        assert "previously_in_scope" in d.missing_facts
+    # The same firm with 曾经入统 = 否 is paid: only the blank is withheld.
+    paid = evaluate("2024-12-31", enterprise_id=uscc_for("空白曾经入统"), name="测试企业空白", town="分水镇",
+                    in_park=False, industry_code="C3484", is_legal_person=True, established_on="2015-04-18",
+                    in_scope=True, in_scope_since="2024-03", previously_in_scope=False)
+    assert paid.decision("enterprise_award").outcome == "awarded"
+
+
+def test_a_blank_previously_in_scope_is_answered_by_the_ledgers_earlier_entry(tmp_path):
+    ledger = tmp_path / "awards.db"
+    assert run_year(ledger, 2024, [firm("回归厂", in_scope_since="2019-05")]).run_id == 1   # ledger: entry 2019-05
+    back = firm("回归厂", in_scope_since="2025-03", previously_in_scope=None)
+    plan = run_year(ledger, 2025, [back], commit=False)
+    assert plan.new_awards == [] and plan.insufficient == []
+    assert plan.outcomes["enterprise_award"] == {"not_awarded": 1}
+    assert [(w.kind, w.reason, w.amount, w.detail["answered"]) for w in plan.withheld] == \
+        [("enterprise", "earlier_entry", Decimal("100000"), True), ("town", "earlier_entry", Decimal("20000"), True)]
+    text = render_plan(plan, policy_and_rules(WANZHOU)[0], "zh", "run", False)
+    assert "登记表「曾经入统」未填写，由台账认定为再次入统" in text
+
+
+def test_a_blank_previously_in_scope_with_no_ledger_history_stays_undecided(tmp_path):
+    plan = run_year(tmp_path / "awards.db", 2025, [firm("新面孔", in_scope_since="2025-03", previously_in_scope=None)],
+                    commit=False)
+    assert plan.new_awards == [] and plan.withheld == []
+    assert [(x["name"], x["missing"]) for x in plan.insufficient] == [("测试企业新面孔", ["previously_in_scope"])]

@@ -23,7 +23,7 @@ REGISTER = str(ROOT / "examples" / "register.csv")
 
 
 def firm(name: str, ytd: str = "1250", ytd_last: str = "1000", since: str = "2024-03", land=None, power=None,
-         mujun=None, **facts):
+         mujun="未评价", **facts):
     """A firm eligible for priority unless told otherwise (growth 25% by default)."""
     values = dict(name=name, town="五桥街道", in_park=True, industry_code="C3670", is_legal_person=True,
                   established_on="2015-01-01", in_scope=True, in_scope_since=since, revenue_last_year="2500",
@@ -75,7 +75,7 @@ def test_mujun_class_and_years_since_inclusion_score_as_the_parameters_say():
     lines = by_name(alloc)
     assert [c.points for c in lines["甲类次年"].firm.components] == [25, 30, 10]
     assert [c.points for c in lines["未评价当年"].firm.components] == [25, 20, 20]
-    assert [c.basis for c in lines["未评价当年"].firm.components] == ["scaled", "missing", "listed"]
+    assert [c.basis for c in lines["未评价当年"].firm.components] == ["scaled", "listed", "listed"]
 
 
 def test_a_weight_change_is_data_only():

@@ -125,7 +125,7 @@ def test_whole_number_column_refuses_a_fraction(tmp_path):
 
 def test_enum_suggests_the_allowed_value(tmp_path):
     [message] = only_problems(tmp_path, **{"亩均效益评价": "a"})
-    assert '"a" is not one of A / B / C / D; did you mean "A"?' in message
+    assert '"a" is not one of A / B / C / D / 未评价; did you mean "A"?' in message
 
 
 def test_duplicate_enterprise_ids_reject_every_copy_naming_the_others(tmp_path):

@@ -196,7 +196,7 @@ def parameters_section(decision: Decision) -> list[dict]:
     return [{"name": p.name, "label_zh": p.parameter.label_zh, "label_en": p.parameter.label_en,
              "type": p.parameter.type, "unit": p.parameter.unit, "value": json_value(p.value, p.parameter.type),
              "provenance": p.provenance, "clause": p.clause, "reference": p.reference, "note": p.note,
-             "since": p.since.isoformat()} for p in decision.params.values()]
+             "since": p.since.isoformat(), **p.decided_by()} for p in decision.params.values()]
 
 
 def facts_used(decision: Decision, result: EnterpriseResult, book: Rulebook) -> dict:

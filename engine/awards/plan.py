@@ -72,6 +72,9 @@ class RunItem:
     enterprise: Enterprise
     result: EnterpriseResult
     records: dict[str, dict] = field(default_factory=dict)     # decision type -> audit record
+    # A blank 曾经入统 answered from the ledger: why (reason, detail) and the amounts a first entry would get.
+    ledger_answer: Optional[tuple[str, dict]] = None
+    refused_amounts: dict[str, Decimal] = field(default_factory=dict)
 
 
 def prepare_items(ctx: RunContext, accepted: list[tuple[int, Enterprise]], results: list[EnterpriseResult]) -> list[RunItem]:
@@ -248,6 +251,7 @@ def plan_run(ctx: RunContext, items: list[RunItem], state: LedgerState) -> RunPl
                                                                "policy_hash": run["policy_hash"][:12],
                                                                "now": ctx.policy_hash[:12]}))
     seen: set[str] = set()
+    answer_from_ledger(ctx, items, state)
     for item in items:
         seen.add(item.enterprise.enterprise_id)
         _count_outcomes(plan, item)
@@ -263,6 +267,28 @@ def plan_run(ctx: RunContext, items: list[RunItem], state: LedgerState) -> RunPl
                                    {"pending_yuan": str(sum((r.amount for r in open_rows), Decimal(0)))}))
     _committed_view(ctx, plan, state)
     return plan
+
+
+def answer_from_ledger(ctx: RunContext, items: list[RunItem], state: LedgerState) -> None:
+    """A blank 曾经入统 is never read as a first entry: the award stays undecided (insufficient_data)
+    unless the ledger answers it. Where the ledger records an earlier entry, exit or award of the firm,
+    the firm is evaluated as previously in scope (so not awarded, citing the ledger), and the amounts a
+    first entry would have had are kept for the refusal list."""
+    from engine.evaluate import Evaluator
+    evaluator = None
+    for item in items:
+        if item.enterprise.previously_in_scope is not None:
+            continue
+        problem = _first_time_problem(item, state, ctx.year)
+        if problem is None:
+            continue
+        evaluator = evaluator or Evaluator(ctx.policy, ctx.book, ctx.as_of)
+        as_first = evaluator.evaluate(item.enterprise.model_copy(update={"previously_in_scope": False}))
+        item.refused_amounts = {dtype: as_first.decision(dtype).amount_yuan for _, dtype in AWARD_KINDS
+                                if as_first.decision(dtype).outcome == "awarded"}
+        item.enterprise = item.enterprise.model_copy(update={"previously_in_scope": True})
+        item.result = evaluator.evaluate(item.enterprise)
+        item.ledger_answer = problem
 
 
 def _count_outcomes(plan: RunPlan, item: RunItem) -> None:
@@ -332,6 +358,10 @@ def _awards(ctx: RunContext, plan: RunPlan, item: RunItem, state: LedgerState) -
         d = res.decision(dtype)
         existing = state.awards.get((ent.enterprise_id, kind))
         if d.outcome != "awarded" or not d.amount_yuan:
+            if item.ledger_answer is not None and dtype in item.refused_amounts:
+                reason, detail = item.ledger_answer
+                plan.withheld.append(Withheld(kind, ent.enterprise_id, ent.name, ent.town,
+                                              item.refused_amounts[dtype], reason, {**detail, "answered": True}))
             if existing is not None and existing.award_year == ctx.year:
                 plan.notes.append(Note("recorded_but_not_awarded_now", ent.enterprise_id, ent.name,
                                        {"kind": kind, "run_id": existing.run_id, "amount_yuan": str(existing.amount),
@@ -358,7 +388,8 @@ def _awards(ctx: RunContext, plan: RunPlan, item: RunItem, state: LedgerState) -
                       clawback_years=ctx.terms.clawback_years if kind == "enterprise" else 0,
                       amount_lines=[{"rule_id": a.rule_id, "clause_id": a.clause, "parameter": a.param.name,
                                      "label_zh": a.param.parameter.label_zh, "label_en": a.param.parameter.label_en,
-                                     "amount": a.amount, "provenance": a.param.provenance, "chosen": a.chosen,
+                                     "amount": a.amount, "provenance": a.param.provenance, "reference": a.param.reference,
+                                     "chosen": a.chosen,
                                      "role": a.role} for a in d.amount_lines],
                       record=record, in_park=ent.in_park)
         award.instalments = schedule(award.amount, ctx.year, ctx.terms, kind)

@@ -47,7 +47,8 @@ def html_escaped(obj: Any) -> Any:
 
 def param_source(rp: ResolvedParam) -> dict:
     return {"kind": "param", "name": rp.name, "assumed": rp.provenance == "assumed", "provenance": rp.provenance,
-            "reference": rp.reference, "clause": rp.clause, "note": rp.note, "since": rp.since.isoformat()}
+            "reference": rp.reference, "clause": rp.clause, "note": rp.note, "since": rp.since.isoformat(),
+            "issuer": rp.issuer, "decided_on": rp.decided_on.isoformat() if rp.decided_on else None}
 
 
 class SheetBuilder:
@@ -74,8 +75,8 @@ class SheetBuilder:
                 "column": self.fmt.fact_label(fact)}
 
     def threshold(self, c: ConditionFinding) -> tuple[str, list[dict]]:
-        if c.op in ("exists", "missing"):
-            return "", []
+        if c.op in ("exists", "missing"):      # filled in or blank: the rule itself states the test
+            return "", [{"kind": "rule", "assumed": False, "rule_id": c.rule_id}]
         if c.fact is None:        # a test on a parameter alone: the parameter is the figure
             return self.fmt.param(c.params[0]), [param_source(p) for p in c.params]
         if c.context:

@@ -122,8 +122,8 @@ class ColumnarEvaluator:
                     self._check(node, f"{where} rule {r.id}")
                     fam.missing_order.append((i, "amount", node))
                 if not plan.family.included_from.get(r.id):
-                    amount = plan.params[r.amount["param"]].value
-                    fam.amounts.append((i, node, Decimal(amount), r.role or "base"))
+                    param = plan.params[r.amount["param"]]
+                    fam.amounts.append((i, node, Decimal(param.value), r.role or "base", param.provenance))
             elif r.kind != "not_modelled":
                 raise PolicyDataError([f"{where} rule {r.id}: the columnar engine does not know rule kind {r.kind!r}"])
         if spec.decision == "gate":

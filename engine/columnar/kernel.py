@@ -56,7 +56,7 @@ class CompiledFamily:
     cond: list = field(default_factory=list)       # (rule index, node incl. its guard)
     ind: list = field(default_factory=list)        # (rule index, node, level, required, bit)
     classes: list = field(default_factory=list)    # (rule index, attribute, [(node, value)])
-    amounts: list = field(default_factory=list)    # (rule index, node|None, Decimal, role)
+    amounts: list = field(default_factory=list)    # (rule index, node|None, Decimal, role, provenance)
     missing_order: list = field(default_factory=list)   # (rule index, kind, node-ish) in rule order
     report_facts: list[str] = field(default_factory=list)   # sorted: bit i = report_facts[i]
     report_leaves: dict = field(default_factory=dict)       # status rule index -> leaf facts
@@ -266,7 +266,7 @@ def _choose_amounts(fam: CompiledFamily, ch: Chunk, out: dict, where, pos: np.nd
     bonus = np.full(n, -1, np.int8)
     lines = list(enumerate(fam.amounts))
     for role, chosen in (("base", base), ("bonus", bonus)):
-        cands = [(k, node, amt) for k, (_, node, amt, r) in lines if r == role and (role == "base" or amt > 0)]
+        cands = [(k, node, amt) for k, (_, node, amt, r, _basis) in lines if r == role and (role == "base" or amt > 0)]
         # first of the highest: try from the lowest-ranked up, later assignments win
         ranked = sorted(cands, key=lambda c: (-c[2], c[0]))
         for k, node, _ in reversed(ranked):

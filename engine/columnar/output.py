@@ -99,7 +99,7 @@ def summary_columns(batch: ColumnarBatch) -> dict[str, list[str]]:
             concl = spec.conclusion
             cols[t] = [_cell("not_applicable")] * n
             cols[f"{t}.rule_id"] = [_cell(concl.id)] * n
-            for extra in ("amount_yuan", "beneficiary", "path", "origin", "triggered", "missing"):
+            for extra in ("amount_yuan", "amount_basis", "beneficiary", "path", "origin", "triggered", "missing"):
                 cols[f"{t}.{extra}"] = blank
             continue
         a = batch.out[t]
@@ -113,10 +113,16 @@ def summary_columns(batch: ColumnarBatch) -> dict[str, list[str]]:
                 for o in range(-1, k - 1):
                     amount = batch.amount(fam, b, o)
                     table[(b + 1) * k + (o + 1)] = "" if amount is None else _cell(json_value(amount, "money"))
-            cols[f"{t}.amount_yuan"] = np.where(pos, table[(a["base"].astype(np.int64) + 1) * k
-                                                          + (a["bonus"].astype(np.int64) + 1)], "").tolist()
+            basis = np.empty(k * k, dtype=object)
+            for b in range(-1, k - 1):
+                for o in range(-1, k - 1):
+                    basis[(b + 1) * k + (o + 1)] = batch.amount_basis(fam, b, o) or ""
+            index = (a["base"].astype(np.int64) + 1) * k + (a["bonus"].astype(np.int64) + 1)
+            cols[f"{t}.amount_yuan"] = np.where(pos, table[index], "").tolist()
+            cols[f"{t}.amount_basis"] = np.where(pos, basis[index], "").tolist()
         else:
             cols[f"{t}.amount_yuan"] = blank
+            cols[f"{t}.amount_basis"] = blank
         for attribute, key in (("path", "path"), ("origin", "origin"), (spec.beneficiary, "beneficiary")):
             cols[f"{t}.{key}"] = blank
             for k_, (_, attr, _) in enumerate(fam.classes):

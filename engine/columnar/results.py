@@ -13,6 +13,7 @@ from engine.columnar.frame import Frame
 from engine.columnar.kernel import NA, POS, CompiledFamily
 from engine.errors import EngineError
 from engine.facts import Enterprise
+from engine.provenance import combined_basis
 
 
 @dataclass
@@ -25,6 +26,7 @@ class ColumnarDecision:
     clause_id: str
     clause_text: str
     amount_yuan: Optional[Decimal] = None
+    amount_basis: Optional[str] = None
     beneficiary: Optional[str] = None
     attributes: dict[str, Any] = field(default_factory=dict)
     triggered: list[str] = field(default_factory=list)
@@ -72,6 +74,12 @@ class ColumnarBatch:
         total = Decimal(0) + fam.amounts[base][2]
         return total + fam.amounts[bonus][2] if bonus >= 0 else total
 
+    def amount_basis(self, fam: CompiledFamily, base: int, bonus: int) -> Optional[str]:
+        """The weakest provenance behind the amount paid (see engine/provenance.py)."""
+        if not self.amount(fam, base, bonus):
+            return None
+        return combined_basis(fam.amounts[k][4] for k in (base, bonus) if k >= 0 and fam.amounts[k][2])
+
     def decision(self, fam: CompiledFamily, i: int) -> ColumnarDecision:
         plan = fam.plan
         spec = plan.family.spec
@@ -92,6 +100,7 @@ class ColumnarBatch:
                 d.beneficiary = d.attributes.get(spec.beneficiary)
             if spec.amount:
                 d.amount_yuan = self.amount(fam, int(a["base"][i]), int(a["bonus"][i]))
+                d.amount_basis = self.amount_basis(fam, int(a["base"][i]), int(a["bonus"][i]))
         bits = int(a["trig"][i])
         if bits:
             d.triggered = [fam.rule_ids[ri] for ri, _, _, _, b in fam.ind if bits >> b & 1]
