@@ -1,4 +1,4 @@
-"""The enterprise register row as typed facts (design.md "Input data contract").
+"""The enterprise register row as typed facts (docs/decisions.md#input-contract).
 
 Readers (engine/register/) turn files into these; the evaluator reads nothing else. Money is held in
 yuan as Decimal; the register's 万元 columns are converted by the reader. Optional facts are None

@@ -1,4 +1,4 @@
-"""Results as the documented outputs: the JSON contract (design.md "Output contract", schema version
+"""Results as the documented outputs: the JSON contract (docs/decisions.md#output-contract; schema version
 in SCHEMA_VERSION), one CSV row per enterprise for Excel, and a terminal table."""
 from __future__ import annotations
 

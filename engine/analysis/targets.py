@@ -1,4 +1,4 @@
-"""Progress against the plan's targets (domain.md §1.3, §8, R9): actual new 规上 industrial
+"""Progress against the plan's targets (docs/domain.md#targets-annex): actual new 规上 industrial
 enterprises per year (园内/园外, 招商引资/小升规), exits and net stock, beside the annex table and the
 text's floors, with the gap to each, and a projection of the year end from the cultivation pool.
 

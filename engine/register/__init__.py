@@ -1,4 +1,4 @@
-"""The enterprise-register input pipeline (docs: "Input data contract"): an officer's .csv/.xlsx/.json
+"""The enterprise-register input pipeline (docs/decisions.md#input-contract): an officer's .csv/.xlsx/.json
 file to typed `Enterprise` facts. Every non-blank data row ends up accepted or rejected with all its
 problems; a file that cannot be read at all raises InputFileError with one message.
 

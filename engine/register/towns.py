@@ -13,7 +13,7 @@ from engine.register.normalise import CellError, show
 _SUFFIXES = ("土家族乡", "民族乡", "街道", "镇", "乡")
 _TRAILERS = ("办事处", "人民政府")  # "高峰街道办事处", "分水镇人民政府" name the same unit
 # Characters mistyped for look-alikes (or typed in traditional form) in town names seen in registers;
-# "高粱镇" for 高梁镇 is the known trap (domain.md §7.2). A match through this table is only suggested.
+# "高粱镇" for 高梁镇 is the known trap (docs/domain.md#town-aliases). A match through this table is only suggested.
 _LOOKALIKES = str.maketrans({"粱": "梁", "壤": "瀼", "攘": "瀼", "筍": "笋", "栢": "柏", "锋": "峰",
                              "龍": "龙", "駒": "驹", "長": "长"})
 _CODE = re.compile(r"(?<!\d)(\d{9})(000)?(?!\d)")
