@@ -56,6 +56,9 @@ class PolicyMeta(BaseModel):
     in_force: InForce
     jurisdiction: str
     source_file: str
+    # SHA-256 of the source document as published: a copy that drifts from the official text (an edit,
+    # a re-encoding) is refused at load time instead of quietly changing what "verbatim" means.
+    source_sha256: Optional[str] = Field(default=None, pattern=r"^[0-9a-f]{64}$")
     source_note: Optional[str] = None
     fictional: bool = False
     # Rule records this instrument uses: a folder relative to the policy folder (its citations must
@@ -436,15 +439,21 @@ def _load_clauses(folder: Path, problems: list[str]) -> dict[str, Clause]:
 
 
 def _load_source(folder: Path, meta: Optional[PolicyMeta], clauses: dict[str, Clause], problems: list[str]) -> str:
-    """The instrument's text; every clause must be a verbatim part of it."""
+    """The instrument's text, checked against its recorded SHA-256; every clause must be a verbatim part of it."""
     if meta is None:
         return ""
     source_text = ""
     src = folder / meta.source_file
     try:
-        source_text = src.read_text(encoding="utf-8")
+        source_bytes = src.read_bytes()
+        source_text = source_bytes.decode("utf-8")
     except (FileNotFoundError, UnicodeDecodeError) as exc:
         problems.append(f"{src}: cannot read the source document ({exc.__class__.__name__})")
+    else:
+        actual = hashlib.sha256(source_bytes).hexdigest()
+        if meta.source_sha256 and actual != meta.source_sha256:
+            problems.append(f"{src}: SHA-256 is {actual} but policy.yaml records source_sha256 "
+                            f"{meta.source_sha256}; the source must be the published text unchanged")
     for cid, clause in clauses.items():
         if source_text and clause.text not in source_text:
             problems.append(f"{folder / 'clauses.yaml'}: clause {cid!r}: text is not a verbatim part of "

@@ -2,6 +2,7 @@
 policy files (naming the file and the key, never a traceback)."""
 from __future__ import annotations
 
+import hashlib
 import re
 import shutil
 from datetime import date
@@ -18,13 +19,23 @@ from engine.yamlio import load_yaml
 from tests.conftest import ROOT, policy_and_rules
 
 WANZHOU = policies_root() / "wanzhou-2022-80"
-SOURCE = (ROOT.parent / "shared" / "policy-source" / "wanzhou-fubanfa-2022-80.txt")
+# SHA-256 of 万州府办发〔2022〕80号 as published (此件公开发布), taken when the text was copied in. It is
+# written here as well as in policy.yaml so that editing both the text and its recorded hash still fails.
+PUBLISHED_SHA256 = "c83eb250eb6958352351d5acfac156ac6ec057d71e8b57d2e8c856b2b9e8ed47"
 
 
 def test_bundled_source_is_the_published_text_unchanged():
-    if not SOURCE.exists():
-        pytest.skip("shared/ research folder not beside the checkout")
-    assert (WANZHOU / "source.txt").read_bytes() == SOURCE.read_bytes()
+    policy, _ = policy_and_rules()
+    assert policy.meta.source_sha256 == PUBLISHED_SHA256
+    assert hashlib.sha256((WANZHOU / "source.txt").read_bytes()).hexdigest() == PUBLISHED_SHA256
+    assert policy.meta.document_number in policy.source_text and "此件公开发布" in policy.source_text
+
+
+def test_every_bundled_policy_records_the_hash_of_its_source():
+    for folder in sorted(p.parent for p in policies_root().glob("*/policy.yaml")):
+        meta = load_yaml(folder / "policy.yaml")
+        digest = hashlib.sha256((folder / meta["source_file"]).read_bytes()).hexdigest()
+        assert meta.get("source_sha256") == digest, folder.name
 
 
 def test_every_clause_is_a_verbatim_part_of_the_source_document():
@@ -154,6 +165,19 @@ def test_missing_provenance_note_is_refused(policy_copy):
     path.write_text(text, encoding="utf-8")
     text = problems_of(policy_copy)
     assert "enterprise_award_industrial" in text and "needs a note" in text
+
+
+def test_a_source_text_that_drifted_from_the_published_one_is_refused(policy_copy):
+    source = policy_copy / "source.txt"
+    source.write_bytes(source.read_bytes() + "\n（内部注：金额另定）\n".encode("utf-8"))
+    text = problems_of(policy_copy)
+    assert "source.txt: SHA-256 is" in text and "records source_sha256 c83eb250eb69" in text
+    assert "published text unchanged" in text
+
+
+def test_a_malformed_source_hash_is_refused(policy_copy):
+    edit(policy_copy / "policy.yaml", "source_sha256: c83eb250", "source_sha256: C83EB250")
+    assert "policy.yaml: source_sha256" in problems_of(policy_copy)
 
 
 def test_edited_clause_text_is_refused(policy_copy):
