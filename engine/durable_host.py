@@ -5,7 +5,7 @@ each pinned by tests/test_durable_host.py:
 * at most 1024 live sessions (sids) per ruleset, then MemoryError and later a segfault
                                                   -> one sid per record, always deleted; one live at a time;
 * sids matched by a 32-bit hash                   -> only one sid is ever live, so none can collide;
-* `delete_state` after a record that matched nothing crashes the process
+* `delete_state` after a record that matched nothing is undefined (crashes on 3.10-3.12)
                                                   -> every ruleset gets a catch-all rule;
 * exceptions inside actions are swallowed into the session state -> RuleEngine runs each session's
   agenda itself (`_dispatch`: same C calls, no per-firing closure or JSON round trip of the state) and

@@ -108,18 +108,20 @@ def test_raw_library_fires_once_per_matching_or_branch():
     assert "fired 2" in out.stdout, out.stdout + out.stderr
 
 
-def test_raw_library_crashes_deleting_a_session_that_matched_nothing():
+def test_raw_library_reports_a_fact_that_matched_no_rule_as_an_exception():
+    # Why the wrapper needs its catch-all: a fact that matches nothing leaves the library's session in
+    # a state that deleting is not safe from (it crashed the process on 3.10-3.12 and survives on 3.13:
+    # undefined behaviour, so it is not pinned here). What is pinned is the defined part: no match is
+    # reported as MessageNotHandledException.
     out = run_raw("""
         h = SyncHost(); h.set_rulesets({'rs': {'r': {'all': [{'m': {'$gte': {'x': 10}}}], 'run': act}}})
-        for i in range(50):
-            try:
-                h.assert_fact('rs', {'sid': 's%d' % i, 'x': 1})
-            except MessageNotHandledException:
-                pass
-            h.delete_state('rs', 's%d' % i)
-        print('survived')
+        try:
+            h.assert_fact('rs', {'sid': 's1', 'x': 1})
+            print('handled')
+        except MessageNotHandledException:
+            print('not handled')
     """)
-    assert "survived" not in out.stdout or out.returncode != 0, "the library no longer crashes here: revisit the catch-all"
+    assert "not handled" in out.stdout, out.stdout + out.stderr
 
 
 # ---------------------------------------------------------------- the wrapper's answers
@@ -135,6 +137,31 @@ def test_wrapper_runs_actions_synchronously_without_threads():
     eng = RuleEngine({"rs": {"r": rule({"$gte": {"x": 0}})}})
     assert threading.active_count() == before
     assert eng.fire("rs", {"x": 1}) == ["r"]      # complete when fire() returns
+
+
+def test_wrapper_makes_deleting_a_session_that_matched_no_rule_safe():
+    # The guarantee the project relies on, whatever the library does without it: through the wrapper,
+    # thousands of records that match none of the policy's rules each get a session that is deleted,
+    # by both dispatch paths and by the benchmark's baseline. Run in a subprocess so that a regression
+    # (the process dying in the library) fails this test with its exit code instead of killing the suite.
+    code = textwrap.dedent("""
+        from engine.durable_host import BareEngine, RuleEngine
+        rule = {'all': [{'m': {'$and': [{'record_kind': 'enterprise'}, {'$gte': {'x': 10}}]}}]}
+        eng = RuleEngine({'rs': {'r': rule}, 'other': {'q': rule}})
+        for i in range(2000):
+            assert eng.fire('rs', {'x': i % 10}) == []
+            assert eng.fire_with_library_dispatch('other', {'x': i % 10}) == []
+            assert eng.fire_all({'x': 1}) == []
+        assert not any(eng.session_exists(rs, sid) for rs in ('rs', 'other') for sid in eng.sids_used(last=50))
+        assert eng.fire('rs', {'x': 10}) == ['r']
+        bare = BareEngine({'rs': {'r': rule}})
+        for i in range(2000):
+            bare.assert_record({'x': 1})
+        print('deleted', eng.sessions_opened, 'sessions')
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "deleted 8001 sessions" in out.stdout
 
 
 def test_wrapper_survives_records_that_match_no_rule_thanks_to_the_catch_all():
