@@ -1,8 +1,10 @@
 # scaleup — the two commands of the README, and a few more.
 #   make demo   set up .venv and run the calculator on the bundled sample register
 #   make test   set up .venv and run the test suite (what .ci/run calls)
+# Another Python gets its own virtual environment, so the default .venv is left alone:
+#   make test PYTHON=~/.pyenv/versions/3.10.13/bin/python VENV=.venv-3.10
 PYTHON ?= python3
-VENV   := .venv
+VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 AS_OF  ?= 2024-12-31
@@ -32,7 +34,7 @@ demo: $(STAMP)
 	@$(BIN)/scaleup explain 915001017N0TR346AU examples/register.csv --as-of $(AS_OF) | head -40
 	@echo
 	@echo "== scaleup awards examples/register.csv --year 2024 --by town   (dry run: no ledger is written)"
-	@$(BIN)/scaleup awards examples/register.csv --year 2024 --by town --ledger .venv/demo-ledger.db | tail -16
+	@$(BIN)/scaleup awards examples/register.csv --year 2024 --by town --ledger $(VENV)/demo-ledger.db | tail -16
 	@echo
 	@echo "== scaleup targets examples/register.csv --as-of $(AS_OF)   (the plan's annex beside the register)"
 	@$(BIN)/scaleup targets examples/register.csv --as-of $(AS_OF) | head -24
@@ -49,4 +51,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py $(if $(SIZES),--sizes $(SIZES)) $(ARGS)
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) .venv-3.* build *.egg-info .pytest_cache .hypothesis
