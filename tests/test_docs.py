@@ -84,3 +84,18 @@ def test_every_interpretation_names_the_decision_it_follows():
             decided = item.get("decided_by", "")
             if "product owner" in decided:
                 assert CITATION.search(decided), f"{folder}: {item['id']}: decided_by cites no decision"
+
+
+# A file path the README or a document under docs/ names: a reader follows it, so it must exist.
+# Placeholders (<family>), the authoring guide's example policy and generated outputs are not files.
+REPO_PATH = re.compile(r"(?<![\w/.-])((?:engine|rules|policies|tests|bench|docs|examples|web)/[\w./-]+\.(?:py|md|yaml|csv|xlsx|json|j2|txt))")
+NOT_FILES = re.compile(r"<|my-district|bench/results/")
+
+
+def test_every_path_the_readme_and_the_docs_name_exists():
+    missing = []
+    for doc in ["README.md", *sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "docs").glob("*.md"))]:
+        for path in sorted(set(REPO_PATH.findall((ROOT / doc).read_text(encoding="utf-8")))):
+            if not NOT_FILES.search(path) and not (ROOT / path).exists():
+                missing.append(f"{doc}: {path}")
+    assert not missing, "no such file:\n" + "\n".join(missing)
