@@ -3,6 +3,7 @@
 Run with more examples: `make test-deep`."""
 from __future__ import annotations
 
+import functools
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -98,15 +99,22 @@ def test_no_award_without_inclusion_in_that_year_and_at_most_one_per_legal_perso
 
 # ---------------------------------------------------------------- conservation
 
-def check_award_totals_are_the_sums_of_the_enterprises_decisions(ents, as_of, attribution):
-    """The report's award totals (by town/street or development zone, and beneficiary type) against the
-    same sums built here from each enterprise's own decisions: nothing lost, double-counted or moved.
-    Returns how many awards there were, so callers can tell a vacuous case."""
+@functools.lru_cache(maxsize=None)
+def evaluator_with_attribution(attribution: str, as_of: date) -> Evaluator:
     policy, book = policy_and_rules()
     if attribution != "town":
         policy = apply_reform(policy, Reform(name="park firms credit the zone", effective=date(as_of.year, 1, 1),
                                              parameters={"town_award_park_attribution": attribution}))
-    results = Evaluator(policy, book, as_of).evaluate_many(ents)
+    return Evaluator(policy, book, as_of)
+
+
+def check_award_totals_are_the_sums_of_the_enterprises_decisions(ents, as_of, attribution):
+    """The report's award totals (by town/street or development zone, and beneficiary type) against the
+    same sums built here from each enterprise's own decisions: nothing lost, double-counted or moved.
+    Returns how many awards there were, so callers can tell a vacuous case."""
+    ev = evaluator_with_attribution(attribution, as_of)
+    policy, book = ev.policy, ev.book
+    results = ev.evaluate_many(ents)
     zone = policy.jurisdiction.development_zone.name_zh
     expected: dict[str, dict] = {}
     for r in results:
