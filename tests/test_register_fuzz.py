@@ -3,12 +3,13 @@ every non-blank data row as accepted or rejected; no other exception ever escape
 import csv
 import io
 import json
+import sys
 import tempfile
 from datetime import date, datetime
 from pathlib import Path
 
 import openpyxl
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import policy_and_rules
@@ -23,6 +24,7 @@ HEADER = ["统一社会信用代码", "企业名称", "所属乡镇（街道）"
           "亩均效益评价", "用地需求（亩）", "标签"]
 VALID = [make_uscc("91500101MA5U4AB1X"), "甲公司", "分水镇", "否", "C3670", "是", "2019-05-20", "是",
          "2020-01", "1850.5", "920", "2024-05", "120", "-3.5", "B", "12.5", "高技术"]
+NUL_STAND_IN = "\ue000"      # a private-use character, kept out of the generated cells
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 # Text an officer's cells plausibly hold, plus arbitrary unicode.
@@ -96,23 +98,34 @@ def test_random_text_after_a_valid_header_accounts_for_every_record(text):
 @FUZZ
 @given(st.lists(st.tuples(st.integers(0, len(HEADER) - 1), cell_text), min_size=1, max_size=6),
        st.integers(1, 4))
+@example(changes=[(1, "\x00")], copies=2)      # a NUL in a name: read on 3.11+, the file refused on 3.10
 def test_random_cells_in_otherwise_valid_rows(changes, copies):
     rows = [list(VALID) for _ in range(copies)]
     for i, (column, text) in enumerate(changes):
-        rows[i % copies][column] = text
+        rows[i % copies][column] = text.replace(NUL_STAND_IN, "")
     for n, row in enumerate(rows):  # distinct ids unless the fuzzer changed them
         if row[0] == VALID[0]:
             row[0] = make_uscc(f"91500101MA5U4AB{n}X")
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(HEADER)
-    writer.writerows(rows)
+    # Python 3.10's csv.writer cannot write a NUL at all ("need to escape"); write a stand-in and put
+    # the NUL back, so every version reads the same file.
+    writer.writerows([[c.replace("\x00", NUL_STAND_IN) for c in row] for row in rows])
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "e.csv"
-        path.write_text(buffer.getvalue(), encoding="utf-8")
+        path.write_text(buffer.getvalue().replace(NUL_STAND_IN, "\x00"), encoding="utf-8")
         # Rows the fuzzer left blank are skipped by design; cells holding only NUL-free whitespace are blank.
         expected = sum(1 for row in rows if any(c.strip() for c in row))
-        check_accounting(read(path), expected)
+        try:
+            result = read(path)
+        except InputFileError as exc:
+            # Python 3.10's csv.reader refuses any line holding a NUL (3.11 reads it as a character):
+            # there the file is refused with one message naming it, the module's other allowed outcome.
+            assert sys.version_info < (3, 11) and any("\x00" in c for row in rows for c in row), exc
+            assert str(exc).startswith(str(path)) and "NUL" in str(exc)
+            return
+        check_accounting(result, expected)
 
 
 json_value = st.recursive(
