@@ -159,7 +159,7 @@ def test_award_totals_of_the_sample_register_are_the_sums_of_its_decisions(attri
     # park firms among them
     policy, _ = policy_and_rules()
     as_of = date(2024, 12, 31)
-    read = read_register(ROOT / "examples" / "register.csv", as_of=as_of, jurisdiction=policy.jurisdiction)
+    read = read_register(ROOT / "examples" / "register.csv", as_of=as_of, policy=policy)
     ents = [e for _, e in read.accepted]
     assert check_award_totals_are_the_sums_of_the_enterprises_decisions(ents, as_of, attribution) >= 5
 
