@@ -68,6 +68,11 @@ def relative_change(now: Optional[Decimal], before: Optional[Decimal], as_of: da
     return (Fraction(now) - Fraction(before)) / Fraction(before)
 
 
+def is_negative(amount: Optional[Decimal], as_of: date) -> Optional[bool]:
+    """Whether a signed amount is below zero (a loss when the amount is a profit)."""
+    return None if amount is None else amount < 0
+
+
 FUNCTIONS: dict[str, Callable[..., Any]] = {
     "industry_section": industry_section,
     "industry_division": industry_division,
@@ -78,6 +83,7 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "annualise": annualise,
     "add_remainder": add_remainder,
     "relative_change": relative_change,
+    "is_negative": is_negative,
 }
 
 

@@ -84,6 +84,8 @@ class ParamValue(BaseModel):
     issuer: Optional[str] = None
     decided_on: Optional[date] = None
     note: Optional[str] = None
+    note_en: Optional[str] = None      # the note for an English review sheet, where `note` cites project docs
+    note_zh: Optional[str] = None      # the note for a Chinese review sheet
     until: Optional[date] = None
 
     @model_validator(mode="after")

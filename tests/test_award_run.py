@@ -459,3 +459,47 @@ def test_a_blank_previously_in_scope_with_no_ledger_history_stays_undecided(tmp_
                     commit=False)
     assert plan.new_awards == [] and plan.withheld == []
     assert [(x["name"], x["missing"]) for x in plan.insufficient] == [("测试企业新面孔", ["previously_in_scope"])]
+
+
+# ---------------------------------------------------------------- town award per net increase (town_award_basis)
+def test_town_award_per_net_increase_counts_entries_less_exits_per_town(tmp_path):
+    _, book = policy_and_rules(WANZHOU)
+    net = published_variant("net", date(2022, 1, 1), {"town_award_basis": "per_net_increase"}, WANZHOU)
+    ledger = tmp_path / "awards.db"
+    old_c = firm("净增C", in_scope_since="2019-03", previously_in_scope=None)
+    old_d = firm("净增D", town="龙都街道", in_scope_since="2020-05", previously_in_scope=None)
+    run_year(ledger, 2023, [old_c, old_d], policy=net, book=book)
+    year = [firm("净增A", in_scope_since="2024-03"), firm("净增B", in_scope_since="2024-05"),
+            old_c.model_copy(update={"in_scope": False}), old_d.model_copy(update={"in_scope": False})]
+    plan = run_year(ledger, 2024, year, policy=net, book=book, commit=False)
+    by_place = {t.place: t for t in plan.town_net}
+    fenshui, longdu = by_place["分水镇"], by_place["龙都街道"]
+    assert [c.name for c in fenshui.entries] == ["测试企业净增A", "测试企业净增B"]
+    assert [c.name for c in fenshui.exits] == ["测试企业净增C"]
+    assert (fenshui.net, fenshui.amount) == (1, Decimal("20000.00"))
+    assert (longdu.net, longdu.amount) == (-1, Decimal("0.00"))       # never negative
+    # No town award per enterprise: the enterprises' own awards, plus one town-level line.
+    assert {a.kind for a in plan.new_awards} == {"enterprise"}
+    rows = {(r["place"], r["beneficiary_type"]): r for r in town_totals(plan, net)[:-1]}
+    assert rows[("分水镇", "town")]["award"] == Decimal("20000.00")
+    assert rows[("分水镇", "enterprise")]["award"] == Decimal("200000.00")
+    assert ("龙都街道", "town") not in rows
+    assert town_totals(plan, net)[-1]["enterprises"] == 2
+    text = render_plan(plan, net, "zh", "run", committing=False)
+    assert "分水镇：新进 2 户，退出 1 户，净增 1 户" in text and "退出 " + old_c.enterprise_id in text
+    assert "龙都街道：新进 0 户，退出 1 户，净增 -1 户" in text
+    from engine.awards.present import plan_json
+    doc = plan_json(plan, net)
+    longdu_json = next(t for t in doc["town_net_increase"] if t["place"] == "龙都街道")
+    assert longdu_json["exits"][0]["source"] == "register" and longdu_json["amount_yuan"] == "0.00"
+    # Committed, the year's events are in the ledger: a re-run counts the same firms, read from it.
+    run_year(ledger, 2024, year, policy=net, book=book)
+    again = {t.place: t for t in run_year(ledger, 2024, year, policy=net, book=book, commit=False).town_net}
+    assert {c.source for c in again["分水镇"].entries + again["分水镇"].exits} == {"ledger"}
+    assert again["分水镇"].amount == Decimal("20000.00")
+
+
+def test_town_award_per_new_enterprise_stays_the_default(tmp_path):
+    plan = run_year(tmp_path / "awards.db", 2024, [firm("默认", in_scope_since="2024-03")], commit=False)
+    assert plan.town_net == []
+    assert [a.kind for a in plan.new_awards] == ["enterprise", "town"]

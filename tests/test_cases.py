@@ -11,11 +11,21 @@ import pytest
 from engine.output import result_json
 from engine.render import render_decision
 from engine.yamlio import load_yaml
-from tests.conftest import enterprise, evaluator, policy_and_rules
+from engine.evaluate import Evaluator
+from tests.conftest import enterprise, evaluator, policy_and_rules, published_variant
 
 CASES_DIR = Path(__file__).parent / "cases"
 EXPECT_KEYS = {"outcome", "rule_id", "clause_id", "amount_yuan", "beneficiary", "attributes", "triggered",
                "missing_facts", "not_met", "explanation_contains", "explanation_en_contains", "reason_starts"}
+
+
+def case_evaluator(as_of: date, policy_id: str, parameters):
+    """The bundled policy's evaluator, or one for the policy published with other parameter values
+    (a case's `parameters:`, e.g. the other reading of a choice)."""
+    if not parameters:
+        return evaluator(as_of, policy_id)
+    policy = published_variant("case", as_of, dict(parameters), policy_id)
+    return Evaluator(policy, policy_and_rules(policy_id)[1], as_of)
 
 
 def load_cases():
@@ -32,14 +42,15 @@ ALL_CASES = load_cases()
 
 @pytest.mark.parametrize("doc,case", ALL_CASES)
 def test_case(doc, case):
-    assert set(case) <= {"name", "facts", "expect", "as_of", "family", "covers"}, f"unknown case keys in {case}"
+    assert set(case) <= {"name", "facts", "expect", "as_of", "family", "covers", "parameters"}, \
+        f"unknown case keys in {case}"
     unknown = set(case.get("expect", {})) - EXPECT_KEYS
     assert not unknown, f"unknown expectation keys {unknown}"
     facts = dict(doc.get("defaults", {}).get("facts", {}))
     facts.update(case.get("facts", {}))
     as_of = date.fromisoformat(str(case.get("as_of", doc.get("defaults", {}).get("as_of"))))
     policy_id = doc.get("policy", "wanzhou-2022-80")
-    result = evaluator(as_of, policy_id).evaluate(enterprise(**facts))
+    result = case_evaluator(as_of, policy_id, case.get("parameters")).evaluate(enterprise(**facts))
     decision = result.decision(case.get("family", doc["family"]))
     expect = case["expect"]
     book = policy_and_rules(policy_id)[1]

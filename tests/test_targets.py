@@ -35,7 +35,7 @@ def small_register():
         ent("庚 曾入统 已退出", in_scope=False, previously_in_scope=True, revenue_last_year="900"),
         ent("辛 迁出 仍标规上", since="2019-01", registration_status="迁出"),
         ent("壬 按进度可入统", in_scope=False, revenue_last_year="2100"),
-        ent("癸 停产 红色预警", since="2015-01", production_status="停产"),
+        ent("癸 停产 红色预警", since="2015-01", production_status="停产", months_without_output=3),
     ]
 
 

@@ -31,6 +31,7 @@ from typing import Optional
 
 from engine.families import AWARD_KINDS, ENTERPRISE_AWARD
 from engine.awards.ledger import LedgerState, from_fen
+from engine.awards.net_increase import town_net_increase
 from engine.awards.totals import beneficiary as paid_to
 from engine.awards.terms import Instalment, Terms, payment_terms, schedule
 from engine.decisions import EnterpriseResult
@@ -228,6 +229,7 @@ class RunPlan:
     clawbacks: list[Clawback] = field(default_factory=list)
     committed_clawbacks: list[Clawback] = field(default_factory=list)
     events: list[ScopeEvent] = field(default_factory=list)
+    town_net: list = field(default_factory=list)     # town awards per net increase (engine/awards/net_increase.py)
     notes: list[Note] = field(default_factory=list)
     outcomes: dict[str, dict[str, int]] = field(default_factory=dict)   # decision type -> outcome -> count
     insufficient: list[dict] = field(default_factory=list)
@@ -266,6 +268,9 @@ def plan_run(ctx: RunContext, items: list[RunItem], state: LedgerState) -> RunPl
             plan.notes.append(Note("not_in_register", award.enterprise_id, award.enterprise_name,
                                    {"pending_yuan": str(sum((r.amount for r in open_rows), Decimal(0)))}))
     _committed_view(ctx, plan, state)
+    plan.town_net = town_net_increase(ctx.policy, ctx.as_of, ctx.year,
+                                      [(i.enterprise.enterprise_id, i.enterprise.name, i.enterprise.town,
+                                        i.enterprise.in_park) for i in items], state.events, plan.events)
     return plan
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Optional
 
 from engine.awards.ledger import from_fen
+from engine.awards.net_increase import as_json as net_increase_json
 from engine.awards.plan import Award, Change, Clawback, RunPlan
 from engine.awards.terms import CENT, Terms, ratio_text
 from engine.awards.totals import CATEGORIES, town_totals, year_journal
@@ -69,6 +70,7 @@ def plan_json(plan: RunPlan, policy: Policy) -> dict:
         "committed_clawbacks": [clawback(k) for k in plan.committed_clawbacks],
         "scope_events": [{"enterprise_id": e.enterprise_id, "name": e.name, "kind": e.kind,
                           "date": e.event_date.isoformat(), "basis": e.basis, "detail": e.detail} for e in plan.events],
+        "town_net_increase": net_increase_json(plan.town_net, money),
         "notes": [{"code": n.code, "enterprise_id": n.enterprise_id or None, "name": n.name or None,
                    "detail": n.detail} for n in plan.notes],
         "decision_outcomes": plan.outcomes,

@@ -88,6 +88,9 @@ def year_journal(plan) -> list[JournalLine]:
     for k in [*plan.committed_clawbacks, *plan.clawbacks]:
         lines.append(JournalLine("clawback", k.town, "enterprise", k.enterprise_id, k.name, k.amount, k.run_id,
                                  "enterprise"))
+    for t in getattr(plan, "town_net", []):      # a town-level amount: no enterprise of its own
+        if t.amount:
+            lines.append(JournalLine("award", t.place, t.beneficiary_type, "", t.place, t.amount, None, "town"))
     return lines
 
 
@@ -107,7 +110,7 @@ def totals_by_place(lines: Iterable[JournalLine], policy: Policy) -> list[dict]:
                               {"place": line.place, "beneficiary_type": line.beneficiary_type, "enterprises": set(),
                                **{c: Decimal("0.00") for c in CATEGORIES}})
         g[line.category] += line.amount
-        if line.category == "award":
+        if line.category == "award" and line.enterprise_id:
             g["enterprises"].add(line.enterprise_id)
     key = place_order(policy)
     rows = sorted(groups.values(), key=lambda g: (*key(g["place"]), TYPE_ORDER[g["beneficiary_type"]]))
