@@ -146,3 +146,68 @@ def test_source_figures_that_do_not_add_up_are_warnings_not_errors(broken):
     edit(broken / "targets.yaml", "new_investment: 18, new_small_to_scale: 8", "new_investment: 18, new_small_to_scale: 9")
     findings = check_policy(broken)
     assert "source.partition" in codes(findings, "warning") and codes(findings) == []
+
+
+# ---------------------------------------------------------------- the legal convention for comparatives
+PHRASE = "营业收入不到2000万元的规下工业企业"
+
+
+def reword(folder: Path, phrase: str, old: str = PHRASE) -> None:
+    """The copy's text of 二(四), its clause record and every rule quoting it, with another comparative."""
+    for path in [folder / "source.txt", folder / "clauses.yaml", *sorted((folder / "rules").glob("*.yaml"))]:
+        text = path.read_text(encoding="utf-8")
+        path.write_text(text.replace(old, phrase), encoding="utf-8")
+
+
+def comparative_errors(folder: Path) -> list[str]:
+    findings = check_policy(folder)
+    assert not codes(findings, "error") or set(codes(findings)) == {"rule.comparative"}, codes(findings)
+    return [f.message for f in findings if f.code == "rule.comparative" and f.severity == "error"]
+
+
+def test_yixia_includes_the_number_so_a_strict_less_than_is_an_error(broken):
+    # 民法典 第一千二百五十九条: 以下 includes the number itself; the pool tests revenue_last_year < 2000万.
+    reword(broken, "营业收入2000万元以下的规下工业企业")
+    bad = comparative_errors(broken)
+    assert any(m.startswith("pool_entry.revenue_band_or_pace: tests revenue_last_year < scale_threshold")
+               and "「以下」, which is <=" in m for m in bad)
+
+
+def test_yishang_includes_the_number_and_chaoguo_does_not(broken):
+    reword(broken, "营业收入2000万元以上的规下工业企业")        # >= and its complement <: consistent
+    assert comparative_errors(broken) == []
+    reword(broken, "营业收入超过2000万元的规下工业企业", old="营业收入2000万元以上的规下工业企业")
+    bad = comparative_errors(broken)
+    assert bad and all("「超过」, which is >" in m for m in bad)
+
+
+def test_bu_chaoguo_is_not_read_as_chaoguo(broken):
+    # The longer word wins: 不超过 (<=) contains 超过 (>).
+    reword(broken, "营业收入不超过2000万元的规下工业企业")
+    bad = comparative_errors(broken)
+    assert bad and all("「不超过」, which is <=" in m for m in bad)
+
+
+# ---------------------------------------------------------------- money that rests on assumptions
+def assumed_money(findings):
+    return {f.message.split(" ")[0]: f.severity for f in findings if f.code == "money.assumed"}
+
+
+def test_every_assumed_figure_that_reaches_money_is_a_warning(broken):
+    listed = assumed_money(check_policy(broken))
+    for name in ("enterprise_award_industrial", "enterprise_award_software", "town_award_per_enterprise",
+                 "town_award_park_attribution", "town_award_basis", "software_divisions", "award_first_instalment_share"):
+        assert listed[name] == "warning", name
+    assert listed["enterprise_award_investment"] == "info"        # 0 = not used
+    assert "scale_threshold" not in listed                          # stated by 国统字〔2010〕87号
+    assert "growth_threshold" not in listed                         # priority, no money
+
+
+def test_a_figure_fixed_by_a_document_is_no_longer_listed(broken):
+    edit(broken / "parameters.yaml",
+         '"2022-01-01": {value: "100000", provenance: assumed, note: "三(一) says 给予一定支持奖励',
+         '"2022-01-01": {value: "100000", provenance: decided, reference: 万州经信委〔2023〕1号, issuer: 万州区经济和信息化委员会, '
+         'decided_on: "2023-03-01", note: "三(一) says 给予一定支持奖励')
+    listed = assumed_money(check_policy(broken))
+    assert "enterprise_award_industrial" not in listed
+    assert listed["enterprise_award_software"] == "warning"

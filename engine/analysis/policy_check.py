@@ -5,8 +5,12 @@
 * coverage: every clause is implemented by a rule, accounted for by targets, or marked not_modelled;
   every rule cites an existing clause verbatim; every parameter a rule uses is in force for the whole
   policy period; every parameter value has provenance;
-* the Chinese comparative in a rule's quoted text (以上/不低于 → >=, 超过 → >, 不到/低于 → <) against
-  the operator the rule uses;
+* the Chinese comparative in a rule's quoted text against the operator the rule uses, by the legal
+  convention (民法典 第一千二百五十九条: 以上、以下、以内、届满 include the number itself; 不满、超过、
+  以外 do not — so 以上 → >=, 以下/以内 → <=, 超过 → >, 不满/不到/低于 → <; docs/rules.md);
+* money that rests on assumptions: every assumed value of a parameter that reaches an amount (the award
+  families' amounts and conditions, the payment terms) is a warning, so a policy office sees what it
+  still has to decide; a value fixed by a document (source or decided) is not listed;
 * per decision family, gaps and overlaps found by enumerating the boundary points of every threshold:
   complete facts that no rule decides, exclusions or classification cases that conclude differently for
   the same facts, an award with no amount; and durable_rules' verdict against the exact evaluation.
@@ -32,9 +36,13 @@ from engine.rules_model import Compare, ParamTest, Ref, Rulebook, iter_nodes
 
 MAX_POINTS = 3000          # boundary combinations per family and date (a deterministic sample beyond)
 ENGINE_SAMPLE = 300        # of those, evaluated through durable_rules too
-COMPARATIVES = [("及以上", ">="), ("以上", ">="), ("不低于", ">="), ("不少于", ">="), ("达到", ">="),
-                ("超过", ">"), ("高于", ">"), ("不到", "<"), ("不足", "<"), ("低于", "<"), ("以下", "<"),
-                ("不高于", "<="), ("不超过", "<=")]
+# The comparative words and the operator each means (民法典 第一千二百五十九条 for 以上、以下、以内、届满、
+# 不满、超过). 以外 also excludes the number but names no direction, so it maps to no operator. Longer words
+# are tried first: 不超过 is not 超过, 不低于 is not 低于.
+COMPARATIVES = sorted([("及以上", ">="), ("以上", ">="), ("不低于", ">="), ("不少于", ">="), ("达到", ">="),
+                       ("届满", ">="), ("超过", ">"), ("高于", ">"), ("不满", "<"), ("不到", "<"), ("不足", "<"),
+                       ("低于", "<"), ("以下", "<="), ("以内", "<="), ("不高于", "<="), ("不超过", "<=")],
+                      key=lambda wo: -len(wo[0]))
 
 
 @dataclass(frozen=True)
@@ -59,6 +67,7 @@ def check_policy(folder: Path) -> list[Finding]:
     findings += check_coverage(policy, book)
     findings += check_parameters_in_force(policy, book)
     findings += check_comparatives(policy, book)
+    findings += check_assumed_money(policy, book)
     for day in check_dates(policy, book):
         findings += check_families(policy, book, day)
     return dedupe(findings)
@@ -177,6 +186,46 @@ def check_parameters_in_force(policy: Policy, book: Rulebook) -> list[Finding]:
             out.append(Finding("info", "param.not_used_by_rules",
                                f"{name} is used by no rule record (it may serve the ledger, the ranking or reports)",
                                f"{policy.folder / 'parameters.yaml'}"))
+    return out
+
+
+def money_parameters(book: Rulebook) -> dict[str, str]:
+    """Parameter -> how it reaches money: the amounts and conditions of every family that pays, and the
+    payment terms the award ledger applies."""
+    from engine.awards.terms import TERM_PARAMETERS
+    reach: dict[str, str] = {}
+    for fam in book.families.values():
+        if fam.spec.amount is None:
+            continue
+        amounts = {r.amount["param"] for r in fam.rules if r.kind == "amount"}
+        for name in sorted(parameters_used(book, fam)):
+            reach.setdefault(name, f"{fam.name} {'amount' if name in amounts else 'condition'}")
+    for name in TERM_PARAMETERS:
+        reach.setdefault(name, "payment terms of the award ledger")
+    return reach
+
+
+def check_assumed_money(policy: Policy, book: Rulebook) -> list[Finding]:
+    """Each assumed value (in force during the policy period) of a parameter that reaches money. A zero
+    amount is an amount not used (就高 never picks it): listed for information only."""
+    out = []
+    start, end = policy.meta.in_force.from_, policy.meta.in_force.to
+    where = f"{policy.folder / 'parameters.yaml'}"
+    for name, reach in money_parameters(book).items():
+        param = policy.parameters.get(name)
+        if param is None:
+            continue
+        days = sorted(param.values)
+        for i, day in enumerate(days):
+            pv = param.values[day]
+            until = pv.until or (days[i + 1] - timedelta(days=1) if i + 1 < len(days) else None)
+            if pv.provenance != "assumed" or day > end or (until is not None and until < start):
+                continue
+            unused = param.type == "money" and Fraction(str(pv.value)) == 0
+            out.append(Finding("info" if unused else "warning", "money.assumed",
+                               f"{name} ({param.label_zh}) = {pv.value} from {day.isoformat()} is assumed and reaches "
+                               f"money ({reach}){'; 0 means not used' if unused else ''}: {pv.note} — a document that "
+                               f"fixes it is recorded as provenance decided (文号, issuer, date)", where))
     return out
 
 

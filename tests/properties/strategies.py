@@ -63,7 +63,9 @@ def enterprises(draw, as_of: date):
         production_status=draw(maybe(st.sampled_from(["正常", "半停产", "停产"]))),
         months_without_output=draw(maybe(st.integers(0, 6))),
         loss_years=draw(maybe(st.integers(0, 4))),
-        mujun_class=draw(maybe(st.sampled_from(["A", "B", "C", "D"]))),
+        profit_ytd=draw(maybe(st.sampled_from([Decimal("-0.01"), Decimal("0.00"), Decimal("120.00")])
+                              | st.integers(-5_000_000_00, 5_000_000_00).map(lambda f: Decimal(f) / 100))),
+        mujun_class=draw(maybe(st.sampled_from(["A", "B", "C", "D", "未评价"]))),
         tags=tuple(draw(st.lists(st.sampled_from(["高技术", "战略性新兴", "数字经济", "其他"]), max_size=2, unique=True))),
         registration_status=draw(maybe(st.sampled_from(["存续", "经营异常", "迁出", "注销", "吊销"]))),
     )

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from engine.evaluate import Evaluator
+from engine.facts import Enterprise, YearMonth
 from engine.analysis.reform import Reform, apply_reform
 from engine.render import money
 from engine.report.report import build_report_data
@@ -70,6 +71,40 @@ def test_raising_the_threshold_never_makes_an_ineligible_firm_eligible(case, new
     after = Evaluator(stricter, book, as_of).evaluate(ent).decision("upgrade_eligibility").outcome
     if base == "not_eligible":
         assert after == "not_eligible"
+
+
+# ---------------------------------------------------------------- a blank never pays
+
+OPTIONAL_FACTS = sorted(name for name, field in Enterprise.model_fields.items() if not field.is_required())
+
+
+@st.composite
+def candidates(draw):
+    """A generated firm, half the time made a candidate for this year's awards (in scope, entered this
+    year, industrial), where a blank could pay."""
+    as_of = draw(st.sampled_from(AS_OF_DATES))
+    ent = draw(enterprises(as_of))
+    if draw(st.booleans()):
+        ent = ent.model_copy(update={"in_scope": True, "industry_code": "C3484", "is_legal_person": True,
+                                     "in_scope_since": YearMonth(year=as_of.year, month=draw(st.integers(1, as_of.month)))})
+    return as_of, ent
+
+
+@given(candidates())
+def test_making_one_fact_blank_never_gains_money_or_priority(case):
+    """Every figure unchanged except one fact left blank: no award grows and no priority appears
+    (a missing fact is never guessed in the firm's favour; docs/rules.md lists the defaults)."""
+    as_of, ent = case
+    before = outcomes(evaluator(as_of).evaluate(ent))
+    for fact in OPTIONAL_FACTS:
+        blank = ent.model_copy(update={fact: Enterprise.model_fields[fact].get_default()})
+        after = outcomes(evaluator(as_of).evaluate(blank))
+        for family in ("enterprise_award", "town_award"):
+            assert (after[family].amount_yuan or 0) <= (before[family].amount_yuan or 0), (fact, family)
+            if after[family].outcome == "awarded":
+                assert before[family].outcome == "awarded", (fact, family)
+        if after["land_power_priority"].outcome == "eligible":
+            assert before["land_power_priority"].outcome == "eligible", fact
 
 
 # ---------------------------------------------------------------- exclusivity
@@ -266,7 +301,7 @@ def test_a_parameter_change_takes_effect_exactly_on_its_date(effective, new_thre
                      established_on=date(2015, 1, 1), in_scope=False, revenue_last_year=Decimal("20000000"),
                      revenue_ytd=Decimal("1000000"),
                      enterprise_id="91500101MA5U4ABC1M", name="测试企业")
-    from engine.facts import Enterprise
+    from engine.facts import Enterprise, YearMonth
     ent = Enterprise(**ent_facts)
     day_before = Evaluator(reform, book, effective - timedelta(days=1)).evaluate(ent).decision("upgrade_eligibility")
     on_the_day = Evaluator(reform, book, effective).evaluate(ent).decision("upgrade_eligibility")
