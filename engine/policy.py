@@ -216,6 +216,13 @@ class ResolvedParam:
     parameter: Parameter
     issuer: Optional[str] = None
     decided_on: Optional[date] = None
+    note_zh: Optional[str] = None
+    note_en: Optional[str] = None
+
+    def note_in(self, lang: str) -> Optional[str]:
+        """The note a review sheet shows, in the sheet's language and citing only the policy and its
+        sources (note_zh / note_en where the data gives them; `note` may cite the project's docs)."""
+        return (self.note_zh if lang == "zh" else self.note_en) or self.note
 
     @property
     def assumed(self) -> bool:
@@ -351,7 +358,8 @@ class Policy:
         since, pv = hit
         return ResolvedParam(name=name, value=coerce_param_value(parameter, pv.value), raw=pv.value, since=since,
                              provenance=pv.provenance, clause=pv.clause, reference=pv.reference, note=pv.note,
-                             parameter=parameter, issuer=pv.issuer, decided_on=pv.decided_on)
+                             parameter=parameter, issuer=pv.issuer, decided_on=pv.decided_on, note_zh=pv.note_zh,
+                             note_en=pv.note_en)
 
     def clause(self, clause_id: str) -> Clause:
         return self.clauses[clause_id]

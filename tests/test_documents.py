@@ -78,7 +78,8 @@ def test_zh_sheet_every_parameter_shows_its_source_or_the_assumed_mark_with_its_
         label = next(k for k in rows if f"（{rp.name}）" in k)
         source = rows[label][2]
         if rp.provenance == "assumed":
-            assert source.startswith("**【假定值】** 政策未明确") and md_escape(rp.note) in source, rp.name
+            # The note in the sheet's language (note_zh where the policy gives one).
+            assert source.startswith("**【假定值】** 政策未明确") and md_escape(rp.note_in("zh")) in source, rp.name
         else:
             assert source.startswith("依据：") and md_escape(rp.reference or rp.clause) in source, rp.name
     # The policy states the industrial sections; it is silent on the amount.
@@ -178,3 +179,22 @@ def test_review_of_an_unknown_enterprise_is_one_line_and_exit_1():
     assert result.exit_code == 1
     assert result.stderr.strip().startswith("error:") and "no enterprise with id" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_sheets_count_only_the_assumptions_this_award_rests_on(zh_md, en_md):
+    # The industrial amount is the one assumed figure in play; the zero origin amounts and the tag list
+    # (not chosen, no effect) and the software divisions (the industrial branch decided) are listed
+    # in section 六 but not counted.
+    assert "本决定所依据的假定值共 1 项" in zh_md
+    assert "This decision rests on 1 assumed figure(s)" in en_md
+    assert "| 招商引资（新建投产）新进规上工业企业奖励（按来源区分时）（enterprise_award_investment） | 0.00万元 |" in zh_md
+
+
+def test_sheets_cite_nothing_outside_the_policy_and_speak_the_sheets_language(zh_md, en_md):
+    for text in (zh_md, en_md):
+        for outside in ("domain.md", "design.md", "decisions.md", "product owner"):
+            assert outside not in text, outside
+    rows = {r[0]: r for r in table_rows(zh_md, "## 六、参数及来源")}
+    industrial = rows[next(k for k in rows if "enterprise_award_industrial" in k)][2]
+    assert "三(一)只规定“给予一定支持奖励”，未规定金额" in industrial and "names no amount" not in industrial
+    assert "三(一) says 给予一定支持奖励 without an amount; 10万元 is this tool's default" in en_md

@@ -45,9 +45,9 @@ def html_escaped(obj: Any) -> Any:
     return obj
 
 
-def param_source(rp: ResolvedParam) -> dict:
+def param_source(rp: ResolvedParam, lang: str = "en") -> dict:
     return {"kind": "param", "name": rp.name, "assumed": rp.provenance == "assumed", "provenance": rp.provenance,
-            "reference": rp.reference, "clause": rp.clause, "note": rp.note, "since": rp.since.isoformat(),
+            "reference": rp.reference, "clause": rp.clause, "note": rp.note_in(lang), "since": rp.since.isoformat(),
             "issuer": rp.issuer, "decided_on": rp.decided_on.isoformat() if rp.decided_on else None}
 
 
@@ -78,7 +78,7 @@ class SheetBuilder:
         if c.op in ("exists", "missing"):      # filled in or blank: the rule itself states the test
             return "", [{"kind": "rule", "assumed": False, "rule_id": c.rule_id}]
         if c.fact is None:        # a test on a parameter alone: the parameter is the figure
-            return self.fmt.param(c.params[0]), [param_source(p) for p in c.params]
+            return self.fmt.param(c.params[0]), [param_source(p, self.lang) for p in c.params]
         if c.context:
             return self.fmt.value(c.fact, c.threshold), [{"kind": "context", "assumed": False, "name": c.context,
                                                            "as_of": self.result.as_of}]
@@ -86,14 +86,14 @@ class SheetBuilder:
             text = " × ".join(self.fmt.param(p) for p in c.params)
             if len(c.params) > 1:
                 text += f" = {self.fmt.value(c.fact, c.threshold)}"
-            return text, [param_source(p) for p in c.params]
+            return text, [param_source(p, self.lang) for p in c.params]
         return self.fmt.value(c.fact, c.threshold), [{"kind": "rule", "assumed": False, "rule_id": c.rule_id}]
 
     def condition(self, c: ConditionFinding) -> dict:
         threshold, sources = self.threshold(c)
         return {"fact": c.fact, "label": self.fmt.fact_label(c.fact) if c.fact else self.label(c.params[0].parameter),
                 "value": self.fmt.value(c.fact, c.value) if c.fact else self.fmt.param(c.params[0]),
-                "value_source": self.fact_source(c.fact) if c.fact else param_source(c.params[0]),
+                "value_source": self.fact_source(c.fact) if c.fact else param_source(c.params[0], self.lang),
                 "op": c.op, "threshold": threshold, "threshold_sources": sources, "met": c.met,
                 "margin": self.fmt.margin(c.fact, c.margin) if c.margin is not None else None,
                 "missing_note": (c.missing_note_zh if self.lang == "zh" else c.missing_note_en)}
@@ -127,7 +127,7 @@ class SheetBuilder:
             out.append({"rule_id": f.rule.id, "label": self.label(f.rule), "role": f.rule.role or "base",
                         "status": f.status, "amount": money(rp.value, self.lang, both=True),
                         "parameter": rp.name, "parameter_label": self.label(rp.parameter),
-                        "source": param_source(rp), "chosen": f.rule.id in chosen})
+                        "source": param_source(rp, self.lang), "chosen": f.rule.id in chosen})
         return out
 
     def steps(self) -> list[dict]:
@@ -167,14 +167,27 @@ class SheetBuilder:
 
     def parameters(self) -> list[dict]:
         return [{"name": rp.name, "label": self.label(rp.parameter), "value": self.fmt.param(rp),
-                 "source": param_source(rp)} for rp in self.decision.params.values()]
+                 "source": param_source(rp, self.lang)} for rp in self.decision.params.values()]
+
+    def assumptions_in_play(self) -> set[str]:
+        """The assumed parameters this decision rests on: those tested by a rule that applied, and the
+        amount lines chosen. An amount line not chosen (a zero amount not used, a lower amount) and a
+        rule that did not apply (the software test for an industrial firm) play no part."""
+        names = set()
+        for f in self.decision.findings:
+            if f.rule.kind == "amount" or f.status in ("not_applicable", "not_modelled"):
+                continue
+            held = f.status in ("met", "triggered", "set")
+            # A condition counts when its result is the rule's (a branch of `any` not taken plays no part).
+            names.update(p.name for c in f.conditions if c.met is None or c.met == held
+                         for p in c.params if p.provenance == "assumed")
+        names.update(a.param.name for a in self.decision.amount_lines if a.chosen and a.param.provenance == "assumed")
+        return names
 
     def view(self) -> dict:
         d, r, meta = self.decision, self.result, self.policy.meta
         spec = self.book.families[d.type].spec
         rules, amounts, params = self.rules(), self.amount_rules(), self.parameters()
-        figures = [s for row in rules for c in row["conditions"] for s in [c["value_source"], *c["threshold_sources"]]]
-        figures += [a["source"] for a in amounts] + [p["source"] for p in params]
         return {
             "lang": self.lang, "type": d.type, "title": self.label(spec), "outcome": d.outcome,
             "amount": money(d.amount_yuan, self.lang, both=True) if d.amount_yuan is not None else None,
@@ -190,7 +203,7 @@ class SheetBuilder:
                        "file": self.file, "row": self.row},
             "clauses": self.clauses(), "interpretations": self.interpretations(),
             "rules": rules, "amount_rules": amounts, "steps": self.steps(), "parameters": params,
-            "assumed_count": sum(1 for s in figures if s.get("assumed")),
+            "assumed_count": len(self.assumptions_in_play()),
             "reason": d.reason,
         }
 
