@@ -2,7 +2,9 @@
 deliberately broken copies (a policy office must be able to run it on any policy it loads)."""
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -153,10 +155,15 @@ PHRASE = "营业收入不到2000万元的规下工业企业"
 
 
 def reword(folder: Path, phrase: str, old: str = PHRASE) -> None:
-    """The copy's text of 二(四), its clause record and every rule quoting it, with another comparative."""
+    """The copy's text of 二(四), its clause record and every rule quoting it, with another comparative
+    (and the copy's record of its source text's SHA-256, so that it loads)."""
     for path in [folder / "source.txt", folder / "clauses.yaml", *sorted((folder / "rules").glob("*.yaml"))]:
         text = path.read_text(encoding="utf-8")
         path.write_text(text.replace(old, phrase), encoding="utf-8")
+    meta = folder / "policy.yaml"
+    digest = hashlib.sha256((folder / "source.txt").read_bytes()).hexdigest()
+    meta.write_text(re.sub(r"source_sha256: [0-9a-f]{64}", f"source_sha256: {digest}", meta.read_text(encoding="utf-8")),
+                    encoding="utf-8")
 
 
 def comparative_errors(folder: Path) -> list[str]:
