@@ -134,8 +134,13 @@ def _pack(family_rules: dict[str, dict[str, dict]]) -> dict[str, dict]:
     return {f"rs{i}": rs for i, rs in enumerate(rulesets) if rs}
 
 
+NOT_PROVIDED = "not_provided"      # the policy binds none of the family's provisions (本政策未规定)
+
+
 def _compile_family(policy: Policy, book: Rulebook, family: Family, as_of: date, encoder: Encoder):
     spec = family.spec
+    if not family.provided:
+        return FamilyPlan(family, False, reason=NOT_PROVIDED), {}
     if spec.period == "policy" and not policy.meta.in_force.covers(as_of):
         f = policy.meta.in_force
         return FamilyPlan(family, False, reason=f"policy_not_in_force:{f.from_.isoformat()}:{f.to.isoformat()}"), {}

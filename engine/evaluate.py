@@ -134,8 +134,8 @@ class Evaluator:
             plan.memo["by_id"] = {r.id: r for r in plan.family.rules}
         return plan.memo["by_id"][rule_id]
 
-    def _clause_text(self, clause_id: str) -> str:
-        return self.policy.clauses[clause_id].text
+    def _clause_text(self, clause_id: Optional[str]) -> str:
+        return self.policy.clauses[clause_id].text if clause_id else ""
 
     def _case_value(self, value: Any, values: dict) -> Any:
         if isinstance(value, dict) and "fact" in value:

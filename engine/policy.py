@@ -4,7 +4,7 @@ each with its file and key. `Policy.param(name, as_of)` is the only way rules se
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from engine.errors import ParameterNotInForce, PolicyDataError, UnknownPolicyError, validation_messages
 from engine.jurisdiction import Jurisdiction, load_jurisdiction
+from engine.provisions import Binding, load_provisions
 from engine.yamlio import YamlFileError, load_yaml
 
 Strict = ConfigDict(extra="forbid", frozen=True)
@@ -333,6 +334,8 @@ class Policy:
     targets: Targets
     interpretations: dict[str, Interpretation]
     jurisdiction: Jurisdiction
+    # provision id -> this instrument's clause and quote (provisions.yaml); unbound = not provided
+    provisions: dict[str, Binding] = field(default_factory=dict)
     # The name of the what-if reform applied to the published data, if any: such a policy may be
     # evaluated and compared, never used to record money (engine/awards/run.py commit_run).
     what_if: Optional[str] = None
@@ -399,6 +402,7 @@ def load_policy(folder: Path, jurisdictions_root: Optional[Path] = None) -> Poli
     parameters = _load_parameters(folder, clauses, problems)
     targets = _load_targets(folder, clauses, source_text, problems)
     interpretations = _load_interpretations(folder, clauses, parameters, problems)
+    provisions = load_provisions(folder, clauses, problems)
     jurisdiction = None
     if meta is not None:
         root = jurisdictions_root or folder.parent / "jurisdictions"
@@ -411,7 +415,8 @@ def load_policy(folder: Path, jurisdictions_root: Optional[Path] = None) -> Poli
     if problems:
         raise PolicyDataError(problems)
     return Policy(meta=meta, folder=folder, source_text=source_text, clauses=clauses, parameters=parameters,
-                  targets=targets, interpretations=interpretations, jurisdiction=jurisdiction)
+                  targets=targets, interpretations=interpretations, jurisdiction=jurisdiction,
+                  provisions=provisions)
 
 
 def _load_meta(folder: Path, problems: list[str]) -> Optional[PolicyMeta]:

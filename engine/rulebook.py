@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from engine.errors import PolicyDataError, validation_messages
 from engine.policy import Policy, did_you_mean
+from engine.rule_binding import bind_family, bind_not_modelled
 from engine.rules_check import cross_check
 from engine.rules_model import (Condition, Definition, FactSpec, Family, FamilyFile, RuleRecord, Rulebook,
                                 parse_condition)
@@ -49,12 +50,13 @@ def load_rulebook(folder: Path, policy: Policy) -> Rulebook:
         files.append(path)
         fam = _load_family(path, family_id, problems)
         if fam is not None:
+            bind_family(fam, policy, problems)
             families[family_id] = fam
     _bring_included_rules(folder, families, problems)
     nm_path = folder / "not_modelled.yaml"
     if nm_path.exists():
         files.append(nm_path)
-    not_modelled = _load_not_modelled(nm_path, problems) if nm_path.exists() else []
+    not_modelled = bind_not_modelled(_load_not_modelled(nm_path, problems), policy) if nm_path.exists() else []
     book = Rulebook(folder=folder, facts=facts, not_modelled=not_modelled, definitions=definitions,
                     definition_conditions=definition_conditions, families=families, files=files)
     problems += cross_check(book, policy)
@@ -132,10 +134,14 @@ def _load_family(path: Path, family_id: str, problems: list[str]) -> Optional[Fa
 def _bring_included_rules(folder: Path, families: dict[str, Family], problems: list[str]) -> None:
     """Included families bring their gate rules (not amounts or attributes) into the including family."""
     for fam in families.values():
-        for inc in fam.spec.includes:
+        for inc in (fam.spec.includes if fam.provided else ()):
             src = families.get(inc)
             if src is None:
                 problems.append(f"{folder}/{fam.name}: includes unknown family {inc!r}{did_you_mean(inc, families)}")
+                continue
+            if not src.provided:
+                problems.append(f"{folder}/{fam.name}: includes family {inc!r}, which this policy does not "
+                                "provide (bind its provisions, or do not bind this family's)")
                 continue
             brought = [r for r in src.rules if r.kind in ("applicability", "exclusion", "condition")]
             fam.rules = brought + fam.rules

@@ -32,7 +32,8 @@ def cross_check(book: Rulebook, policy: Policy) -> list[str]:
             problems.append(f"rules/not_modelled.yaml {r.id}: text is not a verbatim part of clause {r.clause}")
     seen_ids: dict[str, str] = {}
     for fam in book.families.values():
-        problems += _family_problems(book, policy, fam, seen_ids)
+        if fam.provided:        # a family the policy does not provide needs none of its clauses or figures
+            problems += _family_problems(book, policy, fam, seen_ids)
     return problems
 
 

@@ -141,12 +141,26 @@ class Case(BaseModel):
     value: Union[str, dict[str, str]]
 
 
-class RuleRecord(BaseModel):
+class Cited(BaseModel):
+    """What grounds a record: the *provision* it implements (`provision: award.enterprise`), which each
+    policy binds to its own clause and quote (policies/<id>/provisions.yaml); or, for a policy's own
+    records, a clause of that policy and the words quoted from it. Binding fills clause and text."""
+
     model_config = Strict
+    provision: Optional[str] = None
+    clause: Optional[str] = None
+    text: Optional[str] = None
+
+    @model_validator(mode="after")
+    def _cites_something(self):
+        if self.provision is None and not (self.clause and self.text is not None):
+            raise ValueError("name the provision it implements (provision: ...) or a clause and its quoted text")
+        return self
+
+
+class RuleRecord(Cited):
     id: str
     kind: RuleKind
-    clause: str
-    text: str
     label_zh: str
     label_en: str
     when: Any = None
@@ -183,11 +197,8 @@ class RuleRecord(BaseModel):
         return self
 
 
-class Conclusion(BaseModel):
-    model_config = Strict
+class Conclusion(Cited):
     id: str
-    clause: str
-    text: str
     label_zh: str
     label_en: str
 
@@ -198,7 +209,8 @@ class AmountPolicy(BaseModel):
     model_config = Strict
     base: Literal["highest"]
     bonus: Literal["highest"] = "highest"
-    clause: str
+    provision: Optional[str] = None
+    clause: Optional[str] = None
     interpretation: Optional[str] = None
 
 
@@ -257,6 +269,7 @@ class Family:
     guards: dict[str, Condition]              # rule id -> parsed `applies_when`
     cases: dict[str, list[tuple[Condition, Any]]]
     included_from: dict[str, str] = field(default_factory=dict)   # rule id -> family it comes from
+    provided: bool = True     # False: the policy binds none of its provisions (本政策未规定)
 
     @property
     def outcome_words(self) -> tuple[str, ...]:

@@ -68,8 +68,15 @@ def test_the_unbroken_copy_checks_clean(broken):
     assert codes(check_policy(broken)) == []
 
 
-def test_a_rule_citing_a_missing_clause_is_an_error(broken):
-    edit(broken / "rules" / "land_power_priority.yaml", "    clause: 三(三)\n    text: 成长性较好", "    clause: 三(四)\n    text: 成长性较好")
+def test_a_provision_bound_to_a_missing_clause_is_an_error(broken):
+    edit(broken / "provisions.yaml", "priority.growth: {clause: 三(三)", "priority.growth: {clause: 三(四)")
+    findings = check_policy(broken)
+    assert any("provisions.yaml: priority.growth: unknown clause '三(四)'" in f.message for f in findings)
+
+
+def test_a_policy_s_own_rule_citing_a_missing_clause_is_an_error(broken):
+    edit(broken / "rules" / "land_power_priority.yaml", "    provision: priority.growth\n",
+         "    clause: 三(四)\n    text: 成长性较好\n")
     findings = check_policy(broken)
     assert "load.rules" in codes(findings)
     assert any("land_power_priority.growth: cites unknown clause '三(四)'" in f.message for f in findings)

@@ -86,8 +86,9 @@ class Resource(BaseModel):
 
 class RankingSpec(BaseModel):
     model_config = Strict
-    clause: str
-    text: str
+    provision: Optional[str] = None      # bound to the policy's clause and quote (provisions.yaml)
+    clause: Optional[str] = None
+    text: Optional[str] = None
     interpretation: Text
     ranked_family: str
     ranked_outcome: str
@@ -107,6 +108,12 @@ class RankingSpec(BaseModel):
         if self.tie_break[-1].key != "enterprise_id":
             raise ValueError("the last tie_break key must be `enterprise_id`, so the order is total")
         return self
+
+
+def bound_ranking(spec: RankingSpec, policy: Policy) -> RankingSpec:
+    """The spec with the clause and quote of the provision it names, as this policy binds it."""
+    binding = policy.provisions.get(spec.provision) if spec.provision else None
+    return spec.model_copy(update={"clause": binding.clause, "text": binding.text}) if binding else spec
 
 
 def ranking_spec_path(policy: Policy) -> Path:
@@ -131,10 +138,11 @@ def load_ranking_spec(path: Path) -> RankingSpec:
 def resolve_spec(spec: RankingSpec, policy: Policy, book: Rulebook, as_of: date) -> dict[str, ResolvedParam]:
     """Every parameter the spec names, in force on the date; every fact and family it names checked.
     Raises PolicyDataError listing every problem."""
-    where = "rules/priority_ranking.yaml"
+    where = str(ranking_spec_path(policy))
     problems: list[str] = []
     if spec.clause not in policy.clauses:
-        problems.append(f"{where}: clause: unknown clause {spec.clause!r}")
+        problems.append(f"{where}: provision {spec.provision!r} is not bound by the policy's provisions.yaml"
+                        if spec.clause is None else f"{where}: clause: unknown clause {spec.clause!r}")
     if spec.ranked_family not in book.families:
         problems.append(f"{where}: ranked_family: unknown family {spec.ranked_family!r}")
     elif spec.ranked_outcome not in book.families[spec.ranked_family].outcome_words:
@@ -404,7 +412,7 @@ def not_ranked(result: EnterpriseResult, spec: RankingSpec) -> NotRanked:
 def rank_eligible(results: list[EnterpriseResult], policy: Policy, book: Rulebook, as_of: date,
                   spec: Optional[RankingSpec] = None) -> list[RankedFirm]:
     """The ranking alone, without quotas (e.g. for a report that has no quota to share)."""
-    spec = spec or load_ranking_spec(ranking_spec_path(policy))
+    spec = bound_ranking(spec or load_ranking_spec(ranking_spec_path(policy)), policy)
     params = resolve_spec(spec, policy, book, as_of)
     eligible = [r for r in results if r.decision(spec.ranked_family).outcome == spec.ranked_outcome]
     return rank([candidate(r, spec, params) for r in eligible], spec)
@@ -414,7 +422,7 @@ def allocate(results: list[EnterpriseResult], policy: Policy, book: Rulebook, as
              quotas: dict[str, Decimal], spec: Optional[RankingSpec] = None) -> Allocation:
     """Rank the eligible firms of `results` (from Evaluator) and share `quotas` (resource id -> amount,
     e.g. {"land": Decimal("50"), "power": Decimal("4000")}) among them."""
-    spec = spec or load_ranking_spec(ranking_spec_path(policy))
+    spec = bound_ranking(spec or load_ranking_spec(ranking_spec_path(policy)), policy)
     params = resolve_spec(spec, policy, book, as_of)
     unknown = set(quotas) - {r.id for r in spec.resources}
     missing = {r.id for r in spec.resources} - set(quotas)

@@ -87,7 +87,7 @@ class ColumnarBatch:
         clauses = self.ev.policy.clauses
         if not plan.evaluable:
             return ColumnarDecision(plan.name, "not_applicable", concl.id, concl.clause,
-                                    clauses[concl.clause].text, reason=plan.reason)
+                                    clauses[concl.clause].text if concl.clause else "", reason=plan.reason)
         a = self.out[fam.name]
         r = int(a["rule"][i])
         d = ColumnarDecision(plan.name, fam.outcomes[a["outcome"][i]], fam.rule_ids[r], fam.clause_ids[r],
