@@ -9,6 +9,9 @@ from typing import Any, Optional
 from engine.policy import ResolvedParam
 from engine.rules_model import RuleRecord
 
+NO_AMOUNT_OFFERED = "no_amount_offered"     # every condition holds, but the instrument states no amount (or 0)
+
+
 @dataclass
 class ConditionFinding:
     rule_id: str

@@ -16,7 +16,8 @@ from typing import Any, Iterable, Optional
 
 from engine import logic
 from engine.compiler import CompiledPolicy, FamilyPlan, RuleTag, compile_policy
-from engine.decisions import (AmountLine, ConditionFinding, Decision, EnterpriseResult, RuleFinding,
+from engine.decisions import (NO_AMOUNT_OFFERED, AmountLine, ConditionFinding, Decision, EnterpriseResult,
+                              RuleFinding,
                               interpretation_ids)
 from engine.derive import fact_values
 from engine.encoding import UNITS
@@ -114,8 +115,8 @@ class Evaluator:
         if engine_verdict.category == "pos" and spec.amount:
             decision.amount_lines = self._amount_lines(plan, engine_verdict.amounts)
             base = [l for l in decision.amount_lines if l.role == "base"]
-            if not base:
-                raise EngineError(f"{ent.enterprise_id} {plan.name}: awarded but no base amount rule applies")
+            if not base or max(l.amount for l in base) <= 0:
+                return self._not_offered(decision, plan)
             chosen = [max(base, key=lambda l: l.amount)]       # 就高不重复: the first of the highest
             bonus = [l for l in decision.amount_lines if l.role == "bonus" and l.amount > 0]
             if bonus:
@@ -128,6 +129,13 @@ class Evaluator:
                                          and fnd.rule.kind not in ("amount", "classification")
                                          for f in fnd.missing_facts})
         return decision
+
+    def _not_offered(self, decision: Decision, plan: FamilyPlan) -> Decision:
+        """Every condition holds but no amount is offered (none stated, or 0): not awarded, saying why."""
+        spec = plan.family.spec
+        return replace(decision, outcome=spec.outcomes["negative"], rule_id=spec.conclusion.id,
+                       clause_id=spec.conclusion.clause, clause_text=self._clause_text(spec.conclusion.clause),
+                       reason=NO_AMOUNT_OFFERED, attributes={}, beneficiary=None, amount_yuan=None)
 
     def book_rule(self, plan: FamilyPlan, rule_id: str):
         if "by_id" not in plan.memo:

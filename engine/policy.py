@@ -62,9 +62,10 @@ class PolicyMeta(BaseModel):
     source_sha256: Optional[str] = Field(default=None, pattern=r"^[0-9a-f]{64}$")
     source_note: Optional[str] = None
     fictional: bool = False
-    # Rule records this instrument uses: a folder relative to the policy folder (its citations must
-    # exist in this instrument's clauses). Every path to rules comes from here.
-    rules: str
+    # Rule records this instrument uses: a folder relative to the policy folder. Every path to rules
+    # comes from here; left out, the package's shared rules (bound to this instrument's clauses by its
+    # provisions.yaml).
+    rules: Optional[str] = None
 
 
 Provenance = Literal["source", "decided", "assumed"]
@@ -346,6 +347,8 @@ class Policy:
 
     @property
     def rules_folder(self) -> Path:
+        if self.meta.rules is None:
+            return (bundle_root() / "rules").resolve()
         return (self.folder / self.meta.rules).resolve()
 
     def param(self, name: str, as_of: date) -> ResolvedParam:

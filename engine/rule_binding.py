@@ -37,15 +37,17 @@ def bind_family(fam: Family, policy: Policy, problems: list[str]) -> None:
         fam.provided = False
         return
     for rid, rule in rules.items():
-        if rule is None:
-            original = next(r for r in fam.rules if r.id == rid)
+        original = next(r for r in fam.rules if r.id == rid)
+        if rule is None and original.kind == "amount":
+            fam.not_offered.append(original)     # an amount the instrument does not state is not offered
+        elif rule is None:
             problems.append(f"{where}: family {fam.name} is provided but provision {original.provision!r} "
                             f"(rule {rid}) is not bound: add it with its clause and quoted text")
     amount = spec.amount
     if amount is not None and amount.provision is not None:
         amount_binding = policy.provisions.get(amount.provision)
         amount = amount.model_copy(update={"clause": amount_binding.clause if amount_binding else conclusion.clause})
-    new_rules = [rules[r.id] or r for r in fam.rules]
+    new_rules = [rules[r.id] for r in fam.rules if rules[r.id] is not None]
     fam.spec = spec.model_copy(update={"conclusion": conclusion, "amount": amount, "rules": new_rules})
     fam.rules = list(new_rules)
 

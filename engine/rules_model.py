@@ -270,6 +270,7 @@ class Family:
     cases: dict[str, list[tuple[Condition, Any]]]
     included_from: dict[str, str] = field(default_factory=dict)   # rule id -> family it comes from
     provided: bool = True     # False: the policy binds none of its provisions (本政策未规定)
+    not_offered: list = field(default_factory=list)   # amount rules whose provision the policy lacks
 
     @property
     def outcome_words(self) -> tuple[str, ...]:

@@ -131,7 +131,7 @@ def check_source_figures(policy: Policy) -> list[Finding]:
 
 def check_coverage(policy: Policy, book: Rulebook) -> list[Finding]:
     covered: dict[str, str] = {}
-    for fam in book.families.values():
+    for fam in (f for f in book.families.values() if f.provided):
         covered.setdefault(fam.spec.conclusion.clause, fam.spec.conclusion.id)
         for r in fam.rules:
             covered.setdefault(r.clause, r.id)
@@ -240,7 +240,7 @@ def _first_uncovered_day(param, start: date, end: date) -> Optional[date]:
 
 def check_comparatives(policy: Policy, book: Rulebook) -> list[Finding]:
     out = []
-    for fam in book.families.values():
+    for fam in (f for f in book.families.values() if f.provided):
         for r in fam.rules:
             if fam.included_from.get(r.id) or r.id not in fam.conditions:
                 continue
@@ -360,7 +360,8 @@ def _case_findings(plan: FamilyPlan, facts: dict, verdict, where: str) -> list[F
         base = [r for r in plan.rules_of_kind("amount") if r.role == "base" and
                 (r.id not in plan.nodes or logic.evaluate(plan.nodes[r.id], facts) is True)]
         if not base:
-            out.append(Finding("error", "rules.gap", f"awarded but no base amount applies for {_show(facts)}", where))
+            out.append(Finding("info", "rules.no_amount", "every condition holds but no amount is offered (not "
+                               f"awarded, reason no_amount_offered) for {_show(facts)}", where))
     return out
 
 
@@ -381,8 +382,10 @@ def boundary_points(plan: FamilyPlan, encoder, book: Rulebook) -> Iterable[dict]
             elif isinstance(lf, logic.Exists):
                 values.setdefault(lf.fact, [])
     for fact, vals in values.items():
+        spec = book.facts[fact]
+        if spec.type == "enum" and spec.values:     # only values the register reader accepts
+            vals[:] = [v for v in vals if v in spec.values]
         if not vals:
-            spec = book.facts[fact]
             vals.append(spec.values[0] if spec.values else "x")
         values[fact] = list(dict.fromkeys(vals))
     facts = sorted(values)

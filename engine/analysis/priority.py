@@ -116,6 +116,13 @@ def bound_ranking(spec: RankingSpec, policy: Policy) -> RankingSpec:
     return spec.model_copy(update={"clause": binding.clause, "text": binding.text}) if binding else spec
 
 
+def priority_provided(policy: Policy, book: Rulebook) -> bool:
+    """Whether the policy provides the family the ranking serves (it binds its provisions)."""
+    spec = load_ranking_spec(ranking_spec_path(policy))
+    family = book.families.get(spec.ranked_family)
+    return family is not None and family.provided
+
+
 def ranking_spec_path(policy: Policy) -> Path:
     """The ranking of the policy's own rules folder."""
     return policy.rules_folder / "priority_ranking.yaml"

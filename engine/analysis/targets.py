@@ -456,6 +456,8 @@ def targets_from_register(enterprises: list[Enterprise], results: list[Enterpris
     """The whole report from one register snapshot (what `scaleup targets FILE` and the HTML report use),
     or from the ledger's events when `ledger_rows` is given (the register then filters and projects)."""
     year = year or as_of.year
+    if policy.targets.annex is None and not policy.targets.text_targets:
+        return no_targets(policy, as_of, year)
     if ledger_rows is not None:
         history = history_from_ledger(ledger_rows, policy, book, as_of, enterprises, year, recorded_from)
     else:
@@ -465,6 +467,12 @@ def targets_from_register(enterprises: list[Enterprise], results: list[Enterpris
         new_to_date = year_actuals(history, year, as_of)["actual"]["new_total"]
         projected = projection(results, policy, book, as_of, new_to_date)
     return targets_table(policy, history, as_of, year, projected)
+
+
+def no_targets(policy: Policy, as_of: date, year: int) -> dict[str, Any]:
+    """The report of a policy that sets no targets (it has no targets.yaml): it says so."""
+    return {"policy": policy.id, "as_of": as_of.isoformat(), "year": year, "provided": False,
+            "document_number": policy.meta.document_number}
 
 
 def targets_from_results(results: list[EnterpriseResult], policy: Policy, book: Rulebook, as_of: date,
@@ -500,6 +508,9 @@ def render_targets(table: dict, lang: str) -> str:
         q = wan.quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
         return ("" if q == wan else "约") + f"{q:,.2f}万元"
 
-    template = environment().get_template(f"targets_{lang}.txt.j2")
+    template = environment().get_template(f"targets_{lang}.txt.j2" if table.get("provided", True)
+                                          else f"_command_words_{lang}.j2")
+    if not table.get("provided", True):
+        return template.module.no_targets(table) + "\n"
     text = template.render(t=table, money=shown)
     return "\n".join(line.rstrip() for line in text.strip().splitlines()) + "\n"

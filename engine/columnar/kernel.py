@@ -274,9 +274,9 @@ def _choose_amounts(fam: CompiledFamily, ch: Chunk, out: dict, where, pos: np.nd
             chosen[hit] = k
     base[~pos] = -1
     bonus[~pos] = -1
-    if (pos & (base < 0)).any():
-        row = int(np.flatnonzero(pos & (base < 0))[0])
-        raise EngineError(f"{fam.name}: row {row} awarded but no base amount rule applies")
+    # No base line, or a base of zero: the instrument offers no amount here (not awarded, with the reason).
+    offered = np.array([fam.amounts[k][2] > 0 for k in range(len(fam.amounts))] + [False])
+    out["unoffered"][where] = pos & ~offered[base]
     out["base"][where] = base
     out["bonus"][where] = bonus
 

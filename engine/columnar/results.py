@@ -13,6 +13,7 @@ from engine.columnar.frame import Frame
 from engine.columnar.kernel import NA, POS, CompiledFamily
 from engine.errors import EngineError
 from engine.facts import Enterprise
+from engine.decisions import NO_AMOUNT_OFFERED
 from engine.provenance import combined_basis
 
 
@@ -62,7 +63,7 @@ class ColumnarBatch:
             arrays = {"cat": np.full(n, NA, np.int8), "rule": np.zeros(n, np.int16),
                       "outcome": np.zeros(n, np.int8), "trig": np.zeros(n, np.int64),
                       "missing": np.zeros(n, np.int64), "base": np.full(n, -1, np.int8),
-                      "bonus": np.full(n, -1, np.int8)}
+                      "bonus": np.full(n, -1, np.int8), "unoffered": np.zeros(n, bool)}
             for k in range(len(fam.classes)):
                 arrays[f"case:{k}"] = np.full(n, -1, np.int8)
                 arrays[f"value:{k}"] = np.full(n, None, dtype=object)
@@ -92,6 +93,9 @@ class ColumnarBatch:
         r = int(a["rule"][i])
         d = ColumnarDecision(plan.name, fam.outcomes[a["outcome"][i]], fam.rule_ids[r], fam.clause_ids[r],
                              clauses[fam.clause_ids[r]].text)
+        if a["cat"][i] == POS and a["unoffered"][i]:
+            return ColumnarDecision(plan.name, spec.outcomes["negative"], concl.id, concl.clause,
+                                    clauses[concl.clause].text, reason=NO_AMOUNT_OFFERED)
         if a["cat"][i] == POS:
             for k, (_, attribute, _) in enumerate(fam.classes):
                 if a[f"case:{k}"][i] >= 0:

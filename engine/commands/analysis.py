@@ -21,20 +21,29 @@ class Allocated:
     book: Rulebook
     rejected: int
 
+    policy_id: str = ""
+
     def json(self, lang: str) -> Any:
         from engine.analysis.priority import allocation_json
+        if self.allocation is None:
+            return {"policy": self.policy_id, "provided": False, "ranked": [], "not_ranked": []}
         return allocation_json(self.allocation, self.book, lang)
 
     def text(self, lang: str) -> str:
         from engine.analysis.priority import render_allocation
+        from engine.render import environment
+        if self.allocation is None:
+            return environment().get_template(f"_command_words_{lang}.j2").module.no_priority(self.policy_id) + "\n"
         return render_allocation(self.allocation, self.book, lang)
 
 
 def priority(file: Path, *, as_of: date, policy_id: str, land_quota: Decimal, power_quota: Decimal,
              sheet: Optional[str], errors: Optional[Path], reporter: Reporter) -> Allocated:
     """Rank the firms eligible for priority land and power and share the quotas among them."""
-    from engine.analysis.priority import allocate
+    from engine.analysis.priority import allocate, priority_provided
     policy, book = policy_and_rules(policy_id)
+    if not priority_provided(policy, book):
+        return Allocated(None, book, 0, policy.id)
     evaluated = evaluate_register(file, as_of, policy, book, sheet, errors, reporter)
     allocation = allocate(evaluated.results, policy, book, as_of, {"land": land_quota, "power": power_quota})
     return Allocated(allocation, book, evaluated.rejected)

@@ -8,7 +8,7 @@ from typing import Optional
 
 from markupsafe import Markup
 
-from engine.analysis.priority import rank_eligible
+from engine.analysis.priority import priority_provided, rank_eligible
 from engine.render import environment, money
 from engine.report.report import ReportData, Section, grouped_bar_chart, register_section
 from engine.analysis.targets import chart_series, targets_from_results
@@ -37,6 +37,8 @@ def targets_section(data: ReportData, lang: str) -> Optional[Section]:
 
 @register_section
 def priority_section(data: ReportData, lang: str) -> Optional[Section]:
+    if not priority_provided(data.policy, data.book):
+        return None             # the policy does not provide priority land and power: no section
     ranked = rank_eligible(data.results, data.policy, data.book, date.fromisoformat(data.as_of))
     html = _render("priority", lang, ranked=ranked[:PRIORITY_ROWS], total=len(ranked))
     return Section("priority", "用地、用电优先保障排序" if lang == "zh" else "Land and power priority ranking", html)
