@@ -17,7 +17,8 @@ import click
 
 from cli_support import (EXIT_DATA, EXIT_INTERNAL, EXIT_OK, REPORTER, AsOf, Quantity, as_of_option, award_options,
                          check_options, done, emit, emit_json, format_option, lang_option, ledger_option, messages,
-                         policy_option, reform_options, register_file, register_options, sheet_option, show)
+                         policy_option, reform_options, register_file, register_options, sheet_option, show,
+                         show_policy_in_synopses)
 from engine import __version__
 from engine.awards import PAYING_TYPES
 from engine.errors import EngineError, ScaleupError, UsageConflict
@@ -550,6 +551,8 @@ def sweep_command(file: Path, as_of: date, policy_id: str, param_name: str, star
     show(swept, fmt, "en")
     done(swept.rejected)
 
+
+show_policy_in_synopses(main)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -167,3 +167,13 @@ def show(result, fmt: str, lang: str, out: Optional[Path] = None) -> None:
 def done(failed) -> None:
     """Exit 1 when rows were rejected (or records failed), else 0."""
     sys.exit(EXIT_DATA if failed else EXIT_OK)
+
+
+def show_policy_in_synopses(group: click.Group) -> None:
+    """Every command that reads a policy says so in its usage line (`scaleup explain [--policy ID]
+    [OPTIONS] ...`): the default policy is one district's, and another district's register needs it."""
+    for command in group.commands.values():
+        if isinstance(command, click.Group):
+            show_policy_in_synopses(command)
+        elif any(p.name == "policy_id" for p in command.params):
+            command.options_metavar = "[--policy ID] [OPTIONS]"

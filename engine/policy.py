@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from engine.errors import ParameterNotInForce, PolicyDataError, UnknownPolicyError, validation_messages
 from engine.jurisdiction import Jurisdiction, load_jurisdiction
 from engine.provisions import Binding, load_provisions
+from engine.vocabulary import load_vocabulary, with_aliases
 from engine.yamlio import YamlFileError, load_yaml
 
 Strict = ConfigDict(extra="forbid", frozen=True)
@@ -337,6 +338,8 @@ class Policy:
     jurisdiction: Jurisdiction
     # provision id -> this instrument's clause and quote (provisions.yaml); unbound = not provided
     provisions: dict[str, Binding] = field(default_factory=dict)
+    # tag -> its other names (vocabulary.yaml): a list of tags in a parameter matches its aliases too
+    vocabulary: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # The name of the what-if reform applied to the published data, if any: such a policy may be
     # evaluated and compared, never used to record money (engine/awards/run.py commit_run).
     what_if: Optional[str] = None
@@ -362,7 +365,10 @@ class Policy:
             raise ParameterNotInForce(
                 f"{self.id}: parameter {name!r} has no value in force on {as_of.isoformat()} (values from: {dates})")
         since, pv = hit
-        return ResolvedParam(name=name, value=coerce_param_value(parameter, pv.value), raw=pv.value, since=since,
+        value = coerce_param_value(parameter, pv.value)
+        if parameter.type == "text_list" and self.vocabulary:
+            value = with_aliases(value, self.vocabulary)
+        return ResolvedParam(name=name, value=value, raw=pv.value, since=since,
                              provenance=pv.provenance, clause=pv.clause, reference=pv.reference, note=pv.note,
                              parameter=parameter, issuer=pv.issuer, decided_on=pv.decided_on, note_zh=pv.note_zh,
                              note_en=pv.note_en)
@@ -406,6 +412,7 @@ def load_policy(folder: Path, jurisdictions_root: Optional[Path] = None) -> Poli
     targets = _load_targets(folder, clauses, source_text, problems)
     interpretations = _load_interpretations(folder, clauses, parameters, problems)
     provisions = load_provisions(folder, clauses, problems)
+    vocabulary = load_vocabulary(folder, problems)
     jurisdiction = None
     if meta is not None:
         root = jurisdictions_root or folder.parent / "jurisdictions"
@@ -419,7 +426,7 @@ def load_policy(folder: Path, jurisdictions_root: Optional[Path] = None) -> Poli
         raise PolicyDataError(problems)
     return Policy(meta=meta, folder=folder, source_text=source_text, clauses=clauses, parameters=parameters,
                   targets=targets, interpretations=interpretations, jurisdiction=jurisdiction,
-                  provisions=provisions)
+                  provisions=provisions, vocabulary=vocabulary)
 
 
 def _load_meta(folder: Path, problems: list[str]) -> Optional[PolicyMeta]:

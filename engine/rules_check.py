@@ -114,6 +114,9 @@ def _rule_problems(book: Rulebook, policy: Policy, fam: Family, r: RuleRecord, w
         if r.kind != "exclusion" or target is None or target.kind != "exclusion":
             problems.append(f"{where}: overrides names {other!r}; only an exclusion overrides another "
                             "exclusion of the same family")
+    if r.kind == "exclusion" and spec.decision == "indicators":
+        problems.append(f"{where}: an indicators family has no exclusions (its decision reads indicators and "
+                        "applicability only); state where it does not apply as an applicability rule")
     if r.kind == "indicator" and spec.decision != "indicators":
         problems.append(f"{where}: indicators belong to an indicators family")
     if r.kind == "amount":

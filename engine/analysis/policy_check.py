@@ -64,6 +64,7 @@ def check_policy(folder: Path) -> list[Finding]:
         book = load_rulebook(policy.rules_folder, policy)
     except PolicyDataError as exc:
         return findings + [Finding("error", "load.rules", p, str(policy.rules_folder)) for p in exc.problems]
+    findings += check_bindings(policy, book)
     findings += check_coverage(policy, book)
     findings += check_parameters_in_force(policy, book)
     findings += check_comparatives(policy, book)
@@ -128,6 +129,24 @@ def check_source_figures(policy: Policy) -> list[Finding]:
 
 
 # ---------------------------------------------------------------- coverage and references
+
+def check_bindings(policy: Policy, book: Rulebook) -> list[Finding]:
+    """Which rule files were read (from which folder), which families this policy does not provide,
+    and which amounts it does not offer (provisions it does not bind)."""
+    folder = str(book.folder)
+    out = [Finding("info", "rules.read", f"rule files read from {folder}: "
+                   f"{', '.join(p.name for p in book.files)}", folder)]
+    where = str(policy.folder / "provisions.yaml")
+    for fam in book.families.values():
+        if not fam.provided:
+            out.append(Finding("info", "provision.not_provided",
+                               f"family {fam.name}: not provided by this policy (it binds none of its provisions, "
+                               f"e.g. {fam.spec.conclusion.provision}); its decisions are not_applicable", where))
+        for r in fam.not_offered:
+            out.append(Finding("info", "provision.not_offered",
+                               f"{r.id}: amount not offered (provision {r.provision} is not bound)", where))
+    return out
+
 
 def check_coverage(policy: Policy, book: Rulebook) -> list[Finding]:
     covered: dict[str, str] = {}

@@ -59,6 +59,7 @@ class ChunkResult:
     rejected: list[RejectedRow]
     rows: int                                  # rows read (accepted + rejected)
     sessions_left: int = 0                     # durable_rules sessions still open after the chunk
+    warnings: list = field(default_factory=list)   # rows with tags the policy does not know
 
 
 @dataclass
@@ -95,15 +96,20 @@ class ChunkWorker:
         return RowChecker(scan, self.job.as_of, self.policy.jurisdiction)
 
     def run(self, checker: RowChecker, rows: list) -> ChunkResult:
+        from engine.vocabulary import known_tags, unknown_tag_problem
         with self.lock:
-            items, rejected = [], []
+            items, rejected, warnings = [], [], []
+            known = known_tags(self.policy, self.job.as_of)
             for row_no, cells in rows:
                 outcome = checker.check(row_no, cells)
                 if isinstance(outcome, RejectedRow):
                     rejected.append(outcome)
                 else:
                     items.append(self.render(self.evaluator.evaluate(outcome[1])))
-            return ChunkResult(items, rejected, len(rows), self.sessions_left())
+                    warning = unknown_tag_problem(checker.scan.name, row_no, outcome[1], known, self.policy.id)
+                    if warning is not None:
+                        warnings.append(warning)
+            return ChunkResult(items, rejected, len(rows), self.sessions_left(), warnings)
 
     def render(self, result) -> Any:
         from engine.output import result_json, summary_row

@@ -138,6 +138,8 @@ def _check_file(file: Path, as_of: date, policy_id: str, o: CheckOptions, execut
                 rejected.add(row)
                 for problem in row.problems:
                     reporter.problem(str(problem))
+            for warning in chunk.warnings:
+                reporter.warning(str(warning))
             bar.update(chunk.rows, len(chunk.rejected))
             yield from chunk.items
 

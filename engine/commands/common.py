@@ -113,7 +113,9 @@ def read_register_for(file: Path, as_of: date, policy: Policy, sheet: Optional[s
                       errors: Optional[Path] = None, summary: bool = True):
     """Read a register with the policy's jurisdiction and report what was rejected."""
     from engine.register import read_register
+    from engine.vocabulary import unknown_tag_warnings
     read = read_register(file, as_of=as_of, policy=policy, sheet=sheet)
+    read.warnings.extend(unknown_tag_warnings(read, policy, as_of))
     report_read(read, reporter, errors, summary)
     return read
 

@@ -8,6 +8,7 @@ import re
 import unicodedata
 
 from engine.jurisdiction import Jurisdiction, Town
+from engine.register.elsewhere import policies_with_town
 from engine.register.normalise import CellError, show
 
 _SUFFIXES = ("土家族乡", "民族乡", "街道", "镇", "乡")
@@ -80,6 +81,10 @@ class TownResolver:
         if suggestions:
             hint = " or ".join(f'"{s}"' for s in suggestions)
             raise CellError(f'unknown town "{name}"; did you mean {hint}?')
+        elsewhere = policies_with_town(name, self.jurisdiction.id)
+        if elsewhere:
+            raise CellError(f'unknown town "{name}": not a town or street of {self.jurisdiction.name_zh}, but of the '
+                            f"jurisdiction of policy {', '.join(elsewhere)}; use --policy {elsewhere[0]}")
         raise CellError(f'unknown town "{name}"; expected a town or street of {self.jurisdiction.name_zh} '
                         "by name (e.g. 分水镇) or 9-digit NBS code")
 
