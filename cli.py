@@ -129,6 +129,26 @@ def policy_check(policy_id: str, fmt: str):
     done(checked.count("error"))
 
 
+@policy_group.command("new")
+@click.argument("policy_id", metavar="ID")
+@click.option("--from", "source", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The instrument's text (UTF-8), as published.")
+@click.option("--district", default=None, help="Jurisdiction code or id under policies/jurisdictions/.")
+@click.option("--out", "out", default=None, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder to create (default: ./ID).")
+@user_errors
+def policy_new(policy_id: str, source: Path, district: Optional[str], out: Optional[Path]):
+    """Scaffold a policy folder from the document's text: clauses at its numbering, its figures as
+    parameters, provision bindings proposed by keywords (to review). Then run `scaleup policy check`.
+
+    \b
+    Example:
+      scaleup policy new demo-2024 --from notice.txt --district 990102
+    """
+    from engine.commands.policies import new_policy
+    click.echo(new_policy(policy_id, source, district, out).text("en"))
+
+
 # ---------------------------------------------------------------- evaluating a register
 @main.command("check")
 @click.argument("file", type=click.Path(exists=True, path_type=Path))

@@ -175,5 +175,5 @@ def show_policy_in_synopses(group: click.Group) -> None:
     for command in group.commands.values():
         if isinstance(command, click.Group):
             show_policy_in_synopses(command)
-        elif any(p.name == "policy_id" for p in command.params):
+        elif any(isinstance(p, click.Option) and p.name == "policy_id" for p in command.params):
             command.options_metavar = "[--policy ID] [OPTIONS]"

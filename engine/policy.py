@@ -416,6 +416,8 @@ def load_policy(folder: Path, jurisdictions_root: Optional[Path] = None) -> Poli
     jurisdiction = None
     if meta is not None:
         root = jurisdictions_root or folder.parent / "jurisdictions"
+        if not (root / meta.jurisdiction).is_dir() and (policies_root() / "jurisdictions" / meta.jurisdiction).is_dir():
+            root = policies_root() / "jurisdictions"     # a policy folder elsewhere, of a bundled district
         try:
             jurisdiction = load_jurisdiction(root / meta.jurisdiction)
         except PolicyDataError as exc:

@@ -177,7 +177,7 @@ def test_every_command_that_reads_a_policy_shows_policy_in_its_synopsis():
         for name, cmd in group.commands.items():
             if isinstance(cmd, click.Group):
                 yield from commands(cmd, path + [name])
-            elif any(p.name == "policy_id" for p in cmd.params):
+            elif any(isinstance(p, click.Option) and p.name == "policy_id" for p in cmd.params):
                 yield path + [name]
     paths = list(commands(main, []))
     assert ["explain"] in paths

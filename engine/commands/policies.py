@@ -73,3 +73,38 @@ def check_policy(policy_id: str) -> Checked:
     from engine.analysis.policy_check import check_policy as static_checks
     from engine.policy import resolve_policy_folder
     return Checked(policy_id, static_checks(resolve_policy_folder(policy_id)))
+
+
+@dataclass
+class Scaffolded:
+    folder: object                     # pathlib.Path
+    files: list
+    clauses: int
+    params: int
+    bindings: int
+
+    def text(self, lang: str) -> str:
+        from engine.render import environment
+        return environment().get_template(f"_command_words_{lang}.j2").module.scaffolded(self).rstrip()
+
+
+def new_policy(policy_id: str, source, district: Optional[str], out) -> Scaffolded:
+    """A policy folder proposed from the document's text (engine/scaffold.py)."""
+    from pathlib import Path
+    from engine.errors import InputFileError, UsageConflict
+    from engine.policy import bundle_root, policies_root
+    from engine.scaffold import load_catalogue, scaffold, write_scaffold
+    folder = Path(out) if out is not None else Path(policy_id)
+    if folder.exists():
+        raise UsageConflict(f"{folder} already exists: give --out a new folder")
+    try:
+        text = Path(source).read_text(encoding="utf-8-sig")
+    except (UnicodeDecodeError, OSError) as exc:
+        raise InputFileError(f"{source}: cannot read the document as UTF-8 text ({exc.__class__.__name__})") from None
+    jurisdiction = None
+    if district:
+        known = sorted(p.name for p in (policies_root() / "jurisdictions").iterdir() if p.is_dir())
+        jurisdiction = next((j for j in known if j == district or j.split("-")[0] == district), district)
+    sc = scaffold(text, load_catalogue(bundle_root() / "rules"))
+    files = write_scaffold(folder, policy_id, text, sc, jurisdiction)
+    return Scaffolded(folder, files, len(sc.clauses), len(sc.params), len(sc.bindings))
