@@ -6,6 +6,7 @@ provision of the shared rules whose keywords a clause uses is proposed as a bind
 review". `scaleup policy check` then lists what is left to decide."""
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -197,7 +198,8 @@ def write_scaffold(folder: Path, policy_id: str, text: str, sc: Scaffold, jurisd
             "title_zh": _title(text), "title_en": TO_REVIEW, "issuer_zh": _issuer(text), "issuer_en": TO_REVIEW,
             "signed_on": sc.dates[0][0] if sc.dates else start, "issued_on": sc.dates[0][0] if sc.dates else start,
             "in_force": {"from": start, "to": end, "provenance": "assumed", "note": in_force_note},
-            "jurisdiction": jurisdiction or TO_REVIEW, "source_file": "source.txt"}),
+            "jurisdiction": jurisdiction or TO_REVIEW, "source_file": "source.txt",
+            "source_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest()}),
         "clauses.yaml": _dump({"clauses": [{"id": c.id, "kind": c.kind, "heading_zh": c.heading_zh,
                                              "heading_en": TO_REVIEW, "text": c.text} for c in sc.clauses]}),
         "parameters.yaml": _parameters_text(sc, start),
@@ -210,7 +212,7 @@ def write_scaffold(folder: Path, policy_id: str, text: str, sc: Scaffold, jurisd
     }
     written = []
     for name, body in files.items():
-        (folder / name).write_text(body, encoding="utf-8")
+        (folder / name).write_bytes(body.encode("utf-8"))      # no newline translation: the hash holds
         written.append(folder / name)
     return written
 

@@ -77,6 +77,8 @@ def test_policy_new_writes_a_folder_that_policy_check_reads(tmp_path):
     assert (out / "source.txt").read_bytes() == THIRD.encode("utf-8")
     meta = yaml.safe_load((out / "policy.yaml").read_text(encoding="utf-8"))
     assert (meta["document_number"], meta["jurisdiction"]) == ("演示县府发〔2025〕3号", "990101-example")
+    import hashlib
+    assert meta["source_sha256"] == hashlib.sha256(THIRD.encode("utf-8")).hexdigest()
     params = yaml.safe_load((out / "parameters.yaml").read_text(encoding="utf-8"))
     assert params["money_1"]["values"]["2025-01-01"] == {"value": "50000", "provenance": "source",
                                                           "clause": "第一条", "note": "to review: 「一次性奖励5万元」"}

@@ -98,7 +98,7 @@ def new_policy(policy_id: str, source, district: Optional[str], out) -> Scaffold
     if folder.exists():
         raise UsageConflict(f"{folder} already exists: give --out a new folder")
     try:
-        text = Path(source).read_text(encoding="utf-8-sig")
+        text = Path(source).read_bytes().decode("utf-8")       # verbatim: no newline or BOM change
     except (UnicodeDecodeError, OSError) as exc:
         raise InputFileError(f"{source}: cannot read the document as UTF-8 text ({exc.__class__.__name__})") from None
     jurisdiction = None
