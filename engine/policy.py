@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from engine.errors import ParameterNotInForce, PolicyDataError, UnknownPolicyError, validation_messages
 from engine.jurisdiction import Jurisdiction, load_jurisdiction
-from engine.provisions import Binding, load_provisions
+from engine.provisions import Binding, load_not_modelled_clauses, load_provisions
 from engine.vocabulary import load_vocabulary, with_aliases
 from engine.yamlio import YamlFileError, load_yaml
 
@@ -338,6 +338,8 @@ class Policy:
     jurisdiction: Jurisdiction
     # provision id -> this instrument's clause and quote (provisions.yaml); unbound = not provided
     provisions: dict[str, Binding] = field(default_factory=dict)
+    # clause id -> why it decides nothing for a firm (provisions.yaml `not_modelled:`)
+    not_modelled_clauses: dict[str, str] = field(default_factory=dict)
     # tag -> its other names (vocabulary.yaml): a list of tags in a parameter matches its aliases too
     vocabulary: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # The name of the what-if reform applied to the published data, if any: such a policy may be
@@ -412,6 +414,7 @@ def load_policy(folder: Path, jurisdictions_root: Optional[Path] = None) -> Poli
     targets = _load_targets(folder, clauses, source_text, problems)
     interpretations = _load_interpretations(folder, clauses, parameters, problems)
     provisions = load_provisions(folder, clauses, problems)
+    not_modelled_clauses = load_not_modelled_clauses(folder, clauses, problems)
     vocabulary = load_vocabulary(folder, problems)
     jurisdiction = None
     if meta is not None:
@@ -428,7 +431,8 @@ def load_policy(folder: Path, jurisdictions_root: Optional[Path] = None) -> Poli
         raise PolicyDataError(problems)
     return Policy(meta=meta, folder=folder, source_text=source_text, clauses=clauses, parameters=parameters,
                   targets=targets, interpretations=interpretations, jurisdiction=jurisdiction,
-                  provisions=provisions, vocabulary=vocabulary)
+                  provisions=provisions, vocabulary=vocabulary,
+                  not_modelled_clauses=not_modelled_clauses)
 
 
 def _load_meta(folder: Path, problems: list[str]) -> Optional[PolicyMeta]:

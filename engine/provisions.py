@@ -31,8 +31,10 @@ def load_provisions(folder: Path, clauses: dict, problems: list[str]) -> dict[st
     except YamlFileError as exc:
         problems.append(str(exc))
         return {}
-    if not isinstance(raw, dict) or set(raw) - {"provisions"} or not isinstance(raw.get("provisions") or {}, dict):
-        problems.append(f"{path}: expected `provisions:` mapping each provision id to {{clause, text}}")
+    if not isinstance(raw, dict) or set(raw) - {"provisions", "not_modelled"} \
+            or not isinstance(raw.get("provisions") or {}, dict):
+        problems.append(f"{path}: expected `provisions:` mapping each provision id to {{clause, text}} "
+                        "(and optionally `not_modelled:` mapping clause ids to the reason)")
         return {}
     bindings: dict[str, Binding] = {}
     for pid, body in (raw.get("provisions") or {}).items():
@@ -51,3 +53,30 @@ def load_provisions(folder: Path, clauses: dict, problems: list[str]) -> dict[st
             problems.append(f"{path}: {pid}: text is not a verbatim part of clause {binding.clause}")
         bindings[str(pid)] = binding
     return bindings
+
+
+def load_not_modelled_clauses(folder: Path, clauses: dict, problems: list[str]) -> dict[str, str]:
+    """Clauses of this instrument that decide nothing for a firm, each with the reason (the
+    `not_modelled:` part of provisions.yaml): they count as accounted for by `policy check`."""
+    path = Path(folder) / PROVISIONS_FILE
+    if not path.exists():
+        return {}
+    try:
+        raw = load_yaml(path) or {}
+    except YamlFileError:
+        return {}                                  # reported by load_provisions
+    entries = raw.get("not_modelled") if isinstance(raw, dict) else None
+    if entries is None:
+        return {}
+    if not isinstance(entries, dict):
+        problems.append(f"{path}: not_modelled: expected a mapping of clause id to the reason")
+        return {}
+    out = {}
+    for cid, reason in entries.items():
+        if str(cid) not in clauses:
+            problems.append(f"{path}: not_modelled: unknown clause {cid!r}")
+        elif not isinstance(reason, str) or not reason.strip():
+            problems.append(f"{path}: not_modelled: {cid}: say why it is not modelled")
+        else:
+            out[str(cid)] = reason
+    return out

@@ -184,3 +184,17 @@ def test_every_command_that_reads_a_policy_shows_policy_in_its_synopsis():
     for path in paths:
         usage = run(*path, "--help").output.splitlines()[0]
         assert "--policy" in usage, usage
+
+
+def test_a_clause_that_decides_nothing_is_listed_as_not_modelled_in_the_policy(tmp_path):
+    folder = notice.write(tmp_path)
+    period = "本通知自2024年3月1日起施行，有效期至2026年12月31日。"
+    with (folder / "clauses.yaml").open("a", encoding="utf-8") as fh:
+        fh.write(f"  - {{id: 施行, kind: provision, heading_zh: 施行, heading_en: In force, text: \"{period}\"}}\n")
+    assert any("clause 施行 is implemented by no rule" in m for m in errors(folder))
+    with (folder / "provisions.yaml").open("a", encoding="utf-8") as fh:
+        fh.write("not_modelled:\n  施行: the period in force, read into policy.yaml in_force\n")
+    assert errors(folder) == []
+    with (folder / "provisions.yaml").open("a", encoding="utf-8") as fh:
+        fh.write("  附则: nothing\n")
+    assert any("not_modelled: unknown clause '附则'" in m for m in errors(folder))

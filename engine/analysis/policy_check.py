@@ -160,9 +160,12 @@ def check_coverage(policy: Policy, book: Rulebook) -> list[Finding]:
         covered.setdefault(policy.targets.annex.clause, "targets.annex")
     for t in policy.targets.text_targets:
         covered.setdefault(t.clause, f"targets.{t.id}")
+    for cid in policy.not_modelled_clauses:
+        covered.setdefault(cid, "provisions.not_modelled")
     return [Finding("error", "coverage.clause",
-                    f"clause {cid} is implemented by no rule and not marked not_modelled (add a rule, or a "
-                    f"not_modelled record with its reason to rules/not_modelled.yaml)", f"{policy.folder / 'clauses.yaml'}")
+                    f"clause {cid} is implemented by no rule and not marked not modelled (bind a provision to it "
+                    f"in provisions.yaml, or list it there under not_modelled: with the reason)",
+                    f"{policy.folder / 'clauses.yaml'}")
             for cid in policy.clauses if cid not in covered]
 
 
