@@ -5,8 +5,6 @@ decisions are not_applicable, 本政策未规定); a family it provides must hav
 no explanation cites a clause the instrument does not have or leaves one uncited."""
 from __future__ import annotations
 
-from typing import Optional
-
 from engine.policy import Policy
 from engine.provisions import PROVISIONS_FILE
 from engine.rules_model import Family, RuleRecord
@@ -55,17 +53,3 @@ def bind_family(fam: Family, policy: Policy, problems: list[str]) -> None:
 def bind_not_modelled(records: list[RuleRecord], policy: Policy) -> list[RuleRecord]:
     """The provisions not modelled that this instrument has (the others are not part of it)."""
     return [b for b in (bound(r, policy) for r in records) if b is not None]
-
-
-def provision_families(families: dict[str, Family]) -> dict[str, str]:
-    """provision id -> the family whose records name it (for `policy check` and the scaffold)."""
-    out: dict[str, str] = {}
-    for fam in families.values():
-        for record in [fam.spec.conclusion, *fam.spec.rules]:
-            if record.provision:
-                out.setdefault(record.provision, fam.name)
-    return out
-
-
-def unbound_reason(fam: Family) -> Optional[str]:
-    return None if fam.provided else "not_provided"
