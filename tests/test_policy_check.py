@@ -162,9 +162,10 @@ PHRASE = "营业收入不到2000万元的规下工业企业"
 
 
 def reword(folder: Path, phrase: str, old: str = PHRASE) -> None:
-    """The copy's text of 二(四), its clause record and every rule quoting it, with another comparative
+    """The copy's text of 二(四), its clause record and every binding quoting it, with another comparative
     (and the copy's record of its source text's SHA-256, so that it loads)."""
-    for path in [folder / "source.txt", folder / "clauses.yaml", *sorted((folder / "rules").glob("*.yaml"))]:
+    for path in [folder / "source.txt", folder / "clauses.yaml", folder / "provisions.yaml",
+                 *sorted((folder / "rules").glob("*.yaml"))]:
         text = path.read_text(encoding="utf-8")
         path.write_text(text.replace(old, phrase), encoding="utf-8")
     meta = folder / "policy.yaml"

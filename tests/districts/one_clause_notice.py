@@ -96,6 +96,13 @@ town_award_per_enterprise:
   type: money
   values:
     "2024-03-01": {{value: "20000", provenance: source, clause: {CLAUSE}}}
+town_award_basis:
+  label_zh: 镇街奖励计算口径
+  label_en: how the town award is counted
+  type: enum
+  choices: [per_new_enterprise, per_net_increase]
+  values:
+    "2024-03-01": {{value: per_new_enterprise, provenance: source, clause: {CLAUSE}}}
 town_award_park_attribution:
   label_zh: 园内企业的镇街奖励归属
   label_en: who receives the town award for a firm in the zone
