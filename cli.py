@@ -7,6 +7,7 @@ be read, a policy that does not validate, or any register row rejected); 2 usage
 """
 from __future__ import annotations
 
+import sqlite3
 import sys
 from datetime import date
 from functools import wraps
@@ -44,6 +45,13 @@ def user_errors(fn):
             click.echo(messages().internal(exc), err=True)
             sys.exit(EXIT_INTERNAL)
         except (BrokenPipeError, KeyboardInterrupt):
+            sys.exit(EXIT_DATA)
+        except OSError as exc:           # a file the engine did not foresee: still one line, never a traceback
+            where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+            click.echo(messages().error(f"{where}{exc.strerror or exc}"), err=True)
+            sys.exit(EXIT_DATA)
+        except sqlite3.Error as exc:
+            click.echo(messages().error(f"the ledger: {exc}"), err=True)
             sys.exit(EXIT_DATA)
     return wrapper
 
@@ -323,7 +331,9 @@ def audit(file: Path, as_of: date, policy_id: str, out_dir: Path, all_decisions:
 def verify(records: tuple[Path, ...], policy_id: Optional[str], rules_dir: Optional[Path], fmt: str, lang: str):
     """Recompute audit records from their own facts and report, for each: ok, changed (the policy data,
     rules or engine differ from what the record names: says what), tampered (the content does not match
-    its id, or its result does not follow from its facts) or unreadable.
+    its id, or its result does not follow from its facts), unverifiable (no installed policy has the id it
+    names) or unreadable. Records are checked against the installed policy with the id they name, never
+    against the folder they name.
 
     A folder stands for the *.json records in it. Exit code 0 when every record is ok, 1 otherwise.
 
@@ -370,7 +380,7 @@ def review(enterprise_id: str, file: Path, as_of: date, policy_id: str, type_: s
     """
     from engine.commands.explain import review as review_award
     emit(review_award(enterprise_id, file, as_of=as_of, policy_id=policy_id, decision_type=type_, lang=lang,
-                      fmt=fmt, sheet=sheet), out)
+                      fmt=fmt, sheet=sheet, out=out), out)
 
 
 @main.command("report")
@@ -435,7 +445,8 @@ def awards(file: Path, year: int, as_of: Optional[date], policy_id: str, ledger_
     if fmt == "xlsx" and out is None:
         raise click.BadParameter(messages().USAGE["xlsx_needs_out"], param_hint="--format")
     run = award_run(file, year=year, as_of=as_of, policy_id=policy_id, ledger_path=ledger_path, commit=commit,
-                    sheet=sheet, errors=errors, set_items=set_items, overrides=overrides, reporter=REPORTER)
+                    sheet=sheet, errors=errors, set_items=set_items, overrides=overrides, reporter=REPORTER,
+                    outputs=(out,))
     write_run(run, fmt=fmt, lang=lang, by=by, out=out, stdout=sys.stdout)
     if out is not None:
         click.echo(messages().written(out), err=True)
@@ -487,7 +498,7 @@ def ledger_export(ledger_path: Path, out: Path):
       scaleup ledger export --ledger awards.db --out backup-2024/
       scaleup ledger export --ledger awards.db --out awards-2024-12-31.db
     """
-    from engine.awards.ledger import export_ledger
+    from engine.awards.export import export_ledger
     for path in export_ledger(ledger_path, out):
         click.echo(str(path))
 

@@ -52,3 +52,12 @@ def problem_text(err: dict) -> str:
     if err["type"] == "extra_forbidden":
         return "unknown key (misspelt?)"
     return err["msg"].removeprefix("Value error, ")
+
+
+class OutputFileError(ScaleupError):
+    """An output that cannot or must not be written: it is an input of the command, a special file or a
+    symlink, or its folder is missing or read-only."""
+
+
+class LimitExceeded(InputFileError):
+    """An input larger or deeper than a limit of engine/limits.py allows (docs/limits.md)."""

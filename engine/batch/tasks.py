@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any, Iterator, Optional
 
 from engine.batch.writers import RejectedWriter, json_item, write_json_list
-from engine.errors import EngineError, InputFileError, ScaleupError
+from engine.errors import EngineError, InputFileError, OutputFileError, ScaleupError
+from engine.fileguard import atomic_path
 from engine.register import InputProblem, RejectedRow
 from engine.register.columns import register_columns
 from engine.register.streaming import (DEFAULT_CHUNK_SIZE, IdIndex, RegisterScan, RowChecker, locate_ids,
@@ -232,18 +233,17 @@ def evaluate_scanned(job: Job, scan: RegisterScan) -> PartitionResult:
             result.rejected.extend(chunk.rejected)
             yield from chunk.items
 
-    tmp = out.with_name(out.name + ".partial")
     try:
-        if job.fmt == "json":
-            with open(tmp, "w", encoding="utf-8") as fh:
-                write_json_list(fh, items())
-        else:
-            from engine.output import csv_headers
-            write_csv(tmp, csv_headers(job.lang), items())
-        os.replace(tmp, out)
+        with atomic_path(out) as tmp:
+            if job.fmt == "json":
+                with open(tmp, "w", encoding="utf-8") as fh:
+                    write_json_list(fh, items())
+            else:
+                from engine.output import csv_headers
+                write_csv(tmp, csv_headers(job.lang), items())
+    except OutputFileError as exc:
+        return PartitionResult(scan.name, error=str(exc))
     finally:
         rejected.close()
-        if tmp.exists():
-            tmp.unlink()
     result.output = str(out)
     return result

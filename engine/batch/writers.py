@@ -7,6 +7,7 @@ from json.encoder import encode_basestring as _escape   # the C function where a
 from pathlib import Path
 from typing import IO, Any, Iterable, Optional
 
+from engine.fileguard import atomic_path
 from engine.register import RejectedRow
 
 
@@ -101,7 +102,8 @@ class RejectedWriter:
             error_header = "error"
             while error_header in self.headers:
                 error_header = f"scaleup {error_header}"
-            self._fh = open(self.path, "w", encoding="utf-8", newline="")
+            self._file = atomic_path(self.path)       # replaces the file only when closed
+            self._fh = open(self._file.__enter__(), "w", encoding="utf-8", newline="")
             self._fh.write("\ufeff")
             self._writer = csv.writer(self._fh, lineterminator="\r\n")
             self._neutralise = neutralise
@@ -113,3 +115,5 @@ class RejectedWriter:
     def close(self) -> None:
         if self._fh is not None:
             self._fh.close()
+            self._fh = None
+            self._file.__exit__(None, None, None)

@@ -11,6 +11,8 @@ from typing import Any, Optional
 from engine.commands.common import (Evaluated, Reporter, evaluate_register, policy_and_rules, read_register_for,
                                     reform_from_options, sweep_range)
 from engine.errors import PolicyDataError
+from engine.fileguard import OutputGuard
+from engine.fileguard import write_text as write_file
 from engine.policy import Policy
 from engine.rules_model import Rulebook
 
@@ -41,6 +43,7 @@ def priority(file: Path, *, as_of: date, policy_id: str, land_quota: Decimal, po
              sheet: Optional[str], errors: Optional[Path], reporter: Reporter) -> Allocated:
     """Rank the firms eligible for priority land and power and share the quotas among them."""
     from engine.analysis.priority import allocate, priority_provided
+    OutputGuard([file], [errors])
     policy, book = policy_and_rules(policy_id)
     if not priority_provided(policy, book):
         return Allocated(None, book, 0, policy.id)
@@ -67,6 +70,7 @@ def targets(file: Optional[Path], *, ledger: Optional[Path], as_of: date, year: 
             reporter: Reporter) -> Targets:
     """Progress against the plan's targets, counted from a register snapshot, the ledger, or both."""
     from engine.analysis.targets import targets_from_register
+    OutputGuard([file, ledger, overrides], [errors])
     reform = reform_from_options(set_items, overrides, as_of)
     policy, book = policy_and_rules(policy_id, reform)
     rows, recorded_from = (_ledger_scope(ledger) if ledger is not None else (None, None))
@@ -82,7 +86,7 @@ def targets(file: Optional[Path], *, ledger: Optional[Path], as_of: date, year: 
 def _ledger_scope(path: Path) -> tuple[list[dict], Optional[date]]:
     """The ledger's dated scope events, and the as-of date of its first run (what it can date from)."""
     from engine.awards.ledger import Ledger
-    store = Ledger.open(path, create=False)
+    store = Ledger.open(path, readonly=True)
     try:
         rows = store.scope_events()
         runs = store.summary()["runs"]
@@ -175,6 +179,7 @@ def report(file: Path, *, as_of: date, policy_id: str, lang: str, out: Path, she
     from engine.analysis.whatif import diff as diff_register, sweep as sweep_register
     from engine.report.report import build_report_data, render_report
     import engine.report.sections  # noqa: F401 - registers the targets, priority and what-if sections
+    OutputGuard([file, overrides], [out, errors])
     policy, book = policy_and_rules(policy_id)
     evaluated: Evaluated = evaluate_register(file, as_of, policy, book, sheet, errors, reporter)
     data = build_report_data(evaluated.results, policy, book, as_of.isoformat(), lang, source=file.name,
@@ -188,5 +193,5 @@ def report(file: Path, *, as_of: date, policy_id: str, lang: str, out: Path, she
         data.view["sweep_param"] = name
         data.view["sweep_points"] = sweep_register(evaluated.firms, policy, book, name, values, as_of)
     text = render_report(data)
-    out.write_text(text, encoding="utf-8")
+    write_file(out, text)
     return Reported(len(text.encode("utf-8")), evaluated.rejected)

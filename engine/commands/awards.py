@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import IO, Any, Optional
 
 from engine.commands.common import Reporter, evaluate_register, policy_and_rules, reform_from_options, write_text
+from engine.fileguard import OutputGuard, atomic_output
 from engine.policy import Policy
 
 
@@ -21,17 +22,18 @@ class AwardRun:
 
 def award_run(file: Path, *, year: int, as_of: date, policy_id: str, ledger_path: Path, commit: bool,
               sheet: Optional[str], errors: Optional[Path], set_items: tuple = (), overrides: Optional[Path] = None,
-              reporter: Reporter) -> AwardRun:
+              reporter: Reporter, outputs: tuple = ()) -> AwardRun:
     """Evaluate the register, check it against the ledger, and plan (dry run) or record (commit) the
     year's awards and the settlement of earlier ones. A what-if is never committed."""
     from engine.awards.ledger import Ledger
     from engine.awards.run import RunContext, commit_run, dry_run, prepare_items, refuse_what_if
+    OutputGuard([file, overrides, ledger_path], [errors, *outputs])
     reform = reform_from_options(set_items, overrides, as_of)
     policy, book = policy_and_rules(policy_id, reform)
     if commit:
         refuse_what_if(policy)                          # before any work; commit_run refuses it too
-    if ledger_path.exists():
-        Ledger.open(ledger_path, create=False).close()  # a ledger we cannot use stops us before any work
+    if ledger_path.exists():                            # a ledger we cannot use stops us before any work
+        Ledger.open(ledger_path, create=False, readonly=not commit).close()
     evaluated = evaluate_register(file, as_of, policy, book, sheet, errors, reporter)
     ctx = RunContext.build(year, as_of, policy, book, file, sheet)
     items = prepare_items(ctx, evaluated.read.accepted, evaluated.results)
@@ -39,7 +41,7 @@ def award_run(file: Path, *, year: int, as_of: date, policy_id: str, ledger_path
         with Ledger.open(ledger_path) as ledger:
             plan = commit_run(ledger, ctx, items)
     elif ledger_path.exists():
-        with Ledger.open(ledger_path, create=False) as ledger:
+        with Ledger.open(ledger_path, readonly=True) as ledger:
             plan = dry_run(ledger, ctx, items)
     else:
         with Ledger.empty() as ledger:
@@ -80,11 +82,13 @@ def write_run(run: AwardRun, *, fmt: str, lang: str, by: str, out: Optional[Path
     from engine.awards.run import plan_json, render_plan
     from engine.tabular import write_csv, write_xlsx
     if fmt == "xlsx":
-        write_xlsx(out, award_tables(run, lang, by))
+        with atomic_output(out) as tmp:
+            write_xlsx(tmp, award_tables(run, lang, by))
         return
     if fmt == "csv":
         headers, rows = next(iter(award_tables(run, lang, by).values()))
-        write_csv(out if out is not None else stdout, headers, rows)
+        with atomic_output(out) as tmp:
+            write_csv(tmp if tmp is not None else stdout, headers, rows)
         return
     text = (json.dumps(plan_json(run.plan, run.policy), ensure_ascii=False, indent=2) if fmt == "json" else
             render_plan(run.plan, run.policy, lang, "run" if by == "enterprise" else "town", run.committed))
@@ -94,7 +98,7 @@ def write_run(run: AwardRun, *, fmt: str, lang: str, by: str, out: Optional[Path
 def ledger_summary(ledger_path: Path) -> LedgerSummary:
     """Runs, instalments by status, clawbacks, scope history and the ledger's consistency check."""
     from engine.awards.ledger import Ledger
-    with Ledger.open(ledger_path, create=False) as ledger:
+    with Ledger.open(ledger_path, readonly=True) as ledger:
         with ledger.snapshot():
             return LedgerSummary(ledger.summary())
 
@@ -105,5 +109,5 @@ def ledger_pay(ledger_path: Path, *, paid_on: date, reference: str, year: Option
     from engine.awards.ledger import Ledger
     from engine.awards.run import pay
     ids = tuple(e.strip().upper() for e in enterprise_ids)
-    with Ledger.open(ledger_path, create=False) as ledger:
+    with Ledger.open(ledger_path, create=False, readonly=not commit) as ledger:
         return pay(ledger, paid_on=paid_on, reference=reference, year=year, enterprise_ids=ids, commit=commit)

@@ -4,8 +4,6 @@ streamed over workers, a folder of register files (one result file each), or one
 from __future__ import annotations
 
 import json
-import os
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -13,6 +11,7 @@ from typing import IO, Optional
 
 from engine.commands.common import Reporter, policy_and_rules, reform_from_options, report_read, write_text
 from engine.errors import UsageConflict
+from engine.fileguard import OutputGuard, atomic_output
 
 
 @dataclass
@@ -60,6 +59,9 @@ def check(file: Path, *, as_of: date, policy_id: str, options: CheckOptions, set
     """Evaluate every enterprise of a register (or of a folder of registers) and write the result."""
     from engine.batch.local import make_executor
     options.refuse_conflicts(file)
+    guard = OutputGuard([file, overrides], [options.errors] if file.is_dir() else [options.out, options.errors])
+    if file.is_dir() and options.out is not None:
+        guard.check_folder(options.out)
     reform = reform_from_options(set_items, overrides, as_of)
     if options.engine_name == "columnar":
         return Checked(_check_columnar(file, as_of, policy_id, options, reform, reporter, stdout))
@@ -70,22 +72,6 @@ def check(file: Path, *, as_of: date, policy_id: str, options: CheckOptions, set
         return Checked(_check_file(file, as_of, policy_id, options, executor, reform, reporter, stdout))
     finally:
         executor.close()
-
-
-@contextmanager
-def _atomic_output(out: Optional[Path]):
-    """Yields where to write: None for standard output, else a temporary NAME.partial that replaces
-    `out` only when the block completes. A failed run never leaves a half-written result."""
-    if out is None:
-        yield None
-        return
-    tmp = out.with_name(out.name + ".partial")
-    try:
-        yield tmp
-        os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def _check_columnar(file: Path, as_of: date, policy_id: str, o: CheckOptions, reform, reporter: Reporter,
@@ -101,7 +87,7 @@ def _check_columnar(file: Path, as_of: date, policy_id: str, o: CheckOptions, re
     read = read_register_frame(file, as_of=as_of, policy=policy, sheet=o.sheet)
     report_read(read, reporter, o.errors)
     batch = ColumnarEvaluator(policy, book, as_of).evaluate_frame(read.frame)
-    with _atomic_output(o.out) as tmp:
+    with atomic_output(o.out) as tmp:
         if o.out is not None and o.out.suffix.lower() == ".xlsx":
             cols = csv_columns()
             write_xlsx(tmp, {"decisions": (csv_headers(o.lang),
@@ -145,7 +131,7 @@ def _check_file(file: Path, as_of: date, policy_id: str, o: CheckOptions, execut
 
     # A file is written under a temporary name and renamed when complete: never a half-written result.
     try:
-        with _atomic_output(out) as tmp:
+        with atomic_output(out) as tmp:
             if to_xlsx:
                 write_xlsx(tmp, {"decisions": (csv_headers(lang), items())})
             elif fmt == "json":

@@ -49,7 +49,8 @@ class Collected:
 def write_text(text: str, out: Optional[Path], stdout: IO[str]) -> None:
     """A result as text: to the file `out` as it is, or to `stdout` ending in one newline."""
     if out is not None:
-        out.write_text(text, encoding="utf-8")
+        from engine.fileguard import write_text as write_file
+        write_file(out, text)        # under a temporary name, replacing only a regular file
         return
     stdout.write(text if text.endswith("\n") else text + "\n")
     stdout.flush()

@@ -10,6 +10,7 @@ from typing import Any, Optional
 from engine.commands.common import Reporter, evaluate_register, find_enterprise, policy_and_rules, source_of
 from engine.decisions import EnterpriseResult
 from engine.errors import UsageConflict
+from engine.fileguard import OutputGuard
 from engine.rules_model import Rulebook
 
 
@@ -47,10 +48,12 @@ def _read_quietly(file: Path, as_of: date, policy, sheet: Optional[str]):
 
 
 def review(enterprise_id: str, file: Path, *, as_of: date, policy_id: str, decision_type: str, lang: str,
-           fmt: str, sheet: Optional[str]) -> str:
-    """The review sheet (审核表) of one enterprise's award, carrying its audit record's decision id."""
+           fmt: str, sheet: Optional[str], out: Optional[Path] = None) -> str:
+    """The review sheet (审核表) of one enterprise's award, carrying its audit record's decision id.
+    `out`, where the caller will write it, is checked first: never one of the inputs."""
     from engine.awards.audit import build_record
     from engine.awards.review import review_sheet
+    OutputGuard([file], [out])
     from engine.evaluate import Evaluator
     policy, book = policy_and_rules(policy_id)
     read = _read_quietly(file, as_of, policy, sheet)
@@ -74,6 +77,8 @@ def audit(file: Path, *, as_of: date, policy_id: str, out_dir: Path, every_decis
     from engine.awards.audit import build_record, fingerprint, gets_audit_record, has_review_sheet, write_record
     from engine.awards.review import review_sheet, sheet_file_name
     from engine.tabular import safe_output_path
+    guard = OutputGuard([file], [errors])
+    guard.check_folder(out_dir)
     policy, book = policy_and_rules(policy_id)
     evaluated = evaluate_register(file, as_of, policy, book, sheet, errors, reporter)
     fp = fingerprint(policy, book)
@@ -84,16 +89,23 @@ def audit(file: Path, *, as_of: date, policy_id: str, out_dir: Path, every_decis
                 continue
             record = build_record(result, decision, enterprise, policy, book,
                                   source=source_of(file, row, sheet), fp=fp)
-            written.append((write_record(record, out_dir), record["decision_id"]))
+            written.append((write_record(record, out_dir, guard), record["decision_id"]))
             if sheets and has_review_sheet(decision):
                 text = review_sheet(record, result, decision, policy, book, lang, sheets)
-                safe_output_path(out_dir, sheet_file_name(record, lang, sheets)).write_text(text, encoding="utf-8")
+                guard.write_text(safe_output_path(out_dir, sheet_file_name(record, lang, sheets)), text)
     return AuditWritten(written, evaluated.rejected)
 
 
 def verify(records: tuple[Path, ...], *, policy_id: Optional[str], rules_dir: Optional[Path]) -> list:
-    """Each record recomputed from its own facts: ok, changed, tampered or unreadable."""
+    """Each record recomputed from its own facts: ok, changed, tampered, unverifiable or unreadable."""
     from engine.awards.audit import Verifier
+    from engine.errors import UnknownPolicyError
+    from engine.policy import resolve_policy_folder
+    if policy_id is not None:
+        try:
+            resolve_policy_folder(policy_id)
+        except UnknownPolicyError as exc:
+            raise UsageConflict(f"--policy: {exc} (a policy id, or a folder holding policy.yaml)") from None
     paths = record_files(records)
     if not paths:
         raise UsageConflict("no *.json records in " + ", ".join(map(str, records)))

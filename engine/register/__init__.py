@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Optional
 
+from engine.fileguard import atomic_path
 from engine.policy import Policy
 from engine.register.model import InputProblem, RegisterRead, RejectedRow
 from engine.register.streaming import iter_register, scan_register
@@ -42,4 +43,5 @@ def write_rejected(read: RegisterRead, path) -> None:
     rows = [[r.original.get(h, "") for h in read.headers]
             + ["; ".join(f"{p.column}: {p.message}" if p.column else p.message for p in r.problems)]
             for r in read.rejected]
-    write_csv(path, [*read.headers, error_header], rows)
+    with atomic_path(path) as tmp:
+        write_csv(tmp, [*read.headers, error_header], rows)
