@@ -23,11 +23,12 @@ from click.testing import CliRunner
 from cli import main
 from engine.awards.plan import RunContext, prepare_items
 from engine.awards.present import render_plan, words
-from engine.awards.run import PAUSE_ENV, commit_run, dry_run
+from engine.awards.run import commit_run, dry_run
 from engine.awards.totals import town_totals
 from engine.evaluate import Evaluator
 from engine.awards.ledger import Ledger
 from tests.conftest import ROOT, enterprise, policy_and_rules, published_variant, uscc_for
+from tests.faults.sqlite_hook import PAUSE_MARK
 
 REGISTER = ROOT / "examples" / "register.csv"
 WANZHOU = "wanzhou-2022-80"
@@ -85,11 +86,11 @@ def run_cli(*args, cwd: Path | None = None):
         os.chdir(old)
 
 
-def scaleup_process(*args, cwd: Path, env_extra: dict | None = None) -> subprocess.Popen:
-    env = dict(os.environ)
-    env.pop(PAUSE_ENV, None)
-    env.update(env_extra or {})
-    return subprocess.Popen([sys.executable, str(ROOT / "cli.py"), *map(str, args)], cwd=cwd, env=env,
+def scaleup_process(*args, cwd: Path, fault: tuple = ()) -> subprocess.Popen:
+    """The command in its own process; `fault` ("pause", seconds) or ("kill", n) plants a fault in SQLite
+    from outside the program (tests/faults/sqlite_hook.py)."""
+    program = [str(ROOT / "tests" / "faults" / "sqlite_hook.py"), *map(str, fault)] if fault else [str(ROOT / "cli.py")]
+    return subprocess.Popen([sys.executable, *program, *map(str, args)], cwd=cwd,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8")
 
 
@@ -375,8 +376,8 @@ def test_payable_instalments_are_paid_once(ledger_2024):
 def test_two_processes_committing_at_once_record_the_run_once(tmp_path):
     ledger = tmp_path / "shared.db"       # does not exist yet: both also race to create it
     args = ("awards", REGISTER, "--year", 2024, "--ledger", ledger, "--commit", "--format", "json")
-    env = {PAUSE_ENV: "1.5"}              # whoever writes first holds the write lock for 1.5 s
-    procs = [scaleup_process(*args, cwd=tmp_path, env_extra=env) for _ in range(2)]
+    # whoever writes first holds the write lock for 1.5 s before its COMMIT
+    procs = [scaleup_process(*args, cwd=tmp_path, fault=("pause", 1.5)) for _ in range(2)]
     outs = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outs
     docs = [json.loads(out) for out, _ in outs]
@@ -384,7 +385,7 @@ def test_two_processes_committing_at_once_record_the_run_once(tmp_path):
     assert len(committed) == 1 and committed[0]["run_id"] == 1 and len(committed[0]["new_awards"]) == 12
     other = next(d for d in docs if not d["committed"])
     assert other["nothing_new"] is True and other["new_awards"] == [] and len(other["committed_awards"]) == 12
-    assert sum(PAUSE_ENV in err for _, err in outs) == 1          # only the committing one wrote anything
+    assert sum(PAUSE_MARK in err for _, err in outs) == 1         # only the committing one wrote anything
     assert count(ledger, "runs") == 1 and count(ledger, "awards") == 12
     assert rows(ledger, "SELECT sum(amount_fen) FROM awards") == [(72000000,)]
     with Ledger.open(ledger, create=False) as opened:
@@ -397,11 +398,11 @@ def test_a_process_killed_inside_its_commit_leaves_the_ledger_as_before(tmp_path
         pass                                          # an existing, empty ledger
     before = {t: count(ledger, t) for t in ("runs", "awards", "instalments", "scope_events", "audit_records")}
     proc = scaleup_process("awards", REGISTER, "--year", 2024, "--ledger", ledger, "--commit", cwd=tmp_path,
-                           env_extra={PAUSE_ENV: "60"})
+                           fault=("pause", 60))
     try:
         deadline = time.monotonic() + 60
         line = ""
-        while PAUSE_ENV not in line:
+        while PAUSE_MARK not in line:
             line = proc.stderr.readline()
             assert line or proc.poll() is None, "the process ended before reaching its commit"
             assert time.monotonic() < deadline

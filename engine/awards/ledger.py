@@ -29,11 +29,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterator, Optional, Union
 
+from engine.awards.sqlite_file import integrity_problems, readonly_connections
 from engine.errors import EngineError, ScaleupError
 
 DEFAULT_LEDGER = "scaleup.db"
 APPLICATION_ID = 0x53434C44          # "SCLD": marks a SQLite file as a scaleup ledger
-BUSY_TIMEOUT_MS = 60_000             # a second writer waits this long for the first to finish
+BUSY_TIMEOUT_MS = 60_000
+INTEGRITY_MESSAGES = 20              # at most this many problems from PRAGMA quick_check             # a second writer waits this long for the first to finish
 STATUSES = ("pending", "payable", "paid", "forfeited", "clawed_back")
 CONDITIONS = ("none", "in_scope_at_next_review", "growth_each_year")
 TABLES = ("runs", "enterprises", "scope_events", "audit_records", "awards", "instalments", "payments",
@@ -42,6 +44,10 @@ TABLES = ("runs", "enterprises", "scope_events", "audit_records", "awards", "ins
 
 class LedgerError(ScaleupError):
     """A ledger file that cannot be used: not a ledger, unreadable, locked too long."""
+
+
+class LedgerDamaged(LedgerError):
+    """A ledger file whose pages fail SQLite's own integrity check: nothing is written to it."""
 
 
 class LedgerVersionError(LedgerError):
@@ -207,8 +213,12 @@ class Ledger:
         self.conn, self.path = conn, path
 
     @classmethod
-    def open(cls, path: Union[str, Path], *, create: bool = True) -> "Ledger":
+    def open(cls, path: Union[str, Path], *, create: bool = True, readonly: bool = False) -> "Ledger":
+        """readonly: for reading only (show, export, targets); works on a read-only file or folder and
+        never changes the file (no journal mode, no migration)."""
         path = Path(path)
+        if readonly:
+            return cls._open_readonly(path)
         if not path.exists() and not create:
             raise LedgerError(f"{path}: no ledger here; a committed run (scaleup awards ... --commit) creates it")
         if path.exists() and path.is_dir():
@@ -226,6 +236,30 @@ class Ledger:
             conn.close()
             raise
         return ledger
+
+    @classmethod
+    def _open_readonly(cls, path: Path) -> "Ledger":
+        if not path.exists():
+            raise LedgerError(f"{path}: no ledger here; a committed run (scaleup awards ... --commit) creates it")
+        if path.is_dir():
+            raise LedgerError(f"{path}: is a folder; expected a ledger file such as {DEFAULT_LEDGER}")
+        last: Optional[Exception] = None
+        for conn in readonly_connections(path, BUSY_TIMEOUT_MS):
+            ledger = cls(conn, path)
+            try:
+                conn.row_factory = sqlite3.Row
+                ledger._check_identity()
+                if ledger.user_version() != SCHEMA_VERSION:
+                    raise LedgerError(f"{path}: schema version {ledger.user_version()}; open it once for "
+                                      f"writing (a dry run of `scaleup awards`) to bring it to {SCHEMA_VERSION}")
+                return ledger
+            except sqlite3.Error as exc:
+                last = exc
+                conn.close()
+            except BaseException:
+                conn.close()
+                raise
+        raise LedgerError(f"{path}: not a readable ledger ({last or 'it cannot be opened for reading'})")
 
     @classmethod
     def empty(cls) -> "Ledger":
@@ -257,6 +291,11 @@ class Ledger:
                 conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = FULL")
             self._migrate()
+        except sqlite3.OperationalError as exc:
+            if "readonly" in str(exc) or "read-only" in str(exc) or "unable to open" in str(exc):
+                raise LedgerError(f"{self.name}: the ledger cannot be written here ({exc}): the file or its "
+                                  "folder is read-only; nothing was written") from None
+            raise LedgerError(f"{self.name}: not a usable ledger ({exc})") from None
         except sqlite3.DatabaseError as exc:
             raise LedgerError(f"{self.name}: not a readable ledger ({exc})") from None
 
@@ -296,7 +335,16 @@ class Ledger:
         try:
             self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
+            if "readonly" in str(exc) or "read-only" in str(exc):
+                raise LedgerError(f"{self.name}: the ledger is read-only here ({exc}); nothing was written") from None
             raise LedgerError(f"{self.name}: the ledger is busy ({exc}); another run is writing, try again") from None
+        damage = self.integrity_problems()
+        if damage:
+            self.conn.execute("ROLLBACK")
+            raise LedgerDamaged(
+                f"{self.name}: the ledger file is damaged (SQLite integrity check: {damage[0][:160]}); nothing "
+                "was written. Restore the latest backup made by `scaleup ledger export` (its ledger.db, or the "
+                f".db file it wrote) in place of {self.name}, then run again")
         try:
             yield self.conn
         except BaseException:
@@ -311,13 +359,18 @@ class Ledger:
         self.conn.execute("BEGIN")
         try:
             yield self.conn
-        finally:
-            self.conn.execute("COMMIT")
+        finally:       # a read has nothing to keep (and COMMIT itself can fail on a damaged file)
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
 
     # -------------------------------------------------------------------------------- reading
     def load_state(self, year: Optional[int] = None) -> "LedgerState":
         """Everything the planning of a run needs (call inside `snapshot()` or `transaction()`)."""
         return LedgerState.load(self.conn, year)
+
+    def integrity_problems(self) -> list[str]:
+        """SQLite's own check of the file's pages (engine/awards/sqlite_file.py). [] when sound."""
+        return integrity_problems(self.conn, INTEGRITY_MESSAGES)
 
     def verify(self) -> list[str]:
         """Consistency beyond what the constraints can state: instalments add up to their award, each
@@ -349,7 +402,20 @@ class Ledger:
         return problems
 
     def summary(self) -> dict:
-        """Runs and money by status, for `scaleup ledger show`."""
+        """Runs and money by status, for `scaleup ledger show`. A damaged file (SQLite's integrity check
+        fails) is said so in `problems` with `damaged` set, and whatever can still be read is shown."""
+        damage = self.integrity_problems()
+        if len(damage) > 3:
+            damage = damage[:3] + [f"… {len(damage) - 3} more (PRAGMA integrity_check)"]
+        try:
+            return {**self._summary(damage), "damaged": bool(damage)}
+        except sqlite3.DatabaseError as exc:
+            return {"ledger": self.name, "schema_version": self.user_version(), "runs": [],
+                    "instalments": {s: {"count": 0, "fen": 0, "yuan": "0.00"} for s in STATUSES},
+                    "clawbacks": {"count": 0, "fen": 0, "yuan": "0.00"}, "scope_events": {},
+                    "problems": (damage or [f"damaged file: {exc}"])[:INTEGRITY_MESSAGES], "damaged": True}
+
+    def _summary(self, damage: list[str]) -> dict:
         c = self.conn
         runs = [dict(r) for r in c.execute(
             """SELECT r.*, (SELECT count(*) FROM awards a WHERE a.run_id = r.run_id) AS awards,
@@ -365,7 +431,7 @@ class Ledger:
         return {"ledger": self.name, "schema_version": self.user_version(), "runs": runs,
                 "instalments": by_status,
                 "clawbacks": {"count": clawed[0], "fen": clawed[1], "yuan": str(from_fen(clawed[1]))},
-                "scope_events": {k: n for k, n in events}, "problems": self.verify()}
+                "scope_events": {k: n for k, n in events}, "problems": damage or self.verify()}
 
     def scope_events(self) -> list[dict]:
         """The scope history (入统/退规) in date order, with the enterprise's latest name and town."""
@@ -420,50 +486,19 @@ class Ledger:
 
     # -------------------------------------------------------------------------------- export
     def backup_to(self, target: Path) -> None:
-        """A consistent copy made with SQLite's online backup API (safe while others read or write)."""
-        if target.exists():
+        """A consistent copy made with SQLite's online backup API (safe while others read or write),
+        written under a temporary name and renamed when complete."""
+        from engine.fileguard import atomic_path
+        if target.exists() or target.is_symlink():
             raise LedgerError(f"{target}: already exists; choose a new file or folder for the backup")
-        dest = sqlite3.connect(str(target))
-        try:
-            self.conn.backup(dest)
-        finally:
-            dest.close()
-
-    def audit_files(self, folder: Path) -> list[Path]:
-        """Each award's audit record as <enterprise_id>-<type>-<as_of>.json (engine/awards/audit.py)."""
-        from engine.awards.audit import write_record
-        rows = self.conn.execute("SELECT record FROM audit_records ORDER BY rowid").fetchall()
-        return [write_record(json.loads(r["record"]), folder) for r in rows]
-
-    def tables_csv(self, folder: Path) -> list[Path]:
-        from engine.tabular import write_csv
-        out = []
-        for table in TABLES:
-            cur = self.conn.execute(f"SELECT * FROM {table} ORDER BY rowid")
-            headers = [d[0] for d in cur.description]
-            path = folder / f"{table}.csv"
-            write_csv(path, headers, [list(r) for r in cur.fetchall()])
-            out.append(path)
-        return out
-
-
-def export_ledger(path: Path, out: Path) -> list[Path]:
-    """`scaleup ledger export`: OUT ending in .db/.sqlite is a single backup file; otherwise OUT is a
-    folder receiving ledger.db (the backup), one CSV per table and audit/ (each award's audit record
-    as a JSON file that `scaleup verify` reads), all read from the backup so they agree."""
-    with Ledger.open(path, create=False) as ledger:
-        if out.suffix.lower() in (".db", ".sqlite", ".sqlite3"):
-            ledger.backup_to(out)
-            return [out]
-        if out.exists() and (not out.is_dir() or any(out.iterdir())):
-            raise LedgerError(f"{out}: exists and is not an empty folder; choose a new folder for the export")
-        out.mkdir(parents=True, exist_ok=True)
-        ledger.backup_to(out / "ledger.db")
-    with Ledger.open(out / "ledger.db", create=False) as copy:
-        problems = copy.verify()
-        if problems:
-            raise EngineError(f"{path}: the ledger fails its consistency check: {problems[0]}")
-        return [out / "ledger.db", *copy.tables_csv(out), *copy.audit_files(out / "audit")]
+        with atomic_path(target) as tmp:
+            dest = sqlite3.connect(str(tmp))
+            try:
+                self.conn.backup(dest)
+            except sqlite3.Error as exc:
+                raise LedgerError(f"{self.name}: the backup failed ({exc})") from None
+            finally:
+                dest.close()
 
 
 # ------------------------------------------------------------------------------------ state

@@ -9,9 +9,6 @@ what the officer sees: engine/awards/present.py.
 from __future__ import annotations
 
 import json
-import os
-import sys
-import time
 from datetime import date, datetime, timezone
 from typing import Optional
 
@@ -28,11 +25,6 @@ from engine.policy import Policy
 __all__ = ["RunContext", "RunItem", "RunPlan", "commit_run", "dry_run", "journal_table", "pay", "plan_json",
            "prepare_items", "refuse_what_if", "render_ledger_summary", "render_payments", "render_plan",
            "town_table"]
-
-# Test hook (documented in README): seconds to sleep inside the commit transaction, after every row
-# is written and before COMMIT, so a test can kill the process mid-commit or overlap two commits.
-PAUSE_ENV = "SCALEUP_TEST_PAUSE_IN_COMMIT"
-
 
 def dry_run(ledger: Ledger, ctx: RunContext, items: list[RunItem]) -> RunPlan:
     with ledger.snapshot():
@@ -63,15 +55,7 @@ def commit_run(ledger: Ledger, ctx: RunContext, items: list[RunItem]) -> RunPlan
         problems = ledger.verify()
         if problems:
             raise EngineError(f"{ledger.name}: the run would leave the ledger inconsistent: {problems[0]}")
-        _test_pause()
     return plan
-
-
-def _test_pause() -> None:
-    seconds = os.environ.get(PAUSE_ENV)
-    if seconds:
-        print(f"{PAUSE_ENV}: pausing {seconds} s inside the commit transaction", file=sys.stderr, flush=True)
-        time.sleep(float(seconds))
 
 
 def _write(ledger: Ledger, ctx: RunContext, plan: RunPlan) -> int:
@@ -160,9 +144,11 @@ def pay(ledger: Ledger, *, paid_on: date, reference: str, year: Optional[int], e
     if not commit:
         with ledger.snapshot():
             rows = ledger.payable(year, enterprise_ids)
+            _check_paid_on(paid_on, rows)
     else:
         with ledger.transaction():
             rows = ledger.payable(year, enterprise_ids)
+            _check_paid_on(paid_on, rows)
             if rows:
                 payment_id = ledger.insert("payments", {
                     "paid_on": paid_on.isoformat(), "reference": reference.strip(),
@@ -176,3 +162,12 @@ def pay(ledger: Ledger, *, paid_on: date, reference: str, year: Optional[int], e
     for r in rows:
         r["amount"] = from_fen(r["amount_fen"])
     return rows
+
+
+def _check_paid_on(paid_on: date, rows: list[dict]) -> None:
+    """An award of year Y is decided on Y's figures: a payment dated before Y began is a typing error."""
+    early = [r for r in rows if paid_on.year < r["award_year"]]
+    if early:
+        first = early[0]
+        raise LedgerError(f"--paid-on {paid_on.isoformat()} is before the award year {first['award_year']} of "
+                          f"{first['enterprise_id']} ({len(early)} instalment(s) in all); check the payment date")
