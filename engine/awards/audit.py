@@ -15,7 +15,10 @@ the same inputs always give the same id (no clock, no absolute paths of the proj
              differs (parameter, clause, rule, file) and how the recomputed decision moved;
   tampered   the content no longer matches its id, or (id recomputed after an edit) its results do not
              follow from its own facts under the unchanged policy, rules and engine;
-  unreadable not a record this version can read.
+  unverifiable  no installed policy has the id the record names (verify with --policy to choose one);
+  unreadable not a record this version can read (or larger or deeper than engine/limits.py allows).
+A record is always checked against the *installed* policy with the id it names (or the one --policy
+gives), never against the folder it names: a record made under an edited copy says so (changed).
 The id is a content hash, not a signature: it detects edits, it does not say who made the record.
 """
 from __future__ import annotations
@@ -35,13 +38,15 @@ from engine.decisions import Decision, EnterpriseResult
 from engine.errors import EngineError, ScaleupError, validation_messages
 from engine.facts import Enterprise
 from engine.output import decision_json, json_value
-from engine.policy import Policy, bundle_root, content_hash, resolve_policy_folder
+from engine.awards.record_file import RecordUnreadable, clipped, read_record
+from engine.limits import clip
+from engine.policy import Policy, available_policies, bundle_root, content_hash, resolve_policy_folder
 from engine.rules_model import Rulebook
 
 SCHEMA_VERSION = "1"
 RECORD_KIND = "scaleup-decision-audit"
 POLICY_FILES = ("policy.yaml", "clauses.yaml", "parameters.yaml", "targets.yaml", "interpretations.yaml")
-STATUSES = ("ok", "changed", "tampered", "unreadable")
+STATUSES = ("ok", "changed", "tampered", "unverifiable", "unreadable")
 # What `ok` requires to be identical between the record and the recomputed decision.
 COMPARED = ("outcome", "rule_id", "clause_id", "amount_yuan", "beneficiary", "attributes", "triggered_codes",
             "missing_facts", "conditions", "rules", "amount")
@@ -251,11 +256,18 @@ def record_file_name(record: dict) -> str:
     return f"{ent}-{record['decision']['type']}-{record['as_of']}.json"
 
 
-def write_record(record: dict, out_dir: Path) -> Path:
+def write_record(record: dict, out_dir: Path, guard=None) -> Path:
+    """The record as <enterprise_id>-<type>-<as_of>.json in out_dir (created if missing), written whole
+    or not at all; `guard` (an OutputGuard) refuses a name that is one of the command's inputs."""
+    from engine.errors import OutputFileError
+    from engine.fileguard import write_text
     from engine.tabular import safe_output_path
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputFileError(f"{out_dir}: cannot create the folder ({exc.strerror or exc})") from None
     path = safe_output_path(out_dir, record_file_name(record))
-    path.write_text(json.dumps(record, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    write_text(path, json.dumps(record, ensure_ascii=False, indent=2) + "\n", guard)
     return path
 
 
@@ -325,13 +337,28 @@ class Verifier:
         return self._results[key]
 
     def verify_file(self, path: Path) -> Verification:
+        """One record file, read with bounded size and depth; whatever is wrong with it is its own status."""
         try:
-            record = json.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            return Verification(str(path), "unreadable", reason=f"not a JSON file ({exc.__class__.__name__}: {exc})")
+            record = read_record(Path(path))
+        except RecordUnreadable as exc:
+            return Verification(str(path), "unreadable", reason=str(exc))
         return self.verify(record, str(path))
 
     def verify(self, record: Any, path: str = "<record>") -> Verification:
+        try:
+            v = self._verify(record, path)
+        except (ArithmeticError, RecursionError, ValueError, TypeError, KeyError, AttributeError,
+                ValidationError, ScaleupError, EngineError) as exc:
+            # A crafted record must not stop the verification of the others: it gets its own status.
+            decision_id = record.get("decision_id") if isinstance(record, dict) else None
+            v = Verification(path, "unreadable", decision_id=decision_id if isinstance(decision_id, str) else None,
+                             reason=f"cannot be recomputed ({exc.__class__.__name__}: {_one_line(exc)})")
+        for d in (*v.differences, *v.notes):
+            d.old, d.new = clipped(d.old), clipped(d.new)
+        v.reason = clipped(v.reason)
+        return v
+
+    def _verify(self, record: Any, path: str) -> Verification:
         problem = _kind_problem(record)
         if problem:
             return Verification(path, "unreadable", reason=problem,
@@ -351,7 +378,13 @@ class Verifier:
                 return _conclude(v, False, inputs_changed=False, result_changed=False)
             return Verification(path, "unreadable", decision_id=v.decision_id, reason=problem)
 
-        policy_ref = self.policy_override or _recorded_policy_ref(record)
+        policy_ref = self.policy_override or _installed_policy_ref(record)
+        if policy_ref is None:
+            if not id_ok:
+                return _conclude(v, False, inputs_changed=False, result_changed=False)
+            return Verification(path, "unverifiable", decision_id=v.decision_id,
+                                reason=f"no installed policy has the id {clip(record['policy'].get('id'))!r} "
+                                       f"(installed: {', '.join(available_policies())}); give one with --policy")
         try:
             policy, book, fp = self._load(policy_ref)
         except ScaleupError as exc:
@@ -362,18 +395,25 @@ class Verifier:
         except (AttributeError, TypeError, ValueError, KeyError) as exc:
             return Verification(path, "unreadable", decision_id=v.decision_id,
                                 reason=f"malformed record ({exc.__class__.__name__}: {_one_line(exc)})")
+        if self.policy_override is None and record["policy"].get("folder") != fp.policy_section["folder"]:
+            # Made under another folder (an edited copy, say) that calls itself by the official id.
+            inputs.append(Difference("policy_folder", "folder", record["policy"].get("folder"),
+                                     fp.policy_section["folder"]))
         if record["engine"].get("version") != __version__:
             inputs.append(Difference("engine", "version", record["engine"].get("version"), __version__))
 
         result_diffs = []
         try:
+            if record["decision"]["type"] not in book.families:
+                raise ValueError(f"unknown decision type {clip(record['decision']['type'])!r}; expected one of "
+                                 f"{', '.join(book.families)}")
             result = self._evaluate(policy_ref, record["as_of"], record["input"]["enterprise"])
             decision = result.decision(record["decision"]["type"])
             again = decision_section(decision, result, book)
             result_diffs = compare_decisions(record["decision"], again)
             v.same_result = not result_diffs
-        except (ValidationError, ValueError, ScaleupError, StopIteration) as exc:
-            result_diffs.append(Difference("facts", "input", None, _one_line(exc)))
+        except (ValidationError, ValueError, ArithmeticError, ScaleupError, StopIteration) as exc:
+            result_diffs.append(Difference("facts", "input", None, _one_line(exc) or exc.__class__.__name__))
 
         engine_changed = any(d.kind == "engine" for d in inputs)
         if engine_changed and not result_diffs and all(d.kind == "engine" for d in inputs) and id_ok:
@@ -428,14 +468,12 @@ def _shape_problem(record: dict) -> Optional[str]:
     return None
 
 
-def _recorded_policy_ref(record: dict) -> str:
-    folder = record["policy"].get("folder")
-    if isinstance(folder, str):
-        path = Path(folder)
-        path = path if path.is_absolute() else bundle_root() / path
-        if (path / "policy.yaml").is_file():
-            return str(path)
-    return str(record["policy"].get("id"))
+def _installed_policy_ref(record: dict) -> Optional[str]:
+    """The installed policy with the id the record names (never the folder it names), or None."""
+    policy_id = record["policy"].get("id")
+    if isinstance(policy_id, str) and policy_id in available_policies():
+        return policy_id
+    return None
 
 
 def _dict_diff(kind: str, old: Any, new: dict, skip: set = frozenset()) -> list[Difference]:
