@@ -160,6 +160,9 @@ class Parameter(BaseModel):
         return current
 
 
+MAX_PARAMETER_DIGITS = 15   # 10^15 yuan is beyond any budget; larger values are typing errors
+
+
 def coerce_param_value(param: Parameter, raw: Any) -> Any:
     """The typed value of a parameter (Decimal for money and ratios). Raises ValueError."""
     t = param.type
@@ -172,6 +175,9 @@ def coerce_param_value(param: Parameter, raw: Any) -> Any:
             raise ValueError(f"expected a decimal number, got {raw!r}") from None
         if not value.is_finite():
             raise ValueError(f"expected a finite number, got {raw!r}")
+        if value and value.adjusted() > MAX_PARAMETER_DIGITS:     # 1e400 would overflow quantize below
+            raise ValueError(f"{str(raw)[:40]!r} is too large (more than {MAX_PARAMETER_DIGITS} digits before "
+                             "the decimal point)")
         if t == "money":
             if value < 0:
                 raise ValueError("money must not be negative")

@@ -43,13 +43,7 @@ _UniqueKeySafeLoader.yaml_implicit_resolvers = {
 
 
 def load_yaml(path: Path) -> Any:
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise YamlFileError(f"{path}: file not found") from None
-    except UnicodeDecodeError as exc:
-        raise YamlFileError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    return parse_yaml(text, str(path))
+    return parse_yaml(load_text(path), str(path))
 
 
 def parse_yaml(text: str, origin: str = "<text>") -> Any:
@@ -61,3 +55,47 @@ def parse_yaml(text: str, origin: str = "<text>") -> Any:
         raise YamlFileError(f"{where}: {exc.problem or exc.context}") from None
     except yaml.YAMLError as exc:
         raise YamlFileError(f"{origin}: {exc}") from None
+
+
+def load_user_yaml(path: Path) -> Any:
+    """A YAML file written by a user (--overrides): bounded before it is built. At most USER_YAML_BYTES
+    and USER_YAML_NODES (engine/limits.py), and no aliases: `*name` lets a few hundred bytes stand for
+    gigabytes once expanded (a "billion laughs"), and nothing a user writes needs it."""
+    from engine.limits import exceeded, limit
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise YamlFileError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if size > limit("USER_YAML_BYTES"):
+        raise YamlFileError(str(exceeded("USER_YAML_BYTES", str(path), f"{size:,} bytes")))
+    text = load_text(path)
+    nodes, most = 0, limit("USER_YAML_NODES")
+    try:
+        for event in yaml.parse(text, Loader=_BaseSafeLoader):
+            if isinstance(event, yaml.AliasEvent):
+                line = event.start_mark.line + 1 if event.start_mark else "?"
+                raise YamlFileError(f"{path} line {line}: a YAML alias (*{event.anchor}); write the value out "
+                                    "instead (aliases are not accepted in files given to scaleup)")
+            if isinstance(event, (yaml.ScalarEvent, yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+                nodes += 1
+                if nodes > most:
+                    raise YamlFileError(str(exceeded("USER_YAML_NODES", str(path), f"more than {most:,} nodes")))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{path} line {mark.line + 1}" if mark else str(path)
+        raise YamlFileError(f"{where}: {exc.problem or exc.context}") from None
+    except yaml.YAMLError as exc:
+        raise YamlFileError(f"{path}: {exc}") from None
+    return parse_yaml(text, str(path))
+
+
+def load_text(path: Path) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise YamlFileError(f"{path}: file not found") from None
+    except UnicodeDecodeError as exc:
+        raise YamlFileError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise YamlFileError(f"{path}: cannot be read ({exc.strerror or exc})") from None

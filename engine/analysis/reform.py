@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from engine.errors import PolicyDataError, validation_messages
 from engine.policy import Parameter, ParamValue, Policy, coerce_param_value, did_you_mean
-from engine.yamlio import YamlFileError, load_yaml
+from engine.yamlio import YamlFileError, load_user_yaml
 
 
 class Reform(BaseModel):
@@ -26,9 +26,13 @@ class Reform(BaseModel):
 
 def load_reform(path: Path) -> Reform:
     try:
-        raw = load_yaml(path)
+        raw = load_user_yaml(path)
     except YamlFileError as exc:
         raise PolicyDataError([str(exc)]) from None
+    raw = {} if raw is None else raw
+    if not isinstance(raw, dict):
+        raise PolicyDataError([f"{path}: expected a mapping (name, effective, parameters), got "
+                               f"{type(raw).__name__}"])
     try:
         return Reform(**(raw or {}))
     except ValidationError as exc:
@@ -48,6 +52,10 @@ def parse_set_option(items: tuple[str, ...], effective: date) -> Optional[Reform
             problems.append(f"--set {item!r}: expected name=value, e.g. --set enterprise_award_industrial=150000")
             continue
         name, value = item.split("=", 1)
+        if name.strip() in values:
+            problems.append(f"--set {name.strip()} is given twice ({values[name.strip()]!r} and {value.strip()!r}); "
+                            "give each parameter once")
+            continue
         values[name.strip()] = value.strip()
     if problems:
         raise PolicyDataError(problems)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import codecs
 import csv
 import hashlib
+import itertools
 import unicodedata
 from array import array
 from dataclasses import dataclass, field
@@ -31,10 +32,12 @@ from engine.policy import Policy
 from engine.register.model import InputProblem, RegisterRead, RejectedRow
 from engine.register.columns import Column, HeaderMap, count_known, map_headers, match_header, register_columns
 from engine.register.normalise import CellError, cell_text, is_blank, parse_cell
-from engine.register.reading import (HEADER_SEARCH_ROWS, Row, find_header, header_labels, open_input, read_json,
-                                     row_text, row_width, xlsx_rows)
+from engine.register.reading import (HEADER_SEARCH_ROWS, UNDECODABLE_PROBLEM, Row, bounded_rows, find_header,
+                                     header_labels, open_input, read_json, row_text, row_width, text_encoding,
+                                     undecodable, xlsx_rows)
 from engine.register.towns import TownResolver
-from engine.register.validate import validate_row
+from engine.register.units import SAMPLE
+from engine.register.validate import check_units, sample_yuan, validate_row
 
 __all__ = ["RegisterScan", "RowChecker", "IdIndex", "scan_register", "iter_register", "id_key",
            "DEFAULT_CHUNK_SIZE"]
@@ -97,10 +100,11 @@ class RegisterScan:
     # enterprise id -> every (file, row) where it appears, for ids that appear more than once
     duplicates: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
     ids: Optional[IdIndex] = field(default=None, repr=False)   # kept only when asked (partitions)
+    lossy: bool = False                         # UTF-8 with a few undecodable rows (reading.text_encoding)
 
     def rows(self) -> Iterator[Row]:
         """Every row of the file, numbered as the officer sees it (pass 2 and later)."""
-        return _rows(Path(self.path), self.name, self.kind, self.sheet, self.encoding, self.delimiter)
+        return _rows(Path(self.path), self.name, self.kind, self.sheet, self.encoding, self.delimiter, self.lossy)
 
     def data(self) -> Iterator[Row]:
         """The non-blank rows below the header, padded or cut to the header's width."""
@@ -133,6 +137,8 @@ class RowChecker:
         scan = self.scan
         outcome = validate_row(cells, scan.header, as_of=self.as_of, towns=self.towns)
         problems = [InputProblem(scan.name, row_no, f.column, f.message) for f in outcome.findings]
+        if scan.lossy and undecodable(cells):
+            problems.insert(0, InputProblem(scan.name, row_no, None, UNDECODABLE_PROBLEM))
         where = scan.duplicates.get(outcome.enterprise_id) if outcome.enterprise_id else None
         if where:
             same = [n for file, n in where if file == scan.name and n != row_no]
@@ -156,17 +162,17 @@ def scan_register(path, *, columns: tuple[Column, ...], sheet: Optional[str] = N
     name = str(path)
     kind = _kind(path, name)
     if kind == "csv":
-        encodings = ["utf-16"] if _starts_with_utf16_bom(path, name) else ["utf-8-sig", "gb18030"]
-        for encoding in encodings:
-            try:
-                delimiter = _csv_delimiter(path, encoding)
-                scan = _scan(path, name, kind, sheet, encoding, delimiter, columns)
-                break
-            except UnicodeDecodeError:
-                continue
+        lossy = False
+        if _starts_with_utf16_bom(path, name):
+            encoding = "utf-16"
         else:
+            encoding, lossy = text_encoding(lambda: _binary_lines(path), name)
+        try:
+            delimiter = _csv_delimiter(path, encoding, lossy)
+            scan = _scan(path, name, kind, sheet, encoding, delimiter, columns, lossy)
+        except UnicodeDecodeError:
             raise InputFileError(f"{name}: not readable as UTF-8 or GB18030 (GBK) text; "
-                                 "save it from Excel as \"CSV UTF-8\" or as .xlsx")
+                                 "save it from Excel as \"CSV UTF-8\" or as .xlsx") from None
     else:
         scan = _scan(path, name, kind, sheet, None, ",", columns)
     if find_duplicates:
@@ -209,8 +215,8 @@ def iter_register(path, *, as_of: date, policy: Policy, sheet: Optional[str] = N
 
 # ---------------------------------------------------------------------------------------- pass 1
 def _scan(path: Path, name: str, kind: str, sheet: Optional[str], encoding: Optional[str],
-          delimiter: str, columns: tuple[Column, ...]) -> RegisterScan:
-    rows = _rows(path, name, kind, sheet, encoding, delimiter)
+          delimiter: str, columns: tuple[Column, ...], lossy: bool = False) -> RegisterScan:
+    rows = _rows(path, name, kind, sheet, encoding, delimiter, lossy)
     head: list[Row] = []
     if kind in ("json", "parquet"):
         head = [next(rows)]                     # the keys are the header: nothing to search
@@ -266,6 +272,11 @@ def _scan(path: Path, name: str, kind: str, sheet: Optional[str], encoding: Opti
 
     headers = header_labels(header_cells, width)
     header = map_headers(headers, columns, name)
+    # The first rows again, for the unit check (a few hundred rows: cheap, and pass 1 stays one loop).
+    sample = list(itertools.islice((cells for index, (_, cells) in enumerate(_rows(path, name, kind, sheet, encoding,
+                                                                                  delimiter, lossy))
+                                    if index > header_index and not all(map(is_blank, cells))), SAMPLE))
+    check_units(name, header, lambda cid: sample_yuan(sample, header.fields[cid]))
     for index, label, hint in header.unknown:
         blank_header = is_blank(header_cells[index] if index < len(header_cells) else None)
         if not blank_header:
@@ -279,7 +290,7 @@ def _scan(path: Path, name: str, kind: str, sheet: Optional[str], encoding: Opti
     return RegisterScan(name=name, path=str(path), kind=kind, sheet=sheet, encoding=encoding,
                         delimiter=delimiter, header_index=header_index, header_row_no=header_row_no,
                         headers=headers, header=header, width=width, warnings=warnings, data_rows=data_rows,
-                        ids=ids)
+                        ids=ids, lossy=lossy)
 
 
 def _row_id(raw: Any, column) -> Optional[str]:
@@ -322,26 +333,31 @@ def _starts_with_utf16_bom(path: Path, name: str) -> bool:
         return fh.read(2) in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 
-def _csv_delimiter(path: Path, encoding: str) -> str:
-    with path.open("r", encoding=encoding, newline="") as fh:
+def _binary_lines(path: Path) -> Iterator[bytes]:
+    with path.open("rb") as fh:
+        yield from fh
+
+
+def _csv_delimiter(path: Path, encoding: str, lossy: bool = False) -> str:
+    with path.open("r", encoding=encoding, newline="", errors="replace" if lossy else "strict") as fh:
         head = fh.read(_CSV_HEAD_CHARS).splitlines()[:HEADER_SEARCH_ROWS]
     # Excel's "Unicode text" and some exports are tab-separated; a comma anywhere up top means CSV.
     return "\t" if any("\t" in line for line in head) and not any("," in line for line in head) else ","
 
 
 def _rows(path: Path, name: str, kind: str, sheet: Optional[str], encoding: Optional[str],
-          delimiter: str) -> Iterator[Row]:
+          delimiter: str, lossy: bool = False) -> Iterator[Row]:
     if kind == "csv":
-        return _csv_rows(path, name, encoding or "utf-8-sig", delimiter)
+        return bounded_rows(_csv_rows(path, name, encoding or "utf-8-sig", delimiter, lossy), name)
     if kind == "xlsx":
-        return xlsx_rows(path, name, sheet)
+        return xlsx_rows(path, name, sheet)          # bounded there
     if kind == "parquet":
-        return _parquet_rows(path, name)
-    return iter(read_json(path, name))
+        return bounded_rows(_parquet_rows(path, name), name)
+    return bounded_rows(iter(read_json(path, name)), name)
 
 
-def _csv_rows(path: Path, name: str, encoding: str, delimiter: str) -> Iterator[Row]:
-    with path.open("r", encoding=encoding, newline="") as fh:
+def _csv_rows(path: Path, name: str, encoding: str, delimiter: str, lossy: bool = False) -> Iterator[Row]:
+    with path.open("r", encoding=encoding, newline="", errors="replace" if lossy else "strict") as fh:
         try:
             # Row numbers count records, not lines, so they match the row Excel shows for the same file.
             yield from enumerate(csv.reader(fh, delimiter=delimiter), start=1)
