@@ -13,6 +13,7 @@ import numpy as np
 from engine.columnar.frame import NUM_TYPES, Col
 from engine.register.normalise import CellError, is_blank, parse_cell
 from engine.register.towns import TownResolver
+from engine.register.units import places
 from engine.uscc import CHARSET, WEIGHTS
 
 UNSURE = object()               # a cell (or row) the fast path leaves to validate_row
@@ -99,8 +100,8 @@ class ColumnParser:
     """One register column: cell text -> what validate_row would put in the Enterprise (money in fen),
     kept as category codes (or exact integers for money and counts). Distinct texts are parsed once."""
 
-    def __init__(self, column, in_yuan: bool, towns: TownResolver):
-        self.column, self.in_yuan, self.towns = column, in_yuan, towns
+    def __init__(self, column, unit: str, towns: TownResolver):
+        self.column, self.unit, self.towns = column, unit, towns
         self.kind = column.type
         self.numeric = self.kind in NUM_TYPES
         self.cache: dict[str, int] = {}
@@ -113,7 +114,7 @@ class ColumnParser:
         if is_blank(raw):
             return UNSURE if self.column.required else None
         try:
-            value = parse_cell(self.column, raw, in_yuan=self.in_yuan)
+            value = parse_cell(self.column, raw, unit=self.unit)
         except CellError:
             return UNSURE
         cid = self.column.id
@@ -146,7 +147,9 @@ class ColumnParser:
         """int32 codes (-1 missing, -2 unsure) or, for money and counts, int64 values with sentinels
         (object dtype when a value does not fit)."""
         if self.kind == "money":
-            fen, simple = money_codes(cells, 2 if self.in_yuan else 6, self.column.signed)
+            # 亿元 has 10 places to the fen: 12 whole digits and those would overflow int64; exact path.
+            fen, simple = (money_codes(cells, places(self.unit), self.column.signed) if places(self.unit) <= 6
+                           else (np.zeros(len(cells), np.int64), np.zeros(len(cells), bool)))
             if simple.all():
                 return fen
             out = fen.tolist()

@@ -35,8 +35,7 @@ def read_head(path: Path, name: str) -> Optional[CsvHead]:
             encoding = candidate
             break
     if encoding is None:
-        raise InputFileError(f"{name}: not readable as UTF-8 or GB18030 (GBK) text; "
-                             "save it from Excel as \"CSV UTF-8\" or as .xlsx")
+        return None      # mixed encodings: the row-by-row reader rejects the undecodable rows one by one
     text = io.TextIOWrapper(io.BytesIO(data[:200_000]), encoding=encoding, errors="ignore", newline="").read(20000)
     head = text[:20000].splitlines()[:HEADER_SEARCH_ROWS]
     delimiter = "\t" if any("\t" in line for line in head) and not any("," in line for line in head) else ","

@@ -21,23 +21,26 @@ import itertools
 import operator
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Optional
 
 import numpy as np
 
-from engine.columnar.cells import MISSING_NUM, ColumnParser, uscc_valid
+from engine.columnar.cells import MISSING_NUM, UNSURE_NUM, ColumnParser, uscc_valid
 from engine.columnar.csv_text import CsvHead, csv_errors, csv_lines, csv_records, plain_batches, plain_records, read_head
 from engine.columnar.frame import Frame, objects
 from engine.errors import InputFileError
+from engine.limits import exceeded, limit
 from engine.facts import Enterprise
 from engine.policy import Policy
 from engine.register import InputProblem, RejectedRow, read_register
 from engine.register.columns import count_known, map_headers, register_columns
-from engine.register.normalise import cell_text, is_blank
+from engine.register.normalise import CONTROL_CHARACTERS, cell_text, is_blank
 from engine.register.reading import HEADER_SEARCH_ROWS, find_header, header_labels, row_text, row_width
 from engine.register.towns import TownResolver
-from engine.register.validate import validate_row
+from engine.register.units import CHECKED_COLUMNS, SAMPLE
+from engine.register.validate import check_units, validate_row
 
 CHUNK_ROWS = 50_000
 LIMIT64 = 1 << 62
@@ -92,6 +95,8 @@ class _CsvReader:
         self.towns = TownResolver(policy.jurisdiction)
         self.chunk_rows = chunk_rows
         self.ym_as_of = (as_of.year, as_of.month)
+        self.most_columns = limit("REGISTER_COLUMNS")
+        self.unit_samples: dict[str, list] = {cid: [] for cid in CHECKED_COLUMNS}
 
     def run(self) -> FrameRead:
         if self.head.plain:
@@ -107,6 +112,8 @@ class _CsvReader:
                     non_blank += 1
                     if non_blank >= HEADER_SEARCH_ROWS:
                         break
+        for row_no, cells in prefix:
+            self._check_width(row_no, cells)
         header_pos = find_header(prefix, lambda cells: count_known(cells, self.columns), self.name)
         header_row, header_cells = prefix[header_pos]
         self.warnings = [InputProblem(self.name, n, None, f"skipped as a title row above the header: "
@@ -126,7 +133,7 @@ class _CsvReader:
             map_headers(header_labels(header_cells, width), self.columns, self.name)
             raise
         self.fields = [(cid, hf) for cid, hf in self.header.fields.items()]
-        self.cols = {cid: ColumnParser(hf.column, hf.in_yuan, self.towns) for cid, hf in self.fields
+        self.cols = {cid: ColumnParser(hf.column, hf.money_unit, self.towns) for cid, hf in self.fields
                      if cid not in IDENTITY}
         self.identity: dict[str, list] = {"enterprise_id": [], "name": []}
         self.blank_header = [i for i in range(self.width0) if is_blank(header_cells[i])]
@@ -186,6 +193,8 @@ class _CsvReader:
         counts = set(map(str.count, lines, itertools.repeat(d)))
         if len(counts) == 1:
             w = counts.pop() + 1
+            if w > self.most_columns:
+                self._check_width(numbers[0], lines[0].split(d))
             flat = d.join(lines).split(d)
             columns = [flat[j::w] for j in range(w)]
             del flat
@@ -206,7 +215,15 @@ class _CsvReader:
             columns = list(zip(*(cells if len(cells) >= w0 else cells + [""] * (w0 - len(cells)) for cells in rows)))
         self._chunk(numbers, columns, lambda i: lines[i].split(d))
 
+    def _check_width(self, row_no, cells: list) -> None:
+        """REGISTER_COLUMNS (engine/limits.py), as the row-by-row reader enforces it."""
+        if len(cells) > self.most_columns and row_width(cells) > self.most_columns:
+            where = self.name if row_no is None else f"{self.name} row {row_no}"
+            raise exceeded("REGISTER_COLUMNS", where, f"{row_width(cells):,} columns")
+
     def _track_width(self, cells: list) -> None:
+        if len(cells) > self.most_columns:
+            self._check_width(None, cells)
         if len(cells) > self.width0:
             w = row_width(cells)
             if w > self.width:
@@ -228,12 +245,19 @@ class _CsvReader:
         ids = list(id_cells)
         names = [c.strip() for c in columns[index["name"].index]]
         parsed = {cid: col.parse(columns[index[cid].index]) for cid, col in self.cols.items()}
+        for cid in CHECKED_COLUMNS:     # the first values that parse, rejected rows too (as sample_yuan)
+            if cid in parsed and len(self.unit_samples[cid]) < SAMPLE:
+                found = [v for v in parsed[cid].tolist() if v != MISSING_NUM and v != UNSURE_NUM]
+                self.unit_samples[cid] += found[:SAMPLE - len(self.unit_samples[cid])]
         del columns
         unsure = ~uscc_valid(id_cells)
         for cid, col in self.cols.items():
             unsure |= col.unsure(parsed[cid])
         if not all(names):
             unsure |= np.array([not m for m in names], dtype=bool)
+        controls = CONTROL_CHARACTERS.search
+        if any(map(controls, names)) or any(map(controls, ids)):       # validate_row rejects them
+            unsure |= np.array([bool(controls(n) or controls(i)) for n, i in zip(names, ids)], dtype=bool)
         self._cross_checks(parsed, unsure)
 
         accepted = ~unsure
@@ -291,6 +315,11 @@ class _CsvReader:
                 continue
             late = np.array([(v.year, v.month) > limit for v in col.vocab] + [False, False], dtype=bool)
             unsure |= late[parsed[key]]
+        for key in ("established_on", "commissioned_on"):
+            col = self.cols.get(key)
+            if col is not None:
+                late = np.array([v > self.as_of for v in col.vocab] + [False, False], dtype=bool)
+                unsure |= late[parsed[key]]
         if "revenue_ytd" in parsed:
             given = parsed["revenue_ytd"] != MISSING_NUM
             if parsed["revenue_ytd"].dtype == object:
@@ -323,6 +352,7 @@ class _CsvReader:
 
         rows = np.concatenate(self.accepted_rows) if self.accepted_rows else np.zeros(0, np.int64)
         cols = {cid: col.col() for cid, col in self.cols.items()}
+        check_units(self.name, header, lambda cid: [Decimal(int(v)).scaleb(-2) for v in self.unit_samples[cid]])
         town, park = cols["town"], cols["in_park"]
         frame = Frame(len(rows), objects(self.identity["enterprise_id"]), objects(self.identity["name"]),
                       objects([town.vocab[c] for c in town.values.tolist()]),

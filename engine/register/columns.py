@@ -15,6 +15,7 @@ from typing import Literal, Optional, Union, get_args, get_origin
 from engine.errors import InputFileError, PolicyDataError
 from engine.facts import Enterprise, YearMonth
 from engine.policy import Policy
+from engine.register.units import DEFAULT_UNIT
 from engine.rulebook import load_facts
 from engine.rules_model import FactSpec
 from engine.yamlio import YamlFileError
@@ -22,8 +23,8 @@ from engine.yamlio import YamlFileError
 # Facts the reader fills in itself rather than from a column of its own.
 _DERIVED_BY_READER = {"town_code"}
 
-# "上年营业收入（万元）", "上年营业收入(元)", "上年营业收入元": a money header with its unit spelt out.
-_UNIT_SUFFIX = re.compile(r"(?P<base>.+?)(?:\((?P<u1>万元|元)\)|(?P<u2>万元|元))")
+# "上年营业收入（万元）", "上年营业收入(千元)", "上年营业收入元": a money header with its unit spelt out.
+_UNIT_SUFFIX = re.compile(r"(?P<base>.+?)(?:\((?P<u1>千元|万元|亿元|元)\)|(?P<u2>千元|万元|亿元|元))")
 
 
 # A register column is a fact of the schema without a derivation.
@@ -36,7 +37,15 @@ class HeaderField:
     index: int          # position of the column in the file's rows
     label: str          # the header text as found in the file
     column: Column
-    in_yuan: bool       # money read in 元 (the header says so) rather than 万元
+    unit: Optional[str]  # money: the unit the header gives (元, 千元, 万元, 亿元), None when it gives none
+
+    @property
+    def money_unit(self) -> str:
+        return self.unit or DEFAULT_UNIT
+
+    @property
+    def in_yuan(self) -> bool:
+        return self.unit == "元"
 
 
 @dataclass(frozen=True)
@@ -115,23 +124,22 @@ def _lookup(columns: tuple[Column, ...]) -> dict[str, Column]:
     return {header_key(name): c for c in columns for name in (c.id, *c.aliases)}
 
 
-def match_header(text: str, columns: tuple[Column, ...]) -> Optional[tuple[Column, bool]]:
-    """The column a header cell names and whether its money is in 元, or None for an unknown header."""
+def match_header(text: str, columns: tuple[Column, ...]) -> Optional[tuple[Column, Optional[str]]]:
+    """The column a header cell names and, for money, the unit the header gives (None: no unit, so the
+    register's 万元), or None for an unknown header."""
     lookup = _lookup(columns)
     key = header_key(text)
-    column = lookup.get(key)
+    column, unit = lookup.get(key), None
     if column is None:
         if key.endswith("_yuan"):
-            column = lookup.get(key[: -len("_yuan")])
+            column, unit = lookup.get(key[: -len("_yuan")]), "元"
         elif m := _UNIT_SUFFIX.fullmatch(key):
-            column = lookup.get(m["base"])
+            column, unit = lookup.get(m["base"]), m["u1"] or m["u2"]
         if column is not None and column.type != "money":
             column = None
     if column is None:
         return None
-    # The register's amounts are in 万元 unless the header itself says 元.
-    in_yuan = column.type == "money" and (key.endswith("_yuan") or ("元" in key and "万" not in key))
-    return column, in_yuan
+    return column, unit if column.type == "money" else None
 
 
 def count_known(cells: list, columns: tuple[Column, ...]) -> int:
@@ -144,19 +152,38 @@ def map_headers(labels: list[str], columns: tuple[Column, ...], file: str) -> He
     for index, label in enumerate(labels):
         found = match_header(label, columns)
         if found is None:
+            repeat = _REPEATED_LABEL.fullmatch(label)      # header_labels' "备注 (2)" for a second "备注"
+            if repeat and repeat["base"] in labels[:index]:
+                if match_header(repeat["base"], columns):
+                    first = labels.index(repeat["base"])
+                    raise InputFileError(f'{file}: the column "{repeat["base"]}" appears more than once (columns '
+                                         f"{_letter(first)} and {_letter(index)}); keep one of them")
+                unknown.append((index, label, f'; "{repeat["base"]}" appears more than once'))
+                continue
             unknown.append((index, label, _suggest_header(label, columns)))
             continue
-        column, in_yuan = found
+        column, unit = found
         if column.id in fields:
             raise InputFileError(f'{file}: columns "{fields[column.id].label}" and "{label}" both give '
                                  f"{column.describe()}; keep one of them")
-        fields[column.id] = HeaderField(index, label, column, in_yuan)
+        fields[column.id] = HeaderField(index, label, column, unit)
     missing = [c.describe() for c in columns if c.required and c.id not in fields]
     if missing:
         found_text = ", ".join(f'"{label}"' for label in labels) or "(none)"
         raise InputFileError(f"{file}: missing required column(s): {', '.join(missing)}; "
                              f"columns found: {found_text}")
     return HeaderMap(fields, unknown)
+
+
+_REPEATED_LABEL = re.compile(r"(?P<base>.+) \((?P<n>\d+)\)")
+
+
+def _letter(index: int) -> str:
+    letters, n = "", index + 1
+    while n:
+        n, rem = divmod(n - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
 
 
 def _suggest_header(label: str, columns: tuple[Column, ...]) -> str:

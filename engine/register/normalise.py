@@ -10,13 +10,13 @@ import re
 import unicodedata
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 from engine.facts import YearMonth
 from engine.register.columns import Column
+from engine.register.units import DEFAULT_UNIT, UNITS, places, to_yuan
 
 MAX_INTEGER_DIGITS = 15  # beyond any real register figure; keeps Decimal arithmetic exact
-_TEN_THOUSAND = Decimal(10000)
 _FEN = Decimal("0.01")
 
 
@@ -119,13 +119,14 @@ def _not_negative(column: Column, raw: Any, value: Decimal) -> None:
         raise CellError(f"{show(raw)} is negative; this column cannot be negative")
 
 
-def parse_money(column: Column, raw: Any, in_yuan: bool) -> Decimal:
-    """Money in yuan, exact to the fen; the register's figures are in 万元 unless the header says 元."""
-    unit = "元" if in_yuan else "万元"
+def parse_money(column: Column, raw: Any, in_yuan: bool = False, unit: Optional[str] = None) -> Decimal:
+    """Money in yuan, exact to the fen; the register's figures are in 万元 unless the header gives a unit
+    (元, 千元, 万元, 亿元: engine/register/units.py)."""
+    unit = unit or ("元" if in_yuan else DEFAULT_UNIT)
     value_raw = raw
     if isinstance(raw, str):
         text = _text(raw)
-        written = next((u for u in ("万元", "元") if text.endswith(u)), None)
+        written = next((u for u in UNITS if text.endswith(u)), None)
         if written:
             if written != unit:
                 raise CellError(f"{show(raw)} is in {written} but this column is in {unit}; "
@@ -133,11 +134,11 @@ def parse_money(column: Column, raw: Any, in_yuan: bool) -> Decimal:
             value_raw = text[: -len(written)].rstrip()
     value = _to_decimal(value_raw, f"an amount in {unit} such as 1850.5 or 1,850.50")
     _not_negative(column, raw, value)
-    limit = 2 if in_yuan else 6  # 0.01 元 = 0.000001 万元
+    limit = places(unit)  # 0.01 元 = 0.000001 万元
     if decimal_places(value) > limit:
         raise CellError(f"{show(raw)} {unit} is more precise than 0.01 元 "
                         f"(at most {limit} decimal places in {unit})")
-    yuan = (value if in_yuan else value * _TEN_THOUSAND).quantize(_FEN)
+    yuan = to_yuan(value, unit).quantize(_FEN)
     return yuan if yuan else Decimal("0.00")  # no "-0.00"
 
 
@@ -286,10 +287,28 @@ _PARSERS: dict[str, Callable[[Column, Any], Any]] = {
 }
 
 
-def parse_cell(column: Column, raw: Any, *, in_yuan: bool = False) -> Any:
+# C0/C1 control characters other than tab and line ends: invisible in Excel, they make two names that
+# look the same differ, and NUL ends strings in other systems. A cell holding one is rejected (never
+# silently stripped), for every column, in both readers.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def control_character_problem(raw: Any) -> Optional[str]:
+    if isinstance(raw, str):
+        found = CONTROL_CHARACTERS.search(raw)
+        if found:
+            return (f"holds the control character U+{ord(found.group()):04X} at position {found.start() + 1} "
+                    "(invisible in Excel); delete it and save again")
+    return None
+
+
+def parse_cell(column: Column, raw: Any, *, in_yuan: bool = False, unit: Optional[str] = None) -> Any:
     """The typed value of a non-blank cell, or CellError."""
+    problem = control_character_problem(raw)
+    if problem:
+        raise CellError(f"{show(CONTROL_CHARACTERS.sub('?', raw))} {problem}")
     if column.type == "money":
-        return parse_money(column, raw, in_yuan)
+        return parse_money(column, raw, in_yuan, unit)
     if isinstance(raw, (list, dict)) and column.type != "tags":
         raise CellError(f"{show(raw)} is not a single value")
     return _PARSERS[column.type](column, raw)

@@ -9,11 +9,13 @@ from typing import Any, NamedTuple, Optional
 
 from pydantic import ValidationError
 
-from engine.errors import problem_text
+from engine.errors import InputFileError, problem_text
 from engine.facts import Enterprise, YearMonth
+from engine.limits import limit
 from engine.register.columns import HeaderMap
 from engine.register.normalise import CellError, is_blank, parse_cell, show
 from engine.register.towns import TownResolver
+from engine.register.units import CHECKED_COLUMNS, SAMPLE, implausible_unit
 
 
 class Finding(NamedTuple):
@@ -41,14 +43,19 @@ def validate_row(cells: list[Any], header: HeaderMap, *, as_of: date, towns: Tow
         found = header.fields.get(column_id)
         return found.label if found else None
 
+    longest = limit("CELL_CHARS")
     for column_id, where in header.fields.items():
         raw = cells[where.index] if where.index < len(cells) else None
+        if isinstance(raw, str) and len(raw) > longest:
+            problem(column_id, f"the cell holds {len(raw):,} characters; the limit is {longest:,} (CELL_CHARS, "
+                               "docs/limits.md)")
+            continue
         if is_blank(raw):
             if where.column.required:
                 problem(column_id, f"{where.column.describe()} is required but the cell is empty")
             continue
         try:
-            values[column_id] = parse_cell(where.column, raw, in_yuan=where.in_yuan)
+            values[column_id] = parse_cell(where.column, raw, unit=where.money_unit)
         except CellError as exc:
             problem(column_id, str(exc))
 
@@ -83,6 +90,33 @@ def validate_row(cells: list[Any], header: HeaderMap, *, as_of: date, towns: Tow
     return RowOutcome(None if findings else enterprise, findings, values.get("enterprise_id"))
 
 
+def check_units(file: str, header: HeaderMap, values_of) -> None:
+    """Refuse the file when a unit-less revenue column cannot be 万元 (engine/register/units.py).
+    `values_of(column_id)` gives that column's first values in yuan (at most units.SAMPLE)."""
+    for column_id in CHECKED_COLUMNS:
+        where = header.fields.get(column_id)
+        if where is not None and where.unit is None:
+            problem = implausible_unit(file, where.label, values_of(column_id))
+            if problem:
+                raise InputFileError(problem)
+
+
+def sample_yuan(cells_rows, where) -> list:
+    """The first units.SAMPLE values of a money column that parse, in yuan (for check_units)."""
+    out = []
+    for cells in cells_rows:
+        raw = cells[where.index] if where.index < len(cells) else None
+        if is_blank(raw):
+            continue
+        try:
+            out.append(parse_cell(where.column, raw, unit=where.money_unit))
+        except CellError:
+            continue
+        if len(out) >= SAMPLE:
+            break
+    return out
+
+
 def _cross_checks(values: dict[str, Any], failed: set[str], as_of: date, problem, header: HeaderMap) -> None:
     def after_as_of(ym: YearMonth) -> bool:
         return (ym.year, ym.month) > (as_of.year, as_of.month)
@@ -100,3 +134,8 @@ def _cross_checks(values: dict[str, Any], failed: set[str], as_of: date, problem
     since = values.get("in_scope_since")
     if since is not None and after_as_of(since):
         problem("in_scope_since", f'"{since}" is after the as-of date {as_of.isoformat()}')
+    for column_id in ("established_on", "commissioned_on"):
+        day = values.get(column_id)
+        if day is not None and day > as_of:
+            problem(column_id, f'"{day.isoformat()}" is after the as-of date {as_of.isoformat()}; a register as '
+                               "of that date cannot hold it (a typing error, or the wrong --as-of)")
