@@ -76,6 +76,17 @@ def test_a_damaged_ledger_refuses_payments_and_runs_and_names_the_backup(ledger)
     assert ledger.read_bytes() == before
 
 
+def test_the_refusal_names_the_newest_backup_beside_the_ledger(ledger, tmp_path):
+    assert run("ledger", "export", "--ledger", ledger, "--out", tmp_path / "awards-2025-01-05.db").exit_code == 0
+    assert run("ledger", "export", "--ledger", ledger, "--out", tmp_path / "export-2025-02").exit_code == 0
+    os.utime(tmp_path / "awards-2025-01-05.db", (1, 1))          # the folder's ledger.db is the newer one
+    (tmp_path / "notes.db").write_bytes(b"not a ledger")
+    damage(ledger)
+    pay = run("ledger", "pay", "--ledger", ledger, "--paid-on", "2025-03-01", "--reference", "X", "--commit")
+    assert pay.exit_code == 1
+    assert f"Restore the latest backup, {tmp_path / 'export-2025-02' / 'ledger.db'}" in pay.output
+
+
 def test_a_damaged_ledger_is_not_exported_and_leaves_no_folder(ledger, tmp_path):
     damage(ledger)
     result = run("ledger", "export", "--ledger", ledger, "--out", tmp_path / "backup")

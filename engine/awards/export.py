@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from engine.awards.ledger import TABLES, Ledger, LedgerDamaged, LedgerError
+from engine.awards.ledger import APPLICATION_ID, TABLES, Ledger, LedgerDamaged, LedgerError
+from engine.awards.sqlite_file import damage_message
 from engine.errors import EngineError
 
 __all__ = ["export_ledger"]
@@ -22,8 +23,8 @@ def export_ledger(path: Path, out: Path) -> list[Path]:
     with Ledger.open(path, readonly=True) as ledger:
         damage = ledger.integrity_problems()
         if damage:
-            raise LedgerDamaged(f"{path}: the ledger file is damaged (SQLite integrity check: {damage[0][:160]}); "
-                                "an export would copy the damage. Restore the latest good backup instead")
+            raise LedgerDamaged(damage_message(Path(path), damage[0], "an export would copy the damage",
+                                               APPLICATION_ID))
         if out.suffix.lower() in (".db", ".sqlite", ".sqlite3"):
             ledger.backup_to(out)
             return [out]

@@ -29,7 +29,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterator, Optional, Union
 
-from engine.awards.sqlite_file import integrity_problems, readonly_connections
+from engine.awards.sqlite_file import damage_message, integrity_problems, readonly_connections
 from engine.errors import EngineError, ScaleupError
 
 DEFAULT_LEDGER = "scaleup.db"
@@ -341,10 +341,7 @@ class Ledger:
         damage = self.integrity_problems()
         if damage:
             self.conn.execute("ROLLBACK")
-            raise LedgerDamaged(
-                f"{self.name}: the ledger file is damaged (SQLite integrity check: {damage[0][:160]}); nothing "
-                "was written. Restore the latest backup made by `scaleup ledger export` (its ledger.db, or the "
-                f".db file it wrote) in place of {self.name}, then run again")
+            raise LedgerDamaged(damage_message(Path(self.name), damage[0], "nothing was written", APPLICATION_ID))
         try:
             yield self.conn
         except BaseException:
