@@ -479,7 +479,7 @@ def ledger_show(ledger_path: Path, fmt: str, lang: str):
     from engine.commands.awards import ledger_summary
     summary = ledger_summary(ledger_path)
     show(summary, fmt, lang)
-    sys.exit(EXIT_INTERNAL if summary.problems else EXIT_OK)
+    sys.exit(EXIT_DATA if summary.damaged else EXIT_INTERNAL if summary.problems else EXIT_OK)
 
 
 @ledger_group.command("export")

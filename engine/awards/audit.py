@@ -38,7 +38,7 @@ from engine.decisions import Decision, EnterpriseResult
 from engine.errors import EngineError, ScaleupError, validation_messages
 from engine.facts import Enterprise
 from engine.output import decision_json, json_value
-from engine.awards.record_file import RecordUnreadable, clipped, read_record
+from engine.awards.record_file import RecordUnreadable, clipped, installed_policy_ref, read_record
 from engine.limits import clip
 from engine.policy import Policy, available_policies, bundle_root, content_hash, resolve_policy_folder
 from engine.rules_model import Rulebook
@@ -378,7 +378,7 @@ class Verifier:
                 return _conclude(v, False, inputs_changed=False, result_changed=False)
             return Verification(path, "unreadable", decision_id=v.decision_id, reason=problem)
 
-        policy_ref = self.policy_override or _installed_policy_ref(record)
+        policy_ref = self.policy_override or installed_policy_ref(record)
         if policy_ref is None:
             if not id_ok:
                 return _conclude(v, False, inputs_changed=False, result_changed=False)
@@ -465,14 +465,6 @@ def _shape_problem(record: dict) -> Optional[str]:
         date.fromisoformat(record["as_of"])
     except ValueError:
         return f"as_of {record['as_of']!r} is not a date (YYYY-MM-DD)"
-    return None
-
-
-def _installed_policy_ref(record: dict) -> Optional[str]:
-    """The installed policy with the id the record names (never the folder it names), or None."""
-    policy_id = record["policy"].get("id")
-    if isinstance(policy_id, str) and policy_id in available_policies():
-        return policy_id
     return None
 
 

@@ -1,15 +1,17 @@
 """Reading one audit record file for `scaleup verify`: bounded in size and nesting (engine/limits.py), so
 that a crafted record (a 66 MB value, 100,000 nested lists) costs little and gets its own status while
-the others are still verified; and values shown back cut short."""
+the others are still verified; values shown back cut short; and the installed policy a record is
+checked against (by the id it names, never the folder it names)."""
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 from engine.limits import clip, limit
+from engine.policy import available_policies
 
-__all__ = ["RecordUnreadable", "read_record", "depth", "clipped"]
+__all__ = ["RecordUnreadable", "read_record", "depth", "clipped", "installed_policy_ref"]
 
 
 class RecordUnreadable(Exception):
@@ -60,3 +62,11 @@ def clipped(value: Any) -> Any:
     if isinstance(value, (dict, list)):
         return clip(json.dumps(value, ensure_ascii=False, default=str))
     return value
+
+
+def installed_policy_ref(record: dict) -> Optional[str]:
+    """The installed policy with the id the record names (never the folder it names), or None."""
+    policy_id = record["policy"].get("id")
+    if isinstance(policy_id, str) and policy_id in available_policies():
+        return policy_id
+    return None

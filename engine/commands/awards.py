@@ -68,6 +68,11 @@ class LedgerSummary:
     def problems(self) -> list:
         return self.summary["problems"]
 
+    @property
+    def damaged(self) -> bool:
+        """SQLite's own integrity check failed: bad data (restore a backup), not a bug."""
+        return self.summary["damaged"]
+
     def json(self, lang: str) -> Any:
         return self.summary
 
