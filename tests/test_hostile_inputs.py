@@ -129,15 +129,25 @@ def test_an_absurd_set_value_is_one_line(value):
 
 # ---------------------------------------------------------------- control characters
 def test_a_nul_in_a_name_rejects_the_row_and_never_reaches_json(tmp_path):
-    rows = sample_rows()
-    rows[2][1] = "甲\x00公司"
-    path = write(tmp_path / "r.csv", rows)
-    result = both_readers(path)
-    assert [r.row for r in result.rejected] == [3]
+    # A JSON register: Python 3.10's csv module can neither write nor read a NUL.
+    items = json.loads((ROOT / "examples" / "register.json").read_text(encoding="utf-8"))
+    name_key = next(k for k in items[1] if k in ("企业名称", "name"))
+    items[1][name_key] = "甲\x00公司"
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(items, ensure_ascii=False), encoding="utf-8")
+    result = read(path)
+    assert [r.row for r in result.rejected] == [2]
     assert "U+0000" in result.rejected[0].problems[0].message
     for engine in ("durable", "columnar"):
         out = run("check", path, "--as-of", "2024-12-31", "--format", "json", "--engine", engine)
         assert out.exit_code == 1 and "\\u0000" not in out.stdout and "\x00" not in out.stdout
+
+
+def test_a_control_character_in_a_csv_cell_rejects_its_row(tmp_path):
+    rows = sample_rows()
+    rows[2][1] = "甲\x1b[31m公司"                                # an escape sequence, invisible in Excel
+    result = both_readers(write(tmp_path / "r.csv", rows))
+    assert [r.row for r in result.rejected] == [3] and "U+001B" in result.rejected[0].problems[0].message
 
 
 # ---------------------------------------------------------------- money units
