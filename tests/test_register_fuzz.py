@@ -120,6 +120,11 @@ def test_random_cells_in_otherwise_valid_rows(changes, copies):
         try:
             result = read(path)
         except InputFileError as exc:
+            if "UNITLESS_MEDIAN_WAN" in str(exc):
+                # A revenue figure the fuzzer made implausible as 万元 (docs/limits.md): the file is
+                # refused with one message naming it and the column, the module's other allowed outcome.
+                assert str(exc).startswith(str(path)) and "营业收入" in str(exc)
+                return
             # Python 3.10's csv.reader refuses any line holding a NUL (3.11 reads it as a character):
             # there the file is refused with one message naming it, the module's other allowed outcome.
             assert sys.version_info < (3, 11) and any("\x00" in c for row in rows for c in row), exc
@@ -169,5 +174,10 @@ def test_random_typed_cells_in_xlsx(changes):
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "e.xlsx"
         wb.save(path)
-        result = read(path)
+        try:
+            result = read(path)
+        except InputFileError as exc:
+            # A revenue figure implausible as 万元 (docs/limits.md): the file refused in one message.
+            assert "UNITLESS_MEDIAN_WAN" in str(exc) and "营业收入" in str(exc), exc
+            return
         check_accounting(result, 1 if any(v not in (None, "") and str(v).strip() for v in row) else 0)
