@@ -66,9 +66,6 @@ async def receive_upload(request: Request):
     """The register of a check request (multipart file or JSON records) in a new workspace, and the
     as-of date and policy that came with it."""
     limits, workspaces = settings(request), request.app.state.workspaces
-    length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > limits.max_upload_bytes + 64 * 1024:
-        raise RequestProblem(413, "too_large", limit_mb=limits.max_upload_bytes // (1024 * 1024))
     kind = request.headers.get("content-type", "")
     if kind.startswith("multipart/form-data"):
         form = await request.form()

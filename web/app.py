@@ -85,8 +85,15 @@ def create_app(settings: Settings) -> FastAPI:
                               "sheets, award runs, plan targets and what-if. Upload once (POST /api/v1/check), "
                               "then ask about the upload by its id.")
     app.state.settings, app.state.workspaces, app.state.csrf = settings, workspaces, new_secret()
-    if settings.token:
-        app.add_middleware(BearerTokenMiddleware, token=settings.token, on_refusal=problem_response)
+
+    @app.middleware("http")
+    async def limit_body(request: Request, call_next):
+        # Refused before the body is read; a body without Content-Length is counted as it is saved.
+        length = request.headers.get("content-length", "")
+        if length.isdigit() and int(length) > settings.max_upload_bytes + 64 * 1024:
+            return problem_response(request, RequestProblem(413, "too_large",
+                                                            limit_mb=settings.max_upload_bytes // (1024 * 1024)))
+        return await call_next(request)
 
     @app.middleware("http")
     async def remember_language(request: Request, call_next):
@@ -95,6 +102,9 @@ def create_app(settings: Settings) -> FastAPI:
         if chosen in LANGS:
             response.set_cookie("lang", chosen, samesite="strict")
         return response
+
+    if settings.token:   # added last, so it runs first: nothing else answers a request without the token
+        app.add_middleware(BearerTokenMiddleware, token=settings.token, on_refusal=problem_response)
 
     @app.exception_handler(RequestProblem)
     async def refused(request: Request, exc: RequestProblem):
