@@ -57,7 +57,7 @@ def problem_response(request: Request, problem: RequestProblem, text: Optional[s
     if request.url.path.startswith("/api/"):
         return JSONResponse({"error": problem.key, "message": shown}, status_code=problem.status)
     page = environment().get_template("error.html.j2").render(
-        lang=lang, message=shown, status=problem.status, **page_globals(request))
+        message=shown, status=problem.status, **page_globals(request))
     return HTMLResponse(page, status_code=problem.status)
 
 
