@@ -42,6 +42,7 @@ def test_evaluate_page_lists_every_enterprise_with_downloads(client, upload):
     for kind in ("xlsx", "csv", "ndjson"):
         assert f"/uploads/{upload}/download/{kind}" in page
     assert page.count("假定值") >= 6         # every award amount rests on an assumed figure
+    assert "built-in method" not in page and "Undefined" not in page     # every label is a word
 
 
 def test_filter_by_town_and_by_outcome(client, upload):
