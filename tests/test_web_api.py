@@ -274,3 +274,17 @@ def test_off_loopback_every_request_needs_the_bearer_token(tmp_path):
         login = c.get(f"/policy?token={token}")
         assert login.status_code == 303 and "token" not in login.headers["location"]
         assert c.get("/policy").status_code == 200          # the cookie set by ?token= now answers
+
+
+def test_scaleup_serve_refuses_another_address_without_a_token(monkeypatch, tmp_path):
+    import uvicorn
+    from click.testing import CliRunner
+    from cli import main
+    started = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: started.append(kw))    # never listens in a test
+    refused = CliRunner().invoke(main, ["serve", "--host", "0.0.0.0", "--data", str(tmp_path)])
+    assert refused.exit_code == 2 and "--token" in refused.output and started == []
+    ok = CliRunner().invoke(main, ["serve", "--port", "8123", "--data", str(tmp_path / "d")], env={"SCALEUP_TOKEN": ""})
+    assert ok.exit_code == 0 and started == [{"host": "127.0.0.1", "port": 8123, "log_level": "info",
+                                              "access_log": False}]
+    assert (tmp_path / "d").is_dir()

@@ -1,12 +1,12 @@
 """Starting the app: `scaleup serve` calls `serve(settings)`."""
 from __future__ import annotations
 
-from engine.errors import ScaleupError
+from engine.errors import UsageConflict
 from web.settings import Settings
 
 
-class BindingRefused(ScaleupError):
-    """Asked to listen beyond this machine without a token."""
+class BindingRefused(UsageConflict):
+    """Asked to listen beyond this machine without a token (a usage error: exit 2)."""
 
 
 def check_binding(settings: Settings) -> None:
