@@ -10,11 +10,11 @@ from typing import Any, Literal, Optional
 
 from fastapi import APIRouter, Body, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
+from fastapi.responses import PlainTextResponse, StreamingResponse
 
 from engine.output import result_json
 from web import service
-from web.app import language, parse_date
+from web.context import language, parse_date
 from web.problems import RequestProblem
 from web.security import check_change_allowed
 

@@ -1,74 +1,22 @@
-"""The FastAPI application: pages (web/pages.py), the API (web/api.py), static files from the
-package, and one way of turning a refused request or a domain error into a message."""
+"""The FastAPI application: pages (web/pages.py), the API (web/api.py) and static files from the
+package; refusals and domain errors become messages (web/context.py), never a traceback."""
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
-from datetime import date
-from functools import lru_cache
-from pathlib import Path
-from typing import Optional
 
-import jinja2
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from engine import __version__
 from engine.errors import EngineError, ScaleupError
+from web import api, pages
+from web.context import HERE, LANGS, problem_response, shown_error
 from web.problems import RequestProblem
 from web.security import BearerTokenMiddleware, new_secret
 from web.settings import Settings
 from web.workspace import Workspaces
 
-HERE = Path(__file__).parent
-LANGS = ("zh", "en")
-
-
-@lru_cache(maxsize=None)
-def environment() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(HERE / "templates")),
-                             autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True,
-                             lstrip_blocks=True, auto_reload=False)
-    return env
-
-
-def language(request: Request) -> str:
-    """?lang= (the switch), then the cookie it sets, then Chinese."""
-    lang = request.query_params.get("lang") or request.cookies.get("lang") or "zh"
-    return lang if lang in LANGS else "zh"
-
-
-def message(key: str, lang: str, params: Optional[dict] = None) -> str:
-    words = environment().get_template(f"_messages_{lang}.j2").module
-    return words.M.get(key, key).format(**(params or {}))
-
-
-def parse_date(text: Optional[str], field: str) -> date:
-    try:
-        return date.fromisoformat(str(text or "").strip())
-    except ValueError:
-        raise RequestProblem(400, "bad_date", field=field, value=str(text or "")[:40]) from None
-
-
-def problem_response(request: Request, problem: RequestProblem, text: Optional[str] = None):
-    lang = language(request)
-    shown = text if text is not None else message(problem.key, lang, problem.params)
-    if request.url.path.startswith("/api/"):
-        return JSONResponse({"error": problem.key, "message": shown}, status_code=problem.status)
-    page = environment().get_template("error.html.j2").render(
-        message=shown, status=problem.status, **page_globals(request))
-    return HTMLResponse(page, status_code=problem.status)
-
-
-def page_globals(request: Request) -> dict:
-    from engine.render import money
-    lang = language(request)
-    other = "en" if lang == "zh" else "zh"
-    return {"lang": lang, "T": environment().get_template(f"_words_{lang}.j2").module.T,
-            "path": request.url.path, "query": request.url.query, "version": __version__,
-            "csrf": request.app.state.csrf, "switch_url": str(request.url.include_query_params(lang=other)),
-            "money": lambda value: money(value, lang), "settings": request.app.state.settings}
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -126,13 +74,6 @@ def create_app(settings: Settings) -> FastAPI:
                                                         detail=first.get("msg", "")))
 
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
-    from web import api, pages
     app.include_router(api.router)
     app.include_router(pages.router)
     return app
-
-
-def shown_error(request: Request, text: str) -> str:
-    """A domain error's text with the upload's workspace path replaced by the file's own name."""
-    upload = getattr(request.state, "upload", None)
-    return upload.shown(text) if upload is not None else text

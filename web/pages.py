@@ -11,7 +11,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Redirect
 
 from engine.output import FAMILY_ORDER
 from web import service
-from web.app import environment, language, page_globals, parse_date
+from web.context import environment, language, page_globals, parse_date
 from web.problems import RequestProblem
 from web.security import check_change_allowed
 
