@@ -10,7 +10,7 @@ import threading
 import pytest
 
 from engine.awards.run import PAUSE_ENV
-from tests.web_support import AS_OF, EXAMPLES, check, client_for
+from tests.web_support import AS_OF, EXAMPLES, check, client_for, upload_page
 
 REGISTER = EXAMPLES / "register.csv"
 AWARDED = "915001017P5X326G0R"      # awarded in examples/register.csv as of 2024-12-31
@@ -25,9 +25,9 @@ def client(tmp_path):
 
 @pytest.fixture()
 def upload(client):
-    response = check(client, REGISTER)
-    assert response.status_code == 200, response.text
-    return response.json()["upload"]
+    """The example register, uploaded and evaluated (through the page's form: the API's check answers
+    with every explanation, which the tests of check itself read)."""
+    return upload_page(client, REGISTER)
 
 
 def csrf(client) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import date
 from pathlib import Path
 from typing import Any, Optional
@@ -266,9 +267,15 @@ def policy_document(policy_id: str, as_of: Optional[date]) -> dict:
 
 def policy_findings(policy_id: str) -> list[dict]:
     """`scaleup policy check --format json`."""
+    return list(_bundled_policy_findings(known_policy(policy_id)))
+
+
+@lru_cache(maxsize=8)
+def _bundled_policy_findings(policy_id: str) -> tuple:
+    # A bundled policy changes only with the installed package, so its checks (about a second) run once.
     from engine.analysis.policy_check import check_policy, findings_json
     from engine.policy import resolve_policy_folder
-    return findings_json(check_policy(resolve_policy_folder(known_policy(policy_id))))
+    return tuple(findings_json(check_policy(resolve_policy_folder(policy_id))))
 
 
 def plain(value: Any) -> Any:
