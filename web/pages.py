@@ -24,7 +24,8 @@ def page(request: Request, template: str, **values) -> HTMLResponse:
     from engine.render import environment as engine_environment
     lang = language(request)
     words = engine_environment().get_template(f"_words_{lang}.j2").module
-    html = environment().get_template(template).render(OUTCOME=words.OUTCOME, **page_globals(request), **values)
+    html = environment().get_template(template).render(OUTCOME=words.OUTCOME, OP=words.OP, **page_globals(request),
+                                                       **values)
     return HTMLResponse(html)
 
 
