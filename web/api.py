@@ -99,18 +99,21 @@ async def receive_upload(request: Request):
                                              "the upload id and counts in X-Scaleup-* headers)"}})
 async def check(request: Request, format: Literal["json", "ndjson"] = "json"):
     upload, as_of, policy_id = await receive_upload(request)
+    workspaces, limits, lang = request.app.state.workspaces, settings(request), language(request)
     try:
-        ev = await run_in_threadpool(service.evaluate, upload, policy_id, as_of, settings(request).max_rows)
+        ev = await run_in_threadpool(service.read_upload, upload, policy_id, as_of, limits.max_rows)
+        if format == "json":
+            await run_in_threadpool(service.evaluate_rest, ev, upload)
     except BaseException:
-        request.app.state.workspaces.discard(upload.id)
+        workspaces.discard(upload.id)
         raise
-    lang = language(request)
     head = {"upload": upload.id, "policy": policy_id, "as_of": as_of.isoformat(),
-            "total_rows": ev.read.total_rows, "accepted": len(ev.results), "rejected": len(ev.read.rejected)}
+            "total_rows": ev.read.total_rows, "accepted": len(ev.read.accepted), "rejected": len(ev.read.rejected)}
     if format == "ndjson":
+        # Each line leaves as soon as its enterprise is evaluated: a large register answers at once.
         headers = {f"X-Scaleup-{k.replace('_', '-').title()}": str(v) for k, v in head.items()}
-        return StreamingResponse(service.ndjson_lines(ev, lang), media_type="application/x-ndjson",
-                                 headers=headers)
+        return StreamingResponse(service.ndjson_lines(ev, lang, service.evaluated(ev, upload)),
+                                 media_type="application/x-ndjson", headers=headers)
     return {**head, "warnings": [upload.shown(w) for w in ev.read.warnings],
             "rejected_rows": service.rejected_json(upload),
             "results": [result_json(r, ev.book, lang) for r in ev.results]}

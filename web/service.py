@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from datetime import date
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Iterable, Iterator, Optional
 
 from engine.decisions import EnterpriseResult
 from engine.evaluate import Evaluator, load_engine_inputs
@@ -43,19 +43,39 @@ class Evaluation:
 
 def evaluate(upload: Upload, policy_id: str, as_of: date, max_rows: int) -> Evaluation:
     """Read the uploaded register and evaluate every accepted row (what `scaleup check` does)."""
+    ev = read_upload(upload, policy_id, as_of, max_rows)
+    evaluate_rest(ev, upload)
+    return ev
+
+
+def evaluate_rest(ev: Evaluation, upload: Upload) -> None:
+    """Evaluate every accepted row of a read register, without streaming."""
+    for _ in evaluated(ev, upload):
+        pass
+
+
+def read_upload(upload: Upload, policy_id: str, as_of: date, max_rows: int) -> Evaluation:
+    """The register read and validated (rows accepted and rejected), nothing evaluated yet."""
     policy, book = load_engine_inputs(policy_id)
     read = read_register(upload.path, as_of=as_of, jurisdiction=policy.jurisdiction)
     if read.total_rows > max_rows:
         raise RequestProblem(413, "too_many_rows", rows=read.total_rows, limit=max_rows)
-    evaluator = Evaluator(policy, book, as_of)
-    results = [evaluator.evaluate(enterprise) for _, enterprise in read.accepted]
-    ev = Evaluation(policy_id, as_of, policy, book, read, results)
-    ev.rows = [summary_row(r) for r in results]
-    for index, row in enumerate(ev.rows):
-        row["assumed"] = assumed_amounts(results[index])
-    ev.by_id = {r.enterprise_id: i for i, r in enumerate(results)}
+    return Evaluation(policy_id, as_of, policy, book, read, [])
+
+
+def evaluated(ev: Evaluation, upload: Upload) -> Iterator[EnterpriseResult]:
+    """Evaluate the accepted rows one by one, yielding each result as it comes (a streamed answer
+    starts at once); the upload's evaluation is complete, and kept, when the last one is done."""
+    evaluator = Evaluator(ev.policy, ev.book, ev.as_of)
+    for _, enterprise in ev.read.accepted:
+        result = evaluator.evaluate(enterprise)
+        row = summary_row(result)
+        row["assumed"] = assumed_amounts(result)
+        ev.results.append(result)
+        ev.rows.append(row)
+        yield result
+    ev.by_id = {r.enterprise_id: i for i, r in enumerate(ev.results)}
     upload.evaluation = ev
-    return ev
 
 
 def assumed_amounts(result: EnterpriseResult) -> list[str]:
@@ -99,8 +119,9 @@ def write_download(upload: Upload, kind: str, lang: str) -> Path:
     return path
 
 
-def ndjson_lines(ev: Evaluation, lang: str):
-    for result in ev.results:
+def ndjson_lines(ev: Evaluation, lang: str, results: Optional[Iterable[EnterpriseResult]] = None) -> Iterator[str]:
+    """One JSON contract object per enterprise and line, from `results` as they come (default: all)."""
+    for result in ev.results if results is None else results:
         yield json.dumps(result_json(result, ev.book, lang), ensure_ascii=False) + "\n"
 
 
