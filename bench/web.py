@@ -42,7 +42,8 @@ def main() -> None:
         register = Path(tmp) / f"register-{args.rows}.csv"
         subprocess.run([sys.executable, str(ROOT / "bench" / "generate.py"), str(args.rows), "--out", str(register)],
                        check=True, capture_output=True)
-        with TestClient(create_app(Settings(data_dir=Path(tmp))), follow_redirects=False) as client:
+        with TestClient(create_app(Settings(data_dir=Path(tmp))), base_url="http://127.0.0.1:8000",
+                        follow_redirects=False) as client:
             def upload():
                 with open(register, "rb") as fh:
                     return client.post("/evaluate", files={"file": (register.name, fh)}, data={"as_of": "2024-12-31"})

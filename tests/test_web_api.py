@@ -257,7 +257,7 @@ def test_openapi_document_and_offline_docs_page_cover_every_route(client):
     assert set(routes) <= set(spec["paths"])
     page = client.get("/api/docs").text
     assert all(path in page for path in spec["paths"])
-    assert "http://" not in page.replace("http://testserver", "") and "https://" not in page
+    assert "http://" not in page and "https://" not in page          # nothing fetched from elsewhere
 
 
 def test_off_loopback_every_request_needs_the_bearer_token(tmp_path):
@@ -274,6 +274,12 @@ def test_off_loopback_every_request_needs_the_bearer_token(tmp_path):
         login = c.get(f"/policy?token={token}")
         assert login.status_code == 303 and "token" not in login.headers["location"]
         assert c.get("/policy").status_code == 200          # the cookie set by ?token= now answers
+
+
+def test_on_loopback_only_loopback_host_names_are_answered(client):
+    # DNS rebinding: a site whose name resolves to 127.0.0.1 must not read the app (nor its CSRF token).
+    assert client.get("/api/v1/csrf", headers={"Host": "attacker.example:8000"}).status_code == 400
+    assert client.get("/api/v1/csrf", headers={"Host": "localhost:8000"}).status_code == 200
 
 
 def test_scaleup_serve_refuses_another_address_without_a_token(monkeypatch, tmp_path):

@@ -15,7 +15,8 @@ AS_OF = "2024-12-31"
 
 
 def client_for(data_dir: Path, **settings) -> TestClient:
-    return TestClient(create_app(Settings(data_dir=data_dir, **settings)), follow_redirects=False)
+    return TestClient(create_app(Settings(data_dir=data_dir, **settings)), base_url="http://127.0.0.1:8000",
+                      follow_redirects=False)
 
 
 def check(client: TestClient, path: Path, *, as_of: str = AS_OF, name: Optional[str] = None, policy: str = "",

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from engine import __version__
 from engine.errors import EngineError, ScaleupError
@@ -14,7 +15,7 @@ from web import api, pages
 from web.context import HERE, LANGS, problem_response, shown_error
 from web.problems import RequestProblem
 from web.security import BearerTokenMiddleware, new_secret
-from web.settings import Settings
+from web.settings import LOOPBACK_NAMES, Settings
 from web.workspace import Workspaces
 
 
@@ -53,6 +54,10 @@ def create_app(settings: Settings) -> FastAPI:
 
     if settings.token:   # added last, so it runs first: nothing else answers a request without the token
         app.add_middleware(BearerTokenMiddleware, token=settings.token, on_refusal=problem_response)
+    if settings.loopback:
+        # A page on another site whose name is made to resolve to 127.0.0.1 (DNS rebinding) would be
+        # "same origin" and could read the CSRF token: on loopback only loopback names are answered.
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(LOOPBACK_NAMES))
 
     @app.exception_handler(RequestProblem)
     async def refused(request: Request, exc: RequestProblem):

@@ -60,7 +60,7 @@ def page_globals(request: Request) -> dict:
     other = "en" if lang == "zh" else "zh"
     return {"lang": lang, "T": environment().get_template(f"_words_{lang}.j2").module.T,
             "path": request.url.path, "query": request.url.query, "version": __version__,
-            "csrf": request.app.state.csrf, "switch_url": str(request.url.include_query_params(lang=other)),
+            "csrf": request.app.state.csrf, "switch_url": "?" + request.url.include_query_params(lang=other).query,
             "money": lambda value: money(value, lang), "settings": request.app.state.settings}
 
 

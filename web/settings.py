@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Optional
 
 MB = 1024 * 1024
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1", "[::1]")
 
 
 @dataclass(frozen=True)
