@@ -209,9 +209,10 @@ def whatif_page(request: Request, u: Optional[str] = None, set: str = ""):
     if set.strip():
         d = service.whatif(ev, set.splitlines())
         result, text = diff_json(d), render_diff(d, ev.policy, ev.book, language(request))
+    from engine.awards.run import words
     names = sorted(n for n, p in ev.policy.parameters.items() if p.type in ("money", "ratio", "count"))
     return page(request, "whatif.html.j2", upload=upload, ev=ev, set_text=set, result=result, text=text,
-                names=names)
+                names=names, labels=family_labels(ev.book, language(request)), BTYPE=words(language(request)).BTYPE)
 
 
 @router.get("/api/docs")

@@ -13,7 +13,7 @@ import tempfile
 import threading
 import time
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Callable, Optional
 
@@ -33,7 +33,6 @@ class Upload:
     display_name: str
     created: float
     evaluation: Any = None                       # web.service.Evaluation once evaluated
-    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def shown(self, text: str) -> str:
         """An engine message names the file by its path in the workspace; the user knows it by its name."""
