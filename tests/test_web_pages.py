@@ -132,7 +132,7 @@ def test_targets_policy_and_whatif_pages(client, upload):
     assert 'id="targets-chart"' in targets and "<rect" in targets
     policy = client.get("/policy").text
     assert "万州府办发〔2022〕80号" in policy and 'id="not-modelled"' in policy and "假定值" in policy
-    assert 'id="checks"' in policy
+    assert 'id="checks"' in policy and "采用的理解" in policy and 'id="interp-town_award_attribution"' in policy
     whatif = client.get("/whatif", params={"u": upload, "set": "enterprise_award_industrial=150000"}).text
     assert 'id="budget-by-town"' in whatif and "<td>新进规上企业奖励</td>" in whatif and "<td>乡镇（街道）</td>" in whatif
     bad = client.get("/whatif", params={"u": upload, "set": "enterprise_award_industrial=lots"})
