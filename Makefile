@@ -1,7 +1,7 @@
 # scaleup — the two commands of the README, and a few more.
 #   make demo   set up .venv and run the calculator on the bundled sample register
 #   make test   set up .venv and run the test suite (what .ci/run calls)
-#   make serve  set up .venv and serve the web app on http://127.0.0.1:8000 (ledger and data in .venv/web-data)
+#   make serve  set up .venv and serve the web app on http://127.0.0.1:8000 (the award ledger: ./scaleup.db)
 # Another Python gets its own virtual environment, so the default .venv is left alone:
 #   make test PYTHON=~/.pyenv/versions/3.10.13/bin/python VENV=.venv-3.10
 PYTHON ?= python3
@@ -46,7 +46,7 @@ test: $(STAMP)
 # make serve                  http://127.0.0.1:8000, the award ledger in $(DATA)/scaleup.db
 # make serve PORT=8080 DATA=~/scaleup-data
 PORT ?= 8000
-DATA ?= .venv/web-data
+DATA ?= .
 serve: $(STAMP)
 	$(BIN)/scaleup serve --port $(PORT) --data $(DATA)
 
