@@ -98,6 +98,7 @@ def test_enterprise_page_explains_every_decision_with_the_assumed_mark(client, u
     assert page.count('class="card decision"') == 6
     assert "给予奖励" in page and "假定值" in page and "三(一)" in page
     assert f"/enterprise/{upload}/{AWARDED}/review?type=enterprise_award" in page
+    assert page.count(f"/enterprise/{upload}/{AWARDED}/audit?type=") >= 6        # every decision's record
     not_yet = client.get(f"/enterprise/{upload}/915001017N0TR346AU").text
     turns = "".join(part.split("</div>", 1)[0] for part in not_yet.split('<div class="whatif">')[1:])
     assert "上年营业收入 不低于 2,000.00万元（现为 1,999.99万元" in turns
