@@ -146,7 +146,7 @@ def audit(request: Request, upload_id: str, enterprise_id: str, type: str = "ent
 
 @router.get("/uploads/{upload_id}/awards", summary="The year's award run, dry: nothing is written")
 def awards_dry_run(request: Request, upload_id: str, year: int = Query(ge=1990, le=2200)) -> dict:
-    from engine.awards.run import plan_json
+    from engine.awards.present import plan_json
     upload = upload_of(request, upload_id)
     plan = service.award_plan(upload, settings(request).ledger_path, year, commit=False)
     return service.plain(plan_json(plan, upload.evaluation.policy))
@@ -156,7 +156,7 @@ def awards_dry_run(request: Request, upload_id: str, year: int = Query(ge=1990, 
                                                            "(X-CSRF-Token and confirm: true)")
 def awards_commit(request: Request, upload_id: str, year: int = Body(ge=1990, le=2200),
                   confirm: bool = Body(False)) -> dict:
-    from engine.awards.run import plan_json
+    from engine.awards.present import plan_json
     check_change_allowed(request, request.app.state.csrf, None, confirm)
     upload = upload_of(request, upload_id)
     plan = service.award_plan(upload, settings(request).ledger_path, year, commit=True)

@@ -9,15 +9,14 @@ from fastapi import APIRouter, Form, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
 
-from engine.output import FAMILY_ORDER
+from engine.families import AWARD_TYPES
 from web import service
 from web.context import environment, language, page_globals, parse_date
 from web.problems import RequestProblem
 from web.security import check_change_allowed
 
 router = APIRouter(include_in_schema=False)
-SORTABLE = ("enterprise_id", "name", "town", "in_park", *FAMILY_ORDER, "enterprise_award.amount_yuan",
-            "town_award.amount_yuan")
+SORTABLE = ("enterprise_id", "name", "town", "in_park")     # and each family's outcome and amount
 
 
 def page(request: Request, template: str, **values) -> HTMLResponse:
@@ -64,22 +63,22 @@ def evaluate_page(request: Request, u: Optional[str] = None, town: str = "", fam
     return page(request, "evaluate.html.j2", listing=listing, policies=service.policies(),
                 default_policy=request.app.state.settings.default_policy,
                 filters={"town": town, "family": family, "outcome": outcome, "park": park, "sort": sort,
-                         "order": order}, families=FAMILY_ORDER)
+                         "order": order})
 
 
 def decisions_listing(ev, page_size: int, *, town: str, family: str, outcome: str, park: str, sort: str,
                       order: str, page_no: int) -> dict:
     """The rows the filters keep, sorted, one page of them. Rows are the engine's summary rows."""
-    rows = ev.rows
+    rows, families = ev.rows, tuple(ev.book.families)      # the policy's families, in output order
     if town:
         rows = [r for r in rows if r["town"] == town]
     if park in ("in", "out"):
         rows = [r for r in rows if r["in_park"] is (park == "in")]
-    if family in FAMILY_ORDER:
+    if family in families:
         rows = [r for r in rows if (r[family] == outcome if outcome else r[family] != "not_applicable")]
     elif outcome:
-        rows = [r for r in rows if any(r[f] == outcome for f in FAMILY_ORDER)]
-    if sort in SORTABLE:
+        rows = [r for r in rows if any(r[f] == outcome for f in families)]
+    if sort in SORTABLE + families + tuple(f"{t}.amount_yuan" for t in AWARD_TYPES):
         def key(r):
             value = r.get(sort)
             if sort.endswith("amount_yuan"):
@@ -90,7 +89,8 @@ def decisions_listing(ev, page_size: int, *, town: str, family: str, outcome: st
     page_no = min(max(1, page_no), pages)
     return {"rows": rows[(page_no - 1) * page_size: page_no * page_size], "matching": len(rows),
             "page_no": page_no, "pages": pages, "towns": sorted({r["town"] for r in ev.rows}),
-            "outcomes": sorted({r[f] for r in ev.rows for f in FAMILY_ORDER})}
+            "outcomes": sorted({r[f] for r in ev.rows for f in families}), "families": families,
+            "award_types": AWARD_TYPES}
 
 
 @router.post("/evaluate")
@@ -121,7 +121,7 @@ def enterprise_page(request: Request, upload_id: str, enterprise_id: str):
     upload = upload_of(request, upload_id)
     ev = service.evaluation_of(upload)
     view = service.enterprise_view(ev, enterprise_id, language(request))
-    return page(request, "enterprise.html.j2", upload=upload, ev=ev, view=view, award_types=service.AWARD_TYPES,
+    return page(request, "enterprise.html.j2", upload=upload, ev=ev, view=view, award_types=AWARD_TYPES,
                 labels=family_labels(ev.book, language(request)))
 
 
@@ -140,7 +140,7 @@ def audit_download(request: Request, upload_id: str, enterprise_id: str, type: s
 
 @router.get("/awards")
 def awards_page(request: Request, u: Optional[str] = None, year: Optional[int] = None):
-    from engine.awards.run import render_ledger_summary, render_plan, town_table
+    from engine.awards.present import render_ledger_summary, render_plan, town_table
     lang, ledger_path = language(request), request.app.state.settings.ledger_path
     upload = upload_of(request, u) if u or request.app.state.workspaces.latest() else None
     plan_text = town = None
@@ -158,7 +158,7 @@ def awards_page(request: Request, u: Optional[str] = None, year: Optional[int] =
 @router.post("/awards/commit")
 def awards_commit(request: Request, u: str = Form(), year: int = Form(), csrf: str = Form(""),
                   confirm: str = Form("")):
-    from engine.awards.run import render_plan
+    from engine.awards.present import render_plan
     check_change_allowed(request, request.app.state.csrf, csrf, confirm == "yes")
     upload = upload_of(request, u)
     plan = service.award_plan(upload, request.app.state.settings.ledger_path, year, commit=True)
@@ -169,7 +169,7 @@ def awards_commit(request: Request, u: str = Form(), year: int = Form(), csrf: s
 @router.post("/awards/pay")
 def awards_pay(request: Request, paid_on: str = Form(""), reference: str = Form(""), year: str = Form(""),
                csrf: str = Form(""), confirm: str = Form("")):
-    from engine.awards.run import render_payments
+    from engine.awards.present import render_payments
     check_change_allowed(request, request.app.state.csrf, csrf, confirm == "yes")
     day = parse_date(paid_on, "paid_on")
     due_year = int(year) if year.strip().isdigit() else None
@@ -209,7 +209,7 @@ def whatif_page(request: Request, u: Optional[str] = None, set: str = ""):
     if set.strip():
         d = service.whatif(ev, set.splitlines())
         result, text = diff_json(d), render_diff(d, ev.policy, ev.book, language(request))
-    from engine.awards.run import words
+    from engine.awards.present import words
     names = sorted(n for n, p in ev.policy.parameters.items() if p.type in ("money", "ratio", "count"))
     return page(request, "whatif.html.j2", upload=upload, ev=ev, set_text=set, result=result, text=text,
                 names=names, labels=family_labels(ev.book, language(request)), BTYPE=words(language(request)).BTYPE)

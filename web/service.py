@@ -13,15 +13,13 @@ from typing import Any, Iterable, Iterator, Optional
 
 from engine.decisions import EnterpriseResult
 from engine.evaluate import Evaluator, load_engine_inputs
-from engine.output import FAMILY_ORDER, csv_columns, csv_headers, result_json, summary_row
+from engine.families import AWARD_TYPES
+from engine.output import csv_columns, csv_headers, result_json, summary_row
 from engine.policy import Policy
 from engine.register import RegisterRead, read_register, write_rejected
 from engine.rules_model import Rulebook
 from web.problems import RequestProblem
 from web.workspace import Upload
-
-AWARD_TYPES = ("enterprise_award", "town_award")
-
 
 @dataclass
 class Evaluation:
@@ -57,7 +55,7 @@ def evaluate_rest(ev: Evaluation, upload: Upload) -> None:
 def read_upload(upload: Upload, policy_id: str, as_of: date, max_rows: int) -> Evaluation:
     """The register read and validated (rows accepted and rejected), nothing evaluated yet."""
     policy, book = load_engine_inputs(policy_id)
-    read = read_register(upload.path, as_of=as_of, jurisdiction=policy.jurisdiction)
+    read = read_register(upload.path, as_of=as_of, policy=policy)
     if read.total_rows > max_rows:
         raise RequestProblem(413, "too_many_rows", rows=read.total_rows, limit=max_rows)
     return Evaluation(policy_id, as_of, policy, book, read, [])
@@ -161,8 +159,8 @@ def audit_record(upload: Upload, enterprise_id: str, type_: str) -> dict:
     ev = evaluation_of(upload)
     index = ev.find(enterprise_id)
     result = ev.results[index]
-    if type_ not in FAMILY_ORDER:
-        raise RequestProblem(400, "bad_type", type=type_[:40], allowed=", ".join(FAMILY_ORDER))
+    if type_ not in ev.book.families:
+        raise RequestProblem(400, "bad_type", type=type_[:40], allowed=", ".join(ev.book.families))
     row, enterprise = ev.read.accepted[index]
     return build_record(result, result.decision(type_), enterprise, ev.policy, ev.book,
                         source={"file": upload.display_name, "row": row})
@@ -186,7 +184,8 @@ def award_plan(upload: Upload, ledger_path: Path, year: int, commit: bool):
     """A year's award run against the ledger (`scaleup awards`): a dry run, or the run committed in
     one transaction (the ledger awards each enterprise once however many commits race)."""
     from engine.awards.ledger import Ledger
-    from engine.awards.run import RunContext, commit_run, dry_run, prepare_items
+    from engine.awards.plan import RunContext, prepare_items
+    from engine.awards.run import commit_run, dry_run
     ev = evaluation_of(upload)
     as_of = ev.as_of
     if as_of.year != year:
