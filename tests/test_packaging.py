@@ -22,6 +22,8 @@ def test_an_installed_copy_checks_the_example_register_from_another_folder(tmp_p
     assert build.returncode == 0, build.stderr[-2000:]
     assert (target / "scaleup_data" / "rules" / "families.yaml").is_file()
     assert (target / "scaleup_data" / "policies" / "wanzhou-2022-80" / "policy.yaml").is_file()
+    for shipped in ("templates/base.html.j2", "templates/_words_zh.j2", "static/style.css", "static/app.js"):
+        assert (target / "web" / shipped).is_file(), shipped       # `scaleup serve` from an installed copy
     script = ("import sys, engine; print(engine.__file__); from cli import main; "
               "main(['check', sys.argv[1], '--as-of', '2024-12-31'])")
     env = {**os.environ, "PYTHONPATH": str(target)}
