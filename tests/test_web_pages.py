@@ -140,6 +140,13 @@ def test_targets_policy_and_whatif_pages(client, upload):
     assert bad.status_code == 400 and "lots" in bad.text
 
 
+def test_pages_cannot_be_framed_or_load_from_elsewhere(client, upload):
+    for url in ("/evaluate", f"/awards?u={upload}", f"/enterprise/{upload}/{AWARDED}/review"):
+        headers = client.get(url).headers
+        assert "frame-ancestors 'none'" in headers["content-security-policy"] and headers["x-frame-options"] == "DENY"
+        assert "default-src 'self'" in headers["content-security-policy"]
+
+
 def test_language_switch_and_chinese_by_default(client, upload):
     assert ">评价<" in client.get("/evaluate").text
     english = client.get(f"/enterprise/{upload}/{AWARDED}?lang=en")

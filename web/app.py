@@ -20,6 +20,15 @@ from web.workspace import Workspaces
 
 
 
+# No page may be framed by another site (a hidden frame could click 确认记录 for the officer), load
+# anything from elsewhere, or send its address (which may carry ?token=) to another site.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+                               "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+    "X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
+}
+
+
 def create_app(settings: Settings) -> FastAPI:
     workspaces = Workspaces(settings.upload_ttl_seconds, settings.max_upload_bytes)
 
@@ -47,6 +56,7 @@ def create_app(settings: Settings) -> FastAPI:
     @app.middleware("http")
     async def remember_language(request: Request, call_next):
         response = await call_next(request)
+        response.headers.update(SECURITY_HEADERS)
         chosen = request.query_params.get("lang")
         if chosen in LANGS:
             response.set_cookie("lang", chosen, samesite="strict")
