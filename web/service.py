@@ -6,8 +6,8 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass, field
-from functools import lru_cache
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Optional
 
@@ -20,6 +20,7 @@ from engine.register import RegisterRead, read_register, write_rejected
 from engine.rules_model import Rulebook
 from web.problems import RequestProblem
 from web.workspace import Upload
+
 
 @dataclass
 class Evaluation:
