@@ -208,20 +208,15 @@ def award_plan(upload: Upload, ledger_path: Path, year: int, commit: bool):
 
 def ledger_summary(ledger_path: Path) -> Optional[dict]:
     """`scaleup ledger show`: runs, instalments by status, clawbacks, and the consistency check."""
-    from engine.awards.ledger import Ledger
-    if not ledger_path.exists():
-        return None
-    with Ledger.open(ledger_path, create=False) as ledger:
-        with ledger.snapshot():
-            return ledger.summary()
+    from engine.commands.awards import ledger_summary as summary
+    return summary(ledger_path).summary if ledger_path.exists() else None
 
 
 def record_payment(ledger_path: Path, paid_on: date, reference: str, year: Optional[int], commit: bool) -> list[dict]:
     """`scaleup ledger pay`: payable instalments marked paid with the voucher number (文号) and date."""
-    from engine.awards.ledger import Ledger
-    from engine.awards.run import pay
-    with Ledger.open(ledger_path, create=False) as ledger:
-        return pay(ledger, paid_on=paid_on, reference=reference, year=year, enterprise_ids=(), commit=commit)
+    from engine.commands.awards import ledger_pay
+    return ledger_pay(ledger_path, paid_on=paid_on, reference=reference, year=year, enterprise_ids=(),
+                      commit=commit)
 
 
 # ------------------------------------------------------------------------------------ plan, policy, what-if
@@ -242,10 +237,10 @@ def targets_chart(table: dict) -> dict:
 
 def whatif(ev: Evaluation, set_items: list[str]):
     """`scaleup diff --set NAME=VALUE ...`: validated like --set; the diff of decisions and budget."""
-    from engine.analysis.reform import parse_set_option
     from engine.analysis.whatif import diff
+    from engine.commands.common import reform_from_options
     from engine.errors import PolicyDataError
-    reform = parse_set_option(tuple(s for s in set_items if s.strip()), ev.as_of)
+    reform = reform_from_options(tuple(s.strip() for s in set_items if s.strip()), None, ev.as_of)
     if reform is None:
         raise PolicyDataError(["diff needs a change: --set NAME=VALUE"])
     return diff([e for _, e in ev.read.accepted], ev.policy, ev.book, reform, ev.as_of)
@@ -253,19 +248,14 @@ def whatif(ev: Evaluation, set_items: list[str]):
 
 def policies() -> list[dict]:
     """`scaleup policy list`."""
-    from engine.errors import PolicyDataError
-    from engine.policy import available_policies, load_policy, resolve_policy_folder
+    from engine.commands.policies import list_policies
     out = []
-    for pid in available_policies():
-        try:
-            m = load_policy(resolve_policy_folder(pid)).meta
-        except PolicyDataError as exc:
-            out.append({"id": pid, "valid": False, "problems": exc.problems})
-            continue
-        out.append({"id": pid, "valid": True, "document_number": m.document_number, "title_zh": m.title_zh,
-                    "title_en": m.title_en, "in_force": {"from": m.in_force.from_.isoformat(),
-                                                        "to": m.in_force.to.isoformat()},
-                    "fictional": m.fictional})
+    for listed in list_policies():
+        m = listed.meta
+        out.append({"id": listed.policy_id, "valid": False, "problems": listed.problems} if m is None else
+                   {"id": listed.policy_id, "valid": True, "document_number": m.document_number,
+                    "title_zh": m.title_zh, "title_en": m.title_en, "fictional": m.fictional,
+                    "in_force": {"from": m.in_force.from_.isoformat(), "to": m.in_force.to.isoformat()}})
     return out
 
 
@@ -278,10 +268,9 @@ def known_policy(policy_id: str) -> str:
 
 def policy_document(policy_id: str, as_of: Optional[date]) -> dict:
     """`scaleup policy show --format json`, plus what is not modelled and why."""
-    from engine.policy import load_policy, resolve_policy_folder
-    from engine.policy_view import policy_document as document
-    policy, book = load_engine_inputs(known_policy(policy_id))
-    doc = document(load_policy(resolve_policy_folder(policy_id)), as_of)
+    from engine.commands.policies import show_policy
+    _, book = load_engine_inputs(known_policy(policy_id))
+    doc = show_policy(policy_id, as_of).doc
     doc["not_modelled"] = [r.model_dump(mode="json") for r in book.not_modelled]
     return doc
 
@@ -294,9 +283,8 @@ def policy_findings(policy_id: str) -> list[dict]:
 @lru_cache(maxsize=8)
 def _bundled_policy_findings(policy_id: str) -> tuple:
     # A bundled policy changes only with the installed package, so its checks (about a second) run once.
-    from engine.analysis.policy_check import check_policy, findings_json
-    from engine.policy import resolve_policy_folder
-    return tuple(findings_json(check_policy(resolve_policy_folder(policy_id))))
+    from engine.commands.policies import check_policy
+    return tuple(check_policy(policy_id).json("zh")["findings"])
 
 
 def plain(value: Any) -> Any:
