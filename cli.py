@@ -23,6 +23,7 @@ from cli_support import (EXIT_DATA, EXIT_INTERNAL, EXIT_OK, REPORTER, AsOf, Quan
 from engine import __version__
 from engine.awards import PAYING_TYPES
 from engine.errors import EngineError, ScaleupError, UsageConflict
+from web.command import serve as serve_command
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -583,28 +584,8 @@ def sweep_command(file: Path, as_of: date, policy_id: str, param_name: str, star
     done(swept.rejected)
 
 
-@main.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to listen on. Anything but a loopback address needs --token.")
-@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
-@click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path), default=".", show_default=True,
-              help="Folder of the award ledger (DATA/scaleup.db), created if missing.")
-@click.option("--token", envvar="SCALEUP_TOKEN", default=None, metavar="SECRET",
-              help="Bearer token every request must carry (env SCALEUP_TOKEN); required off loopback.")
-@user_errors
-def serve(host: str, port: int, data_dir: Path, token: Optional[str]):
-    """Serve the web app and the HTTP API (/api/v1/) over the same engine (docs/web.md).
-
-    \b
-    Example:
-      scaleup serve                                  # http://127.0.0.1:8000
-      scaleup serve --port 8080 --data ~/scaleup-data
-    """
-    from web.server import serve as run
-    from web.settings import Settings
-    run(Settings(data_dir=data_dir, host=host, port=port, token=token))
-
-
+serve_command.callback = user_errors(serve_command.callback)   # web/command.py: the web app's command
+main.add_command(serve_command)
 show_policy_in_synopses(main)
 
 if __name__ == "__main__":  # pragma: no cover

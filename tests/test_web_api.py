@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 
 import pytest
 
-from engine.awards.run import PAUSE_ENV
 from tests.web_support import AS_OF, EXAMPLES, check, client_for, upload_page
 
 REGISTER = EXAMPLES / "register.csv"
@@ -196,7 +196,15 @@ def test_commit_needs_the_csrf_token_and_a_confirmation(client, upload, tmp_path
 
 
 def test_two_concurrent_commits_award_each_enterprise_once(client, upload, tmp_path, monkeypatch):
-    monkeypatch.setenv(PAUSE_ENV, "1")    # the first commit holds the write lock a second: the two overlap
+    # The first commit holds the write lock a second (a pause before COMMIT, planted in SQLite from
+    # outside the money path, as tests/faults/sqlite_hook.py does): the two requests overlap.
+    real_connect = sqlite3.connect
+
+    def connect_with_slow_commit(*args, **kwargs):
+        conn = real_connect(*args, **kwargs)
+        conn.set_trace_callback(lambda sql: time.sleep(1) if sql.strip().upper().startswith("COMMIT") else None)
+        return conn
+    monkeypatch.setattr(sqlite3, "connect", connect_with_slow_commit)
     token, answers = csrf(client), []
 
     def commit():
