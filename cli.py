@@ -163,7 +163,7 @@ def policy_new(policy_id: str, source: Path, district: Optional[str], out: Optio
 @click.argument("file", type=click.Path(exists=True, path_type=Path))
 @as_of_option()
 @policy_option
-@format_option("table", "json", "csv")
+@format_option("table", "json", "ndjson", "csv")
 @lang_option
 @check_options
 @reform_options
@@ -179,7 +179,8 @@ def check(file: Path, as_of: date, policy_id: str, set_items, overrides, **optio
     \b
     Example:
       scaleup check examples/register.csv --as-of 2024-12-31
-      scaleup check examples/register.xlsx --as-of 2024-12-31 --format json > decisions.json
+      scaleup check examples/register.xlsx --as-of 2024-12-31 --format ndjson > decisions.ndjson
+      scaleup check examples/register.csv --as-of 2024-12-31 --format ndjson --explain --with-policy
       scaleup check province.csv --as-of 2024-12-31 --format csv --out decisions.csv --workers 8
       scaleup check parts/ --as-of 2024-12-31 --format csv --out results/ --executor dask --scheduler tcp://head:8786
     """

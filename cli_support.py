@@ -105,7 +105,19 @@ check_options = stacked(
                  show_default=True,
                  help="durable: durable_rules, each decision cross-checked with its explanation. columnar: the same "
                       "rules as column operations over the whole register (one process; for very large registers); "
-                      "same outcomes, rule ids and amounts, explanations with `scaleup explain`."))
+                      "same outcomes, rule ids and amounts, explanations with `scaleup explain`."),
+    # Output contract v2 (docs/output-contract.md): engine/streams.OutputSpec.
+    click.option("--schema", type=click.Choice(["1", "2"]), default="2", show_default=True,
+                 help="json: contract version; 1 is the previous shape, kept for one release."),
+    click.option("--explain", "explain", is_flag=True,
+                 help="json/ndjson: add each decision's explanation text (as `scaleup explain` prints it)."),
+    click.option("--detail", type=click.Choice(["compact", "full"]), default="compact", show_default=True,
+                 help="json/ndjson: the deciding conditions, or every condition of every rule considered."),
+    click.option("--with-policy", "with_policy", is_flag=True,
+                 help="ndjson: the policy document (clauses, parameters, rules, interpretations) as the first line."),
+    click.option("--no-cross-check", "no_cross_check", is_flag=True,
+                 help="Summary runs: skip checking every row with the columnar engine (recorded as "
+                      "\"cross_check\": \"off\" in JSON/NDJSON and warned on stderr)."))
 
 # `awards`: the ledger, commit or dry run, and how the run is shown.
 award_options = stacked(

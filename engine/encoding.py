@@ -11,7 +11,6 @@ A threshold that is not a whole number of units is refused when compiling (never
 """
 from __future__ import annotations
 
-import math
 from fractions import Fraction
 from typing import Any
 
@@ -46,12 +45,17 @@ class Encoder:
         if isinstance(value, tuple):
             return tuple(self(fact, v, exact) for v in value)
         if kind in UNITS:
-            scaled = Fraction(value) / UNITS[kind]
-            whole = math.floor(scaled)
-            if exact and scaled != whole:
+            # Integer arithmetic on the value's exact ratio (int, Decimal and Fraction all give one):
+            # the same code as Fraction(value) / unit, without building Fractions for every record.
+            n, d = value.as_integer_ratio()
+            unit = UNITS[kind]
+            scaled_n, scaled_d = n * unit.denominator, d * unit.numerator
+            whole = scaled_n // scaled_d
+            fractional = scaled_n % scaled_d != 0
+            if exact and fractional:
                 raise PolicyDataError([f"threshold {value} for {fact} is not a whole number of "
                                        f"{UNITS[kind]} units; the engine compares exactly and will not round it"])
-            code = 2 * whole + (0 if scaled == whole else 1)
+            code = 2 * whole + (1 if fractional else 0)
             if exact and abs(code) >= THRESHOLD_LIMIT:
                 raise PolicyDataError([f"threshold {value} for {fact} is too large to compare exactly"])
             return max(-SATURATION, min(SATURATION, code))
@@ -63,17 +67,35 @@ class Encoder:
             return value
         raise PolicyDataError([f"fact {fact} ({kind}) cannot take the value {value!r}"])
 
+    def _record_plan(self) -> list[tuple[str, str, Any]]:
+        """(fact, kind, fixed-point scale or None) of every fact a record carries (year_month never)."""
+        plan = self.__dict__.get("_plan")
+        if plan is None:
+            plan = self._plan = [(fact, kind, _SCALE.get(kind)) for fact, kind in self.fact_types.items()
+                                 if kind != "year_month"]
+        return plan
+
     def record(self, values: dict[str, Any]) -> dict[str, Any]:
         """The engine's view of one enterprise: only facts rules may test, missing ones left out
         (durable_rules never matches a missing field, which is the three-valued 'unknown')."""
         out = {}
-        for fact, kind in self.fact_types.items():
+        for fact, kind, scale in self._record_plan():
             value = values.get(fact)
             if kind == "tags":
                 for tag, field in self.tag_fields.get(fact, {}).items():
                     out[field] = tag in (value or ())
                 continue
-            if value is None or kind == "year_month":
+            if value is None:
                 continue
-            out[fact] = self(fact, value)
+            if scale is not None and type(value) is not tuple:
+                # __call__'s fixed-point code, inlined: this runs for every number of every record.
+                n, d = value.as_integer_ratio()
+                n, d = n * scale[0], d * scale[1]
+                out[fact] = max(-SATURATION, min(SATURATION, 2 * (n // d) + (1 if n % d else 0)))
+            else:
+                out[fact] = self(fact, value)
         return out
+
+
+_SCALE = {kind: (unit.denominator, unit.numerator) for kind, unit in UNITS.items()}
+

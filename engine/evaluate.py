@@ -52,12 +52,20 @@ def load_engine_inputs(policy_id: str, rules_dir: Optional[Path] = None) -> tupl
 class Evaluator:
     """`condition_detail=False` leaves out each rule's condition findings and the changes that would
     turn it (what the explanation text and the JSON `conditions` show), for outputs that show neither:
-    the summary table, CSV and XLSX. Every rule is still evaluated exactly and cross-checked."""
+    the summary table, CSV and XLSX. Every rule is still evaluated exactly and cross-checked.
 
-    def __init__(self, policy: Policy, book: Rulebook, as_of: date, *, condition_detail: bool = True):
+    `exact=False` (summary runs that are cross-checked another way, engine/crosscheck.py): the verdict
+    from durable_rules alone, no findings. A family whose facts are all present can have no missing
+    rule, so nothing more is needed; where a fact it reads is missing (or durable_rules decided nothing),
+    that family is still evaluated exactly — for the columns behind insufficient data and the rule cited
+    for it — and must agree as always."""
+
+    def __init__(self, policy: Policy, book: Rulebook, as_of: date, *, condition_detail: bool = True,
+                 exact: bool = True):
         self.compiled: CompiledPolicy = compile_policy(policy, book, as_of)
         self.policy, self.book, self.as_of = policy, book, as_of
-        self.condition_detail = condition_detail
+        self.condition_detail = condition_detail and exact
+        self.exact = exact
         self._derived = [s for s in book.facts.values() if s.fn]
         FACT_TYPES.update({fid: spec.type for fid, spec in book.facts.items()})
 
@@ -70,9 +78,9 @@ class Evaluator:
             if name in self.compiled.tags:
                 tag = self.compiled.tags[name]
                 by_family.setdefault(tag.family, []).append((name, tag))
-        decisions = []
-        for fname, plan in self.compiled.plans.items():
-            decisions.append(self._decide(plan, values, by_family.get(fname, []), enterprise))
+        present = None if self.exact else {k for k, v in values.items() if v is not None}
+        decisions = [self._decide(plan, values, by_family.get(fname, []), enterprise, present)
+                     for fname, plan in self.compiled.plans.items()]
         return EnterpriseResult(enterprise_id=enterprise.enterprise_id, name=enterprise.name, town=enterprise.town,
                                 in_park=enterprise.in_park, as_of=self.as_of.isoformat(), policy=self.policy.id,
                                 decisions=decisions, facts=values)
@@ -81,18 +89,24 @@ class Evaluator:
         return [self.evaluate(e) for e in enterprises]
 
     # ------------------------------------------------------------------------------------------
-    def _decide(self, plan: FamilyPlan, values: dict, fired: list[tuple[str, RuleTag]], ent: Enterprise) -> Decision:
+    def _decide(self, plan: FamilyPlan, values: dict, fired: list[tuple[str, RuleTag]], ent: Enterprise,
+                present: Optional[set] = None) -> Decision:
         spec = plan.family.spec
         conclusion = spec.conclusion
         if not plan.evaluable:
             return Decision(type=plan.name, outcome="not_applicable", rule_id=conclusion.id,
                             clause_id=conclusion.clause, clause_text=self._clause_text(conclusion.clause),
                             findings=[], params={}, reason=plan.reason)
-        engine_verdict = read_fired(plan, [t for _, t in fired])
-        findings, python_verdict = explain_family(plan, values, self.book, self.condition_detail)
-        if engine_verdict != python_verdict:
-            raise EngineError(f"{ent.enterprise_id} {plan.name}: durable_rules concluded {engine_verdict}, "
-                              f"the exact evaluation {python_verdict}")
+        engine_verdict = read_fired_cached(plan, fired)
+        findings: list[RuleFinding] = []
+        missing = None
+        if self.exact or engine_verdict.category == "none":
+            findings, python_verdict = explain_family(plan, values, self.book, self.condition_detail)
+            if engine_verdict != python_verdict:
+                raise EngineError(f"{ent.enterprise_id} {plan.name}: durable_rules concluded {engine_verdict}, "
+                                  f"the exact evaluation {python_verdict}")
+        else:
+            missing = missing_verdict_facts(plan, values, self.book, present)
         outcome = engine_verdict.outcome
         # Insufficient data: cite the first rule that could not be evaluated.
         rule_id = engine_verdict.rule_id or next(
@@ -125,9 +139,9 @@ class Evaluator:
             decision.amount_yuan = sum((c.amount for c in chosen), Decimal(0))
             decision.amount_basis = combined_basis(c.param.provenance for c in chosen if c.amount)
         # Facts behind the verdict only: an amount line or a classification cannot make it undecided.
-        decision.missing_facts = sorted({f for fnd in findings if fnd.status == "missing"
-                                         and fnd.rule.kind not in ("amount", "classification")
-                                         for f in fnd.missing_facts})
+        decision.missing_facts = missing if missing is not None else sorted(
+            {f for fnd in findings if fnd.status == "missing" and fnd.rule.kind not in ("amount", "classification")
+             for f in fnd.missing_facts})
         return decision
 
     def _not_offered(self, decision: Decision, plan: FamilyPlan) -> Decision:
@@ -159,6 +173,70 @@ class Evaluator:
                 rp = plan.params[r.amount["param"]]
                 lines.append(AmountLine(r.id, r.clause, rp, rp.value, False, r.role))
         return lines
+
+
+def missing_verdict_facts(plan: FamilyPlan, values: dict, book: Rulebook,
+                          present: Optional[set] = None) -> list[str]:
+    """The register columns behind the verdict rules that cannot be evaluated for this record (Kleene
+    unknown): what explain_family's findings give as the decision's missing facts, without evaluating
+    the other rules. Only a rule that reads a missing fact can be unknown; only those are evaluated.
+    `present`: the facts with a value (computed once per record by the caller)."""
+    memo = plan.memo.get("verdict_rules")
+    if memo is None:
+        rules = []
+        for r in plan.rules_of_kind("applicability", "exclusion", "condition", "indicator"):
+            node = logic.implication(plan.guards.get(r.id), plan.nodes[r.id])
+            reads = frozenset(lf.fact for lf in logic.leaves(node)
+                              if isinstance(lf, logic.Leaf) and lf.if_missing is None)
+            shown = [lf.fact for lf in logic.leaves(plan.nodes[r.id]) if isinstance(lf, (logic.Leaf, logic.Exists))]
+            rules.append((node, reads, shown, tuple(_inputs_closure(shown, book))))
+        memo = plan.memo["verdict_rules"] = (rules, frozenset().union(*(r[1] for r in rules)), {})
+    rules, every_read, named = memo
+    absent = every_read.difference(present) if present is not None else {
+        f for f in every_read if values.get(f) is None}
+    if not absent:
+        return []
+    exact = None
+    missing: set[str] = set()
+    for i, (node, reads, shown, closure) in enumerate(rules):
+        if not absent.isdisjoint(reads):
+            exact = exact or ExactRecord(values)
+            if exact(node) is None:
+                # The columns named depend only on which facts of the rule's closure are missing.
+                key = (i, tuple(values.get(f) is None for f in closure))
+                if key not in named:
+                    named[key] = missing_inputs(shown, values, book)
+                missing.update(named[key])
+    return sorted(missing)
+
+
+def _inputs_closure(facts: list[str], book: Rulebook) -> list[str]:
+    """The facts and, for derived ones, their inputs, transitively: all missing_inputs looks at."""
+    out: list[str] = []
+    todo = list(facts)
+    while todo:
+        f = todo.pop()
+        if f not in out:
+            out.append(f)
+            spec = book.facts.get(f)
+            todo += list(spec.args) if spec is not None and spec.fn else []
+    return out
+
+
+VERDICT_CACHE_LIMIT = 4096     # distinct sets of fired rules per family remembered (a handful in practice)
+
+
+def read_fired_cached(plan: FamilyPlan, fired: list[tuple[str, RuleTag]]) -> Verdict:
+    """read_fired, remembered per set of fired durable_rules rules: the verdict depends on nothing else,
+    and a register repeats the same few sets (an error is raised again each time, never remembered)."""
+    cache = plan.memo.setdefault("verdicts", {})
+    key = frozenset([name for name, _ in fired])
+    verdict = cache.get(key)
+    if verdict is None:
+        verdict = read_fired(plan, [t for _, t in fired])
+        if len(cache) < VERDICT_CACHE_LIMIT:
+            cache[key] = verdict
+    return verdict
 
 
 def read_fired(plan: FamilyPlan, tags: list[RuleTag]) -> Verdict:

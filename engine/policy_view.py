@@ -7,9 +7,12 @@ from typing import Any, Optional
 
 from engine.output import json_value
 from engine.policy import Policy, coerce_param_value
+from engine.rules_model import Rulebook
 
 
-def policy_document(policy: Policy, as_of: Optional[date]) -> dict[str, Any]:
+def policy_document(policy: Policy, as_of: Optional[date], book: Optional[Rulebook] = None) -> dict[str, Any]:
+    """With the rulebook, also its rules: every rule id a decision of output contract v2 carries (the
+    rules and each family's conclusion) resolves here, with its family, kind, clause and interpretation."""
     meta = policy.meta
     params = []
     for name, p in policy.parameters.items():
@@ -53,4 +56,17 @@ def policy_document(policy: Policy, as_of: Optional[date]) -> dict[str, Any]:
             "text_targets": [t.model_dump() for t in policy.targets.text_targets],
         },
         "interpretations": [i.model_dump() for i in policy.interpretations.values()],
+        **({"rules": rules_document(book)} if book is not None else {}),
     }
+
+
+def rules_document(book: Rulebook) -> list[dict[str, Any]]:
+    out = []
+    for name, family in book.families.items():
+        concl = family.spec.conclusion
+        out.append({"id": concl.id, "family": name, "kind": "conclusion", "clause": concl.clause,
+                    "interpretation": getattr(concl, "interpretation", None)})
+        for r in family.rules:
+            out.append({"id": r.id, "family": name, "kind": r.kind, "clause": r.clause,
+                        "interpretation": r.interpretation})
+    return out

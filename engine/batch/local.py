@@ -26,11 +26,12 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Optional
 
 from engine.batch.progress import Progress
-from engine.batch.tasks import (JSON_CHUNK_SIZE, PARTITION_FORMATS, ChunkResult, Job, PartitionResult, default_workers,
-                                load_inputs, partition_files, run_task, with_reform, worker_for)
+from engine.batch.tasks import (PARTITION_FORMATS, ChunkResult, Job, PartitionResult, chunk_size_for, default_workers,
+                                load_inputs, output_spec, partition_files, run_task, with_reform, worker_for)
 from engine.batch.writers import RejectedWriter, json_item, write_json_list
 from engine.register.columns import register_columns
-from engine.register.streaming import DEFAULT_CHUNK_SIZE, IdIndex, scan_register
+from engine.register.streaming import IdIndex, scan_register
+from engine.streams import OutputSpec
 
 # What callers of a batch run use, importable from here.
 __all__ = ["ChunkResult", "Job", "LocalExecutor", "PartitionResult", "PartitionedRun", "Progress", "RegisterRun",
@@ -96,20 +97,26 @@ class RegisterRun:
     `chunks()` yields ChunkResults in row order."""
 
     def __init__(self, path: Path, *, as_of: date, policy_id: str, fmt: str, lang: str,
-                 sheet: Optional[str] = None, executor=None, chunk_size: Optional[int] = None, reform=None):
+                 sheet: Optional[str] = None, executor=None, chunk_size: Optional[int] = None, reform=None,
+                 output: Optional[OutputSpec] = None):
         from engine.compiler import plan_policy
         # The policy is loaded and compiled here first, so a policy that does not validate is one clear
         # error before any worker starts: with one worker, by building this process's worker itself;
         # otherwise without durable_rules (each worker compiles its own rulesets).
         policy, book = with_reform(load_inputs(policy_id), reform)
         self.scan = scan_register(path, columns=register_columns(policy), sheet=sheet)
-        self.job = Job(policy_id=policy_id, as_of=as_of, fmt=fmt, lang=lang, scan=self.scan, reform=reform)
+        self.job = Job(policy_id=policy_id, as_of=as_of, fmt=fmt, lang=lang, scan=self.scan, reform=reform,
+                       output=output)
         self.executor = executor or LocalExecutor(1)
-        self.chunk_size = max(1, chunk_size or (JSON_CHUNK_SIZE if fmt == "json" else DEFAULT_CHUNK_SIZE))
+        self.chunk_size = max(1, chunk_size or chunk_size_for(output_spec(self.job)))
         if isinstance(self.executor, LocalExecutor) and self.processes() <= 1:
             worker_for(self.job)
         else:
             plan_policy(policy, book, as_of)
+
+    def loaded(self) -> tuple:
+        """(policy, rulebook) of this run, the what-if reform applied."""
+        return with_reform(load_inputs(self.job.policy_id), self.job.reform)
 
     def processes(self) -> int:
         """Workers this run can use: no more than it has chunks."""
@@ -136,7 +143,7 @@ class PartitionedRun:
     """A folder of register files evaluated one file per task, written one result file per partition."""
 
     def __init__(self, folder: Path, out_dir: Path, *, as_of: date, policy_id: str, fmt: str, lang: str,
-                 executor=None, reform=None):
+                 executor=None, reform=None, output: Optional[OutputSpec] = None):
         from engine.compiler import plan_policy
         if fmt not in PARTITION_FORMATS:
             raise ValueError(fmt)
@@ -146,7 +153,8 @@ class PartitionedRun:
         self.out_dir = out_dir
         out_dir.mkdir(parents=True, exist_ok=True)
         self.executor = executor or LocalExecutor(1)
-        self.job = Job(policy_id=policy_id, as_of=as_of, fmt=fmt, lang=lang, out_dir=str(out_dir), reform=reform)
+        self.job = Job(policy_id=policy_id, as_of=as_of, fmt=fmt, lang=lang, out_dir=str(out_dir), reform=reform,
+                       output=output)
         self.failed: dict[str, str] = {}
 
     def results(self) -> Iterator[PartitionResult]:

@@ -14,20 +14,21 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any, Optional
 
-from engine.batch.writers import RejectedWriter, json_item, write_json_list
+from engine.batch.writers import RejectedWriter
 from engine.errors import EngineError, InputFileError, OutputFileError, ScaleupError
 from engine.fileguard import atomic_path
 from engine.register import InputProblem, RejectedRow
 from engine.register.columns import register_columns
 from engine.register.streaming import (DEFAULT_CHUNK_SIZE, IdIndex, RegisterScan, RowChecker, locate_ids,
                                        scan_register)
+from engine.streams import OutputSpec, TextStream
 
-FORMATS = ("table", "json", "csv", "xlsx")
-JSON_CHUNK_SIZE = 100      # a JSON result with its explanations is ~70 KB: smaller chunks, flat memory
+FORMATS = ("table", "json", "ndjson", "csv", "xlsx")
+JSON_CHUNK_SIZE = 100      # a result with its explanations is 10-70 KB: smaller chunks, flat memory
 PARTITION_SUFFIXES = (".csv", ".xlsx", ".json", ".parquet")
-PARTITION_FORMATS = {"json": ".json", "csv": ".csv"}
+PARTITION_FORMATS = {"json": ".json", "ndjson": ".ndjson", "csv": ".csv"}
 
 
 def default_workers() -> int:
@@ -45,8 +46,9 @@ class Job:
 
     policy_id: str
     as_of: date
-    fmt: str                                   # table | json | csv | xlsx: what each result becomes
+    fmt: str                                   # table | json | ndjson | csv | xlsx: what each result becomes
     lang: str
+    output: Optional[OutputSpec] = None        # contract version and options (engine/streams.py)
     scan: Optional[RegisterScan] = None        # a single file read in chunks
     out_dir: Optional[str] = None              # a partitioned register: where result files go
     duplicates: dict = field(default_factory=dict)   # partitioned: id -> [(file, row)] across files
@@ -56,7 +58,7 @@ class Job:
 
 @dataclass
 class ChunkResult:
-    items: list                                # rendered results, in row order
+    items: Any                                 # rendered results in row order: bytes (CSV, JSON, NDJSON) or rows
     rejected: list[RejectedRow]
     rows: int                                  # rows read (accepted + rejected)
     sessions_left: int = 0                     # durable_rules sessions still open after the chunk
@@ -78,18 +80,16 @@ class ChunkWorker:
     """The per-process state: the compiled policy and the row checker. Built once per process and run."""
 
     def __init__(self, job: Job):
-        from engine.evaluate import Evaluator, load_engine_inputs
-        from engine.output import csv_columns
+        from engine.evaluate import load_engine_inputs
+        from engine.streams import ChunkRenderer
         self.job = job
         # Loaded by the parent before it forked this process, or else loaded here.
         self.policy, self.book = _LOADED.get(job.policy_id) or load_engine_inputs(job.policy_id)
         if job.reform is not None:
             from engine.analysis.reform import apply_reform
             self.policy = apply_reform(self.policy, job.reform)
-        # Summary outputs show no condition-level findings: they are left out (every rule is still
-        # evaluated and cross-checked with durable_rules).
-        self.evaluator = Evaluator(self.policy, self.book, job.as_of, condition_detail=job.fmt == "json")
-        self.columns = csv_columns()
+        self.renderer = ChunkRenderer(self.policy, self.book, job.as_of, output_spec(job))
+        self.evaluator = self.renderer.evaluator
         self.lock = threading.Lock()           # Dask may run several tasks at once in one process
         self.file_checker = self.checker(job.scan) if job.scan else None
 
@@ -99,25 +99,20 @@ class ChunkWorker:
     def run(self, checker: RowChecker, rows: list) -> ChunkResult:
         from engine.vocabulary import known_tags, unknown_tag_problem
         with self.lock:
-            items, rejected, warnings = [], [], []
+            enterprises, row_numbers, rejected, warnings = [], [], [], []
             known = known_tags(self.policy, self.job.as_of)
             for row_no, cells in rows:
                 outcome = checker.check(row_no, cells)
                 if isinstance(outcome, RejectedRow):
                     rejected.append(outcome)
                 else:
-                    items.append(self.render(self.evaluator.evaluate(outcome[1])))
+                    enterprises.append(outcome[1])
+                    row_numbers.append(row_no)
                     warning = unknown_tag_problem(checker.scan.name, row_no, outcome[1], known, self.policy.id)
                     if warning is not None:
                         warnings.append(warning)
+            items = self.renderer.render(enterprises, row_numbers)
             return ChunkResult(items, rejected, len(rows), self.sessions_left(), warnings)
-
-    def render(self, result) -> Any:
-        from engine.output import result_json, summary_row
-        if self.job.fmt == "json":
-            return json_item(result_json(result, self.book, self.job.lang))
-        row = summary_row(result)
-        return row if self.job.fmt == "table" else [row.get(c, "") for c in self.columns]
 
     def sessions_left(self) -> int:
         """durable_rules sessions of the last record still open (always 0: each is deleted at once)."""
@@ -152,6 +147,14 @@ def load_inputs(policy_id: str) -> tuple:
 def job_columns(job: Job) -> tuple:
     """The register columns of the job's policy (its rules folder's facts schema)."""
     return register_columns(load_inputs(job.policy_id)[0])
+
+
+def output_spec(job: Job) -> OutputSpec:
+    return job.output or OutputSpec(job.fmt, job.lang)
+
+
+def chunk_size_for(spec: OutputSpec) -> int:
+    return JSON_CHUNK_SIZE if spec.needs_explanations else DEFAULT_CHUNK_SIZE
 
 
 def worker_for(job: Job) -> ChunkWorker:
@@ -215,7 +218,7 @@ def evaluate_partition(job: Job, path: str) -> PartitionResult:
 
 
 def evaluate_scanned(job: Job, scan: RegisterScan) -> PartitionResult:
-    from engine.tabular import write_csv
+    from engine.output import csv_headers
     scan.duplicates = {k: v for k, v in job.duplicates.items() if any(f == scan.name for f, _ in v)}
     worker = worker_for(job)
     checker = worker.checker(scan)
@@ -223,24 +226,17 @@ def evaluate_scanned(job: Job, scan: RegisterScan) -> PartitionResult:
     stem = Path(scan.name).stem
     out = Path(job.out_dir) / (stem + PARTITION_FORMATS[job.fmt])
     rejected = RejectedWriter(out.with_name(f"{stem}.errors.csv"), scan.headers)
-
-    def items() -> Iterator:
-        for rows in scan.chunks(JSON_CHUNK_SIZE if job.fmt == "json" else DEFAULT_CHUNK_SIZE):
-            chunk = worker.run(checker, rows)
-            result.rows += chunk.rows
-            for r in chunk.rejected:
-                rejected.add(r)
-            result.rejected.extend(chunk.rejected)
-            yield from chunk.items
-
     try:
-        with atomic_path(out) as tmp:
-            if job.fmt == "json":
-                with open(tmp, "w", encoding="utf-8") as fh:
-                    write_json_list(fh, items())
-            else:
-                from engine.output import csv_headers
-                write_csv(tmp, csv_headers(job.lang), items())
+        with atomic_path(out) as tmp, open(tmp, "wb") as fh:
+            stream = TextStream(fh, job.fmt, headers=csv_headers(job.lang))
+            for rows in scan.chunks(chunk_size_for(output_spec(job))):
+                chunk = worker.run(checker, rows)
+                result.rows += chunk.rows
+                for r in chunk.rejected:
+                    rejected.add(r)
+                result.rejected.extend(chunk.rejected)
+                stream.write(chunk.items)
+            stream.close()
     except OutputFileError as exc:
         return PartitionResult(scan.name, error=str(exc))
     finally:

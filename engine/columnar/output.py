@@ -200,3 +200,27 @@ def _decision_json(d: ColumnarDecision, findings, params: dict, kinds: dict, lan
                    result: ColumnarResult) -> dict:
     return decision_document(d, findings, params, kinds,
                              EXPLANATION[lang].format(id=result.enterprise_id, as_of=result.as_of))
+
+
+# ------------------------------------------------------------------------------- contract version 2
+
+def contract_lines(batch: ColumnarBatch, contract, positions: Optional[Iterable[int]] = None) -> Iterable[str]:
+    """Output contract v2 (engine/contract.py), one line per enterprise, through the same builder as
+    the durable path: the same verdicts give the same line. The deciding conditions are evaluated
+    exactly on each row's facts (engine/evaluate), as durable's are."""
+    from engine.contract import enterprise_document, ndjson_line
+    ev = batch.ev
+    derived = [s for s in ev.book.facts.values() if s.fn]
+    for i in (range(batch.n) if positions is None else positions):
+        result = batch.result(i)
+        values = fact_values(batch.frame.row_values(i), derived, ev.as_of)   # type: ignore[arg-type]
+        yield ndjson_line(enterprise_document(contract, result, values, amount_rules=[
+            _paid(batch, fam, i) for fam in ev.families]))
+
+
+def _paid(batch: ColumnarBatch, fam, i: int) -> list[str]:
+    """The amount rules paid to row i (the highest base, the highest positive bonus)."""
+    if not fam.plan.evaluable or batch.out[fam.name]["cat"][i] != POS:
+        return []
+    a = batch.out[fam.name]
+    return [fam.rule_ids[fam.amounts[int(k)][0]] for k in (a["base"][i], a["bonus"][i]) if k >= 0]

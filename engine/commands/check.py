@@ -4,6 +4,7 @@ streamed over workers, a folder of register files (one result file each), or one
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -36,6 +37,16 @@ class CheckOptions:
     chunk_size: Optional[int] = None
     progress: Optional[bool] = None
     engine_name: str = "durable"
+    schema: str = "2"                  # output contract (json/ndjson): engine/streams.OutputSpec
+    explain: bool = False
+    detail: str = "compact"
+    with_policy: bool = False
+    no_cross_check: bool = False
+
+    def output(self):
+        from engine.streams import OutputSpec
+        return OutputSpec(self.fmt, self.lang, int(self.schema), self.explain, self.detail, not self.no_cross_check,
+                          self.with_policy)
 
     def refuse_conflicts(self, file: Path) -> None:
         """Option combinations a check cannot run (cli.py shows them as usage errors, exit 2)."""
@@ -45,13 +56,26 @@ class CheckOptions:
                                     "--workers, --executor and --chunk-size (or use --engine durable)")
         elif self.scheduler and self.executor_name != "dask":
             raise UsageConflict("--scheduler goes with --executor dask")
+        self._refuse_contract_conflicts()
         out = self.out
         if file.is_dir():
-            if out is None or self.fmt not in ("csv", "json") or self.errors is not None or (out.exists() and not out.is_dir()):
-                raise UsageConflict("a folder of register files needs --format csv or json and --out FOLDER for "
-                                    "its result files (rejected rows are written beside them, NAME.errors.csv)")
+            if out is None or self.fmt not in ("csv", "json", "ndjson") or self.errors is not None or (
+                    out.exists() and not out.is_dir()):
+                raise UsageConflict("a folder of register files needs --format csv, json or ndjson and --out FOLDER "
+                                    "for its result files (rejected rows are written beside them, NAME.errors.csv)")
         elif out is not None and out.is_dir():
             raise UsageConflict(f"--out {out} is a folder; give a file name")
+
+
+    def _refuse_contract_conflicts(self) -> None:
+        if self.schema == "1" and (self.fmt != "json" or self.explain or self.detail != "compact" or self.with_policy):
+            raise UsageConflict("--schema 1 goes with --format json alone (it always carries every explanation)")
+        if (self.explain or self.detail != "compact") and self.fmt not in ("json", "ndjson"):
+            raise UsageConflict("--explain and --detail go with --format json or ndjson")
+        if self.with_policy and self.fmt != "ndjson":
+            raise UsageConflict("--with-policy goes with --format ndjson")
+        if self.explain and self.engine_name == "columnar":
+            raise UsageConflict("--explain needs --engine durable (explanations come from durable_rules)")
 
 
 def check(file: Path, *, as_of: date, policy_id: str, options: CheckOptions, set_items: tuple = (),
@@ -62,6 +86,8 @@ def check(file: Path, *, as_of: date, policy_id: str, options: CheckOptions, set
     guard = OutputGuard([file, overrides], [options.errors] if file.is_dir() else [options.out, options.errors])
     if file.is_dir() and options.out is not None:
         guard.check_folder(options.out)
+    if options.no_cross_check:
+        reporter.warning("--no-cross-check: rows are not checked by a second implementation")
     reform = reform_from_options(set_items, overrides, as_of)
     if options.engine_name == "columnar":
         return Checked(_check_columnar(file, as_of, policy_id, options, reform, reporter, stdout))
@@ -72,6 +98,45 @@ def check(file: Path, *, as_of: date, policy_id: str, options: CheckOptions, set
         return Checked(_check_file(file, as_of, policy_id, options, executor, reform, reporter, stdout))
     finally:
         executor.close()
+
+
+@contextmanager
+def _binary_output(tmp: Optional[Path], stdout: IO[str]):
+    """Where the workers' bytes go: the file, or standard output's byte stream (text streams without
+    one, as in tests, get the text)."""
+    if tmp is not None:
+        with open(tmp, "wb") as fh:
+            yield fh
+        return
+    stdout.flush()
+    buffer = getattr(stdout, "buffer", None)
+    yield buffer if buffer is not None else _TextSink(stdout)
+    (buffer or stdout).flush()
+
+
+class _TextSink:
+    def __init__(self, stdout: IO[str]):
+        self.stdout = stdout
+
+    def write(self, data: bytes) -> None:
+        self.stdout.write(data.decode("utf-8"))
+
+
+def _write_contract(batch, columnar, policy, book, as_of: date, o: CheckOptions, tmp: Optional[Path],
+                    stdout: IO[str]) -> None:
+    """The columnar engine's results as output contract v2, through the durable path's builder."""
+    from engine.columnar.output import contract_lines
+    from engine.contract import Contract
+    from engine.streams import TextStream, policy_line
+    contract = Contract(columnar.plan.plans, book, engine="columnar", cross_check="off", detail=o.detail)
+    first = policy_line(policy, book, as_of) if o.with_policy else None
+    with _binary_output(tmp, stdout) as fh:
+        stream = TextStream(fh, o.fmt, first_line=first)
+        for line in contract_lines(batch, contract):
+            stream.write((line + "\n" if o.fmt == "ndjson" else line).encode("utf-8"))
+        stream.close()
+        if tmp is None and o.fmt == "json":
+            fh.write(b"\n")
 
 
 def _check_columnar(file: Path, as_of: date, policy_id: str, o: CheckOptions, reform, reporter: Reporter,
@@ -86,7 +151,8 @@ def _check_columnar(file: Path, as_of: date, policy_id: str, o: CheckOptions, re
     policy, book = policy_and_rules(policy_id, reform)
     read = read_register_frame(file, as_of=as_of, policy=policy, sheet=o.sheet)
     report_read(read, reporter, o.errors)
-    batch = ColumnarEvaluator(policy, book, as_of).evaluate_frame(read.frame)
+    columnar = ColumnarEvaluator(policy, book, as_of)
+    batch = columnar.evaluate_frame(read.frame)
     with atomic_output(o.out) as tmp:
         if o.out is not None and o.out.suffix.lower() == ".xlsx":
             cols = csv_columns()
@@ -94,6 +160,8 @@ def _check_columnar(file: Path, as_of: date, policy_id: str, o: CheckOptions, re
                                            ([r.get(c, "") for c in cols] for r in summary_rows(batch.results())))})
         elif o.fmt == "csv":
             write_summary_csv(batch, tmp if tmp is not None else stdout, headers=csv_headers(o.lang))
+        elif o.fmt == "ndjson" or o.fmt == "json" and o.schema == "2":
+            _write_contract(batch, columnar, policy, book, as_of, o, tmp, stdout)
         else:
             write_text(json.dumps(results_json(batch, o.lang), ensure_ascii=False, indent=2) if o.fmt == "json"
                            else render_table(batch.results(), o.lang), tmp, stdout)
@@ -104,13 +172,15 @@ def _check_file(file: Path, as_of: date, policy_id: str, o: CheckOptions, execut
                 stdout: IO[str]) -> int:
     """One register file, streamed: chunks are evaluated by the executor's workers and written in row
     order as they come back. Returns the number of rejected rows."""
-    from engine.batch.local import Progress, RegisterRun, RejectedWriter, table_text, write_json_list
+    from dataclasses import replace
+    from engine.batch.local import Progress, RegisterRun, RejectedWriter, table_text
     from engine.output import csv_headers
-    from engine.tabular import write_csv, write_xlsx
-    out, fmt, lang = o.out, o.fmt, o.lang
-    to_xlsx = out is not None and out.suffix.lower() == ".xlsx"
-    run = RegisterRun(file, as_of=as_of, policy_id=policy_id, fmt="xlsx" if to_xlsx else fmt, lang=lang,
-                      sheet=o.sheet, executor=executor, chunk_size=o.chunk_size, reform=reform)
+    from engine.streams import TextStream, policy_line
+    from engine.tabular import write_xlsx
+    out, lang = o.out, o.lang
+    fmt = "xlsx" if out is not None and out.suffix.lower() == ".xlsx" else o.fmt
+    run = RegisterRun(file, as_of=as_of, policy_id=policy_id, fmt=fmt, lang=lang, sheet=o.sheet, executor=executor,
+                      chunk_size=o.chunk_size, reform=reform, output=replace(o.output(), fmt=fmt))
     for warning in run.scan.warnings:
         reporter.warning(str(warning))
     bar = Progress(run.total_rows, enabled=o.progress)
@@ -127,22 +197,26 @@ def _check_file(file: Path, as_of: date, policy_id: str, o: CheckOptions, execut
             for warning in chunk.warnings:
                 reporter.warning(str(warning))
             bar.update(chunk.rows, len(chunk.rejected))
-            yield from chunk.items
+            if isinstance(chunk.items, bytes):
+                yield chunk.items
+            else:
+                yield from chunk.items
 
     # A file is written under a temporary name and renamed when complete: never a half-written result.
     try:
         with atomic_output(out) as tmp:
-            if to_xlsx:
+            if fmt == "xlsx":
                 write_xlsx(tmp, {"decisions": (csv_headers(lang), items())})
-            elif fmt == "json":
-                if tmp is None:
-                    write_json_list(stdout, items())
-                    stdout.write("\n")
-                else:
-                    with open(tmp, "w", encoding="utf-8") as fh:
-                        write_json_list(fh, items())
-            elif fmt == "csv":
-                write_csv(tmp if tmp is not None else stdout, csv_headers(lang), items())
+            elif fmt in ("json", "ndjson", "csv"):
+                # The workers rendered each chunk's bytes; here they are only written, in row order.
+                first = policy_line(*run.loaded(), as_of) if o.with_policy else None
+                with _binary_output(tmp, stdout) as fh:
+                    stream = TextStream(fh, fmt, headers=csv_headers(lang), first_line=first)
+                    for data in items():
+                        stream.write(data)
+                    stream.close()
+                    if tmp is None and fmt == "json":
+                        fh.write(b"\n")
             else:
                 write_text(table_text(list(items()), lang), tmp, stdout)
     finally:
@@ -159,7 +233,7 @@ def _check_partitioned(folder: Path, as_of: date, policy_id: str, o: CheckOption
     and unreadable files."""
     from engine.batch.local import PartitionedRun, Progress
     run = PartitionedRun(folder, o.out, as_of=as_of, policy_id=policy_id, fmt=o.fmt, lang=o.lang,
-                         executor=executor, reform=reform)
+                         executor=executor, reform=reform, output=o.output())
     bar = Progress(len(run.files), enabled=o.progress, unit="files")
     problems = rows = 0
     try:

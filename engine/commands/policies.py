@@ -41,10 +41,11 @@ class Shown:
 
 def show_policy(policy_id: str, as_of: Optional[date]) -> Shown:
     """Clauses (verbatim), parameters with provenance (in force on `as_of`, or every dated value),
-    targets and interpretations, as one document."""
-    from engine.policy import load_policy, resolve_policy_folder
+    targets, interpretations and the rules, as one document."""
+    from engine.evaluate import load_engine_inputs
     from engine.policy_view import policy_document
-    return Shown(policy_document(load_policy(resolve_policy_folder(policy_id)), as_of))
+    policy, book = load_engine_inputs(policy_id)
+    return Shown(policy_document(policy, as_of, book))   # with its rules: what v2 decisions' ids resolve in
 
 
 @dataclass

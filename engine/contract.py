@@ -1,0 +1,157 @@
+"""Output contract version 2: one compact object per enterprise (docs/output-contract.md, JSON Schema in
+docs/schema/). `enterprise_document` is the one builder both engines write through (durable_rules and
+the columnar engine give the same object for the same verdicts).
+
+A decision carries its verdict, amount, the ids of the rules that decided it, their clauses and
+interpretations, the deciding conditions (fact value, operator, threshold, met, margin) and references
+to the parameters behind them (name, value, kind of provenance). Clause texts, parameter notes and
+sources, interpretations and labels are not repeated: they live once in the policy document
+(engine/policy_view.py; `scaleup policy show ID --format json`, or the first NDJSON line with
+--with-policy), addressed by these ids. `explain` adds each decision's rendered text; detail "full"
+adds every condition of every rule considered and each rule's status.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Optional, Sequence
+
+from engine.compiler import FamilyPlan
+from engine.evaluate import FACT_TYPES, ExactRecord, condition_findings, explain_family
+from engine.output import json_value
+from engine.rules_model import Rulebook
+
+SCHEMA_VERSION = 2
+DETAILS = ("compact", "full")
+PROVENANCE_STRENGTH = ("source", "decided", "assumed")     # weakest wins for an amount's basis
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))   # the C encoder, one line
+
+
+@dataclass
+class Contract:
+    """What every document of one run shares: the compiled plans, the options, how rows were checked."""
+
+    plans: dict[str, FamilyPlan]
+    book: Rulebook
+    engine: str = "durable"              # durable | columnar
+    cross_check: str = "columnar"        # columnar | exact | off (engine/crosscheck.CHECK_MODES)
+    detail: str = "compact"              # compact | full
+    explain: bool = False
+    kinds: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.kinds = {fid: spec.type for fid, spec in self.book.facts.items()}
+        FACT_TYPES.update(self.kinds)      # the unit of a strict margin (a fen, a year), as Evaluator sets it
+
+
+def enterprise_document(contract: Contract, result: Any, values: dict, *,
+                        amount_rules: Optional[Sequence[Sequence[str]]] = None,
+                        findings: Optional[Sequence[list]] = None,
+                        explanations: Optional[Sequence[str]] = None) -> dict:
+    """The v2 object for one enterprise. `result`: engine/decisions.EnterpriseResult or the columnar
+    engine's ColumnarResult (the same verdict fields); `values`: its facts (derived included);
+    `amount_rules`: per decision, the amount rules paid (chosen); `findings`: per decision, every rule's
+    findings (detail "full"; computed here when not given); `explanations`: per decision, the text."""
+    decisions = []
+    for k, d in enumerate(result.decisions):
+        plan = contract.plans[d.type]
+        doc = _decision(contract, plan, d, values, amount_rules[k] if amount_rules else ())
+        if contract.detail == "full":
+            fnd = findings[k] if findings is not None else (
+                explain_family(plan, values, contract.book)[0] if plan.evaluable else [])
+            doc["conditions"] = [_condition(contract, c) for f in fnd for c in f.conditions]
+            doc["rules"] = [{"rule_id": f.rule.id, "kind": f.rule.kind, "status": f.status,
+                             "included_from": f.included_from, "missing_facts": f.missing_facts} for f in fnd]
+        if contract.explain and explanations is not None:
+            doc["explanation"] = explanations[k]
+        decisions.append(doc)
+    return {"schema": SCHEMA_VERSION, "enterprise_id": result.enterprise_id, "name": result.name,
+            "as_of": result.as_of, "policy": result.policy,
+            "engine": contract.engine, "cross_check": contract.cross_check, "decisions": decisions}
+
+
+def ndjson_line(doc: dict) -> str:
+    """One document on one line (UTF-8 text, no trailing newline)."""
+    return _ENCODER.encode(doc)
+
+
+def deciding_rules(plan: FamilyPlan, d: Any) -> list[str]:
+    """The rules that decided: the cited rule (the failing condition, the exclusion, the applicability
+    rule, the first rule that could not be evaluated); for a positive gate every condition; for
+    indicators the triggered ones."""
+    if not plan.evaluable:
+        return []
+    spec = plan.family.spec
+    if d.rule_id != spec.conclusion.id:
+        ids = [d.rule_id]
+    elif spec.decision == "gate" and d.outcome == spec.outcomes["positive"]:
+        ids = [r.id for r in plan.rules_of_kind("condition")]
+    else:
+        ids = []
+    return ids + [t for t in d.triggered if t not in ids]
+
+
+def _decision(contract: Contract, plan: FamilyPlan, d: Any, values: dict, paid: Sequence[str]) -> dict:
+    rules = deciding_rules(plan, d)
+    by_id = _rules_by_id(plan)
+    cited = [by_id[r] for r in [*rules, *paid] if r in by_id]
+    conclusion = plan.family.spec.conclusion
+    interpretations = [r.interpretation for r in cited if r.interpretation]
+    if d.rule_id == conclusion.id and getattr(conclusion, "interpretation", None):
+        interpretations.insert(0, conclusion.interpretation)
+    params: dict[str, Any] = {}
+    for rid in [*rules, *paid]:
+        for p in plan.rule_params.get(rid, ()):
+            params.setdefault(p.name, p)
+    conditions = []
+    if rules and values is not None:
+        exact = ExactRecord(values, plan.memo)
+        for rid in rules:
+            node = plan.nodes.get(rid)
+            if node is not None:
+                conditions += [_condition(contract, c) for c in condition_findings(rid, node, values, exact)]
+    basis = None
+    if d.amount_yuan is not None:
+        kinds = [plan.params[by_id[r].amount["param"]].provenance for r in paid if r in by_id]
+        basis = max(kinds, key=_strength, default=None)
+    doc = {"type": d.type, "outcome": d.outcome, "rule_id": d.rule_id, "clause_id": d.clause_id,
+           "rule_ids": [*rules, *[r for r in paid if r not in rules]],
+           "clause_ids": list(dict.fromkeys([d.clause_id, *(r.clause for r in cited)])),
+           "interpretations": list(dict.fromkeys(interpretations)),
+           "amount_yuan": json_value(d.amount_yuan, "money") if d.amount_yuan is not None else None}
+    # Optional members are left out when empty (the schema says so): a summary line stays small.
+    if basis:
+        doc["amount_basis"] = basis
+    if d.type == "town_award":
+        doc["beneficiary"] = d.beneficiary      # always there for a town award (null when not awarded)
+    if d.attributes:
+        doc["attributes"] = {k: json_value(d.attributes[k]) for k in sorted(d.attributes)}
+    if d.triggered_codes:
+        doc["triggered"] = list(d.triggered_codes)
+    if d.missing_facts:
+        doc["missing_facts"] = list(d.missing_facts)
+    if d.reason:
+        doc["reason"] = d.reason
+    doc["conditions"] = conditions
+    doc["parameters"] = [{"name": p.name, "value": json_value(p.value, p.parameter.type),
+                          "provenance": p.provenance} for p in params.values()]
+    return doc
+
+
+def _condition(contract: Contract, c) -> dict:
+    kind = contract.kinds.get(c.fact) if c.fact else (c.params[0].parameter.type if c.params else None)
+    out = {"rule_id": c.rule_id, "fact": c.fact, "value": json_value(c.value, kind), "op": c.op,
+           "threshold": json_value(c.threshold, kind if c.fact else None), "met": c.met}
+    if c.margin is not None:
+        out["margin"] = json_value(c.margin, kind)
+    return out
+
+
+def _rules_by_id(plan: FamilyPlan) -> dict:
+    if "by_id" not in plan.memo:
+        plan.memo["by_id"] = {r.id: r for r in plan.family.rules}
+    return plan.memo["by_id"]
+
+
+def _strength(provenance: str) -> int:
+    return PROVENANCE_STRENGTH.index(provenance) if provenance in PROVENANCE_STRENGTH else len(PROVENANCE_STRENGTH)
