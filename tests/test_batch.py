@@ -122,7 +122,8 @@ def run_check(*args):
 
 @pytest.mark.parametrize("fmt,lang", [("json", "zh"), ("csv", "en"), ("table", "zh")])
 def test_streamed_check_prints_exactly_what_the_whole_register_gave(fmt, lang):
-    result = run_check("--format", fmt, "--lang", lang, "--chunk-size", "7", "--workers", "1")
+    schema = ["--schema", "1"] if fmt == "json" else []      # the reference renders contract version 1
+    result = run_check("--format", fmt, *schema, "--lang", lang, "--chunk-size", "7", "--workers", "1")
     assert result.exit_code == 0
     assert result.stdout.replace("\r\n", "\n") == reference_output(fmt, lang)
 
@@ -137,7 +138,7 @@ def test_json_items_are_written_as_json_dumps_writes_the_list():
     assert empty.getvalue() == "[]"
 
 
-@pytest.mark.parametrize("fmt", ["json", "csv"])
+@pytest.mark.parametrize("fmt", ["json", "ndjson", "csv"])
 def test_two_workers_give_the_same_output_in_the_same_order_as_one(fmt, tmp_path):
     one, two = tmp_path / f"one.{fmt}", tmp_path / f"two.{fmt}"
     assert run_check("--format", fmt, "--chunk-size", "6", "--workers", "1", "--out", str(one)).exit_code == 0
@@ -170,7 +171,8 @@ def test_rejected_rows_stream_to_the_errors_file_exactly_as_before(tmp_path):
 
 def test_a_failed_run_leaves_no_half_written_output(tmp_path, monkeypatch):
     out = tmp_path / "decisions.csv"
-    monkeypatch.setattr(ChunkWorker, "render", lambda self, result: 1 / 0)
+    from engine.streams import ChunkRenderer
+    monkeypatch.setattr(ChunkRenderer, "render", lambda self, enterprises, rows=None: 1 / 0)
     with pytest.raises(ZeroDivisionError):
         run_check("--format", "csv", "--workers", "1", "--out", str(out))
     assert not out.exists() and not list(tmp_path.iterdir())
@@ -241,7 +243,8 @@ def partition(folder: Path, sizes=(17, 17, 16)) -> Path:
 def test_a_partitioned_register_gives_the_single_file_results_one_file_per_partition(tmp_path):
     parts, out = partition(tmp_path / "parts"), tmp_path / "out"
     result = CliRunner().invoke(main, ["check", str(parts), "--as-of", "2024-12-31", "--format", "json",
-                                       "--out", str(out), "--workers", "2"], catch_exceptions=False)
+                                       "--schema", "1", "--out", str(out), "--workers", "2"],
+                                catch_exceptions=False)
     assert result.exit_code == 0, result.output
     joined = [doc for f in sorted(out.glob("*.json")) for doc in json.loads(f.read_text(encoding="utf-8"))]
     assert joined == json.loads(reference_output("json", "zh"))

@@ -130,12 +130,15 @@ def test_check_json_follows_the_output_contract():
     docs = json.loads(result.output)
     assert len(docs) == 50
     for doc in docs:
-        assert set(doc) == {"enterprise_id", "name", "as_of", "policy", "decisions"}
+        assert set(doc) == {"schema", "enterprise_id", "name", "as_of", "policy", "engine", "cross_check",
+                            "decisions"}
+        assert doc["schema"] == 2 and doc["cross_check"] == "columnar"
         assert doc["as_of"] == "2024-12-31" and doc["policy"] == "wanzhou-2022-80"
         assert [d["type"] for d in doc["decisions"]] == list(DECISION_TYPES)
         for d in doc["decisions"]:
             assert d["outcome"] in OUTCOMES[d["type"]]
-            for key in ("rule_id", "clause_id", "amount_yuan", "conditions", "parameters", "explanation"):
+            for key in ("rule_id", "clause_id", "rule_ids", "clause_ids", "interpretations", "amount_yuan",
+                        "conditions", "parameters"):
                 assert key in d
             assert d["amount_yuan"] is None or (isinstance(d["amount_yuan"], str) and "." in d["amount_yuan"])
             for c in d["conditions"]:

@@ -33,7 +33,7 @@ def run(*args):
 
 def test_a_partitioned_register_on_two_dask_workers_equals_one_process(scheduler, tmp_path):
     parts, out = partition(tmp_path / "parts"), tmp_path / "out"
-    result = run(parts, "--format", "json", "--out", out, "--executor", "dask", "--scheduler", scheduler)
+    result = run(parts, "--format", "json", "--schema", "1", "--out", out, "--executor", "dask", "--scheduler", scheduler)
     assert result.exit_code == 0, result.output
     files = sorted(out.glob("*.json"))
     assert [f.name for f in files] == ["part-000.json", "part-001.json", "part-002.json"]
@@ -54,7 +54,7 @@ def test_csv_partitions_on_dask_equal_the_single_file_csv(scheduler, tmp_path):
 
 
 def test_a_single_file_shipped_in_chunks_to_dask_equals_one_process(scheduler):
-    result = run(REGISTER, "--format", "json", "--executor", "dask", "--scheduler", scheduler, "--chunk-size", "9")
+    result = run(REGISTER, "--format", "json", "--schema", "1", "--executor", "dask", "--scheduler", scheduler, "--chunk-size", "9")
     assert result.exit_code == 0
     assert result.stdout == reference_output("json", "zh")
 
