@@ -6,9 +6,10 @@ facts. A script, not a test (`make bench`; see bench/README.md).
     python bench/run.py --sizes 10k --profile    # and where the time goes
 
 For each size it generates (once, bench/generate.py) a register and measures:
-  * `scaleup check` end to end (read, validate, evaluate with the engine/explanation cross-check on every
-    record, write), with --format csv (summary) and --format json (every decision's full explanation),
-    on 1 worker and on --workers N: rows/s (wall), rows per CPU-second, peak RSS of the process tree;
+  * `scaleup check` end to end (read, validate, evaluate, cross-check every row, write) in each output
+    that matters, on 1 worker and on --workers N: summary CSV, compact NDJSON (contract v2), NDJSON with
+    --explain, NDJSON with --detail full, and the columnar engine's compact NDJSON: rows/s (wall), rows
+    per CPU-second, bytes per enterprise of the output, peak RSS of the process tree;
   * in one process, on the first --sample accepted rows of the same register:
       - the bare engine: durable_rules with the project's own compiled rulesets and no-op actions, each
         record's facts (already encoded) asserted in its own session, then deleted, thread-free host;
@@ -108,10 +109,22 @@ def run_measured(cmd: list[str]) -> dict:
             "exit": proc.returncode}
 
 
-def check_run(path: Path, fmt: str, workers: int, out: Path) -> dict:
-    cmd = [SCALEUP, "check", str(path), "--as-of", AS_OF, "--format", fmt, "--out", str(out),
-           "--workers", str(workers), "--no-progress"]
+# name -> (format, extra options, engine); each run on 1 and on N workers (columnar: one process)
+OUTPUTS = {
+    "csv": ("csv", [], "durable"),
+    "ndjson": ("ndjson", [], "durable"),
+    "ndjson_explain": ("ndjson", ["--explain"], "durable"),
+    "ndjson_full": ("ndjson", ["--detail", "full"], "durable"),
+    "columnar_ndjson": ("ndjson", [], "columnar"),
+}
+
+
+def check_run(path: Path, fmt: str, workers: int, out: Path, extra: list[str] = (), engine: str = "durable") -> dict:
+    cmd = [SCALEUP, "check", str(path), "--as-of", AS_OF, "--format", fmt, "--out", str(out), "--no-progress",
+           *extra]
+    cmd += ["--engine", "columnar"] if engine == "columnar" else ["--workers", str(workers)]
     result = run_measured(cmd)
+    result["output_bytes"] = out.stat().st_size if out.exists() else 0
     out.unlink(missing_ok=True)
     return result
 
@@ -131,8 +144,11 @@ def in_process(path: Path, sample: int, profile: bool, repeat: int = 3) -> dict:
     from engine.derive import fact_values
     from engine.durable_host import BareEngine
     from engine.evaluate import Evaluator, load_engine_inputs
+    from engine.contract import Contract, enterprise_document, ndjson_line
+    from engine.crosscheck import ColumnarCrossCheck
     from engine.output import result_json, summary_row
     from engine.register import iter_register
+    from engine.render import render_decision
     as_of = date.fromisoformat(AS_OF)
     policy, book = load_engine_inputs(POLICY)
     enterprises = []
@@ -142,7 +158,7 @@ def in_process(path: Path, sample: int, profile: bool, repeat: int = 3) -> dict:
             break
     enterprises = enterprises[:sample]
     full = Evaluator(policy, book, as_of)
-    summary = Evaluator(policy, book, as_of, condition_detail=False)
+    summary = Evaluator(policy, book, as_of, exact=False)      # summary runs: verdicts from durable_rules alone
     records = [full.compiled.encoder.record(fact_values(e, full._derived, as_of)) for e in enterprises]
     n = len(records)
 
@@ -165,13 +181,23 @@ def in_process(path: Path, sample: int, profile: bool, repeat: int = 3) -> dict:
         lambda r: [engine.fire_with_library_dispatch(rs, r) for rs in engine.ruleset_names], records)
     out["evaluate_full"] = rate(full.evaluate, enterprises)
     out["evaluate_summary"] = rate(lambda e: summary_row(summary.evaluate(e)), enterprises)
+    chunks = [enterprises[a:a + 1000] for a in range(0, n, 1000)]
+    summaries = {id(c): [summary.evaluate(e) for e in c] for c in chunks}
+    check = ColumnarCrossCheck(policy, book, as_of)
+    out["columnar_cross_check"] = rate(lambda c: check.check(summaries[id(c)], c), chunks) * 1000
+    contract = Contract(summary.compiled.plans, book)
+    compact = [r for c in chunks for r in summaries[id(c)]]
+    out["contract_line"] = rate(lambda r: ndjson_line(enterprise_document(contract, r, r.facts)), compact)
     results = [full.evaluate(e) for e in enterprises[:min(n, 2000)]]
-    out["render_json"] = rate(lambda r: json.dumps(result_json(r, book, "zh"), ensure_ascii=False), results)
+    out["render_explanations"] = rate(lambda r: [render_decision(d, r, book, "zh") for d in r.decisions], results)
+    out["render_json_v1"] = rate(lambda r: json.dumps(result_json(r, book, "zh"), ensure_ascii=False), results)
     out = {k: (round(v) if isinstance(v, float) else v) for k, v in out.items()}
     if profile:
         out["profile"] = {}
-        for label, fn, items in (("evaluate_full", full.evaluate, enterprises[:5000]),
-                                 ("render_json", lambda r: result_json(r, book, "zh"), results[:500])):
+        for label, fn, items in (("evaluate_summary", summary.evaluate, enterprises[:5000]),
+                                 ("evaluate_full", full.evaluate, enterprises[:5000]),
+                                 ("render_explanations", lambda r: [render_decision(d, r, book, "zh")
+                                                                    for d in r.decisions], results[:500])):
             prof = cProfile.Profile()
             prof.enable()
             for item in items:
@@ -204,7 +230,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--sizes", default="1k,10k,100k", help="register sizes, e.g. 1k,10k,100k,1m")
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="workers of the parallel runs")
     ap.add_argument("--single-max", default="100k", help="largest size also run on 1 worker")
-    ap.add_argument("--json-max", default="10k", help="largest size also run with --format json")
+    ap.add_argument("--explain-max", default="10k", help="largest size also run with --explain and --detail full")
+    ap.add_argument("--columnar-max", default="100k", help="largest size also run on the columnar engine")
+    ap.add_argument("--outputs", default=",".join(OUTPUTS), help=f"outputs measured, of {', '.join(OUTPUTS)}")
     ap.add_argument("--sample", type=int, default=10000, help="rows for the in-process measurements")
     ap.add_argument("--passes", type=int, default=3, help="passes of each in-process measurement (best kept)")
     ap.add_argument("--repeat", type=int, default=5, help="runs of the cold-start measurements")
@@ -212,7 +240,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=7)
     args = ap.parse_args(argv)
     sizes = [generate.parse_size(s) for s in args.sizes.split(",") if s.strip()]
-    single_max, json_max = generate.parse_size(args.single_max), generate.parse_size(args.json_max)
+    single_max, explain_max = generate.parse_size(args.single_max), generate.parse_size(args.explain_max)
+    columnar_max = generate.parse_size(args.columnar_max)
+    outputs = [o.strip() for o in args.outputs.split(",") if o.strip()]
     out_file = generate.DATA / "bench.out"
 
     report = {"when": datetime.now().isoformat(timespec="seconds"), "machine": {
@@ -227,18 +257,16 @@ def main(argv: list[str] | None = None) -> None:
         label = generate.size_label(n)
         path = generate.ensure(n, args.seed)
         entry: dict = {"rows": n, "file": str(path.relative_to(ROOT)), "runs": {}}
-        plan = [("csv", args.workers)]
-        if n <= single_max:
-            plan.insert(0, ("csv", 1))
-        if n <= json_max:
-            plan += [("json", 1), ("json", args.workers)] if args.workers > 1 else [("json", 1)]
-        for fmt, workers in plan:
-            result = check_run(path, fmt, workers, out_file)
+        for name, workers in run_plan(outputs, n, args.workers, single_max, explain_max, columnar_max):
+            fmt, extra, engine = OUTPUTS[name]
+            result = check_run(path, fmt, workers, out_file, extra, engine)
             result["rows_per_s"] = round(n / result["wall_s"])
             result["rows_per_cpu_s"] = round(n / result["cpu_s"])
-            entry["runs"][f"{fmt}_w{workers}"] = result
-            print(f"  {label:>5} {fmt:4} w{workers}: {result['rows_per_s']:>7,} rows/s  "
-                  f"{result['rows_per_cpu_s']:>6,} rows/CPU-s  peak RSS {result['peak_rss_mib']:>7,.1f} MiB  "
+            result["bytes_per_enterprise"] = round(result.pop("output_bytes") / n)
+            key = name if engine == "columnar" else f"{name}_w{workers}"
+            entry["runs"][key] = result
+            print(f"  {label:>5} {key:<20} {result['rows_per_s']:>7,} rows/s  {result['rows_per_cpu_s']:>6,} rows/CPU-s  "
+                  f"{result['bytes_per_enterprise']:>6,} B/enterprise  peak RSS {result['peak_rss_mib']:>7,.1f} MiB  "
                   f"({result['wall_s']} s)", flush=True)
         entry["in_process"] = in_process(path, min(n, args.sample), args.profile, args.passes)
         report["sizes"][label] = entry
@@ -256,31 +284,85 @@ def main(argv: list[str] | None = None) -> None:
     print(f"\nwritten: {RESULTS / f'bench-{stamp}.json'}")
 
 
+def run_plan(outputs: list[str], n: int, workers: int, single_max: int, explain_max: int, columnar_max: int):
+    """(output, workers) pairs measured at size n: heavy outputs and 1 worker only up to their limits."""
+    plan = []
+    for name in outputs:
+        if name == "columnar_ndjson":
+            if n <= columnar_max:
+                plan.append((name, 1))
+            continue
+        if name in ("ndjson_explain", "ndjson_full") and n > explain_max:
+            continue
+        if n <= single_max or workers == 1:
+            plan.append((name, 1))
+        if workers > 1:
+            plan.append((name, workers))
+    return plan
+
+
 def table(report: dict) -> str:
+    """One line per size and output: rates, bytes per enterprise, memory; then the issue's goals."""
     w = report["workers"]
-    head = ["size", "csv w1 rows/s", f"csv w{w} rows/s", "speed-up", "json w1 rows/s", f"json w{w} rows/s",
-            f"peak RSS w{w} MiB", "bare engine /core", "evaluate full /core", "ratio", "evaluate summary /core",
-            "ratio", "rows/CPU-s csv w1"]
+    head = ["size", "output", "w1 rows/s", f"w{w} rows/s", "speed-up", "w1 rows/CPU-s", "B/enterprise",
+            f"peak RSS w{w} MiB", "wall s"]
     lines = [head]
     for label, e in report["sizes"].items():
-        runs, ip = e["runs"], e["in_process"]
-
-        def get(key, field="rows_per_s"):
-            return runs[key][field] if key in runs else None
-        c1, cn = get("csv_w1"), get(f"csv_w{w}")
-        lines.append([label, c1, cn, f"{cn / c1:.2f}x" if c1 and cn else None, get("json_w1"), get(f"json_w{w}"),
-                      get(f"csv_w{w}", "peak_rss_mib"), ip["bare_engine"], ip["evaluate_full"],
-                      f"{ip['evaluate_full'] / ip['bare_engine']:.0%}", ip["evaluate_summary"],
-                      f"{ip['evaluate_summary'] / ip['bare_engine']:.0%}", get("csv_w1", "rows_per_cpu_s")])
+        runs = e["runs"]
+        names = list(dict.fromkeys(k.rsplit("_w", 1)[0] if "_w" in k else k for k in runs))
+        for name in names:
+            one, many = runs.get(f"{name}_w1") or runs.get(name), runs.get(f"{name}_w{w}")
+            last = many or one
+            lines.append([label, name, one and one["rows_per_s"], many and many["rows_per_s"],
+                          f"{many['rows_per_s'] / one['rows_per_s']:.2f}x" if one and many else None,
+                          one and one["rows_per_cpu_s"], last["bytes_per_enterprise"], last["peak_rss_mib"],
+                          last["wall_s"]])
+        ip = e["in_process"]
+        lines.append([label, "engine as used (in process)", None, None, None, ip["engine_as_used"], None, None, None])
     cells = [["—" if c is None else (f"{c:,}" if isinstance(c, (int, float)) else str(c)) for c in row]
              for row in lines]
     widths = [max(len(row[i]) for row in cells) for i in range(len(head))]
-    out = ["  ".join(c.rjust(widths[i]) for i, c in enumerate(row)) for row in cells]
+    out = ["  ".join(c.rjust(widths[i]) if i > 1 else c.ljust(widths[i]) for i, c in enumerate(row)) for row in cells]
+    out += ["", "goals (issue #18):"] + goals(report)
     cs = report["cold_start"]
     out.append(f"\ncold start (median of runs): check of one row {cs['check_one_row_s']} s; bare import of the "
                f"dependencies {cs['dependency_imports_s']} s (python alone {cs['python_startup_s']} s); "
                f"ratio {cs['ratio']}")
     return "\n".join(out)
+
+
+def goals(report: dict) -> list[str]:
+    """The issue's goals against this run's numbers (figures for the closing note, never a test)."""
+    w = report["workers"]
+    out = []
+    for label, e in report["sizes"].items():
+        runs, engine = e["runs"], e["in_process"]["engine_as_used"]
+
+        def rate(key, field="rows_per_s"):
+            return runs[key][field] if key in runs else None
+
+        parts = []
+        if rate("csv_w1", "rows_per_cpu_s"):
+            parts.append(f"csv {rate('csv_w1', 'rows_per_cpu_s') / engine:.0%} of engine as used per CPU-s (≥75%)")
+        for name in ("csv", "ndjson", "ndjson_explain", "ndjson_full"):
+            if rate(f"{name}_w1") and rate(f"{name}_w{w}"):
+                parts.append(f"{name} 1→{w} workers {rate(f'{name}_w{w}') / rate(f'{name}_w1'):.2f}x (≥1.8x)")
+        if rate("csv_w1", "rows_per_cpu_s") and rate("ndjson_w1", "rows_per_cpu_s"):
+            parts.append(f"ndjson {rate('ndjson_w1', 'rows_per_cpu_s') / rate('csv_w1', 'rows_per_cpu_s'):.0%} of csv "
+                         f"per CPU-s (≥80%)")
+        for key, limit in (("ndjson", 3000), ("ndjson_explain", 15000)):
+            found = next((runs[k] for k in (f"{key}_w{w}", f"{key}_w1") if k in runs), None)
+            if found:
+                parts.append(f"{key} {found['bytes_per_enterprise']:,} B/enterprise (≤{limit:,})")
+        if rate("ndjson_explain_w1", "rows_per_cpu_s"):
+            parts.append(f"--explain {rate('ndjson_explain_w1', 'rows_per_cpu_s'):,} rows per CPU-s (≥1,000)")
+        for name in ("csv", "ndjson"):
+            if rate(f"{name}_w{w}", "wall_s"):
+                per_million = rate(f"{name}_w{w}", "wall_s") * 1_000_000 / e["rows"]
+                parts.append(f"{name} w{w}: 1M rows in ~{per_million / 60:.1f} min at this rate (≤3), "
+                             f"peak RSS {rate(f'{name}_w{w}', 'peak_rss_mib'):,.0f} MiB (≤1024)")
+        out.append(f"  {label}: " + "; ".join(parts))
+    return out
 
 
 def _git() -> str:
