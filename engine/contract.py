@@ -17,13 +17,13 @@ from dataclasses import dataclass, field
 from typing import Any, Optional, Sequence
 
 from engine.compiler import FamilyPlan
-from engine.evaluate import FACT_TYPES, ExactRecord, condition_findings, explain_family
+from engine.evaluate import FACT_TYPES, ExactRecord, condition_findings, explain_family, plan_interpretation_ids
+from engine.provenance import combined_basis
 from engine.output import json_value
 from engine.rules_model import Rulebook
 
 SCHEMA_VERSION = 2
 DETAILS = ("compact", "full")
-PROVENANCE_STRENGTH = ("source", "decided", "assumed")     # weakest wins for an amount's basis
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))   # the C encoder, one line
 
 
@@ -95,10 +95,8 @@ def _decision(contract: Contract, plan: FamilyPlan, d: Any, values: dict, paid: 
     rules = deciding_rules(plan, d)
     by_id = _rules_by_id(plan)
     cited = [by_id[r] for r in [*rules, *paid] if r in by_id]
-    conclusion = plan.family.spec.conclusion
-    interpretations = [r.interpretation for r in cited if r.interpretation]
-    if d.rule_id == conclusion.id and getattr(conclusion, "interpretation", None):
-        interpretations.insert(0, conclusion.interpretation)
+    # The readings the decision relied on, as every other output lists them (decisions.interpretation_ids).
+    interpretations = plan_interpretation_ids(plan) if plan.evaluable else []
     params: dict[str, Any] = {}
     for rid in [*rules, *paid]:
         for p in plan.rule_params.get(rid, ()):
@@ -111,13 +109,13 @@ def _decision(contract: Contract, plan: FamilyPlan, d: Any, values: dict, paid: 
             if node is not None:
                 conditions += [_condition(contract, c) for c in condition_findings(rid, node, values, exact)]
     basis = None
-    if d.amount_yuan is not None:
-        kinds = [plan.params[by_id[r].amount["param"]].provenance for r in paid if r in by_id]
-        basis = max(kinds, key=_strength, default=None)
+    if d.amount_yuan is not None:       # the weakest provenance of the amounts paid (zero amounts add nothing)
+        basis = combined_basis(plan.params[by_id[r].amount["param"]].provenance for r in paid
+                               if r in by_id and plan.params[by_id[r].amount["param"]].value)
     doc = {"type": d.type, "outcome": d.outcome, "rule_id": d.rule_id, "clause_id": d.clause_id,
            "rule_ids": [*rules, *[r for r in paid if r not in rules]],
            "clause_ids": list(dict.fromkeys([d.clause_id, *(r.clause for r in cited)])),
-           "interpretations": list(dict.fromkeys(interpretations)),
+           "interpretations": list(interpretations),
            "amount_yuan": json_value(d.amount_yuan, "money") if d.amount_yuan is not None else None}
     # Optional members are left out when empty (the schema says so): a summary line stays small.
     if basis:
@@ -152,6 +150,3 @@ def _rules_by_id(plan: FamilyPlan) -> dict:
         plan.memo["by_id"] = {r.id: r for r in plan.family.rules}
     return plan.memo["by_id"]
 
-
-def _strength(provenance: str) -> int:
-    return PROVENANCE_STRENGTH.index(provenance) if provenance in PROVENANCE_STRENGTH else len(PROVENANCE_STRENGTH)

@@ -116,8 +116,8 @@ class Evaluator:
                             clause_text=self._clause_text(clause_id), findings=findings, params=plan.params,
                             triggered=list(engine_verdict.failing) if spec.decision == "indicators" else [],
                             fired=[n for n, _ in fired])
-        decision.readings = [self.policy.interpretations[i] for i in interpretation_ids(findings)
-                             if i in self.policy.interpretations]
+        ids = interpretation_ids(findings) if findings else plan_interpretation_ids(plan)   # the same ids
+        decision.readings = [self.policy.interpretations[i] for i in ids if i in self.policy.interpretations]
         decision.triggered_codes = list(dict.fromkeys(
             self.book_rule(plan, rid).code for rid in decision.triggered))
         # Classifications (path, origin, beneficiary) describe a positive decision only.
@@ -224,6 +224,15 @@ def _inputs_closure(facts: list[str], book: Rulebook) -> list[str]:
 
 
 VERDICT_CACHE_LIMIT = 4096     # distinct sets of fired rules per family remembered (a handful in practice)
+
+
+def plan_interpretation_ids(plan: FamilyPlan) -> list[str]:
+    """interpretation_ids of the family's findings without evaluating them: every rule is considered,
+    and only a not-modelled rule's reading is left out, so the ids depend on the rules alone."""
+    if "interpretations" not in plan.memo:
+        plan.memo["interpretations"] = list(dict.fromkeys(
+            r.interpretation for r in plan.family.rules if r.interpretation and r.kind != "not_modelled"))
+    return plan.memo["interpretations"]
 
 
 def read_fired_cached(plan: FamilyPlan, fired: list[tuple[str, RuleTag]]) -> Verdict:

@@ -158,3 +158,15 @@ def test_version_1_stays_available_for_one_release():
     doc = json.loads(result.stdout)[0]
     assert "schema" not in doc and all("clause_text" in d and "explanation" in d for d in doc["decisions"])
     assert check("--format", "ndjson", "--schema", "1").exit_code == 2
+
+
+def test_version_2_agrees_with_version_1_on_verdicts_amounts_and_readings():
+    v1 = json.loads(check("--format", "json", "--schema", "1").stdout)
+    v2 = lines(check("--format", "ndjson"))
+    assert [d["enterprise_id"] for d in v1] == [d["enterprise_id"] for d in v2]
+    for old, new in zip(v1, v2):
+        for a, b in zip(old["decisions"], new["decisions"]):
+            assert (a["type"], a["outcome"], a["rule_id"], a["clause_id"], a["amount_yuan"]) == \
+                   (b["type"], b["outcome"], b["rule_id"], b["clause_id"], b["amount_yuan"])
+            assert a["interpretations"] == b["interpretations"]
+            assert a.get("amount_basis") == b.get("amount_basis")
