@@ -103,8 +103,9 @@ def policy_list():
 @as_of_option(required=False)
 @format_option("table", "json")
 @lang_option
+@click.option("--interpretations", "readings", is_flag=True, help="Only the readings of the text, with alternatives.")
 @user_errors
-def policy_show(policy_id: str, as_of: Optional[date], fmt: str, lang: str):
+def policy_show(policy_id: str, as_of: Optional[date], fmt: str, lang: str, readings: bool):
     """Show a policy: clauses (verbatim), parameters with provenance, targets, interpretations.
 
     Without --as-of every dated value of every parameter is listed.
@@ -112,9 +113,10 @@ def policy_show(policy_id: str, as_of: Optional[date], fmt: str, lang: str):
     \b
     Example:
       scaleup policy show wanzhou-2022-80 --as-of 2024-06-30 --format json
+      scaleup policy show wanzhou-2022-80 --interpretations
     """
     from engine.commands.policies import show_policy
-    show(show_policy(policy_id, as_of), fmt, lang)
+    show(show_policy(policy_id, as_of, readings_only=readings), fmt, lang)
 
 
 @policy_group.command("check")

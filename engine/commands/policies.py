@@ -30,22 +30,26 @@ def list_policies() -> list[Listed]:
 @dataclass
 class Shown:
     doc: dict
+    readings_only: bool = False      # --interpretations: the readings of the text and their alternatives
 
     def json(self, lang: str) -> Any:
+        if self.readings_only:
+            return {"id": self.doc["id"], "interpretations": self.doc["interpretations"]}
         return self.doc
 
     def text(self, lang: str) -> str:
         from engine.render import environment
-        return environment().get_template(f"policy_show_{lang}.txt.j2").render(doc=self.doc).rstrip()
+        name = f"policy_readings_{lang}.txt.j2" if self.readings_only else f"policy_show_{lang}.txt.j2"
+        return environment().get_template(name).render(doc=self.doc).rstrip()
 
 
-def show_policy(policy_id: str, as_of: Optional[date]) -> Shown:
+def show_policy(policy_id: str, as_of: Optional[date], readings_only: bool = False) -> Shown:
     """Clauses (verbatim), parameters with provenance (in force on `as_of`, or every dated value),
     targets, interpretations and the rules, as one document."""
     from engine.evaluate import load_engine_inputs
     from engine.policy_view import policy_document
     policy, book = load_engine_inputs(policy_id)
-    return Shown(policy_document(policy, as_of, book))   # with its rules: what v2 decisions' ids resolve in
+    return Shown(policy_document(policy, as_of, book), readings_only)   # with its rules: what v2 decisions' ids resolve in
 
 
 @dataclass
