@@ -89,3 +89,16 @@ def test_policy_new_writes_a_folder_that_policy_check_reads(tmp_path):
     again = CliRunner().invoke(main, ["policy", "new", "demo-2025", "--from", str(doc), "--out", str(out)])
     assert again.exit_code == 2 and "already exists" in again.output
     assert Decimal(params["money_2"]["values"]["2025-01-01"]["value"]) == Decimal(20000)
+
+
+def test_a_policy_id_that_is_a_path_is_refused_before_anything_is_written(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from cli import main
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "doc.txt").write_text("一、奖励\n对新进规模以上工业企业给予奖励5万元。\n", encoding="utf-8")
+    for bad in ("../escape", "/tmp/abs", "Upper", "a/b"):
+        result = CliRunner().invoke(main, ["policy", "new", bad, "--from", "doc.txt"])
+        assert result.exit_code == 2 and "not a path" in result.output, (bad, result.output)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["doc.txt"]
+    assert not (tmp_path.parent / "escape").exists()

@@ -1,6 +1,7 @@
 """`policy list`, `policy show` and `policy check`."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Optional
@@ -99,6 +100,10 @@ def new_policy(policy_id: str, source, district: Optional[str], out) -> Scaffold
     from engine.errors import InputFileError, UsageConflict
     from engine.policy import bundle_root, policies_root
     from engine.scaffold import load_catalogue, scaffold, write_scaffold
+    # The id names a folder and is written into policy.yaml: a plain slug, never a path.
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", policy_id):
+        raise UsageConflict(f"policy id {policy_id!r}: use lower-case letters, digits and hyphens "
+                            "(e.g. shili-2024-3), not a path")
     folder = Path(out) if out is not None else Path(policy_id)
     if folder.exists():
         raise UsageConflict(f"{folder} already exists: give --out a new folder")
