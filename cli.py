@@ -7,10 +7,8 @@ be read, a policy that does not validate, or any register row rejected); 2 usage
 """
 from __future__ import annotations
 
-import sqlite3
 import sys
 from datetime import date
-from functools import wraps
 from pathlib import Path
 from typing import Optional
 
@@ -19,42 +17,12 @@ import click
 from cli_support import (EXIT_DATA, EXIT_INTERNAL, EXIT_OK, REPORTER, AsOf, Quantity, as_of_option, award_options,
                          check_options, done, emit, emit_json, format_option, lang_option, ledger_option, messages,
                          policy_option, reform_options, register_file, register_options, sheet_option, show,
-                         show_policy_in_synopses)
+                         show_policy_in_synopses, town_option, user_errors)
 from engine import __version__
 from engine.awards import PAYING_TYPES
-from engine.errors import EngineError, ScaleupError, UsageConflict
 from web.command import serve as serve_command
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-
-
-# ---------------------------------------------------------------- domain errors, in one place
-def user_errors(fn):
-    """Domain errors become one line on stderr and an exit code; never a traceback."""
-
-    @wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except UsageConflict as exc:
-            raise click.UsageError(str(exc)) from None
-        except ScaleupError as exc:
-            for line in str(exc).splitlines() or [exc.__class__.__name__]:
-                click.echo(messages().error(line), err=True)
-            sys.exit(EXIT_DATA)
-        except EngineError as exc:
-            click.echo(messages().internal(exc), err=True)
-            sys.exit(EXIT_INTERNAL)
-        except (BrokenPipeError, KeyboardInterrupt):
-            sys.exit(EXIT_DATA)
-        except OSError as exc:           # a file the engine did not foresee: still one line, never a traceback
-            where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
-            click.echo(messages().error(f"{where}{exc.strerror or exc}"), err=True)
-            sys.exit(EXIT_DATA)
-        except sqlite3.Error as exc:
-            click.echo(messages().error(f"the ledger: {exc}"), err=True)
-            sys.exit(EXIT_DATA)
-    return wrapper
 
 
 @click.group(context_settings=CONTEXT)
@@ -82,8 +50,9 @@ def policy_group():
 
 
 @policy_group.command("list")
+@lang_option
 @user_errors
-def policy_list():
+def policy_list(lang: str):
     """List the policies bundled under policies/.
 
     \b
@@ -93,8 +62,8 @@ def policy_list():
     from engine.commands.policies import list_policies
     listed = list_policies()
     for p in listed:
-        click.echo(messages().policy_invalid(p.policy_id, p.problems) if p.problems
-                   else messages().policy_line(p.policy_id, p.meta))
+        click.echo(messages().policy_invalid(p.policy_id, p.problems, lang) if p.problems
+                   else messages().policy_line(p.policy_id, p.meta, lang))
     done(any(p.problems for p in listed))
 
 
@@ -122,8 +91,9 @@ def policy_show(policy_id: str, as_of: Optional[date], fmt: str, lang: str, read
 @policy_group.command("check")
 @click.argument("policy_id", default="wanzhou-2022-80", metavar="[ID|PATH]")
 @format_option("text", "json")
+@lang_option
 @user_errors
-def policy_check(policy_id: str, fmt: str):
+def policy_check(policy_id: str, fmt: str, lang: str):
     """Static checks of a policy and its rules: the source's own figures, clause coverage, parameters
     in force, comparatives against operators, gaps and overlaps at every threshold's boundary.
 
@@ -136,7 +106,7 @@ def policy_check(policy_id: str, fmt: str):
     """
     from engine.commands.policies import check_policy
     checked = check_policy(policy_id)
-    show(checked, fmt, "en")
+    show(checked, fmt, lang)
     done(checked.count("error"))
 
 
@@ -169,6 +139,7 @@ def policy_new(policy_id: str, source: Path, district: Optional[str], out: Optio
 @lang_option
 @check_options
 @reform_options
+@town_option
 @user_errors
 def check(file: Path, as_of: date, policy_id: str, set_items, overrides, **options):
     """Evaluate every enterprise of a register (CSV, XLSX or JSON) against the policy.
@@ -203,16 +174,26 @@ def check(file: Path, as_of: date, policy_id: str, set_items, overrides, **optio
 @lang_option
 @format_option("text", "json")
 @sheet_option
+@click.option("--type", "types", multiple=True, metavar="FAMILY",
+              type=click.Choice(["upgrade_eligibility", "pool_entry", "enterprise_award", "town_award",
+                                 "land_power_priority", "delisting_warning"]),
+              help="Only this decision (repeatable), e.g. --type enterprise_award.")
+@click.option("--brief", is_flag=True, help="Each decision in two lines: conclusion, amount, clause and, "
+                                            "for a no, the deciding condition and its margin.")
 @user_errors
-def explain(enterprise_id: str, file: Path, as_of: date, policy_id: str, lang: str, fmt: str, sheet):
+def explain(enterprise_id: str, file: Path, as_of: date, policy_id: str, lang: str, fmt: str, sheet, types,
+            brief: bool):
     """Print the full explanation of every decision about one enterprise.
 
     \b
     Example:
       scaleup explain 915001017N0TR346AU examples/register.csv --as-of 2024-12-31 --lang en
+      scaleup explain 915001017N0TR346AU examples/register.csv --as-of 2024-12-31 --brief
+      scaleup explain 915001017N0TR346AU examples/register.csv --as-of 2024-12-31 --type pool_entry
     """
     from engine.commands.explain import explain as explain_enterprise
-    show(explain_enterprise(enterprise_id, file, as_of=as_of, policy_id=policy_id, sheet=sheet), fmt, lang)
+    show(explain_enterprise(enterprise_id, file, as_of=as_of, policy_id=policy_id, sheet=sheet, types=types,
+                            brief=brief), fmt, lang)
 
 
 @main.command("priority")
@@ -226,8 +207,11 @@ def explain(enterprise_id: str, file: Path, as_of: date, policy_id: str, lang: s
 @format_option("table", "json")
 @lang_option
 @register_options
+@town_option
+@click.option("--all", "show_all", is_flag=True, help="Also explain each firm that is not ranked, and why.")
 @user_errors
-def priority(file: Path, as_of: date, land_quota, power_quota, policy_id: str, fmt: str, lang: str, sheet, errors):
+def priority(file: Path, as_of: date, land_quota, power_quota, policy_id: str, fmt: str, lang: str, sheet, errors,
+             town: Optional[str], show_all: bool):
     """Rank the firms eligible for priority land and power (三(三)) and allocate the quotas.
 
     Firms whose land/power priority decision is eligible are ranked by a score (growth, 亩均 class,
@@ -242,7 +226,8 @@ def priority(file: Path, as_of: date, land_quota, power_quota, policy_id: str, f
     """
     from engine.commands.analysis import priority as allocate_priority
     allocated = allocate_priority(file, as_of=as_of, policy_id=policy_id, land_quota=land_quota,
-                                  power_quota=power_quota, sheet=sheet, errors=errors, reporter=REPORTER)
+                                  power_quota=power_quota, sheet=sheet, errors=errors, reporter=REPORTER, town=town,
+                                  show_all=show_all, lang=lang)
     show(allocated, fmt, lang)
     done(allocated.rejected)
 
@@ -318,7 +303,7 @@ def audit(file: Path, as_of: date, policy_id: str, out_dir: Path, all_decisions:
                           sheets=sheets, lang=lang, sheet=sheet, errors=errors, reporter=REPORTER)
     for path, decision_id in written.records:
         click.echo(messages().audit_record(path, decision_id))
-    click.echo(messages().audit_done(len(written.records), out_dir), err=True)
+    click.echo(messages().audit_done(len(written.records), out_dir, lang), err=True)
     done(written.rejected)
 
 
@@ -398,9 +383,10 @@ def review(enterprise_id: str, file: Path, as_of: date, policy_id: str, type_: s
 @reform_options
 @click.option("--sweep", "sweep_spec", default=None, metavar="PARAM:FROM:TO:STEPS",
               help="Add a sweep chart, e.g. scale_threshold:15000000:25000000:5.")
+@town_option
 @user_errors
 def report(file: Path, as_of: date, policy_id: str, lang: str, out: Path, sheet, errors, set_items, overrides,
-           sweep_spec):
+           sweep_spec, town: Optional[str]):
     """Write a one-page HTML report of a register: summary, decisions by family, a table by town, award
     totals by town and beneficiary type, de-listing warnings by level, and charts.
 
@@ -411,8 +397,9 @@ def report(file: Path, as_of: date, policy_id: str, lang: str, out: Path, sheet,
     """
     from engine.commands.analysis import report as write_report
     reported = write_report(file, as_of=as_of, policy_id=policy_id, lang=lang, out=out, sheet=sheet, errors=errors,
-                            set_items=set_items, overrides=overrides, sweep_spec=sweep_spec, reporter=REPORTER)
-    click.echo(messages().file_size(out, reported.size))
+                            set_items=set_items, overrides=overrides, sweep_spec=sweep_spec, reporter=REPORTER,
+                            town=town)
+    click.echo(messages().file_size(out, reported.size, lang))
     done(reported.rejected)
 
 
@@ -426,9 +413,10 @@ def report(file: Path, as_of: date, policy_id: str, lang: str, out: Path, sheet,
               help="Evaluation date, within --year. Default: 31 December of --year (never the clock).")
 @award_options
 @reform_options
+@town_option
 @user_errors
 def awards(file: Path, year: int, as_of: Optional[date], policy_id: str, ledger_path: Path, commit: bool, by: str,
-           fmt: str, lang: str, out: Optional[Path], sheet, errors, set_items, overrides):
+           fmt: str, lang: str, out: Optional[Path], sheet, errors, set_items, overrides, town: Optional[str]):
     """A year's award run: evaluate the register, check it against the award ledger, and show (dry run)
     or record (--commit) the new awards, their instalments, and the settlement of earlier awards
     (instalments due, growth top-ups, clawbacks), with totals per town/street.
@@ -450,10 +438,10 @@ def awards(file: Path, year: int, as_of: Optional[date], policy_id: str, ledger_
         raise click.BadParameter(messages().USAGE["xlsx_needs_out"], param_hint="--format")
     run = award_run(file, year=year, as_of=as_of, policy_id=policy_id, ledger_path=ledger_path, commit=commit,
                     sheet=sheet, errors=errors, set_items=set_items, overrides=overrides, reporter=REPORTER,
-                    outputs=(out,))
+                    outputs=(out,), town=town, lang=lang)
     write_run(run, fmt=fmt, lang=lang, by=by, out=out, stdout=sys.stdout)
     if out is not None:
-        click.echo(messages().written(out), err=True)
+        click.echo(messages().written(out, lang), err=True)
     done(run.rejected)
 
 
@@ -491,8 +479,9 @@ def ledger_show(ledger_path: Path, fmt: str, lang: str):
 @click.option("--out", "out", type=click.Path(path_type=Path), required=True,
               help="A new folder (ledger.db backup, one CSV per table, audit/ records) or a file ending in .db "
                    "(backup only).")
+@lang_option
 @user_errors
-def ledger_export(ledger_path: Path, out: Path):
+def ledger_export(ledger_path: Path, out: Path, lang: str):
     """Back up the ledger with SQLite's online backup API (consistent even while a run is writing)
     and export every table as CSV (UTF-8 with BOM) and each award's audit record as JSON (audit/,
     for `scaleup verify`), all read from that backup.
@@ -501,6 +490,9 @@ def ledger_export(ledger_path: Path, out: Path):
     Example:
       scaleup ledger export --ledger awards.db --out backup-2024/
       scaleup ledger export --ledger awards.db --out awards-2024-12-31.db
+
+    Money in the CSVs is in 元 (*_yuan columns), each time in UTC with its local time beside it (*_at_local);
+    --lang is accepted for uniformity (the output is file names).
     """
     from engine.awards.export import export_ledger
     for path in export_ledger(ledger_path, out):
@@ -552,11 +544,11 @@ def diff_command(file: Path, as_of: date, policy_id: str, set_items, overrides, 
     \b
     Example:
       scaleup diff examples/register.csv --as-of 2024-12-31 --overrides examples/reforms/lower-pool-bound.yaml
-      scaleup diff examples/register.csv --as-of 2024-12-31 --set enterprise_award_industrial=150000
+      scaleup diff examples/register.csv --as-of 2024-12-31 --set enterprise_award_industrial=15万
     """
     from engine.commands.analysis import diff
     diffed = diff(file, as_of=as_of, policy_id=policy_id, sheet=sheet, set_items=set_items, overrides=overrides,
-                  reporter=REPORTER)
+                  reporter=REPORTER, lang=lang)
     show(diffed, fmt, lang)
     done(diffed.rejected)
 
@@ -566,14 +558,15 @@ def diff_command(file: Path, as_of: date, policy_id: str, set_items, overrides, 
 @as_of_option()
 @policy_option
 @click.option("--param", "param_name", required=True, help="The parameter to vary, e.g. scale_threshold.")
-@click.option("--from", "start", required=True, help="First value (yuan for money, 0.2 for 20%).")
+@click.option("--from", "start", required=True, help="First value (money: 1500万, 15000000元 or 15000000; 0.2 for 20%).")
 @click.option("--to", "stop", required=True, help="Last value.")
 @click.option("--steps", type=click.IntRange(2, 200), default=5, show_default=True)
 @format_option("table", "json")
+@lang_option
 @sheet_option
 @user_errors
 def sweep_command(file: Path, as_of: date, policy_id: str, param_name: str, start: str, stop: str, steps: int,
-                  fmt: str, sheet):
+                  fmt: str, lang: str, sheet):
     """Vary one parameter over a range: firms eligible, pool size, awards and the target gap at each value.
 
     \b
@@ -582,8 +575,8 @@ def sweep_command(file: Path, as_of: date, policy_id: str, param_name: str, star
     """
     from engine.commands.analysis import sweep
     swept = sweep(file, as_of=as_of, policy_id=policy_id, param_name=param_name, start=start, stop=stop,
-                  steps=steps, sheet=sheet, reporter=REPORTER)
-    show(swept, fmt, "en")
+                  steps=steps, sheet=sheet, reporter=REPORTER, lang=lang)
+    show(swept, fmt, lang)
     done(swept.rejected)
 
 

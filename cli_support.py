@@ -5,13 +5,16 @@ diagnostics on standard error, results on standard output, the exit code. Import
 from __future__ import annotations
 
 import json
+import sqlite3
 import sys
 from datetime import date
-from functools import lru_cache
+from functools import lru_cache, wraps
 from pathlib import Path
 from typing import Optional
 
 import click
+
+from engine.errors import EngineError, ScaleupError, UsageConflict
 
 EXIT_OK, EXIT_DATA, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -69,6 +72,8 @@ policy_option = click.option("--policy", "policy_id", default="wanzhou-2022-80",
 lang_option = click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
                            help="Language of explanations and tables.")
 sheet_option = click.option("--sheet", default=None, help="XLSX sheet to read (default: the first).")
+town_option = click.option("--town", "town", default=None, metavar="NAME",
+                           help="Only this town or street (name, former name or NBS code), e.g. --town 分水镇.")
 ledger_option = click.option("--ledger", "ledger_path", type=click.Path(dir_okay=False, path_type=Path),
                              default="scaleup.db", show_default=True,
                              help="The award ledger: one SQLite file, created by the first committed run.")
@@ -189,3 +194,32 @@ def show_policy_in_synopses(group: click.Group) -> None:
             show_policy_in_synopses(command)
         elif any(isinstance(p, click.Option) and p.name == "policy_id" for p in command.params):
             command.options_metavar = "[--policy ID] [OPTIONS]"
+
+
+# ---------------------------------------------------------------- domain errors, in one place
+def user_errors(fn):
+    """cli.py's one error translator: domain errors become one line on stderr and an exit code; never a traceback."""
+
+    @wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except UsageConflict as exc:
+            raise click.UsageError(str(exc)) from None
+        except ScaleupError as exc:
+            for line in str(exc).splitlines() or [exc.__class__.__name__]:
+                click.echo(messages().error(line), err=True)
+            sys.exit(EXIT_DATA)
+        except EngineError as exc:
+            click.echo(messages().internal(exc), err=True)
+            sys.exit(EXIT_INTERNAL)
+        except (BrokenPipeError, KeyboardInterrupt):
+            sys.exit(EXIT_DATA)
+        except OSError as exc:           # a file the engine did not foresee: still one line, never a traceback
+            where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+            click.echo(messages().error(f"{where}{exc.strerror or exc}"), err=True)
+            sys.exit(EXIT_DATA)
+        except sqlite3.Error as exc:
+            click.echo(messages().error(f"the ledger: {exc}"), err=True)
+            sys.exit(EXIT_DATA)
+    return wrapper

@@ -6,7 +6,7 @@ import csv
 from pathlib import Path
 from typing import Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from engine.errors import PolicyDataError, validation_messages
 from engine.yamlio import load_yaml
@@ -44,8 +44,20 @@ class Jurisdiction(BaseModel):
     townships_file: str
     townships_source: str
     development_zone: DevelopmentZone
+    # IANA time zone of the times officers read (ledger runs, payments); times are stored in UTC.
+    time_zone: str = "Asia/Shanghai"
     aliases: dict[str, TownAlias] = {}
     towns: tuple[Town, ...] = ()
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}; expected an IANA name such as Asia/Shanghai") from None
+        return value
 
     def town_by_name(self, name: str) -> Optional[Town]:
         return next((t for t in self.towns if t.name == name), None)

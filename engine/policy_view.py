@@ -70,3 +70,41 @@ def rules_document(book: Rulebook) -> list[dict[str, Any]]:
             out.append({"id": r.id, "family": name, "kind": r.kind, "clause": r.clause,
                         "interpretation": r.interpretation})
     return out
+
+
+def policy_text(policy: Policy, as_of: Optional[date], lang: str) -> str:
+    """`policy show` as text: every value in the reader's words and units (万元 with 元, percentages,
+    是/否, lists joined, choices and annex columns by their labels), never a Python value."""
+    from engine.render import environment
+    doc = policy_document(policy, as_of)
+    for p in doc["parameters"]:
+        param = policy.parameters[p["name"]]
+        p["shown"] = None if p["value"] is None else shown_value(param, coerce_param_value(
+            param, param.values[date.fromisoformat(p["since"])].value), lang)
+    labels = {} if policy.targets.annex is None else {
+        k: (c.label_zh if lang == "zh" else c.label_en) for k, c in policy.targets.annex.columns.items()}
+    template = environment().get_template(f"policy_show_{lang}.txt.j2")
+    return template.render(doc=doc, labels=labels).rstrip()
+
+
+def shown_value(param, value: Any, lang: str) -> str:
+    from engine.render import money, plain, ratio
+    words = _show_words(lang)
+    if param.type == "money":
+        return money(value, lang, both=lang == "zh")
+    if param.type == "ratio":
+        return ratio(value, lang)
+    if param.type == "count":
+        return f"{value}{words.UNIT.get(param.unit, ' ' + (param.unit or '')).rstrip()}" if param.unit else str(value)
+    if param.type == "annual_date":
+        month, day = value
+        prefix = words.YEAR[param.year]
+        return f"{prefix}{month}月{day}日" if lang == "zh" else f"{prefix}{month:02d}-{day:02d}"
+    if param.type == "enum":
+        return words.CHOICE.get(value, value)
+    return plain(tuple(value) if isinstance(value, list) else value, lang)
+
+
+def _show_words(lang: str):
+    from engine.render import environment
+    return environment().get_template(f"_policy_words_{lang}.j2").module

@@ -14,7 +14,7 @@ import jinja2
 from engine.decisions import Decision, EnterpriseResult
 from engine.facts import YearMonth
 from engine.policy import ResolvedParam
-from engine.rules_model import Rulebook
+from engine.rules_model import AnyOf, Ref, Rulebook, iter_nodes
 
 LANGS = ("zh", "en")
 TEMPLATES = Path(__file__).parent / "templates"
@@ -49,6 +49,21 @@ def money(value: Any, lang: str = "zh", both: bool = False) -> str:
     if lang == "zh":
         return f"{approx}{wan}万元" + (f"（{yuan}元）" if both else "")
     return f"{approx}{yuan} yuan" + (f" ({wan} 万元)" if both else "")
+
+
+def money_margin(value: Any, lang: str = "zh") -> str:
+    """A shortfall or excess, rounded to the unit shown: 万元 to two decimals, with the exact 元 in
+    brackets when the rounding hides part of it; under 100 元 (0.01万元) in 元 alone (a 1-fen
+    shortfall must never read as "0.00万元"). English: yuan to two decimals."""
+    d, exact = _decimal(value)
+    approx = "" if exact and d == d.quantize(Decimal("0.01")) else ("约" if lang == "zh" else "≈")
+    if lang != "zh":
+        return f"{approx}{_grouped(d, 2)} yuan"
+    if abs(d) < 100:
+        return f"{approx}{_grouped(d, 2)}元"
+    wan = d / 10000
+    shown = wan.quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
+    return f"{approx}{_grouped(wan, 2)}万元" + ("" if shown == wan else f"（{_grouped(d, 2)}元）")
 
 
 def ratio(value: Any, lang: str = "zh") -> str:
@@ -101,7 +116,40 @@ class Formatter:
             d, exact = _decimal(value)
             return ("约" if not exact and self.lang == "zh" else "") + f"{_grouped(d * 100, 2)}" + \
                 ("个百分点" if self.lang == "zh" else " percentage points")
+        if kind == "money" and not isinstance(value, bool):
+            return money_margin(value, self.lang)
         return self.value(fact, value)
+
+    def any_of(self, finding) -> Optional[dict]:
+        """For a rule whose test has alternatives (any), what the reader needs: that one suffices
+        (`top`: the rule is one any-group), the alternatives by label, and the first that held."""
+        cond = next((fam.conditions[finding.rule.id] for fam in self.book.families.values()
+                     if finding.rule.id in fam.conditions), None)
+        if cond is None or not any(isinstance(n, AnyOf) for n in self._nodes(cond)):
+            return None
+        if not isinstance(cond, AnyOf):
+            return {"top": False, "held": None}
+        held = None
+        for alt in cond.any:
+            facts = {n.fact for n in self._nodes(alt) if getattr(n, "fact", None)}
+            tested = [c for c in finding.conditions if c.fact in facts]
+            if tested and all(c.met for c in tested):
+                held = self._alt_label(alt) or "、".join(self.fact_label(f) for f in sorted(facts))
+                break
+        return {"top": True, "held": held}
+
+    def _alt_label(self, alt) -> Optional[str]:
+        if isinstance(alt, Ref) and alt.ref in self.book.definitions:
+            d = self.book.definitions[alt.ref]
+            return d.label_zh if self.lang == "zh" else d.label_en
+        return None
+
+    def _nodes(self, cond):
+        """Every node of a condition, definitions (refs) resolved."""
+        for node in iter_nodes(cond):
+            yield node
+            if isinstance(node, Ref) and node.ref in self.book.definition_conditions:
+                yield from self._nodes(self.book.definition_conditions[node.ref])
 
     def param(self, rp: ResolvedParam) -> str:
         t = rp.parameter.type
@@ -127,6 +175,8 @@ def environment() -> jinja2.Environment:
                              # file for every {% include %} (thousands per enterprise in a batch).
                              auto_reload=False)
     env.filters["dwidth"] = display_width
+    env.filters["yuan"] = lambda yuan: _grouped(Decimal(str(yuan)), 2) if yuan not in (None, "") else yuan
+    env.filters["wan"] = lambda yuan: _grouped(Decimal(str(yuan)) / 10000, 2) if yuan not in (None, "") else yuan
     env.filters["pad"] = lambda text, width: str(text) + " " * max(0, width - display_width(str(text)))
     return env
 
@@ -145,6 +195,47 @@ def render_decision(decision: Decision, result: EnterpriseResult, book: Rulebook
                            money=lambda v, both=False: money(v, lang, both)).strip()
 
 
+# Outcomes that are not a plain "yes": a one-line reason says why.
+_NOT_YES = {"not_eligible", "not_awarded", "insufficient_data", "red", "yellow", "not_applicable"}
+
+
+def reason_line(d: Any, fmt: Formatter) -> Optional[str]:
+    """Why a decision is not a "yes", in one line: the deciding rule's first unmet conditions with
+    their margins, the data missing, or the indicators triggered. None for a "yes"."""
+    if d.outcome not in _NOT_YES:
+        return None
+    findings = getattr(d, "findings", None) or []
+    deciding = next((f for f in findings if f.rule.id == d.rule_id), None)
+    if deciding is None:
+        deciding = next((f for f in findings if f.status in ("not_met", "excluded")), None)
+    unmet = [c for c in deciding.conditions if c.met is False][:2] if deciding is not None else []
+    # Most reasons repeat (every firm below scale: 是否规上为「否」): render each distinct one once.
+    key = (d.outcome, d.rule_id, d.reason, tuple(d.missing_facts), tuple(d.triggered),
+           deciding.rule.id if deciding is not None else None,
+           tuple((c.fact, repr(c.value), c.op, repr(c.threshold), repr(c.margin), c.context,
+                  tuple((p.name, repr(p.value)) for p in c.params)) for c in unmet))
+    cache = fmt.__dict__.setdefault("_reasons", {})
+    if key not in cache:
+        text = environment().get_template(f"reason_{fmt.lang}.txt.j2").render(d=d, deciding=deciding, unmet=unmet,
+                                                                            fmt=fmt)
+        cache[key] = " ".join(text.split()) or None
+    return cache[key]
+
+
+def render_brief(result: EnterpriseResult, book: Rulebook, lang: str, types: Optional[list[str]] = None) -> str:
+    """Each decision in two lines at most: conclusion, amount and clause; then, for a "no", why."""
+    fmt = Formatter(book, lang)
+    decisions = [d for d in result.decisions if not types or d.type in types]
+    return environment().get_template(f"explain_brief_{lang}.txt.j2").render(
+        r=result, decisions=decisions, families={k: f.spec for k, f in book.families.items()},
+        reason=lambda d: reason_line(d, fmt), money=lambda v: money(v, lang, True)).strip()
+
+
 def provenance_text(rp: ResolvedParam, lang: str) -> str:
     template = environment().get_template(f"provenance_{lang}.txt.j2")
     return template.render(p=rp).strip()
+
+
+def say(lang: str, key: str, **fields: Any) -> str:
+    """A command's one-line message in the run's language (templates/_messages_{lang}.j2)."""
+    return environment().get_template(f"_messages_{lang}.j2").module.M[key].format(**fields)

@@ -35,7 +35,8 @@ class OutputSpec:
 
     @property
     def needs_explanations(self) -> bool:
-        return self.fmt in ("json", "ndjson") and (self.schema == 1 or self.explain or self.detail == "full")
+        # The officer workbook (xlsx) shows each "no" with its deciding condition: it needs the findings too.
+        return self.fmt == "xlsx" or (self.fmt in ("json", "ndjson") and (self.schema == 1 or self.explain or self.detail == "full"))
 
 
 class ChunkRenderer:

@@ -3,13 +3,15 @@ spreadsheet formula, and file names made from data that stay inside the output f
 from __future__ import annotations
 
 import csv
+import itertools
 import math
 import re
 import unicodedata
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, Any, Iterable, Union
+from typing import IO, Any, Iterable, Optional, Union
 
 # Text starting with these is run as a formula (or DDE command) by Excel and WPS (OWASP "CSV injection").
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -58,45 +60,106 @@ def _write_csv_rows(fh: IO[str], headers: list[str], rows: Iterable[list], bom: 
         writer.writerow([neutralise(c) for c in row])
 
 
-def write_xlsx(path: Union[str, Path], sheets: dict[str, tuple[list[str], list[list]]]) -> None:
-    """One worksheet per entry. Text is neutralised like CSV; Decimal money is a number cell shown with
-    two decimals (the exact figure is kept as a string in the audit JSON); dates are date cells."""
+@dataclass(frozen=True)
+class Column:
+    """A worksheet column: its header and what its cells hold, which decides the cell type, the number
+    format and the width. kind: text | code (ids, kept as text) | money (元, a number with two
+    decimals) | count | year | date | datetime. A hidden column keeps machine codes beside the words shown."""
+
+    header: str
+    kind: str = "text"
+    hidden: bool = False
+    width: Optional[int] = None
+
+
+MONEY_FORMAT = "#,##0.00"
+_FORMATS = {"money": MONEY_FORMAT, "count": "#,##0", "year": "0", "date": "yyyy-mm-dd", "datetime": "yyyy-mm-dd hh:mm:ss"}
+_DEFAULT_WIDTH = {"money": 16, "count": 8, "year": 8, "date": 12, "datetime": 20, "code": 20}
+_FIT_COLUMNS = 14            # at most this many visible columns print one page wide
+_WIDTH_SAMPLE = 200          # rows looked at to size the columns (the rest stream straight to the file)
+
+
+def write_xlsx(path: Union[str, Path], sheets: dict[str, tuple[list, Iterable[list]]]) -> None:
+    """One worksheet per entry, made to be worked on in Excel or WPS: the header row bold, frozen and
+    filtered; columns sized to their content; money a number cell with two decimals (the exact
+    figure is kept as a string in the audit JSON); dates date cells; text neutralised like CSV.
+    Headers are Column objects or plain strings (then each cell's type decides its format)."""
     from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
 
     workbook = Workbook(write_only=True)
     used: set[str] = set()
     for title, (headers, rows) in sheets.items():
+        columns = [h if isinstance(h, Column) else Column(str(h)) for h in headers]
         sheet = workbook.create_sheet(_sheet_title(title, used))
-        bold = Font(bold=True)
-        header_cells = []
-        for h in headers:
-            cell = WriteOnlyCell(sheet, value=_xlsx_text(neutralise(h, numeric_ok=False)))
-            cell.font = bold
-            header_cells.append(cell)
-        sheet.append(header_cells)
-        for row in rows:
-            sheet.append([_xlsx_cell(sheet, value, WriteOnlyCell) for value in row])
+        rows = iter(rows)
+        sample = list(itertools.islice(rows, _WIDTH_SAMPLE))
+        # Write-only sheets need the panes and column widths before the first row is written.
+        sheet.freeze_panes = "A2"
+        # Printed: landscape, the header row on every page; a sheet of a few columns one page wide (a
+        # wide one shrunk to a page would be unreadable: it prints across pages instead).
+        sheet.page_setup.orientation = "landscape"
+        if sum(1 for c in columns if not c.hidden) <= _FIT_COLUMNS:
+            sheet.sheet_properties.pageSetUpPr.fitToPage = True
+            sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
+        sheet.print_title_rows = "1:1"
+        for index, column in enumerate(columns, start=1):
+            dimension = sheet.column_dimensions[get_column_letter(index)]
+            dimension.width = column.width or _width(column, [r[index - 1] for r in sample if index - 1 < len(r)])
+            dimension.hidden = column.hidden
+        sheet.append([_header_cell(sheet, column) for column in columns])
+        count = 0
+        for row in itertools.chain(sample, rows):
+            sheet.append([_xlsx_cell(sheet, value, columns[i].kind if i < len(columns) else "text")
+                          for i, value in enumerate(row)])
+            count += 1
+        if columns:
+            sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{count + 1}"
     if not sheets:
         workbook.create_sheet("Sheet1")
     workbook.save(path)
 
 
-def _xlsx_cell(sheet, value: Any, cell_type):
-    if value is None or isinstance(value, (bool, int)) or (isinstance(value, float) and math.isfinite(value)):
+def _header_cell(sheet, column: Column):
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Alignment, Font
+    cell = WriteOnlyCell(sheet, value=_xlsx_text(neutralise(column.header, numeric_ok=False)))
+    cell.font = Font(bold=True)
+    cell.alignment = Alignment(vertical="center")
+    return cell
+
+
+def _width(column: Column, values: list) -> float:
+    """Display width of the header and the sampled cells (a Chinese character is two), within 6..60."""
+    from engine.render import display_width
+    shown = [display_width(column.header)]
+    for value in values:
+        if isinstance(value, Decimal):
+            shown.append(len(f"{value:,.2f}"))
+        elif isinstance(value, (date, datetime)) or value is None:
+            continue
+        else:
+            shown.append(display_width(str(value)))
+    return float(min(60, max(6, _DEFAULT_WIDTH.get(column.kind, 0), max(shown) + 2)))
+
+
+def _xlsx_cell(sheet, value: Any, kind: str = "text"):
+    from openpyxl.cell import WriteOnlyCell
+    if value is None or isinstance(value, bool):
         return value
-    if isinstance(value, Decimal):
-        cell = cell_type(sheet, value=value)
-        cell.number_format = "#,##0.00"
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, (int, float, Decimal)):
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.number_format = _FORMATS.get(kind) or (MONEY_FORMAT if isinstance(value, Decimal) else "General")
         return cell
     if isinstance(value, (date, datetime)):
-        cell = cell_type(sheet, value=value)
-        cell.number_format = "yyyy-mm-dd" if not isinstance(value, datetime) else "yyyy-mm-dd hh:mm:ss"
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.number_format = _FORMATS["datetime" if isinstance(value, datetime) else "date"]
         return cell
     # openpyxl stores any string starting with "=" as a formula; the same neutralising as CSV keeps
-    # both outputs showing the same text.
-    return _xlsx_text(neutralise(value))
+    # both outputs showing the same text. Codes (ids) are text even when they look like numbers.
+    return _xlsx_text(neutralise(value, numeric_ok=kind != "code"))
 
 
 def _xlsx_text(text: str) -> str:

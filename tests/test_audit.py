@@ -121,7 +121,7 @@ def test_record_facts_rebuild_the_enterprise_exactly(audited):
 def test_audit_prints_each_file_and_its_id_and_ids_are_stable_across_runs(audited, tmp_path):
     result = run("audit", REGISTER, "--as-of", AS_OF, "--out", tmp_path)
     lines = result.stdout.strip().splitlines()
-    assert len(lines) == 12 and "12 audit record(s) written" in result.stderr
+    assert len(lines) == 12 and "已写入审计记录 12 份" in result.stderr
     path, decision_id = lines[0].split("\t")
     assert load(Path(path))["decision_id"] == decision_id
     for path in audited.glob("*.json"):
@@ -154,7 +154,7 @@ def test_verify_says_ok_for_every_record_of_the_sample(audited):
     assert result.exit_code == 0, result.output
     lines = [l for l in result.stdout.splitlines() if l.endswith(".json") or ".json  " in l]
     assert len(lines) == 12 and all(l.startswith("ok ") for l in lines)
-    assert "ok 12" in result.stdout
+    assert "无误（ok）12 份" in result.stdout
 
 
 def test_editing_one_amount_makes_verify_say_tampered(records):

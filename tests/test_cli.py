@@ -58,9 +58,11 @@ def test_version():
 
 def test_policy_list_names_the_bundled_instruments():
     result = run("policy", "list")
-    assert result.exit_code == 0 and "INVALID" not in result.output
+    assert result.exit_code == 0 and "无效" not in result.output
     assert "wanzhou-2022-80\t万州府办发〔2022〕80号" in result.output
-    assert "(fictional example)" in result.output
+    assert "（虚构示例）" in result.output
+    english = run("policy", "list", "--lang", "en").output
+    assert "(fictional example)" in english and "Wanzhou District action plan" in english
 
 
 def test_policy_list_flags_a_broken_policy_and_still_lists_the_others(tmp_path, monkeypatch):
@@ -75,7 +77,8 @@ def test_policy_list_flags_a_broken_policy_and_still_lists_the_others(tmp_path, 
     monkeypatch.setattr(policy_module, "policies_root", lambda: root)
     result = run("policy", "list")
     assert result.exit_code == 1
-    assert "wanzhou-2022-80\t万州府办发〔2022〕80号" in result.output and "broken\tINVALID" in result.output
+    assert "wanzhou-2022-80\t万州府办发〔2022〕80号" in result.output and "broken\t无效" in result.output
+    assert "broken\tINVALID" in run("policy", "list", "--lang", "en").output
 
 
 def test_policy_show_json_lists_every_parameter_in_force_and_every_clause():
@@ -258,8 +261,10 @@ def test_a_misspelt_sweep_parameter_is_the_same_message_everywhere(args, tmp_pat
 
 
 def test_a_sweep_bound_that_is_not_a_number_says_which():
-    result = run("sweep", REGISTER, *AS_OF, "--param", "scale_threshold", "--from", "lots", "--to", "2")
+    result = run("sweep", REGISTER, *AS_OF, "--param", "growth_threshold", "--from", "lots", "--to", "2")
     assert result.exit_code == 1 and result.stderr == "error: --from/--to: 'lots' is not a number\n"
+    money = run("sweep", REGISTER, *AS_OF, "--param", "scale_threshold", "--from", "lots", "--to", "2000万")
+    assert money.exit_code == 1 and money.stderr.startswith("error: --from/--to: 'lots' is not an amount; write e.g. 15万")
 
 
 def test_explain_header_is_worded_in_the_language_asked_for():

@@ -177,7 +177,7 @@ def test_export_writes_a_consistent_backup_and_one_csv_per_table(committed, tmp_
         assert copy.conn.execute("SELECT count(*) FROM awards").fetchone()[0] == 4
     with open(out / "awards.csv", encoding="utf-8-sig", newline="") as fh:
         table = list(csv.DictReader(fh))
-    assert len(table) == 4 and {r["amount_fen"] for r in table} == {"10000000", "2000000"}
+    assert len(table) == 4 and {r["amount_yuan"] for r in table} == {"100000.00", "20000.00"}
     again = CliRunner().invoke(main, ["ledger", "export", "--ledger", str(committed), "--out", str(out)])
     assert again.exit_code == 1 and "not an empty folder" in again.output
 

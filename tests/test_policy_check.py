@@ -26,7 +26,7 @@ def codes(findings, severity="error"):
 
 
 def test_wanzhou_has_no_errors_and_reports_the_source_documents_own_figures():
-    result = run("policy", "check", "wanzhou-2022-80")
+    result = run("policy", "check", "wanzhou-2022-80", "--lang", "en")
     assert result.exit_code == 0, result.output
     out = result.output
     # The annex's 2025 running totals do not add up by park; the totals column does. Reported, not fixed.
@@ -36,6 +36,14 @@ def test_wanzhou_has_no_errors_and_reports_the_source_documents_own_figures():
     assert "「2022年新培育规模以上工业企业20户以上」 is a floor of 20; the table plans 26" in out
     assert "assumes no enterprise leaves" in out
     assert "0 errors" in out
+
+
+def test_the_check_in_chinese_names_the_annex_columns_by_their_labels():
+    out = run("policy", "check", "wanzhou-2022-80").output
+    assert "2025年：年度累计（家）园内 176（2024年）+ 规模企业培育目标（家）园内 35 = 211，但原文印为 210（差 -1）" in out
+    assert "cumulative_in_park" not in out
+    assert re.search(r"wanzhou-2022-80：错误 0 项，警告 \d+ 项，提示 \d+ 项$", out.rstrip())
+    assert "是假定值，且影响奖励金额" in out and "['" not in out
 
 
 def test_json_format():

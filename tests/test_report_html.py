@@ -156,7 +156,8 @@ def test_extra_sections_plug_in_after_the_built_in_ones(sample_results, monkeypa
 
     policy, book = policy_and_rules()
     text = report_module.render_report(report_module.build_report_data(sample_results, policy, book, AS_OF, "zh"))
-    assert '<a href="#priority-ranking">要素保障排序 &lt;1&gt;</a>' in text
+    # Numbered after the built-in sections (一 to 六), as every section is.
+    assert re.search(r'<a href="#priority-ranking">[七八九十]+、要素保障排序 &lt;1&gt;</a>', text)
     extra = section(text, "priority-ranking")
     assert "<p>50 &lt;firms&gt;</p>" in extra
     assert text.index('id="warnings"') < text.index('id="priority-ranking"')
@@ -217,3 +218,23 @@ def test_report_renders_in_headless_chromium(report_file, tmp_path):
     assert snap.returncode == 0, snap.stderr[-2000:]
     assert console_lines(snap.stderr) == []
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+
+
+def test_award_list_renders_and_is_captured(report_file, tmp_path):
+    """The award section as an officer sees it: the totals, the enterprises awarded and the refused
+    candidate with the reason. Only that section is shown (a style hides the others), so the shot is
+    readable; the page is the report itself."""
+    exe = chromium()
+    page = tmp_path / "awards-only.html"
+    page.write_text(report_file.read_text(encoding="utf-8").replace(
+        "</head>", "<style>section:not(#awards), nav { display: none; }</style></head>", 1), encoding="utf-8")
+    dom = headless(exe, tmp_path / "profile-awards", page, "--dump-dom")
+    assert dom.returncode == 0 and console_lines(dom.stderr) == []
+    awarded = dom.stdout.split('id="award-list-table"')[1].split("</table>")[0]
+    assert awarded.count("<tr>") == 7 and "10.00万元" in awarded
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / "report-award-list.png"
+    shot.unlink(missing_ok=True)
+    snap = headless(exe, tmp_path / "profile-awards-shot", page, f"--screenshot={shot}")
+    assert snap.returncode == 0, snap.stderr[-2000:]
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 50_000

@@ -80,8 +80,28 @@ def test_a_value_outside_its_range_is_refused():
     policy, _ = policy_and_rules()
     with pytest.raises(PolicyDataError, match="outside the range"):
         apply_reform(policy, parse_set_option(("growth_threshold=3",), AS_OF))
-    with pytest.raises(PolicyDataError, match="expected a decimal number"):
+    with pytest.raises(PolicyDataError, match="'lots' is not an amount"):
         apply_reform(policy, parse_set_option(("scale_threshold=lots",), AS_OF))
+
+
+def test_a_bare_small_money_value_is_refused_with_did_you_mean():
+    out = run("diff", REGISTER, "--as-of", "2024-12-31", "--set", "enterprise_award_industrial=15")
+    assert out.exit_code == 1
+    assert "did you mean 15万元?" in out.output
+
+
+@pytest.mark.parametrize("value", ["15万", "15万元", "150000元", "150000", "150,000"])
+def test_money_with_its_unit_is_accepted(value):
+    policy, _ = policy_and_rules()
+    changed = apply_reform(policy, parse_set_option((f"enterprise_award_industrial={value}",), AS_OF))
+    assert changed.parameters["enterprise_award_industrial"].in_force(AS_OF)[1].value == "150000.00"
+
+
+def test_sweep_takes_money_in_wan():
+    out = run("sweep", REGISTER, "--as-of", "2024-12-31", "--param", "enterprise_award_industrial",
+              "--from", "5万", "--to", "15万", "--steps", "3", "--format", "json")
+    assert out.exit_code == 0, out.output
+    assert [p["value"] for p in json.loads(out.output)["points"]] == ["50000.00", "100000.00", "150000.00"]
 
 
 def test_diff_needs_a_change():

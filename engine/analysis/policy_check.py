@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import itertools
 import random
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from fractions import Fraction
 from pathlib import Path
@@ -28,7 +28,7 @@ from typing import Any, Iterable, Optional
 from engine import logic
 from engine.compiler import FamilyPlan, plan_policy
 from engine.durable_host import RuleEngine
-from engine.errors import EngineError, PolicyDataError
+from engine.errors import EngineError, PolicyDataError, ScaleupError
 from engine.evaluate import verdict_from_status, read_fired
 from engine.policy import Policy, load_policy
 from engine.rulebook import load_rulebook
@@ -49,8 +49,10 @@ COMPARATIVES = sorted([("及以上", ">="), ("以上", ">="), ("不低于", ">="
 class Finding:
     severity: str       # error | warning | info
     code: str
-    message: str
+    message: str        # English, for JSON and logs
     where: str
+    # The figures behind the message, for the wording in another language (templates/policy_check_*.j2).
+    fields: Optional[dict] = field(default=None, compare=False)
 
 
 def check_policy(folder: Path) -> list[Finding]:
@@ -94,7 +96,9 @@ def check_source_figures(policy: Policy) -> list[Finding]:
             if sum(parts) != fig(row, rel.total):
                 out.append(Finding("warning", "source.partition",
                                    f"{row.year}: {' + '.join(f'{p} {v}' for p, v in zip(rel.parts, parts))} = {sum(parts)}, "
-                                   f"but {rel.total} is printed as {fig(row, rel.total)}", where))
+                                   f"but {rel.total} is printed as {fig(row, rel.total)}", where,
+                                   {"year": row.year, "parts": list(zip(rel.parts, parts)), "sum": sum(parts),
+                                    "total": rel.total, "printed": fig(row, rel.total)}))
     for prev, row in zip(rows, rows[1:]):
         for rel in annex.running_totals:
             expected = fig(prev, rel.stock) + fig(row, rel.additions)
@@ -102,29 +106,40 @@ def check_source_figures(policy: Policy) -> list[Finding]:
                 out.append(Finding("warning", "source.running_total",
                                    f"{row.year}: {rel.stock} {fig(prev, rel.stock)} ({prev.year}) + {rel.additions} "
                                    f"{fig(row, rel.additions)} = {expected}, but {fig(row, rel.stock)} is printed "
-                                   f"(difference {fig(row, rel.stock) - expected:+d})", where))
+                                   f"(difference {fig(row, rel.stock) - expected:+d})", where,
+                                   {"year": row.year, "prev_year": prev.year, "stock": rel.stock,
+                                    "prev": fig(prev, rel.stock), "additions": rel.additions,
+                                    "added": fig(row, rel.additions), "expected": expected,
+                                    "printed": fig(row, rel.stock), "difference": fig(row, rel.stock) - expected}))
     if rows:
         first = rows[0]
         base = {rel.stock: fig(first, rel.stock) - fig(first, rel.additions) for rel in annex.running_totals}
         out.append(Finding("info", "source.baseline",
                            f"the table implies a stock at the end of {first.year - 1} of "
-                           + ", ".join(f"{k} {v}" for k, v in base.items()), where))
+                           + ", ".join(f"{k} {v}" for k, v in base.items()), where,
+                           {"year": first.year - 1, "base": list(base.items())}))
         out.append(Finding("info", "source.no_exits",
                            "the cumulative columns add new enterprises only: the plan assumes no enterprise leaves "
-                           "the scope (退规); actual stock must subtract exits", where))
+                           "the scope (退规); actual stock must subtract exits", where, {}))
     for t in policy.targets.text_targets:
         table = annex.figure(t.year, t.measure) if t.measure in annex.columns else None
         if table is None:
             out.append(Finding("warning", "source.text_vs_table",
-                               f"text target {t.id} ({t.year} {t.measure} {t.op} {t.value}) has no figure in the table", where))
+                               f"text target {t.id} ({t.year} {t.measure} {t.op} {t.value}) has no figure in the table", where,
+                               {"kind": "absent", "id": t.id, "year": t.year, "measure": t.measure, "value": t.value,
+                                "text": t.text}))
         elif t.op == ">=" and table < t.value:
             out.append(Finding("warning", "source.text_vs_table",
                                f"text target {t.id}: 「{t.text}」 asks {t.measure} ≥ {t.value} in {t.year}, "
-                               f"but the table plans {table}", where))
+                               f"but the table plans {table}", where,
+                               {"kind": "below", "id": t.id, "year": t.year, "measure": t.measure, "value": t.value,
+                                "text": t.text, "table": table}))
         elif table != t.value:
             out.append(Finding("info", "source.text_vs_table",
                                f"text target {t.id}: 「{t.text}」 is a floor of {t.value}; the table plans {table} "
-                               f"({table - t.value:+d})", where))
+                               f"({table - t.value:+d})", where,
+                               {"kind": "above", "id": t.id, "year": t.year, "measure": t.measure, "value": t.value,
+                                "text": t.text, "table": table, "difference": table - t.value}))
     return out
 
 
@@ -165,7 +180,8 @@ def check_coverage(policy: Policy, book: Rulebook) -> list[Finding]:
     return [Finding("error", "coverage.clause",
                     f"clause {cid} is implemented by no rule and not marked not modelled (bind a provision to it "
                     f"in provisions.yaml, or list it there under not_modelled: with the reason)",
-                    f"{policy.folder / 'clauses.yaml'}")
+                    f"{policy.folder / 'clauses.yaml'}",
+                    {"clause": cid})
             for cid in policy.clauses if cid not in covered]
 
 
@@ -202,12 +218,14 @@ def check_parameters_in_force(policy: Policy, book: Rulebook) -> list[Finding]:
                 out.append(Finding("error", "param.not_in_force",
                                    f"{name} (used by {fam.name}) has no value in force on {gap.isoformat()}, inside "
                                    f"the policy period {start.isoformat()}..{end.isoformat()}",
-                                   f"{policy.folder / 'parameters.yaml'}"))
+                                   f"{policy.folder / 'parameters.yaml'}",
+                                   {"name": name, "family": fam.name, "gap": gap.isoformat(), "start": start.isoformat(),
+                                    "end": end.isoformat()}))
     for name in policy.parameters:
         if name not in used_anywhere:
             out.append(Finding("info", "param.not_used_by_rules",
                                f"{name} is used by no rule record (it may serve the ledger, the ranking or reports)",
-                               f"{policy.folder / 'parameters.yaml'}"))
+                               f"{policy.folder / 'parameters.yaml'}", {"name": name}))
     return out
 
 
@@ -244,11 +262,23 @@ def check_assumed_money(policy: Policy, book: Rulebook) -> list[Finding]:
             if pv.provenance != "assumed" or day > end or (until is not None and until < start):
                 continue
             unused = param.type == "money" and Fraction(str(pv.value)) == 0
+            # A list value is shown as the list it is, not as Python writes it.
+            value = ", ".join(map(str, pv.value)) if isinstance(pv.value, (list, tuple)) else pv.value
             out.append(Finding("info" if unused else "warning", "money.assumed",
-                               f"{name} ({param.label_zh}) = {pv.value} from {day.isoformat()} is assumed and reaches "
+                               f"{name} ({param.label_zh}) = {value} from {day.isoformat()} is assumed and reaches "
                                f"money ({reach}){'; 0 means not used' if unused else ''}: {pv.note} — a document that "
-                               f"fixes it is recorded as provenance decided (文号, issuer, date)", where))
+                               f"fixes it is recorded as provenance decided (文号, issuer, date)", where,
+                               {"name": name, "value": value, "since": day.isoformat(), "unused": unused,
+                                "note": pv.note, "shown": _shown(param, pv.value)}))
     return out
+
+
+def _shown(param, raw) -> dict[str, str]:
+    """A parameter value in each language's words and units (engine/policy_view.py)."""
+    from engine.policy import coerce_param_value
+    from engine.policy_view import shown_value
+    value = coerce_param_value(param, raw)
+    return {lang: shown_value(param, value, lang) for lang in ("zh", "en")}
 
 
 def _first_uncovered_day(param, start: date, end: date) -> Optional[date]:
@@ -281,7 +311,9 @@ def check_comparatives(policy: Policy, book: Rulebook) -> list[Finding]:
                 if node.op == logic.NEGATE[op]:
                     out.append(Finding("info", "rule.comparative",
                                        f"{r.id}: tests {node.fact} {node.op} {node.param}, the complement of "
-                                       f"「{word}」 ({op}) in its text 「{r.text}」: consistent", f"rules/{fam.name}"))
+                                       f"「{word}」 ({op}) in its text 「{r.text}」: consistent", f"rules/{fam.name}",
+                                       {"rule": r.id, "fact": node.fact, "op": node.op, "param": node.param,
+                                        "word": word, "text": r.text}))
                 else:
                     out.append(Finding("error", "rule.comparative",
                                        f"{r.id}: tests {node.fact} {node.op} {node.param}, but its text 「{r.text}」 "
@@ -442,4 +474,23 @@ def _around(lf: logic.Leaf, kind: str) -> list:
 
 
 def findings_json(findings: list[Finding]) -> list[dict[str, Any]]:
-    return [asdict(f) for f in findings]
+    return [{k: v for k, v in asdict(f).items() if k != "fields"} for f in findings]
+
+
+def render_findings(findings: list[Finding], policy_id: str, lang: str) -> str:
+    """The findings as text in the run's language, errors first; figures named by their labels."""
+    from engine.policy import load_policy, resolve_policy_folder
+    from engine.render import environment
+    labels, params = {}, {}
+    try:
+        policy = load_policy(resolve_policy_folder(policy_id))
+        if policy.targets.annex is not None:
+            labels = {k: (c.label_zh if lang == "zh" else c.label_en) for k, c in policy.targets.annex.columns.items()}
+        params = {n: (p.label_zh if lang == "zh" else p.label_en) for n, p in policy.parameters.items()}
+    except ScaleupError:
+        pass                 # a policy that does not load: its findings say why, with ids
+    ordered = [f for severity in ("error", "warning", "info") for f in findings if f.severity == severity]
+    counts = {s: sum(1 for f in findings if f.severity == s) for s in ("error", "warning", "info")}
+    text = environment().get_template(f"policy_check_{lang}.txt.j2").render(
+        findings=ordered, counts=counts, policy_id=policy_id, labels=labels, params=params)
+    return "\n".join(line.rstrip() for line in text.strip().splitlines())

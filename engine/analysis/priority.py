@@ -9,6 +9,8 @@ report call.
 """
 from __future__ import annotations
 
+import dataclasses
+
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -504,10 +506,18 @@ def line_explanation(alloc: Allocation, line: Union[AllocationLine, NotRanked], 
     return template.render(mode=mode, line=line, **_template_args(alloc, book, lang)).strip()
 
 
-def render_allocation(alloc: Allocation, book: Rulebook, lang: str) -> str:
+def render_allocation(alloc: Allocation, book: Rulebook, lang: str, show_all: bool = True,
+                      town: Optional[str] = None) -> str:
+    """The ranking and allocation as text. show_all=False leaves out the explanation of each firm not
+    ranked (a count and how to see them instead); town shows only that town's firms (the quotas are
+    still allocated over the whole district's ranking)."""
     env = _words(lang)[0]
+    if town is not None:
+        alloc = dataclasses.replace(alloc, lines=[l for l in alloc.lines if l.firm.town == town],
+                                    not_ranked=[n for n in alloc.not_ranked if n.town == town])
     template = env.get_template(f"priority_{lang}.txt.j2")
-    text = template.render(mode="report", line=None, **_template_args(alloc, book, lang))
+    text = template.render(mode="report", line=None, show_all=show_all, town=town,
+                           **_template_args(alloc, book, lang))
     return "\n".join(l.rstrip() for l in text.strip().splitlines()) + "\n"
 
 

@@ -12,6 +12,7 @@ from typing import Any, Optional
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from engine.errors import PolicyDataError, validation_messages
+from engine.money_text import parse_money_text
 from engine.policy import Parameter, ParamValue, Policy, coerce_param_value, did_you_mean
 from engine.yamlio import YamlFileError, load_user_yaml
 
@@ -22,6 +23,8 @@ class Reform(BaseModel):
     effective: date
     note: Optional[str] = None
     parameters: dict[str, Any]
+    # Typed on the command line (--set): a bare money figure under 1万 is refused as ambiguous.
+    from_command_line: bool = False
 
 
 def load_reform(path: Path) -> Reform:
@@ -49,7 +52,7 @@ def parse_set_option(items: tuple[str, ...], effective: date) -> Optional[Reform
     problems = []
     for item in items:
         if "=" not in item:
-            problems.append(f"--set {item!r}: expected name=value, e.g. --set enterprise_award_industrial=150000")
+            problems.append(f"--set {item!r}: expected name=value, e.g. --set enterprise_award_industrial=15万")
             continue
         name, value = item.split("=", 1)
         if name.strip() in values:
@@ -59,7 +62,7 @@ def parse_set_option(items: tuple[str, ...], effective: date) -> Optional[Reform
         values[name.strip()] = value.strip()
     if problems:
         raise PolicyDataError(problems)
-    return Reform(name="--set " + " ".join(items), effective=effective, parameters=values)
+    return Reform(name="--set " + " ".join(items), effective=effective, parameters=values, from_command_line=True)
 
 
 def apply_reform(policy: Policy, reform: Reform, origin: str = "reform") -> Policy:
@@ -70,8 +73,8 @@ def apply_reform(policy: Policy, reform: Reform, origin: str = "reform") -> Poli
         if param is None:
             problems.append(f"{origin}: unknown parameter {name!r}{did_you_mean(name, policy.parameters)}")
             continue
-        value = _typed_text(param, raw)
         try:
+            value = _typed_text(param, raw, strict_money=reform.from_command_line)
             coerce_param_value(param, value)
         except ValueError as exc:
             problems.append(f"{origin}: {name}: {exc}")
@@ -92,10 +95,12 @@ def apply_reform(policy: Policy, reform: Reform, origin: str = "reform") -> Poli
     return dataclasses.replace(policy, parameters=new_params, what_if=reform.name)
 
 
-def _typed_text(param: Parameter, raw: Any) -> Any:
+def _typed_text(param: Parameter, raw: Any, strict_money: bool = False) -> Any:
     """Values from the command line arrive as text: give them the type the parameter expects."""
     if not isinstance(raw, str):
         return raw
+    if param.type == "money":
+        return parse_money_text(raw, bare_ok=not strict_money)
     if param.type == "count" and raw.strip().lstrip("-").isdigit():
         return int(raw)
     if param.type == "bool" and raw.lower() in ("true", "false", "是", "否"):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any, Iterable, Optional
+from typing import Any, Callable, Iterable, Optional
 
 from engine.analysis.targets import entered_scope, events_from_register
 from engine.awards.totals import decision_lines
@@ -97,10 +97,20 @@ def attainment(results: Iterable, policy: Policy, book: Rulebook, as_of: date,
     return Attainment(year, included, eligible, target, floor)
 
 
-def diff(enterprises: list[Enterprise], policy: Policy, book: Rulebook, reform: Reform, as_of: date) -> Diff:
+def diff(enterprises: list[Enterprise], policy: Policy, book: Rulebook, reform: Reform, as_of: date,
+         progress: Optional[Callable[[int], None]] = None) -> Diff:
+    """progress, when given, is called with 1 after each of the 2 × len(enterprises) evaluations."""
     reformed = apply_reform(policy, reform)
-    base_results = Evaluator(policy, book, as_of).evaluate_many(enterprises)
-    new_results = Evaluator(reformed, book, as_of).evaluate_many(enterprises)
+    tick = progress or (lambda n: None)
+
+    def evaluate_all(evaluator: Evaluator) -> list[EnterpriseResult]:
+        out = []
+        for e in enterprises:
+            out.append(evaluator.evaluate(e))
+            tick(1)
+        return out
+    base_results = evaluate_all(Evaluator(policy, book, as_of))
+    new_results = evaluate_all(Evaluator(reformed, book, as_of))
     changed = changed_parameters(policy, reformed, as_of)
     out = Diff(reform=reform, as_of=as_of, changed_parameters=changed, changes=[], enterprises=len(enterprises))
     for b, a in zip(base_results, new_results):
@@ -149,7 +159,7 @@ class SweepPoint:
 
 
 def sweep(enterprises: list[Enterprise], policy: Policy, book: Rulebook, param: str, values: list[Any],
-          as_of: date, engine: str = "columnar") -> list[SweepPoint]:
+          as_of: date, engine: str = "columnar", progress: Optional[Callable[[int], None]] = None) -> list[SweepPoint]:
     """One evaluation of the register per value. The columnar engine (same rule records, proved equal
     to durable_rules) builds the register's columns once; `engine="durable"` re-runs durable_rules."""
     frame = None
@@ -171,6 +181,8 @@ def sweep(enterprises: list[Enterprise], policy: Policy, book: Rulebook, param: 
             awards_total=total,
             enterprise_awards=sum(r.decision(ENTERPRISE_AWARD).outcome == "awarded" for r in results),
             attainment=attainment(results, reformed, book, as_of, enterprises)))
+        if progress is not None:
+            progress(1)
     return points
 
 
@@ -178,6 +190,9 @@ def sweep_values(param_type: str, start: str, stop: str, steps: int) -> list[str
     """Evenly spaced values from start to stop inclusive, exact decimals (money to the fen)."""
     if steps < 2:
         raise ValueError("--steps needs at least 2 values")
+    if param_type == "money":
+        from engine.money_text import parse_money_text
+        start, stop = parse_money_text(start), parse_money_text(stop)
     a, b = Decimal(start), Decimal(stop)
     out = []
     for i in range(steps):
@@ -237,3 +252,16 @@ def diff_json(d: Diff) -> dict:
                            for (town, kind), v in sorted(d.budget_by_town.items())],
         "target_attainment": {"before": att(d.attainment[0]), "after": att(d.attainment[1])},
     }
+
+
+def render_sweep(rows: list[dict], param, as_of, lang: str) -> str:
+    """`sweep` as a table in the run's language: the parameter's value in its unit, money totals in
+    万元 (zh) or yuan (en)."""
+    from engine.policy_view import shown_value
+    from engine.render import environment
+    shown = [{**r, "shown": shown_value(param, Decimal(r["value"]) if param.type != "count" else int(r["value"]), lang),
+              "total_wan": f"{Decimal(r['awards_total_yuan']) / 10000:,.2f}",
+              "total_yuan": f"{Decimal(r['awards_total_yuan']):,.2f}"} for r in rows]
+    text = environment().get_template(f"sweep_{lang}.txt.j2").render(
+        rows=shown, name=param.name, label=param.label_zh if lang == "zh" else param.label_en, as_of=as_of.isoformat())
+    return "\n".join(line.rstrip() for line in text.strip().splitlines())

@@ -34,6 +34,7 @@ from engine.awards.ledger import LedgerState, from_fen
 from engine.awards.net_increase import town_net_increase
 from engine.awards.totals import beneficiary as paid_to
 from engine.awards.terms import Instalment, Terms, payment_terms, schedule
+from engine.candidates import refused
 from engine.decisions import EnterpriseResult
 from engine.errors import EngineError
 from engine.facts import Enterprise
@@ -233,6 +234,7 @@ class RunPlan:
     notes: list[Note] = field(default_factory=list)
     outcomes: dict[str, dict[str, int]] = field(default_factory=dict)   # decision type -> outcome -> count
     insufficient: list[dict] = field(default_factory=list)
+    refused: list[dict] = field(default_factory=list)                # candidates of the year not awarded (engine/candidates.py)
     earlier_runs: list[dict] = field(default_factory=list)           # runs of this year already committed
     run_id: Optional[int] = None                                     # set when committed
     ledger_name: str = ""
@@ -256,7 +258,7 @@ def plan_run(ctx: RunContext, items: list[RunItem], state: LedgerState) -> RunPl
     answer_from_ledger(ctx, items, state)
     for item in items:
         seen.add(item.enterprise.enterprise_id)
-        _count_outcomes(plan, item)
+        _count_outcomes(plan, item, ctx.book)
         in_scope_now, exit_event = _scope(ctx, plan, item, state)
         _awards(ctx, plan, item, state)
         _settle(ctx, plan, item, state, in_scope_now, exit_event)
@@ -296,11 +298,15 @@ def answer_from_ledger(ctx: RunContext, items: list[RunItem], state: LedgerState
         item.ledger_answer = problem
 
 
-def _count_outcomes(plan: RunPlan, item: RunItem) -> None:
+def _count_outcomes(plan: RunPlan, item: RunItem, book: Rulebook) -> None:
     for _, dtype in AWARD_KINDS:
         d = item.result.decision(dtype)
         plan.outcomes.setdefault(dtype, {})
         plan.outcomes[dtype][d.outcome] = plan.outcomes[dtype].get(d.outcome, 0) + 1
+    # A firm newly in scope this year that the rules do not award (re-entry...): the officer must see it.
+    refusal = refused(item.result, book, plan.year)
+    if refusal is not None and refusal["outcome"] == "not_awarded":
+        plan.refused.append(refusal)
     d = item.result.decision(ENTERPRISE_AWARD)
     if d.outcome == "insufficient_data":
         plan.insufficient.append({"enterprise_id": item.enterprise.enterprise_id, "name": item.enterprise.name,

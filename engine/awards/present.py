@@ -75,6 +75,7 @@ def plan_json(plan: RunPlan, policy: Policy) -> dict:
                    "detail": n.detail} for n in plan.notes],
         "decision_outcomes": plan.outcomes,
         "insufficient_data": plan.insufficient,
+        "refused_candidates": [{k: v for k, v in r.items() if k != "reason"} for r in plan.refused],
         "town_totals": [{**{k: v for k, v in row.items() if k not in CATEGORIES},
                          **{f"{c}_yuan": money(row[c]) for c in CATEGORIES}} for row in totals],
     }
@@ -129,9 +130,11 @@ def render_plan(plan: RunPlan, policy: Policy, lang: str, view: str, committing:
     shown = [[r[0], r[1], r[2], *[f"{Decimal(v):,.2f}" for v in r[3:]]] for r in rows]
     enterprise_awards = [a for a in plan.new_awards if a.kind == "enterprise"]
     show_terms = any(len(a.instalments) > 1 or a.clawback_years for a in enterprise_awards)
+    from engine.localtime import local_time
+    zone_name = policy.jurisdiction.time_zone
     text = environment().get_template(f"awards_{lang}.txt.j2").render(
         view=view, p=plan, dry=not committing, committing=committing, total=totals[-1], rows=shown,
-        show_terms=show_terms, **_helpers(lang, plan.terms))
+        show_terms=show_terms, when=lambda stamp: local_time(stamp, zone_name), **_helpers(lang, plan.terms))
     return _tidy(text)
 
 
@@ -140,8 +143,11 @@ def render_ledger_summary(summary: dict, lang: str) -> str:
     s = dict(summary)
     s["instalments"] = {k: {"count": v["count"], "yuan": Decimal(v["yuan"])} for k, v in summary["instalments"].items()}
     s["clawbacks"] = {"count": summary["clawbacks"]["count"], "yuan": Decimal(summary["clawbacks"]["yuan"])}
+    from engine.localtime import local_time, zone_of_policy
+    # Committed times are stored in UTC; each is shown in its policy's district time zone.
     s["run_rows"] = [[r["run_id"], r["award_year"], r["as_of"], r["policy_id"], r["policy_hash"][:12],
-                      Path(r["register_file"]).name, r["awards"], f"{from_fen(r['award_fen']):,.2f}", r["committed_at"]]
+                      Path(r["register_file"]).name, r["awards"], f"{from_fen(r['award_fen']):,.2f}",
+                      local_time(r["committed_at"], zone_of_policy(r["policy_id"]))]
                      for r in summary["runs"]]
     text = environment().get_template(f"awards_{lang}.txt.j2").render(view="ledger", s=s, **_helpers(lang))
     return _tidy(text)

@@ -61,6 +61,7 @@ class SheetBuilder:
         self.fmt = Formatter(book, lang)
         source = (record.get("input") or {}).get("source") or {}
         self.file, self.row = source.get("file"), source.get("row")
+        self.columns: dict[str, str] = {}
 
     def label(self, obj) -> str:
         return obj.label_zh if self.lang == "zh" else obj.label_en
@@ -71,8 +72,9 @@ class SheetBuilder:
             return {"kind": "rule", "assumed": False}
         if spec.fn:
             return {"kind": "derived", "assumed": False, "from": [self.fmt.fact_label(a) for a in spec.args]}
+        # The column as the register's own header names it (曾经入统), whatever the sheet's language.
         return {"kind": "register", "assumed": False, "file": self.file, "row": self.row,
-                "column": self.fmt.fact_label(fact)}
+                "column": self.columns.get(fact) or self.fmt.fact_label(fact)}
 
     def threshold(self, c: ConditionFinding) -> tuple[str, list[dict]]:
         if c.op in ("exists", "missing"):      # filled in or blank: the rule itself states the test
@@ -209,13 +211,28 @@ class SheetBuilder:
 
 
 def review_sheet(record: dict, result: EnterpriseResult, decision: Decision, policy: Policy, book: Rulebook,
-                 lang: str = "zh", fmt: str = "md") -> str:
+                 lang: str = "zh", fmt: str = "md", headers: Optional[list[str]] = None) -> str:
+    """headers: the register's header row, so a figure's source names the column as the file does."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown sheet format {fmt!r}; expected one of {', '.join(FORMATS)}")
-    view = SheetBuilder(record, result, decision, policy, book, lang).view()
+    builder = SheetBuilder(record, result, decision, policy, book, lang)
+    builder.columns = headers_by_fact(headers or [], policy)
+    view = builder.view()
     template = environment().get_template(f"review_sheet.{fmt}.j2")
     text = template.render(s=view, lang=lang, md=md_escape, esc=html_escaped)
     return text.strip() + "\n"
+
+
+def headers_by_fact(headers: list[str], policy: Policy) -> dict[str, str]:
+    """Fact id -> the header text the register uses for it."""
+    from engine.register.columns import match_header, register_columns
+    columns = register_columns(policy)
+    out: dict[str, str] = {}
+    for label in headers:
+        found = match_header(label, columns)
+        if found is not None:
+            out.setdefault(found[0].id, label)
+    return out
 
 
 def sheet_file_name(record: dict, lang: str, fmt: str) -> str:

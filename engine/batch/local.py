@@ -98,7 +98,7 @@ class RegisterRun:
 
     def __init__(self, path: Path, *, as_of: date, policy_id: str, fmt: str, lang: str,
                  sheet: Optional[str] = None, executor=None, chunk_size: Optional[int] = None, reform=None,
-                 output: Optional[OutputSpec] = None):
+                 output: Optional[OutputSpec] = None, town: Optional[str] = None):
         from engine.compiler import plan_policy
         # The policy is loaded and compiled here first, so a policy that does not validate is one clear
         # error before any worker starts: with one worker, by building this process's worker itself;
@@ -106,7 +106,7 @@ class RegisterRun:
         policy, book = with_reform(load_inputs(policy_id), reform)
         self.scan = scan_register(path, columns=register_columns(policy), sheet=sheet)
         self.job = Job(policy_id=policy_id, as_of=as_of, fmt=fmt, lang=lang, scan=self.scan, reform=reform,
-                       output=output)
+                       output=output, town=town)
         self.executor = executor or LocalExecutor(1)
         self.chunk_size = max(1, chunk_size or chunk_size_for(output_spec(self.job)))
         if isinstance(self.executor, LocalExecutor) and self.processes() <= 1:

@@ -10,8 +10,9 @@ class Progress:
     """Rows done, rows/s and rows rejected so far, on one line of stderr, when stderr is a terminal."""
 
     def __init__(self, total: int, enabled: Optional[bool] = None, stream: IO[str] = None,
-                 clock: Callable[[], float] = time.monotonic, unit: str = "rows"):
+                 clock: Callable[[], float] = time.monotonic, unit: str = "rows", lang: str = "en"):
         self.stream = stream or sys.stderr
+        self.lang = lang
         self.enabled = self.stream.isatty() if enabled is None else enabled
         self.total, self.clock, self.unit = total, clock, unit
         self.start = self.last = clock()
@@ -29,10 +30,11 @@ class Progress:
             self.shown = True
 
     def line(self, now: float) -> str:
+        from engine.render import say
         rate = self.done / max(now - self.start, 1e-9)
         pct = f" {100 * self.done / self.total:3.0f}%" if self.total else ""
-        return (f"{self.done:,}/{self.total:,} {self.unit}{pct}  {rate:,.0f} {self.unit}/s  "
-                f"{self.rejected:,} rejected")
+        return say(self.lang, "progress", done=f"{self.done:,}", total=f"{self.total:,}",
+                   unit=say(self.lang, f"unit_{self.unit}"), pct=pct, rate=f"{rate:,.0f}", rejected=f"{self.rejected:,}")
 
     def clear(self) -> None:
         """Before another line goes to stderr."""

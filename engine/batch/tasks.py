@@ -53,6 +53,7 @@ class Job:
     out_dir: Optional[str] = None              # a partitioned register: where result files go
     duplicates: dict = field(default_factory=dict)   # partitioned: id -> [(file, row)] across files
     reform: Any = None                         # a what-if Reform (engine/overrides.py) every worker applies
+    town: Optional[str] = None                 # only this town's enterprises are written (all are checked)
     token: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 
@@ -90,6 +91,7 @@ class ChunkWorker:
             self.policy = apply_reform(self.policy, job.reform)
         self.renderer = ChunkRenderer(self.policy, self.book, job.as_of, output_spec(job))
         self.evaluator = self.renderer.evaluator
+        self._sheet_rows = self._fingerprint = None
         self.lock = threading.Lock()           # Dask may run several tasks at once in one process
         self.file_checker = self.checker(job.scan) if job.scan else None
 
@@ -106,13 +108,34 @@ class ChunkWorker:
                 if isinstance(outcome, RejectedRow):
                     rejected.append(outcome)
                 else:
+                    if self.job.town is not None and outcome[1].town != self.job.town:
+                        continue
                     enterprises.append(outcome[1])
                     row_numbers.append(row_no)
                     warning = unknown_tag_problem(checker.scan.name, row_no, outcome[1], known, self.policy.id)
                     if warning is not None:
                         warnings.append(warning)
-            items = self.renderer.render(enterprises, row_numbers)
+            if self.job.fmt == "xlsx":       # the officer's workbook: each "no" with its deciding condition
+                items = [self.sheet_row(self.evaluator.evaluate(e), row_no, e)
+                         for e, row_no in zip(enterprises, row_numbers)]
+            else:
+                items = self.renderer.render(enterprises, row_numbers)
             return ChunkResult(items, rejected, len(rows), self.sessions_left(), warnings)
+
+    def sheet_row(self, result, row_no: Optional[int], enterprise) -> list:
+        """The officer workbook's row (engine/exports.py), with the audit decision id of each award."""
+        from engine.awards.audit import fingerprint
+        from engine.exports import DecisionRows, award_decision_ids
+        if self._sheet_rows is None:
+            self._sheet_rows = DecisionRows(self.book, self.job.lang)
+            self._fingerprint = fingerprint(self.policy, self.book)
+        ids = {}
+        if enterprise is not None and self.job.scan is not None:
+            scan = self.job.scan
+            # The same source `scaleup audit` records, so the id matches the audit record's.
+            source = {"file": Path(scan.path).name, "row": row_no, **({"sheet": scan.sheet} if scan.sheet else {})}
+            ids = award_decision_ids(result, enterprise, self.policy, self.book, source, self._fingerprint)
+        return self._sheet_rows.row(result, ids)
 
     def sessions_left(self) -> int:
         """durable_rules sessions of the last record still open (always 0: each is deleted at once)."""

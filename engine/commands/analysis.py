@@ -8,8 +8,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Optional
 
-from engine.commands.common import (Evaluated, Reporter, evaluate_register, policy_and_rules, read_register_for,
-                                    reform_from_options, sweep_range)
+from engine.commands.common import (Evaluated, Reporter, evaluate_register, policy_and_rules, progress,
+                                    read_register_for, reform_from_options, resolve_town, sweep_range)
 from engine.errors import PolicyDataError
 from engine.fileguard import OutputGuard
 from engine.fileguard import write_text as write_file
@@ -22,6 +22,8 @@ class Allocated:
     allocation: object                 # engine.analysis.priority.Allocation
     book: Rulebook
     rejected: int
+    show_all: bool = False             # also explain each firm not ranked (--all)
+    town: Optional[str] = None         # only this town's firms are listed (--town)
 
     policy_id: str = ""
 
@@ -36,20 +38,23 @@ class Allocated:
         from engine.render import environment
         if self.allocation is None:
             return environment().get_template(f"_command_words_{lang}.j2").module.no_priority(self.policy_id) + "\n"
-        return render_allocation(self.allocation, self.book, lang)
+        return render_allocation(self.allocation, self.book, lang, show_all=self.show_all, town=self.town)
 
 
 def priority(file: Path, *, as_of: date, policy_id: str, land_quota: Decimal, power_quota: Decimal,
-             sheet: Optional[str], errors: Optional[Path], reporter: Reporter) -> Allocated:
-    """Rank the firms eligible for priority land and power and share the quotas among them."""
+             sheet: Optional[str], errors: Optional[Path], reporter: Reporter, town: Optional[str] = None,
+             show_all: bool = False, lang: str = "zh") -> Allocated:
+    """Rank the firms eligible for priority land and power and share the quotas among them (over the
+    whole district; `town` only limits what is listed)."""
     from engine.analysis.priority import allocate, priority_provided
     OutputGuard([file], [errors])
     policy, book = policy_and_rules(policy_id)
     if not priority_provided(policy, book):
-        return Allocated(None, book, 0, policy.id)
-    evaluated = evaluate_register(file, as_of, policy, book, sheet, errors, reporter)
+        return Allocated(None, book, 0, policy_id=policy.id)
+    town = resolve_town(policy, town)
+    evaluated = evaluate_register(file, as_of, policy, book, sheet, errors, reporter, lang)
     allocation = allocate(evaluated.results, policy, book, as_of, {"land": land_quota, "power": power_quota})
-    return Allocated(allocation, book, evaluated.rejected)
+    return Allocated(allocation, book, evaluated.rejected, show_all, town)
 
 
 @dataclass
@@ -112,7 +117,7 @@ class Diffed:
 
 
 def diff(file: Path, *, as_of: date, policy_id: str, sheet: Optional[str], set_items: tuple = (),
-         overrides: Optional[Path] = None, reporter: Reporter) -> Diffed:
+         overrides: Optional[Path] = None, reporter: Reporter, lang: str = "zh") -> Diffed:
     """Every decision and amount a policy change alters, with the budget and target effect."""
     from engine.analysis.whatif import diff as diff_register
     reform = reform_from_options(set_items, overrides, as_of)
@@ -120,7 +125,9 @@ def diff(file: Path, *, as_of: date, policy_id: str, sheet: Optional[str], set_i
         raise PolicyDataError(["diff needs a change: --set NAME=VALUE or --overrides FILE"])
     policy, book = policy_and_rules(policy_id)
     read = read_register_for(file, as_of, policy, sheet, reporter, summary=False)
-    result = diff_register([e for _, e in read.accepted], policy, book, reform, as_of)
+    firms = [e for _, e in read.accepted]
+    with progress(2 * len(firms), lang=lang) as tick:
+        result = diff_register(firms, policy, book, reform, as_of, progress=tick)
     return Diffed(result, policy, book, len(read.rejected))
 
 
@@ -130,24 +137,28 @@ class Swept:
     as_of: date
     points: list                       # engine.analysis.whatif.SweepPoint
     rejected: int
+    param: object = None               # engine.policy.Parameter: its unit words the table's values
 
     def json(self, lang: str) -> Any:
         return {"parameter": self.parameter, "as_of": self.as_of.isoformat(), "points": sweep_rows(self)}
 
     def text(self, lang: str) -> str:
-        from engine.render import environment
-        return environment().get_template("sweep_en.txt.j2").render(rows=sweep_rows(self))
+        """A table in the run's language: values in the parameter's unit, money totals in 万元 (zh)."""
+        from engine.analysis.whatif import render_sweep
+        return render_sweep(sweep_rows(self), self.param, self.as_of, lang)
 
 
 def sweep(file: Path, *, as_of: date, policy_id: str, param_name: str, start: str, stop: str, steps: int,
-          sheet: Optional[str], reporter: Reporter) -> Swept:
+          sheet: Optional[str], reporter: Reporter, lang: str = "zh") -> Swept:
     """Vary one parameter over a range and evaluate the register at each value."""
     from engine.analysis.whatif import sweep as sweep_register
     policy, book = policy_and_rules(policy_id)
     values = sweep_range(policy, param_name, start, stop, steps, "--from/--to")
     read = read_register_for(file, as_of, policy, sheet, reporter, summary=False)
-    points = sweep_register([e for _, e in read.accepted], policy, book, param_name, values, as_of)
-    return Swept(param_name, as_of, points, len(read.rejected))
+    with progress(len(values), unit="values", lang=lang) as tick:
+        points = sweep_register([e for _, e in read.accepted], policy, book, param_name, values, as_of,
+                                progress=tick)
+    return Swept(param_name, as_of, points, len(read.rejected), policy.parameters[param_name])
 
 
 def sweep_rows(swept: Swept) -> list[dict[str, Any]]:
@@ -174,19 +185,22 @@ class Reported:
 
 def report(file: Path, *, as_of: date, policy_id: str, lang: str, out: Path, sheet: Optional[str],
            errors: Optional[Path], set_items: tuple = (), overrides: Optional[Path] = None,
-           sweep_spec: Optional[str] = None, reporter: Reporter) -> Reported:
+           sweep_spec: Optional[str] = None, reporter: Reporter, town: Optional[str] = None) -> Reported:
     """A one-page HTML report of a register; with a reform, its what-if section; with a sweep, its chart."""
     from engine.analysis.whatif import diff as diff_register, sweep as sweep_register
     from engine.report.report import build_report_data, render_report
     import engine.report.sections  # noqa: F401 - registers the targets, priority and what-if sections
     OutputGuard([file, overrides], [out, errors])
     policy, book = policy_and_rules(policy_id)
-    evaluated: Evaluated = evaluate_register(file, as_of, policy, book, sheet, errors, reporter)
-    data = build_report_data(evaluated.results, policy, book, as_of.isoformat(), lang, source=file.name,
-                             total_rows=evaluated.read.total_rows, rejected_rows=evaluated.rejected)
+    town = resolve_town(policy, town)
+    evaluated: Evaluated = evaluate_register(file, as_of, policy, book, sheet, errors, reporter, lang)
+    results = [r for r in evaluated.results if town is None or r.town == town]
+    data = build_report_data(results, policy, book, as_of.isoformat(), lang, source=file.name,
+                             total_rows=evaluated.read.total_rows, rejected_rows=evaluated.rejected, town=town)
     reform = reform_from_options(set_items, overrides, as_of)
     if reform is not None:
-        data.view["whatif_diff"] = diff_register(evaluated.firms, policy, book, reform, as_of)
+        with progress(2 * len(evaluated.firms), lang=lang) as tick:
+            data.view["whatif_diff"] = diff_register(evaluated.firms, policy, book, reform, as_of, progress=tick)
     if sweep_spec:
         name, start, stop, steps = parse_sweep_spec(sweep_spec)
         values = sweep_range(policy, name, start, stop, steps, "--sweep")

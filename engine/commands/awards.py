@@ -7,7 +7,9 @@ from datetime import date
 from pathlib import Path
 from typing import IO, Any, Optional
 
-from engine.commands.common import Reporter, evaluate_register, policy_and_rules, reform_from_options, write_text
+from engine.commands.common import (Reporter, evaluate_register, policy_and_rules, reform_from_options, resolve_town,
+                                    write_text)
+from engine.errors import UsageConflict
 from engine.fileguard import OutputGuard, atomic_output
 from engine.policy import Policy
 
@@ -22,9 +24,10 @@ class AwardRun:
 
 def award_run(file: Path, *, year: int, as_of: date, policy_id: str, ledger_path: Path, commit: bool,
               sheet: Optional[str], errors: Optional[Path], set_items: tuple = (), overrides: Optional[Path] = None,
-              reporter: Reporter, outputs: tuple = ()) -> AwardRun:
+              reporter: Reporter, outputs: tuple = (), town: Optional[str] = None, lang: str = "zh") -> AwardRun:
     """Evaluate the register, check it against the ledger, and plan (dry run) or record (commit) the
-    year's awards and the settlement of earlier ones. A what-if is never committed."""
+    year's awards and the settlement of earlier ones. A what-if is never committed. `town` shows one
+    town's part of a dry run (a committed run covers the whole register)."""
     from engine.awards.ledger import Ledger
     from engine.awards.run import RunContext, commit_run, dry_run, prepare_items, refuse_what_if
     OutputGuard([file, overrides, ledger_path], [errors, *outputs])
@@ -32,11 +35,16 @@ def award_run(file: Path, *, year: int, as_of: date, policy_id: str, ledger_path
     policy, book = policy_and_rules(policy_id, reform)
     if commit:
         refuse_what_if(policy)                          # before any work; commit_run refuses it too
+    if town is not None and commit:
+        raise UsageConflict("--town shows one town's part of a run; a committed run covers the whole register "
+                            "(commit without --town)")
+    town = resolve_town(policy, town)
     if ledger_path.exists():                            # a ledger we cannot use stops us before any work
         Ledger.open(ledger_path, create=False, readonly=not commit).close()
-    evaluated = evaluate_register(file, as_of, policy, book, sheet, errors, reporter)
+    evaluated = evaluate_register(file, as_of, policy, book, sheet, errors, reporter, lang)
     ctx = RunContext.build(year, as_of, policy, book, file, sheet)
-    items = prepare_items(ctx, evaluated.read.accepted, evaluated.results)
+    pairs = [(a, r) for a, r in zip(evaluated.read.accepted, evaluated.results) if town is None or r.town == town]
+    items = prepare_items(ctx, [a for a, _ in pairs], [r for _, r in pairs])
     if commit:
         with Ledger.open(ledger_path) as ledger:
             plan = commit_run(ledger, ctx, items)
@@ -50,14 +58,14 @@ def award_run(file: Path, *, year: int, as_of: date, policy_id: str, ledger_path
     return AwardRun(plan, policy, evaluated.rejected, commit)
 
 
-def award_tables(run: AwardRun, lang: str, by: str) -> dict[str, tuple[list[str], list[list]]]:
-    """The run's money as sheets (town totals and money lines), the one asked for with `by` first."""
-    from engine.awards.run import journal_table, town_table
-    from engine.render import environment
-    names = environment().get_template(f"_command_words_{lang}.j2").module.SHEETS
-    town = (names["town"], town_table(run.plan, run.policy, lang))
-    journal = (names["journal"], journal_table(run.plan, lang))
-    return dict([town, journal] if by == "town" else [journal, town])
+def award_tables(run: AwardRun, lang: str, by: str) -> dict[str, tuple[list, list[list]]]:
+    """The run's money as sheets (one row per award; town totals), the one asked for with `by` first
+    (engine/awards/sheets.py)."""
+    from engine.awards.sheets import award_sheet, sheet_names, town_sheet
+    names = sheet_names(lang)
+    town = (names["towns"], town_sheet(run.plan, run.policy, lang))
+    awards = (names["awards"], award_sheet(run.plan, lang))
+    return dict([town, awards] if by == "town" else [awards, town])
 
 
 @dataclass
@@ -91,9 +99,9 @@ def write_run(run: AwardRun, *, fmt: str, lang: str, by: str, out: Optional[Path
             write_xlsx(tmp, award_tables(run, lang, by))
         return
     if fmt == "csv":
-        headers, rows = next(iter(award_tables(run, lang, by).values()))
+        columns, rows = next(iter(award_tables(run, lang, by).values()))
         with atomic_output(out) as tmp:
-            write_csv(tmp if tmp is not None else stdout, headers, rows)
+            write_csv(tmp if tmp is not None else stdout, [c.header for c in columns], rows)
         return
     text = (json.dumps(plan_json(run.plan, run.policy), ensure_ascii=False, indent=2) if fmt == "json" else
             render_plan(run.plan, run.policy, lang, "run" if by == "enterprise" else "town", run.committed))

@@ -10,7 +10,8 @@ from datetime import date
 from pathlib import Path
 from typing import IO, Optional
 
-from engine.commands.common import Reporter, policy_and_rules, reform_from_options, report_read, write_text
+from engine.commands.common import (Reporter, policy_and_rules, reform_from_options, report_read, resolve_town,
+                                    write_text)
 from engine.errors import UsageConflict
 from engine.fileguard import OutputGuard, atomic_output
 
@@ -42,6 +43,7 @@ class CheckOptions:
     detail: str = "compact"
     with_policy: bool = False
     no_cross_check: bool = False
+    town: Optional[str] = None         # only this town or street (a name, former name or NBS code)
 
     def output(self):
         from engine.streams import OutputSpec
@@ -56,6 +58,9 @@ class CheckOptions:
                                     "--workers, --executor and --chunk-size (or use --engine durable)")
         elif self.scheduler and self.executor_name != "dask":
             raise UsageConflict("--scheduler goes with --executor dask")
+        if self.town is not None and (self.engine_name == "columnar" or file.is_dir()):
+            raise UsageConflict("--town filters one register file on the durable engine; leave out --engine "
+                                "columnar or give a file")
         self._refuse_contract_conflicts()
         out = self.out
         if file.is_dir():
@@ -89,6 +94,8 @@ def check(file: Path, *, as_of: date, policy_id: str, options: CheckOptions, set
     if options.no_cross_check:
         reporter.warning("--no-cross-check: rows are not checked by a second implementation")
     reform = reform_from_options(set_items, overrides, as_of)
+    if options.town is not None:
+        options.town = resolve_town(policy_and_rules(policy_id)[0], options.town)
     if options.engine_name == "columnar":
         return Checked(_check_columnar(file, as_of, policy_id, options, reform, reporter, stdout))
     executor = make_executor(options.executor_name, options.workers, options.scheduler)
@@ -144,10 +151,10 @@ def _check_columnar(file: Path, as_of: date, policy_id: str, o: CheckOptions, re
     """--engine columnar: the register as columns, all six families at once (engine/columnar/).
     Returns the number of rejected rows."""
     from engine.columnar.evaluator import ColumnarEvaluator
-    from engine.columnar.output import render_table, results_json, summary_rows, write_summary_csv
+    from engine.columnar.output import render_table, results_json, write_summary_csv
     from engine.columnar.reader import read_register_frame
-    from engine.output import csv_columns, csv_headers
-    from engine.tabular import write_xlsx
+    from engine.exports import DecisionRows, write_decisions_xlsx
+    from engine.output import csv_headers
     policy, book = policy_and_rules(policy_id, reform)
     read = read_register_frame(file, as_of=as_of, policy=policy, sheet=o.sheet)
     report_read(read, reporter, o.errors)
@@ -155,9 +162,8 @@ def _check_columnar(file: Path, as_of: date, policy_id: str, o: CheckOptions, re
     batch = columnar.evaluate_frame(read.frame)
     with atomic_output(o.out) as tmp:
         if o.out is not None and o.out.suffix.lower() == ".xlsx":
-            cols = csv_columns()
-            write_xlsx(tmp, {"decisions": (csv_headers(o.lang),
-                                           ([r.get(c, "") for c in cols] for r in summary_rows(batch.results())))})
+            sheet_rows = DecisionRows(book, o.lang)
+            write_decisions_xlsx(tmp, (sheet_rows.row(r) for r in batch.results()), o.lang, book)
         elif o.fmt == "csv":
             write_summary_csv(batch, tmp if tmp is not None else stdout, headers=csv_headers(o.lang))
         elif o.fmt == "ndjson" or o.fmt == "json" and o.schema == "2":
@@ -174,16 +180,17 @@ def _check_file(file: Path, as_of: date, policy_id: str, o: CheckOptions, execut
     order as they come back. Returns the number of rejected rows."""
     from dataclasses import replace
     from engine.batch.local import Progress, RegisterRun, RejectedWriter, table_text
+    from engine.batch.tasks import load_inputs
+    from engine.exports import write_decisions_xlsx
     from engine.output import csv_headers
     from engine.streams import TextStream, policy_line
-    from engine.tabular import write_xlsx
     out, lang = o.out, o.lang
     fmt = "xlsx" if out is not None and out.suffix.lower() == ".xlsx" else o.fmt
     run = RegisterRun(file, as_of=as_of, policy_id=policy_id, fmt=fmt, lang=lang, sheet=o.sheet, executor=executor,
-                      chunk_size=o.chunk_size, reform=reform, output=replace(o.output(), fmt=fmt))
+                      chunk_size=o.chunk_size, reform=reform, output=replace(o.output(), fmt=fmt), town=o.town)
     for warning in run.scan.warnings:
         reporter.warning(str(warning))
-    bar = Progress(run.total_rows, enabled=o.progress)
+    bar = Progress(run.total_rows, enabled=o.progress, lang=lang)
     rejected = RejectedWriter(o.errors, run.scan.headers)
 
     def items():
@@ -206,7 +213,7 @@ def _check_file(file: Path, as_of: date, policy_id: str, o: CheckOptions, execut
     try:
         with atomic_output(out) as tmp:
             if fmt == "xlsx":
-                write_xlsx(tmp, {"decisions": (csv_headers(lang), items())})
+                write_decisions_xlsx(tmp, items(), lang, load_inputs(policy_id)[1])
             elif fmt in ("json", "ndjson", "csv"):
                 # The workers rendered each chunk's bytes; here they are only written, in row order.
                 first = policy_line(*run.loaded(), as_of) if o.with_policy else None
@@ -234,7 +241,7 @@ def _check_partitioned(folder: Path, as_of: date, policy_id: str, o: CheckOption
     from engine.batch.local import PartitionedRun, Progress
     run = PartitionedRun(folder, o.out, as_of=as_of, policy_id=policy_id, fmt=o.fmt, lang=o.lang,
                          executor=executor, reform=reform, output=o.output())
-    bar = Progress(len(run.files), enabled=o.progress, unit="files")
+    bar = Progress(len(run.files), enabled=o.progress, unit="files", lang=o.lang)
     problems = rows = 0
     try:
         for part in run.results():

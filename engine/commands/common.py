@@ -3,6 +3,7 @@ one is asked for), a register read and evaluated with its rejected rows reported
 found in a register, a parameter range to sweep."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -10,7 +11,7 @@ from pathlib import Path
 from typing import IO, Optional, Protocol
 
 from engine.decisions import EnterpriseResult
-from engine.errors import InputFileError, PolicyDataError
+from engine.errors import InputFileError, PolicyDataError, UsageConflict
 from engine.facts import Enterprise
 from engine.policy import Policy, did_you_mean
 from engine.rules_model import Rulebook
@@ -122,12 +123,43 @@ def read_register_for(file: Path, as_of: date, policy: Policy, sheet: Optional[s
 
 
 def evaluate_register(file: Path, as_of: date, policy: Policy, book: Rulebook, sheet: Optional[str],
-                      errors: Optional[Path], reporter: Reporter) -> Evaluated:
-    """Read the register, report rejected rows, evaluate the good ones."""
+                      errors: Optional[Path], reporter: Reporter, lang: str = "zh") -> Evaluated:
+    """Read the register, report rejected rows, evaluate the good ones (with the progress line `check`
+    shows, on standard error when it is a terminal)."""
     from engine.evaluate import Evaluator
     read = read_register_for(file, as_of, policy, sheet, reporter, errors)
     evaluator = Evaluator(policy, book, as_of)
-    return Evaluated(policy, book, read, [evaluator.evaluate(ent) for _, ent in read.accepted])
+    results = []
+    with progress(len(read.accepted), lang=lang) as tick:
+        for _, ent in read.accepted:
+            results.append(evaluator.evaluate(ent))
+            tick(1)
+    return Evaluated(policy, book, read, results)
+
+
+@contextmanager
+def progress(total: int, unit: str = "rows", lang: str = "zh"):
+    """Yields the function to call after each unit of work of a long run; the progress line shows
+    only when standard error is a terminal (engine/batch/progress.py)."""
+    from engine.batch.progress import Progress
+    bar = Progress(total, unit=unit, lang=lang)
+    try:
+        yield lambda n: bar.update(n, 0)
+    finally:
+        bar.close()
+
+
+def resolve_town(policy: Policy, text: Optional[str]) -> Optional[str]:
+    """--town as the jurisdiction's canonical name; a name it does not know is a usage error with a
+    "did you mean"."""
+    if text is None:
+        return None
+    from engine.register.normalise import CellError
+    from engine.register.towns import town_named
+    try:
+        return town_named(policy.jurisdiction, text)
+    except CellError as exc:
+        raise UsageConflict(f"--town: {exc}") from None
 
 
 def find_enterprise(read, enterprise_id: str, file: Path) -> tuple[int, Enterprise]:
@@ -157,7 +189,7 @@ def sweep_range(policy: Policy, name: str, start: str, stop: str, steps: int, or
         raise PolicyDataError([f"unknown parameter {name!r}{did_you_mean(name, policy.parameters)}"])
     if param.type not in SWEEPABLE:
         raise PolicyDataError([f"{name} is {param.type}; sweep varies money, ratio or count parameters"])
-    for value in (start, stop):
+    for value in (start, stop) if param.type != "money" else ():     # money: 1500万 / 15000000元 / 15000000
         try:
             Decimal(value)
         except (InvalidOperation, ValueError):

@@ -18,26 +18,34 @@ from engine.rules_model import Rulebook
 class Explained:
     result: EnterpriseResult
     book: Rulebook
+    types: tuple = ()                  # only these decision types (--type); all when empty
+    brief: bool = False                # each decision in two lines (--brief)
 
     def json(self, lang: str) -> Any:
         from engine.output import result_json
-        return result_json(self.result, self.book, lang)
+        doc = result_json(self.result, self.book, lang)
+        doc["decisions"] = [d for d in doc["decisions"] if not self.types or d["type"] in self.types]
+        return doc
 
     def text(self, lang: str) -> str:
-        """A header, then every decision's explanation, each followed by a blank line."""
-        from engine.render import environment, render_decision
+        """A header, then every decision's explanation, each followed by a blank line; or, brief,
+        each decision's conclusion, amount, clause and deciding condition."""
+        from engine.render import environment, render_brief, render_decision
+        if self.brief:
+            return render_brief(self.result, self.book, lang, list(self.types))
         header = environment().get_template(f"_command_words_{lang}.j2").module.explain_header(self.result)
         return "".join([header + "\n", *(render_decision(d, self.result, self.book, lang) + "\n\n"
-                                        for d in self.result.decisions)])
+                                        for d in self.result.decisions if not self.types or d.type in self.types)])
 
 
-def explain(enterprise_id: str, file: Path, *, as_of: date, policy_id: str, sheet: Optional[str]) -> Explained:
+def explain(enterprise_id: str, file: Path, *, as_of: date, policy_id: str, sheet: Optional[str],
+            types: tuple = (), brief: bool = False) -> Explained:
     """Evaluate one enterprise of a register, with every finding kept for its explanation."""
     from engine.evaluate import Evaluator
     policy, book = policy_and_rules(policy_id)
     read = _read_quietly(file, as_of, policy, sheet)
     _, enterprise = find_enterprise(read, enterprise_id, file)
-    return Explained(Evaluator(policy, book, as_of).evaluate(enterprise), book)
+    return Explained(Evaluator(policy, book, as_of).evaluate(enterprise), book, tuple(types), brief)
 
 
 def _read_quietly(file: Path, as_of: date, policy, sheet: Optional[str]):
@@ -61,7 +69,7 @@ def review(enterprise_id: str, file: Path, *, as_of: date, policy_id: str, decis
     result = Evaluator(policy, book, as_of).evaluate(enterprise)
     decision = result.decision(decision_type)
     record = build_record(result, decision, enterprise, policy, book, source=source_of(file, row, sheet))
-    return review_sheet(record, result, decision, policy, book, lang, fmt)
+    return review_sheet(record, result, decision, policy, book, lang, fmt, headers=read.headers)
 
 
 @dataclass
@@ -80,7 +88,7 @@ def audit(file: Path, *, as_of: date, policy_id: str, out_dir: Path, every_decis
     guard = OutputGuard([file], [errors])
     guard.check_folder(out_dir)
     policy, book = policy_and_rules(policy_id)
-    evaluated = evaluate_register(file, as_of, policy, book, sheet, errors, reporter)
+    evaluated = evaluate_register(file, as_of, policy, book, sheet, errors, reporter, lang)
     fp = fingerprint(policy, book)
     written = []
     for (row, enterprise), result in zip(evaluated.read.accepted, evaluated.results):
@@ -91,7 +99,8 @@ def audit(file: Path, *, as_of: date, policy_id: str, out_dir: Path, every_decis
                                   source=source_of(file, row, sheet), fp=fp)
             written.append((write_record(record, out_dir, guard), record["decision_id"]))
             if sheets and has_review_sheet(decision):
-                text = review_sheet(record, result, decision, policy, book, lang, sheets)
+                text = review_sheet(record, result, decision, policy, book, lang, sheets,
+                                    headers=evaluated.read.headers)
                 guard.write_text(safe_output_path(out_dir, sheet_file_name(record, lang, sheets)), text)
     return AuditWritten(written, evaluated.rejected)
 

@@ -30,27 +30,34 @@ def list_policies() -> list[Listed]:
 
 @dataclass
 class Shown:
-    doc: dict
-    readings_only: bool = False      # --interpretations: the readings of the text and their alternatives
+    policy: object                     # engine.policy.Policy
+    as_of: Optional[date]
+    book: object = None                # engine.rulebook.Rulebook: the rules every v2 id resolves in
+    readings_only: bool = False        # --interpretations: the readings of the text and their alternatives
 
     def json(self, lang: str) -> Any:
+        from engine.policy_view import policy_document
+        doc = policy_document(self.policy, self.as_of, self.book)
         if self.readings_only:
-            return {"id": self.doc["id"], "interpretations": self.doc["interpretations"]}
-        return self.doc
+            return {"id": doc["id"], "interpretations": doc["interpretations"]}
+        return doc
 
     def text(self, lang: str) -> str:
+        """Every value in the reader's words and units (engine/policy_view.py policy_text)."""
+        from engine.policy_view import policy_document, policy_text
         from engine.render import environment
-        name = f"policy_readings_{lang}.txt.j2" if self.readings_only else f"policy_show_{lang}.txt.j2"
-        return environment().get_template(name).render(doc=self.doc).rstrip()
+        if self.readings_only:
+            doc = policy_document(self.policy, self.as_of, self.book)
+            return environment().get_template(f"policy_readings_{lang}.txt.j2").render(doc=doc).rstrip()
+        return policy_text(self.policy, self.as_of, lang)
 
 
 def show_policy(policy_id: str, as_of: Optional[date], readings_only: bool = False) -> Shown:
     """Clauses (verbatim), parameters with provenance (in force on `as_of`, or every dated value),
     targets, interpretations and the rules, as one document."""
     from engine.evaluate import load_engine_inputs
-    from engine.policy_view import policy_document
     policy, book = load_engine_inputs(policy_id)
-    return Shown(policy_document(policy, as_of, book), readings_only)   # with its rules: what v2 decisions' ids resolve in
+    return Shown(policy, as_of, book, readings_only)   # with its rules: what v2 decisions' ids resolve in
 
 
 @dataclass
@@ -66,13 +73,10 @@ class Checked:
         return {"policy": self.policy_id, "errors": self.count("error"), "findings": findings_json(self.findings)}
 
     def text(self, lang: str) -> str:
-        """One line per finding, errors first, then the totals (wording: _cli_messages.j2)."""
-        from engine.render import environment
-        words = environment().get_template("_cli_messages.j2").module
-        order = ("error", "warning", "info")
-        lines = [words.finding(f) for s in order for f in self.findings if f.severity == s]
-        counts = [self.count(s) for s in order]
-        return "\n".join([*lines, words.findings_total(self.policy_id, *counts)])
+        """One line per finding, errors first, then the totals, in the run's language
+        (templates/policy_check_{lang}.txt.j2)."""
+        from engine.analysis.policy_check import render_findings
+        return render_findings(self.findings, self.policy_id, lang)
 
 
 def check_policy(policy_id: str) -> Checked:

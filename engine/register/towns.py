@@ -117,3 +117,9 @@ def _stem(name: str) -> str:
         if name.endswith(suffix):
             return name[: -len(suffix)]
     return name
+
+
+def town_named(jurisdiction: Jurisdiction, text: str) -> str:
+    """The canonical name of the town or street `text` names (a name, former name, alias or NBS code),
+    for options such as --town. Raises CellError with a "did you mean" when it names none."""
+    return TownResolver(jurisdiction).resolve(text).name

@@ -21,7 +21,9 @@ from markupsafe import Markup
 
 from engine import __version__
 from engine.awards.totals import decision_lines, place_order, place_type
-from engine.families import DELISTING_WARNING, ENTERPRISE_AWARD, POOL, PRIORITY, UPGRADE
+from engine.candidates import is_candidate, refused_candidates
+from engine.families import (AWARD_TYPES, DELISTING_WARNING, ENTERPRISE_AWARD, POOL, PRIORITY, TOWN_AWARD,
+                              UPGRADE)
 from engine.decisions import EnterpriseResult
 from engine.output import json_value
 from engine.policy import Policy
@@ -85,8 +87,29 @@ def _outcome(result: EnterpriseResult, type_: str) -> Optional[str]:
     return None if d is None else d.outcome
 
 
+def _amount(result: EnterpriseResult, type_: str) -> Decimal:
+    d = next((d for d in result.decisions if d.type == type_), None)
+    return d.amount_yuan if d is not None and d.outcome == "awarded" and d.amount_yuan is not None else Decimal(0)
+
+
+def award_list(results: list[EnterpriseResult], lang: str) -> list[dict]:
+    """Every enterprise awarded (enterprise award, town award or both), in register order: what finance
+    pays, firm by firm."""
+    rows = []
+    for r in results:
+        ent, town = r.decision(ENTERPRISE_AWARD), r.decision(TOWN_AWARD)
+        if ent.outcome != "awarded" and town.outcome != "awarded":
+            continue
+        rows.append({"enterprise": r.name, "id": r.enterprise_id, "town": r.town,
+                     "enterprise_amount": money(_amount(r, ENTERPRISE_AWARD), lang) if ent.outcome == "awarded" else "",
+                     "beneficiary": town.beneficiary if town.outcome == "awarded" else "",
+                     "town_amount": money(_amount(r, TOWN_AWARD), lang) if town.outcome == "awarded" else ""})
+    return rows
+
+
 def build_report_data(results: list[EnterpriseResult], policy: Policy, book: Rulebook, as_of: str, lang: str, *,
-                      source: str = "", total_rows: Optional[int] = None, rejected_rows: int = 0) -> ReportData:
+                      source: str = "", total_rows: Optional[int] = None, rejected_rows: int = 0,
+                      town: Optional[str] = None) -> ReportData:
     data = ReportData(as_of=as_of, lang=lang, policy=policy, book=book, results=results, source=source,
                       total_rows=len(results) + rejected_rows if total_rows is None else total_rows,
                       rejected_rows=rejected_rows)
@@ -127,29 +150,37 @@ def build_report_data(results: list[EnterpriseResult], policy: Policy, book: Rul
         "policy": {"id": policy.id, "document_number": policy.meta.document_number,
                    "title": policy.meta.title_zh if lang == "zh" else policy.meta.title_en,
                    "zone": policy.jurisdiction.development_zone.name_zh},
-        "summary": summary, "families": _family_counts(results, book, label), "outcome_columns": OUTCOME_COLUMNS,
+        "summary": summary, "families": _family_counts(results, book, label, int(as_of[:4])), "outcome_columns": OUTCOME_COLUMNS,
         "towns": [money_cells(t, ("enterprise_amount",)) for t in towns],
         "town_totals": money_cells(town_totals, ("enterprise_amount",)),
         "award_rows": [money_cells(p, ("enterprise_amount", "town_amount", "total")) for p in award_rows],
         "award_totals": money_cells(award_totals, ("enterprise_amount", "town_amount", "total")),
         "award_by_type": [{"kind": k, "count": c, "amount": fmt_money(a, True)}
                           for k, (c, a) in by_type.items() if c or k != "development_zone"],
-        "warnings": warnings, "origin_rows": origin_rows, "charts": charts,
+        "warnings": warnings, "origin_rows": origin_rows, "charts": charts, "town": town,
+        "award_list": award_list(results, lang),
+        "refused": [{**x, "reason": x["reason"][lang]} for x in refused_candidates(results, book, int(as_of[:4]))],
     }
     return data
 
 
-def _family_counts(results: list[EnterpriseResult], book: Rulebook, label) -> list[dict]:
-    """Each family's outcomes counted, in the rulebook's family order."""
+def _family_counts(results: list[EnterpriseResult], book: Rulebook, label, year: int) -> list[dict]:
+    """Each family's outcomes counted, in the rulebook's family order. An award's 不予奖励 counts only the
+    year's candidates (engine/candidates.py): a firm below scale or included in an earlier year was never
+    going to be awarded, and is counted apart (not_candidates)."""
     families = []
     for type_, family in book.families.items():
         counts = {o: 0 for o in family.outcome_words}
+        not_candidates = 0
         for r in results:
             o = _outcome(r, type_)
-            if o is not None:
+            if o == "not_awarded" and type_ in AWARD_TYPES and not is_candidate(r, year):
+                not_candidates += 1
+            elif o is not None:
                 counts[o] = counts.get(o, 0) + 1
         families.append({"type": type_, "label": label(family.spec),
-                         "counts": {c: counts.get(c) if c in counts else None for c in OUTCOME_COLUMNS}})
+                         "counts": {c: counts.get(c) if c in counts else None for c in OUTCOME_COLUMNS},
+                         "not_candidates": not_candidates if type_ in AWARD_TYPES else None})
     return families
 
 
