@@ -22,7 +22,7 @@ CJK_PUNCTUATION = re.compile(r"[\u3000-\u303f\uff01-\uff0f\uff1a-\uff20\uff3b-\u
 PYTHON_REPR = re.compile(r"\['|'\]|\bFalse\b|\bTrue\b|\bNone\b|Decimal\(|Fraction\(|datetime\.")
 # English words a Chinese run may print: status codes shown beside their Chinese word, the program's and
 # its commands' names.
-ZH_ALLOWED = {"ok", "changed", "tampered", "unreadable", "scaleup", "commit", "errors",
+ZH_ALLOWED = {"ok", "changed", "tampered", "unreadable", "unverifiable", "scaleup", "commit", "errors",
               # command names quoted in the text (运行 scaleup policy show ...)
               "verify", "explain", "check", "ledger", "audit", "policy", "show", "list", "review", "report", "awards",
               "priority", "targets", "diff", "sweep", "pay", "export"}

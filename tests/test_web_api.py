@@ -216,6 +216,7 @@ def test_two_concurrent_commits_award_each_enterprise_once(client, upload, tmp_p
         t.start()
     for t in threads:
         t.join()
+    assert all("run_id" in a for a in answers), answers
     assert sorted(a["run_id"] is None for a in answers) == [False, True]
     with sqlite3.connect(tmp_path / "data" / "scaleup.db") as db:
         counts = db.execute("SELECT enterprise_id, kind, count(*) FROM awards GROUP BY enterprise_id, kind").fetchall()

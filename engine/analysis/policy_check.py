@@ -150,16 +150,19 @@ def check_bindings(policy: Policy, book: Rulebook) -> list[Finding]:
     and which amounts it does not offer (provisions it does not bind)."""
     folder = str(book.folder)
     out = [Finding("info", "rules.read", f"rule files read from {folder}: "
-                   f"{', '.join(p.name for p in book.files)}", folder)]
+                   f"{', '.join(p.name for p in book.files)}", folder,
+                   {"folder": folder, "files": [p.name for p in book.files]})]
     where = str(policy.folder / "provisions.yaml")
     for fam in book.families.values():
         if not fam.provided:
             out.append(Finding("info", "provision.not_provided",
                                f"family {fam.name}: not provided by this policy (it binds none of its provisions, "
-                               f"e.g. {fam.spec.conclusion.provision}); its decisions are not_applicable", where))
+                               f"e.g. {fam.spec.conclusion.provision}); its decisions are not_applicable", where,
+                               {"family": fam.name, "provision": fam.spec.conclusion.provision}))
         for r in fam.not_offered:
             out.append(Finding("info", "provision.not_offered",
-                               f"{r.id}: amount not offered (provision {r.provision} is not bound)", where))
+                               f"{r.id}: amount not offered (provision {r.provision} is not bound)", where,
+                               {"rule": r.id, "provision": r.provision}))
     return out
 
 

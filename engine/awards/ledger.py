@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -281,6 +282,21 @@ class Ledger:
         self.close()
 
     def _prepare(self) -> None:
+        # SQLite answers "database is locked" at once, without waiting out the busy timeout, where
+        # waiting could deadlock (switching the journal mode, or upgrading a read to a write while another
+        # connection commits): the preparation is then tried again, within the same timeout.
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        while True:
+            try:
+                return self._prepare_once()
+            except LedgerError as exc:
+                if "database is locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                if self.conn.in_transaction:          # a migration stopped half way is undone, then redone
+                    self.conn.execute("ROLLBACK")
+                time.sleep(0.05)
+
+    def _prepare_once(self) -> None:
         conn = self.conn
         conn.row_factory = sqlite3.Row
         try:

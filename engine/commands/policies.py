@@ -35,9 +35,14 @@ class Shown:
     book: object = None                # engine.rulebook.Rulebook: the rules every v2 id resolves in
     readings_only: bool = False        # --interpretations: the readings of the text and their alternatives
 
-    def json(self, lang: str) -> Any:
+    @property
+    def doc(self) -> dict:
+        """The policy document (engine/policy_view.py), as JSON shows it and the web pages read it."""
         from engine.policy_view import policy_document
-        doc = policy_document(self.policy, self.as_of, self.book)
+        return policy_document(self.policy, self.as_of, self.book)
+
+    def json(self, lang: str) -> Any:
+        doc = self.doc
         if self.readings_only:
             return {"id": doc["id"], "interpretations": doc["interpretations"]}
         return doc
