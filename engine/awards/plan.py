@@ -39,6 +39,7 @@ from engine.decisions import EnterpriseResult
 from engine.errors import EngineError
 from engine.facts import Enterprise
 from engine.policy import Policy
+from engine.provenance import combined_basis
 from engine.rules_model import Rulebook
 
 @dataclass
@@ -124,6 +125,11 @@ class Award:
     run_id: Optional[int] = None
     award_id: Optional[int] = None
     in_park: bool = False
+
+    @property
+    def basis(self) -> Optional[str]:
+        """The weakest provenance behind the amount (engine/provenance.py): assumed if any part is."""
+        return combined_basis(line.get("provenance") for line in self.amount_lines if line.get("chosen"))
 
 
 @dataclass
