@@ -14,9 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from engine.errors import ParameterNotInForce, PolicyDataError, UnknownPolicyError, validation_messages
 from engine.jurisdiction import Jurisdiction, load_jurisdiction
-from engine.provisions import Binding, load_not_modelled_clauses, load_provisions
+from engine.provisions import Binding, load_provisions
 from engine.vocabulary import load_vocabulary, with_aliases
-from engine.yamlio import YamlFileError, load_yaml
+from engine.yamlio import YamlFileError, load_mapping
 
 Strict = ConfigDict(extra="forbid", frozen=True)
 ParamType = Literal["money", "ratio", "count", "bool", "enum", "text_list", "annual_date"]
@@ -391,24 +391,6 @@ def did_you_mean(name: str, candidates) -> str:
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
-def _load_mapping(path: Path, problems: list[str], required: bool = True) -> dict:
-    if not path.exists():
-        if required:
-            problems.append(f"{path}: file not found")
-        return {}
-    try:
-        data = load_yaml(path)
-    except YamlFileError as exc:
-        problems.append(str(exc))
-        return {}
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        problems.append(f"{path}: expected a mapping at the top level")
-        return {}
-    return data
-
-
 def load_policy(folder: Path, jurisdictions_root: Optional[Path] = None) -> Policy:
     """Load and validate one policy folder; raise PolicyDataError listing every problem."""
     folder = Path(folder)
@@ -419,8 +401,7 @@ def load_policy(folder: Path, jurisdictions_root: Optional[Path] = None) -> Poli
     parameters = _load_parameters(folder, clauses, problems)
     targets = _load_targets(folder, clauses, source_text, problems)
     interpretations = _load_interpretations(folder, clauses, parameters, problems)
-    provisions = load_provisions(folder, clauses, problems)
-    not_modelled_clauses = load_not_modelled_clauses(folder, clauses, problems)
+    provisions, not_modelled_clauses = load_provisions(folder, clauses, problems)
     vocabulary = load_vocabulary(folder, problems)
     jurisdiction = None
     if meta is not None:
@@ -442,7 +423,7 @@ def load_policy(folder: Path, jurisdictions_root: Optional[Path] = None) -> Poli
 
 
 def _load_meta(folder: Path, problems: list[str]) -> Optional[PolicyMeta]:
-    meta_raw = _load_mapping(folder / "policy.yaml", problems)
+    meta_raw = load_mapping(folder / "policy.yaml", problems)
     if not meta_raw:
         return None
     try:
@@ -457,7 +438,7 @@ def _load_meta(folder: Path, problems: list[str]) -> Optional[PolicyMeta]:
 def _load_clauses(folder: Path, problems: list[str]) -> dict[str, Clause]:
     clauses: dict[str, Clause] = {}
     cl_path = folder / "clauses.yaml"
-    cl_raw = _load_mapping(cl_path, problems)
+    cl_raw = load_mapping(cl_path, problems)
     for i, item in enumerate(cl_raw.get("clauses", []) or []):
         try:
             clause = Clause(**item) if isinstance(item, dict) else None
@@ -501,7 +482,7 @@ def _load_source(folder: Path, meta: Optional[PolicyMeta], clauses: dict[str, Cl
 def _load_parameters(folder: Path, clauses: dict[str, Clause], problems: list[str]) -> dict[str, Parameter]:
     parameters: dict[str, Parameter] = {}
     p_path = folder / "parameters.yaml"
-    for name, body in _load_mapping(p_path, problems).items():
+    for name, body in load_mapping(p_path, problems).items():
         if not isinstance(body, dict):
             problems.append(f"{p_path}: {name}: expected a mapping")
             continue
@@ -522,7 +503,7 @@ def _load_parameters(folder: Path, clauses: dict[str, Clause], problems: list[st
 def _load_targets(folder: Path, clauses: dict[str, Clause], source_text: str, problems: list[str]) -> Targets:
     targets = Targets()
     t_path = folder / "targets.yaml"
-    t_raw = _load_mapping(t_path, problems, required=False)
+    t_raw = load_mapping(t_path, problems, required=False)
     if t_raw:
         try:
             targets = Targets(**t_raw)
@@ -541,7 +522,7 @@ def _load_interpretations(folder: Path, clauses: dict[str, Clause], parameters: 
                           problems: list[str]) -> dict[str, Interpretation]:
     interpretations: dict[str, Interpretation] = {}
     i_path = folder / "interpretations.yaml"
-    i_raw = _load_mapping(i_path, problems, required=False)
+    i_raw = load_mapping(i_path, problems, required=False)
     for i, item in enumerate(i_raw.get("interpretations", []) or []):
         try:
             it = Interpretation(**item)

@@ -9,7 +9,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from engine.errors import validation_messages
-from engine.yamlio import YamlFileError, load_yaml
+from engine.yamlio import load_mapping
 
 PROVISIONS_FILE = "provisions.yaml"
 
@@ -20,24 +20,23 @@ class Binding(BaseModel):
     text: str
 
 
-def load_provisions(folder: Path, clauses: dict, problems: list[str]) -> dict[str, Binding]:
-    """The bindings of a policy folder ({} when it has no provisions.yaml); each clause must exist and
+def load_provisions(folder: Path, clauses: dict, problems: list[str]) -> tuple[dict[str, Binding], dict[str, str]]:
+    """The bindings of a policy folder and its clauses that decide nothing (the `not_modelled:` part),
+    from one read of provisions.yaml (({}, {}) when the folder has none). Each clause must exist and
     each quote be a verbatim part of its clause."""
     path = Path(folder) / PROVISIONS_FILE
-    if not path.exists():
-        return {}
-    try:
-        raw = load_yaml(path) or {}
-    except YamlFileError as exc:
-        problems.append(str(exc))
-        return {}
-    if not isinstance(raw, dict) or set(raw) - {"provisions", "not_modelled"} \
-            or not isinstance(raw.get("provisions") or {}, dict):
+    raw = load_mapping(path, problems, required=False)
+    if set(raw) - {"provisions", "not_modelled"} or not isinstance(raw.get("provisions") or {}, dict):
         problems.append(f"{path}: expected `provisions:` mapping each provision id to {{clause, text}} "
                         "(and optionally `not_modelled:` mapping clause ids to the reason)")
-        return {}
+        return {}, {}
+    return _bindings(path, raw.get("provisions") or {}, clauses, problems), \
+        _not_modelled(path, raw.get("not_modelled"), clauses, problems)
+
+
+def _bindings(path: Path, entries: dict, clauses: dict, problems: list[str]) -> dict[str, Binding]:
     bindings: dict[str, Binding] = {}
-    for pid, body in (raw.get("provisions") or {}).items():
+    for pid, body in entries.items():
         try:
             binding = Binding(**body) if isinstance(body, dict) else None
         except ValidationError as exc:
@@ -55,17 +54,9 @@ def load_provisions(folder: Path, clauses: dict, problems: list[str]) -> dict[st
     return bindings
 
 
-def load_not_modelled_clauses(folder: Path, clauses: dict, problems: list[str]) -> dict[str, str]:
-    """Clauses of this instrument that decide nothing for a firm, each with the reason (the
-    `not_modelled:` part of provisions.yaml): they count as accounted for by `policy check`."""
-    path = Path(folder) / PROVISIONS_FILE
-    if not path.exists():
-        return {}
-    try:
-        raw = load_yaml(path) or {}
-    except YamlFileError:
-        return {}                                  # reported by load_provisions
-    entries = raw.get("not_modelled") if isinstance(raw, dict) else None
+def _not_modelled(path: Path, entries, clauses: dict, problems: list[str]) -> dict[str, str]:
+    """Clauses of this instrument that decide nothing for a firm, each with the reason: they count as
+    accounted for by `policy check`."""
     if entries is None:
         return {}
     if not isinstance(entries, dict):

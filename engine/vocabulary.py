@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from engine.yamlio import YamlFileError, load_yaml
+from engine.yamlio import load_mapping
 
 VOCABULARY_FILE = "vocabulary.yaml"
 
@@ -18,13 +18,12 @@ def load_vocabulary(folder: Path, problems: list[str]) -> dict[str, tuple[str, .
     path = Path(folder) / VOCABULARY_FILE
     if not path.exists():
         return {}
-    try:
-        raw = load_yaml(path) or {}
-    except YamlFileError as exc:
-        problems.append(str(exc))
+    reported = len(problems)
+    raw = load_mapping(path, problems)
+    if len(problems) > reported:          # unreadable, or not a mapping: said once
         return {}
-    tags = raw.get("tags") if isinstance(raw, dict) else None
-    if not isinstance(raw, dict) or set(raw) - {"tags"} or not isinstance(tags, dict):
+    tags = raw.get("tags")
+    if set(raw) - {"tags"} or not isinstance(tags, dict):
         problems.append(f"{path}: expected `tags:` mapping each tag to the list of its other names")
         return {}
     out: dict[str, tuple[str, ...]] = {}

@@ -46,6 +46,26 @@ def load_yaml(path: Path) -> Any:
     return parse_yaml(load_text(path), str(path))
 
 
+def load_mapping(path: Path, problems: list[str], required: bool = True) -> dict:
+    """A policy-folder file whose top level is a mapping: {} when it is empty, or absent and optional;
+    any other problem is appended to `problems` (every problem of a policy is reported at once)."""
+    if not path.exists():
+        if required:
+            problems.append(f"{path}: file not found")
+        return {}
+    try:
+        data = load_yaml(path)
+    except YamlFileError as exc:
+        problems.append(str(exc))
+        return {}
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        problems.append(f"{path}: expected a mapping at the top level")
+        return {}
+    return data
+
+
 def parse_yaml(text: str, origin: str = "<text>") -> Any:
     try:
         return yaml.load(text, Loader=_UniqueKeySafeLoader)  # noqa: S506 - a SafeLoader subclass
