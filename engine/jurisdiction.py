@@ -44,8 +44,9 @@ class Jurisdiction(BaseModel):
     townships_file: str
     townships_source: str
     development_zone: DevelopmentZone
-    # IANA time zone of the times officers read (ledger runs, payments); times are stored in UTC.
-    time_zone: str = "Asia/Shanghai"
+    # IANA time zone of the times officers read (ledger runs, payments); times are stored in UTC. The
+    # zone is the district's data (jurisdiction.yaml); a jurisdiction without one shows UTC (+00:00).
+    time_zone: str = "UTC"
     aliases: dict[str, TownAlias] = {}
     towns: tuple[Town, ...] = ()
 
