@@ -22,7 +22,7 @@ def explain(*args):
 def test_an_any_of_group_says_one_suffices_and_which_held():
     text = explain(AWARDED, "--type", "enterprise_award")
     line = next(l for l in text.splitlines() if "属于规上工业或软件信息服务业企业" in l)
-    assert "满足其一即可，满足的是：工业企业（行业门类B、C、D）" in line
+    assert "满足其一即可，满足的是：工业企业（行业门类在规上工业统计范围内，参数所列）" in line
     # The software alternative did not hold; it is not shown as a failed condition.
     assert "    · 行业大类 C36，要求属于 I63、I64、I65" in text
     assert "✗ 行业大类" not in text
@@ -42,7 +42,7 @@ def test_advice_only_where_a_figure_can_move():
 
 def test_english_says_one_suffices():
     text = explain(AWARDED, "--type", "enterprise_award", "--lang", "en")
-    assert "(any one suffices; the one met: industrial enterprise (GB/T 4754 sections B, C, D))" in text
+    assert "(any one suffices; the one met: industrial enterprise (a GB/T 4754 section the parameter counts as industry))" in text
 
 
 def test_type_filters_to_one_decision():
