@@ -79,8 +79,8 @@ class Evaluator:
                 tag = self.compiled.tags[name]
                 by_family.setdefault(tag.family, []).append((name, tag))
         present = None if self.exact else {k for k, v in values.items() if v is not None}
-        decisions = [self._decide(plan, values, by_family.get(fname, []), enterprise, present)
-                     for fname, plan in self.compiled.plans.items()]
+        decisions = self._follow_included([self._decide(plan, values, by_family.get(fname, []), enterprise, present)
+                                           for fname, plan in self.compiled.plans.items()])
         return EnterpriseResult(enterprise_id=enterprise.enterprise_id, name=enterprise.name, town=enterprise.town,
                                 in_park=enterprise.in_park, as_of=self.as_of.isoformat(), policy=self.policy.id,
                                 decisions=decisions, facts=values)
@@ -144,12 +144,27 @@ class Evaluator:
              for f in fnd.missing_facts})
         return decision
 
+    def _follow_included(self, decisions: list[Decision]) -> list[Decision]:
+        """A family that includes another (the town award includes the enterprise award) rewards exactly
+        the firms the other rewards: where the other's conditions hold but it offers no amount for the
+        firm (an industry-only notice and a software firm), this one is not offered either."""
+        by_type = {d.type: d for d in decisions}
+        out = []
+        for d in decisions:
+            plan = self.compiled.plans[d.type]
+            if d.amount_yuan is not None and any(
+                    by_type[inc].reason == NO_AMOUNT_OFFERED for inc in plan.family.spec.includes if inc in by_type):
+                d = self._not_offered(d, plan)
+            out.append(d)
+        return out
+
     def _not_offered(self, decision: Decision, plan: FamilyPlan) -> Decision:
         """Every condition holds but no amount is offered (none stated, or 0): not awarded, saying why."""
         spec = plan.family.spec
         return replace(decision, outcome=spec.outcomes["negative"], rule_id=spec.conclusion.id,
                        clause_id=spec.conclusion.clause, clause_text=self._clause_text(spec.conclusion.clause),
-                       reason=NO_AMOUNT_OFFERED, attributes={}, beneficiary=None, amount_yuan=None)
+                       reason=NO_AMOUNT_OFFERED, attributes={}, beneficiary=None, amount_yuan=None,
+                       amount_basis=None)
 
     def book_rule(self, plan: FamilyPlan, rule_id: str):
         if "by_id" not in plan.memo:

@@ -109,6 +109,7 @@ def summary_row(result: EnterpriseResult) -> dict[str, Any]:
             f"{t}.beneficiary": d.beneficiary or "",
             f"{t}.triggered": " ".join(d.triggered_codes),
             f"{t}.missing": " ".join(d.missing_facts),
+            f"{t}.reason": d.reason or "",      # not_provided: the summary says so instead of a count
         })
         row.update(fields)
     return row

@@ -30,7 +30,7 @@ import numpy as np
 
 from engine import logic
 from engine.columnar.frame import Col, Frame, cat_from_values, check_derivations, with_derived
-from engine.columnar.kernel import OPS, Chunk, CompiledFamily, node_key, run_family
+from engine.columnar.kernel import OPS, Chunk, CompiledFamily, follow_included, node_key, run_family
 from engine.columnar.results import ColumnarBatch, ColumnarResult
 from engine.compiler import FamilyPlan, PolicyPlan, plan_policy
 from engine.errors import PolicyDataError
@@ -228,6 +228,7 @@ class ColumnarEvaluator:
                 for fam in self.families:
                     if fam.plan.evaluable:
                         run_family(fam, chunk, batch.out[fam.name], where)
+        follow_included(self.families, batch.out)
         return batch
 
     def _parts(self, frame: Frame):

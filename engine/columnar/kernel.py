@@ -281,6 +281,29 @@ def _choose_amounts(fam: CompiledFamily, ch: Chunk, out: dict, where, pos: np.nd
     out["bonus"][where] = bonus
 
 
+def follow_included(families: list[CompiledFamily], out: dict[str, dict]) -> None:
+    """engine.evaluate.Evaluator._follow_included over whole columns: a family that includes another is
+    not offered where that one is not offered (its conditions hold, no amount for the firm). Then every
+    row not offered reads as the decision says: the negative outcome, no attributes."""
+    for fam in families:
+        a = out.get(fam.name)
+        if a is None or not fam.plan.evaluable:
+            continue
+        for inc in fam.plan.family.spec.includes:
+            if inc in out:
+                a["unoffered"] |= (a["cat"] == POS) & out[inc]["unoffered"]
+    for fam in families:
+        a = out.get(fam.name)
+        spec = fam.plan.family.spec
+        if a is None or not fam.plan.evaluable or spec.decision != "gate":
+            continue
+        rows = a["unoffered"]
+        if rows.any():
+            a["outcome"][rows] = fam.outcome_index(spec.outcomes["negative"])
+            for k in range(len(fam.classes)):
+                a[f"case:{k}"][rows] = -1
+
+
 def _missing_bits(fam: CompiledFamily, ch: Chunk, status: dict) -> np.ndarray:
     """Bit i set where report_facts[i] is a missing register column behind an unknown status."""
     missing = np.zeros(ch.n, np.int64)

@@ -105,7 +105,7 @@ def summary_columns(batch: ColumnarBatch) -> dict[str, list[str]]:
         a = batch.out[t]
         cols[t] = np.array([_cell(o) for o in fam.outcomes], dtype=object)[a["outcome"]].tolist()
         cols[f"{t}.rule_id"] = np.array([_cell(r) for r in fam.rule_ids], dtype=object)[a["rule"]].tolist()
-        pos = a["cat"] == POS
+        pos = (a["cat"] == POS) & ~a["unoffered"]      # not offered: no amount (the outcome says so)
         if spec.amount and fam.amounts:
             k = len(fam.amounts) + 1
             table = np.empty(k * k, dtype=object)
