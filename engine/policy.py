@@ -348,6 +348,8 @@ class Policy:
     not_modelled_clauses: dict[str, str] = field(default_factory=dict)
     # tag -> its other names (vocabulary.yaml): a list of tags in a parameter matches its aliases too
     vocabulary: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # register column id -> {value -> its other names} (vocabulary.yaml): read as the value by the reader
+    column_vocabulary: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
     # The name of the what-if reform applied to the published data, if any: such a policy may be
     # evaluated and compared, never used to record money (engine/awards/run.py commit_run).
     what_if: Optional[str] = None
@@ -402,7 +404,7 @@ def load_policy(folder: Path, jurisdictions_root: Optional[Path] = None) -> Poli
     targets = _load_targets(folder, clauses, source_text, problems)
     interpretations = _load_interpretations(folder, clauses, parameters, problems)
     provisions, not_modelled_clauses = load_provisions(folder, clauses, problems)
-    vocabulary = load_vocabulary(folder, problems)
+    vocabulary, column_vocabulary = load_vocabulary(folder, problems)
     jurisdiction = None
     if meta is not None:
         root = jurisdictions_root or folder.parent / "jurisdictions"
@@ -418,7 +420,7 @@ def load_policy(folder: Path, jurisdictions_root: Optional[Path] = None) -> Poli
         raise PolicyDataError(problems)
     return Policy(meta=meta, folder=folder, source_text=source_text, clauses=clauses, parameters=parameters,
                   targets=targets, interpretations=interpretations, jurisdiction=jurisdiction,
-                  provisions=provisions, vocabulary=vocabulary,
+                  provisions=provisions, vocabulary=vocabulary, column_vocabulary=column_vocabulary,
                   not_modelled_clauses=not_modelled_clauses)
 
 

@@ -14,6 +14,7 @@ from engine.rule_binding import bind_family, bind_not_modelled
 from engine.rules_check import cross_check
 from engine.rules_model import (Condition, Definition, FactSpec, Family, FamilyFile, RuleRecord, Rulebook,
                                 parse_condition)
+from engine.vocabulary import VOCABULARY_FILE, vocabulary_problems
 from engine.yamlio import YamlFileError, load_yaml
 
 FAMILIES_FILE = "families.yaml"     # the family ids, in output order; each family is <id>.yaml
@@ -41,6 +42,8 @@ def load_rulebook(folder: Path, policy: Policy) -> Rulebook:
         facts = load_facts(folder)
     except (PolicyDataError, YamlFileError) as exc:
         raise PolicyDataError(getattr(exc, "problems", [str(exc)])) from None
+    problems += vocabulary_problems(policy.folder / VOCABULARY_FILE, policy.column_vocabulary,
+                                    [f for f in facts.values() if not f.fn])
     def_path = folder / "definitions.yaml"
     definitions, definition_conditions = _load_definitions(def_path, problems)
     files = [folder / "facts.yaml", def_path, folder / FAMILIES_FILE]

@@ -253,6 +253,9 @@ class FactSpec(BaseModel):
     signed: bool = False
     fn: Optional[str] = None
     args: tuple[str, ...] = ()
+    # (other name, value) pairs of a closed column, from the policy's vocabulary.yaml (never facts.yaml):
+    # engine/register/columns.register_columns sets them for the policy being read
+    value_aliases: tuple[tuple[str, str], ...] = ()
 
     def describe(self) -> str:
         return f"{self.id} ({self.label_zh})"

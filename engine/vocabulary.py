@@ -1,8 +1,14 @@
-"""A policy's vocabulary (policies/<id>/vocabulary.yaml): the closed list of enterprise tags its rules
-read, each with the other words officers or the clause itself use for it (战略性新兴产业 for
-战略性新兴). A tag written as an alias matches as the tag; a tag the vocabulary does not know is a row
-warning, never silently ignored. Without the file, the known tags are the values of the policy's
-text_list parameters (no aliases)."""
+"""A policy's vocabulary (policies/<id>/vocabulary.yaml): the words of its register's closed lists, each
+with the other words officers or the clause itself use for it.
+
+* `tags:` the enterprise tags its rules read (战略性新兴产业 for 战略性新兴). A tag written as an alias
+  matches as the tag; a tag the vocabulary does not know is a row warning, never silently ignored.
+  Without the file, the known tags are the values of the policy's text_list parameters (no aliases).
+* every other key names a closed register column of the facts schema — an enum column (origin:
+  招商引资 → [招商引资企业, 新建投产], production_status, mujun_class, registration_status) or a yes/no
+  column (in_park: 是 → [园内], 否 → [园外]) — mapping each of its values to its other names. A cell
+  holding an other name is read as the value; a cell holding neither is the row problem the reader
+  gives for any value outside the list (never a guess)."""
 from __future__ import annotations
 
 from datetime import date
@@ -13,32 +19,80 @@ from engine.yamlio import load_mapping
 VOCABULARY_FILE = "vocabulary.yaml"
 
 
-def load_vocabulary(folder: Path, problems: list[str]) -> dict[str, tuple[str, ...]]:
-    """tag -> its aliases ({} when the policy has no vocabulary.yaml)."""
+Words = dict[str, tuple[str, ...]]          # a value -> its other names
+
+
+def load_vocabulary(folder: Path, problems: list[str]) -> tuple[Words, dict[str, Words]]:
+    """(tag -> its aliases, register column id -> {value -> its aliases}); ({}, {}) without the file.
+    Whether each column key names a closed column of the facts schema is checked against the rules
+    (vocabulary_problems), which this file does not know."""
     path = Path(folder) / VOCABULARY_FILE
     if not path.exists():
-        return {}
+        return {}, {}
     reported = len(problems)
     raw = load_mapping(path, problems)
     if len(problems) > reported:          # unreadable, or not a mapping: said once
-        return {}
-    tags = raw.get("tags")
-    if set(raw) - {"tags"} or not isinstance(tags, dict):
-        problems.append(f"{path}: expected `tags:` mapping each tag to the list of its other names")
-        return {}
-    out: dict[str, tuple[str, ...]] = {}
+        return {}, {}
+    if not all(isinstance(v, dict) for v in raw.values()) or ("tags" in raw and not raw["tags"]):
+        problems.append(f"{path}: expected `tags:` mapping each tag to the list of its other names, and for "
+                        "a closed register column (origin, production_status …) `<column id>:` mapping each "
+                        "of its values to the list of its other names")
+        return {}, {}
+    words = {str(key): _words(path, str(key), body, problems) for key, body in raw.items()}
+    return words.pop("tags", {}), words
+
+
+def _words(path: Path, key: str, body: dict, problems: list[str]) -> Words:
+    out: Words = {}
     owner: dict[str, str] = {}
-    for tag, aliases in tags.items():
+    for value, aliases in body.items():
+        value = _yes_no(value)
         aliases = aliases or []
         if not isinstance(aliases, list) or not all(isinstance(a, str) and a for a in aliases):
-            problems.append(f"{path}: tags.{tag}: expected a list of other names")
+            problems.append(f"{path}: {key}.{value}: expected a list of other names")
             continue
-        for word in (str(tag), *aliases):
-            if word in owner and owner[word] != str(tag):
-                problems.append(f"{path}: {word!r} names both {owner[word]!r} and {tag!r}")
-            owner[word] = str(tag)
-        out[str(tag)] = tuple(aliases)
+        for word in (value, *aliases):
+            if word in owner and owner[word] != value:
+                problems.append(f"{path}: {key}: {word!r} names both {owner[word]!r} and {value!r}")
+            owner[word] = value
+        out[value] = tuple(aliases)
     return out
+
+
+def _yes_no(value) -> str:
+    # YAML reads a bare yes/true as a boolean: a yes/no column's values are written 是 and 否.
+    return {True: "是", False: "否"}.get(value, str(value)) if isinstance(value, bool) else str(value)
+
+
+YES_NO = ("是", "否")
+
+
+def vocabulary_problems(path: Path, values: dict[str, Words], columns) -> list[str]:
+    """Each key of vocabulary.yaml other than tags must be a closed register column (enum, or yes/no
+    with the values 是 and 否) and each value one of that column's; no other name may be a value itself."""
+    by_id = {c.id: c for c in columns}
+    problems = []
+    for key, words in values.items():
+        column = by_id.get(key)
+        if column is None or column.type not in ("enum", "bool"):
+            closed = sorted(c.id for c in columns if c.type in ("enum", "bool"))
+            problems.append(f"{path}: {key}: not a closed register column; expected tags or one of {', '.join(closed)}")
+            continue
+        allowed = tuple(column.values or ()) if column.type == "enum" else YES_NO
+        for value, aliases in words.items():
+            if value not in allowed:
+                problems.append(f"{path}: {key}.{value}: not a value of {column.describe()} "
+                                f"(expected one of {' / '.join(allowed)})")
+            clash = [a for a in aliases if a in allowed and a != value]
+            if clash:
+                problems.append(f"{path}: {key}.{value}: {', '.join(clash)} is another value of the column, "
+                                "not another name for this one")
+    return problems
+
+
+def value_aliases(words: Words) -> tuple[tuple[str, str], ...]:
+    """(other name, value) pairs for a register column (engine/register/normalise reads cells through them)."""
+    return tuple((alias, value) for value, aliases in words.items() for alias in aliases)
 
 
 def with_aliases(values: tuple[str, ...], vocabulary: dict[str, tuple[str, ...]]) -> tuple[str, ...]:

@@ -69,8 +69,9 @@ def test_bad_uscc_says_what_is_wrong(tmp_path):
 
 
 def test_bad_boolean_lists_what_is_accepted(tmp_path):
-    [message] = only_problems(tmp_path, **{"是否园内": "园内"})
-    assert message.endswith('column 是否园内: "园内" is not a yes/no value; accepted: 是/否, Y/N, true/false, 1/0, √/×')
+    [message] = only_problems(tmp_path, **{"是否园内": "园中"})      # 园内/园外 are the policy's words (vocabulary.yaml)
+    assert message.endswith('column 是否园内: "园中" is not a yes/no value; accepted: 是/否, Y/N, true/false, 1/0, √/× '
+                            "(or another name the policy's vocabulary.yaml gives: 园内=是, 园外=否)")
 
 
 def test_month_only_date_is_not_completed(tmp_path):

@@ -18,6 +18,7 @@ from engine.policy import Policy
 from engine.register.units import DEFAULT_UNIT
 from engine.rulebook import load_facts
 from engine.rules_model import FactSpec
+from engine.vocabulary import VOCABULARY_FILE, value_aliases, vocabulary_problems
 from engine.yamlio import YamlFileError
 
 # Facts the reader fills in itself rather than from a column of its own.
@@ -61,8 +62,24 @@ def header_key(text: str) -> str:
 
 
 def register_columns(policy: Policy) -> tuple[Column, ...]:
-    """The register's columns: the facts schema (facts.yaml) of the policy's own rules folder."""
-    return load_columns(policy.rules_folder)
+    """The register's columns: the facts schema (facts.yaml) of the policy's own rules folder, each closed
+    column with the other names of its values that the policy's vocabulary.yaml gives."""
+    columns = load_columns(policy.rules_folder)
+    vocabulary = getattr(policy, "column_vocabulary", None)
+    if not vocabulary:
+        return columns
+    key = tuple(sorted((cid, tuple(words.items())) for cid, words in vocabulary.items()))
+    return _with_vocabulary(columns, key, str(policy.folder / VOCABULARY_FILE))
+
+
+@lru_cache(maxsize=8)
+def _with_vocabulary(columns: tuple[Column, ...], key: tuple, path: str) -> tuple[Column, ...]:
+    vocabulary = {cid: dict(words) for cid, words in key}
+    problems = vocabulary_problems(Path(path), vocabulary, columns)
+    if problems:
+        raise PolicyDataError(problems)
+    return tuple(c.model_copy(update={"value_aliases": value_aliases(vocabulary[c.id])}) if c.id in vocabulary else c
+                 for c in columns)
 
 
 @lru_cache(maxsize=8)
@@ -83,6 +100,8 @@ def load_columns(rules_folder: Path) -> tuple[Column, ...]:
     if not problems:
         problems += [f"{path}: column {p}" for p in enterprise_disagreements(columns)]
     for c in columns:
+        if c.value_aliases:
+            problems.append(f"{path}: column {c.id}: other names of values belong in a policy's {VOCABULARY_FILE}")
         if (c.type == "enum") != (c.values is not None):
             problems.append(f"{path}: column {c.id}: 'values' goes with type enum, and only with it")
     keys: dict[str, str] = {}

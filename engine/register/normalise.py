@@ -9,6 +9,7 @@ import math
 import re
 import unicodedata
 from datetime import date, datetime
+from functools import lru_cache
 from decimal import Decimal
 from typing import Any, Callable, Optional
 
@@ -174,7 +175,7 @@ def parse_bool(column: Column, raw: Any) -> bool:
         return True
     if text in _FALSE:
         return False
-    raise CellError(f"{show(raw)} is not a yes/no value; {_BOOL_EXPECTED}")
+    raise CellError(f"{show(raw)} is not a yes/no value; {_BOOL_EXPECTED}{_other_names(column)}")
 
 
 # ---- dates -----------------------------------------------------------------------------------------
@@ -259,10 +260,30 @@ def parse_enum(column: Column, raw: Any) -> str:
     allowed = column.values or ()
     if text in allowed:
         return text
-    close = [v for v in allowed if v.casefold() == text.casefold()]
-    close = close or difflib.get_close_matches(text, allowed, n=1, cutoff=0.5)
+    words = (*allowed, *(a for a, _ in column.value_aliases))
+    close = [v for v in words if v.casefold() == text.casefold()]
+    close = close or difflib.get_close_matches(text, words, n=1, cutoff=0.5)
     hint = f'; did you mean "{close[0]}"?' if close else ""
-    raise CellError(f"{show(raw)} is not one of {' / '.join(allowed)}{hint}")
+    raise CellError(f"{show(raw)} is not one of {' / '.join(allowed)}{hint}{_other_names(column)}")
+
+
+def _other_names(column: Column) -> str:
+    if not column.value_aliases:
+        return ""
+    names = ", ".join(f"{a}={v}" for a, v in column.value_aliases)
+    return f" (or another name the policy's vocabulary.yaml gives: {names})"
+
+
+@lru_cache(maxsize=64)
+def _alias_table(pairs: tuple[tuple[str, str], ...]) -> dict[str, str]:
+    return dict(pairs)
+
+
+def _through_vocabulary(column: Column, raw: Any) -> Any:
+    """A closed column's cell holding another name of a value (vocabulary.yaml) as that value."""
+    if not column.value_aliases or not isinstance(raw, str):
+        return raw
+    return _alias_table(column.value_aliases).get(_text(raw), raw)
 
 
 _TAG_SEPARATORS = re.compile(r"[;；、,，]")
@@ -311,4 +332,4 @@ def parse_cell(column: Column, raw: Any, *, in_yuan: bool = False, unit: Optiona
         return parse_money(column, raw, in_yuan, unit)
     if isinstance(raw, (list, dict)) and column.type != "tags":
         raise CellError(f"{show(raw)} is not a single value")
-    return _PARSERS[column.type](column, raw)
+    return _PARSERS[column.type](column, _through_vocabulary(column, raw))
