@@ -117,17 +117,18 @@ def policy_check(policy_id: str, fmt: str, lang: str):
 @click.option("--district", default=None, help="Jurisdiction code or id under policies/jurisdictions/.")
 @click.option("--out", "out", default=None, type=click.Path(file_okay=False, path_type=Path),
               help="Folder to create (default: ./ID).")
+@click.option("--like", default=None, help="Copy the parameters the document does not state from this policy.")
 @user_errors
-def policy_new(policy_id: str, source: Path, district: Optional[str], out: Optional[Path]):
+def policy_new(policy_id: str, source: Path, district: Optional[str], out: Optional[Path], like: Optional[str]):
     """Scaffold a policy folder from the document's text: clauses at its numbering, its figures as
     parameters, provision bindings proposed by keywords (to review). Then run `scaleup policy check`.
 
     \b
     Example:
-      scaleup policy new demo-2024 --from notice.txt --district 990102
+      scaleup policy new demo-2024 --from notice.txt --district 990102 --like example-district-2024
     """
     from engine.commands.policies import new_policy
-    click.echo(new_policy(policy_id, source, district, out).text("en"))
+    click.echo(new_policy(policy_id, source, district, out, like).text("en"))
 
 
 # ---------------------------------------------------------------- evaluating a register

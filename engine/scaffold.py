@@ -1,9 +1,12 @@
 """`scaleup policy new ID --from DOCUMENT.txt`: a policy folder proposed from the document's text by
 rules over the text (no network, no language model). The clauses are split at the document's own
 numbering (一、 （一） 1. 第X条), each an exact substring of the text; every amount, percentage and year
-count in a clause is proposed as a parameter stated by that clause, with the quoted phrase; each
-provision of the shared rules whose keywords a clause uses is proposed as a binding marked "to
-review". `scaleup policy check` then lists what is left to decide."""
+count in a clause is proposed as a parameter stated by that clause, with the quoted phrase, and named
+after the parameter of the shared rules whose words the phrase (else its sentence) uses
+(rules/provisions.yaml `parameters:`); each provision of the shared rules whose keywords a clause uses
+is proposed as a binding; the readings those provisions' rules require are written as a skeleton.
+Everything proposed is marked "to review"; REVIEW.md condenses what is left, and `scaleup policy
+check` lists every mark still in the folder (review_marks) with what else is left to decide."""
 from __future__ import annotations
 
 import hashlib
@@ -45,6 +48,7 @@ class ProposedParam:
     value: str
     clause: str
     phrase: str
+    known: Optional[dict] = None     # the catalogue entry (labels) when a rule or the ledger reads it
 
 
 @dataclass
@@ -54,6 +58,7 @@ class Scaffold:
     bindings: list[tuple[str, str, str]]          # (provision, clause, quoted words)
     dates: list[tuple[str, str]] = field(default_factory=list)   # (ISO date, the phrase around it)
     document_number: Optional[str] = None
+    readings: list[tuple[str, str, str]] = field(default_factory=list)   # (interpretation id, clause, quote)
 
 
 def split_clauses(text: str) -> list[ProposedClause]:
@@ -119,26 +124,51 @@ def _sub_heading(top_heading: str, line: str) -> str:
     return f"{top_heading} {head}" if rest and len(head) <= 16 else f"{top_heading} {marker}"
 
 
-def propose_parameters(clauses: list[ProposedClause]) -> list[ProposedParam]:
-    """Every amount, percentage and year count stated in a clause, with the phrase that states it."""
-    out: list[ProposedParam] = []
-    counters: dict[str, int] = {}
-
-    def add(kind: str, value: str, clause: ProposedClause, m: re.Match) -> None:
-        counters[kind] = counters.get(kind, 0) + 1
-        out.append(ProposedParam(f"{kind}_{counters[kind]}", kind, value, clause.id, _phrase(clause.text, m)))
-
+def propose_parameters(clauses: list[ProposedClause], names: Optional[dict] = None) -> list[ProposedParam]:
+    """Every amount, percentage and year count stated in a clause, with the phrase that states it, named
+    after the catalogue's parameter (`names`: rules/provisions.yaml `parameters:`) its words point to;
+    a figure no entry fits is named unmatched_<type>_<n>, to name or delete."""
+    found: list[tuple[str, str, ProposedClause, re.Match]] = []
     for clause in clauses:
         if clause.kind != "provision":
             continue
         for m in MONEY.finditer(clause.text):
             yuan = Decimal(m.group(1)) * (10000 if m.group(2) == "万元" else 1)
-            add("money", f"{yuan.quantize(Decimal('0.01')).normalize():f}", clause, m)
+            found.append(("money", f"{yuan.quantize(Decimal('0.01')).normalize():f}", clause, m))
         for m in PERCENT.finditer(clause.text):
-            add("ratio", f"{(Decimal(m.group(1)) / 100).normalize():f}", clause, m)
+            found.append(("ratio", f"{(Decimal(m.group(1)) / 100).normalize():f}", clause, m))
         for m in YEARS.finditer(clause.text):
-            add("count", m.group(1), clause, m)
+            found.append(("count", m.group(1), clause, m))
+    out: list[ProposedParam] = []
+    used: set[str] = set()
+    unmatched: dict[str, int] = {}
+    for kind, value, clause, m in found:
+        phrase = _phrase(clause.text, m)
+        name = _name_for(kind, phrase, _sentence(clause.text, m), names or {}, used)
+        if name is None:
+            unmatched[kind] = unmatched.get(kind, 0) + 1
+            name = f"unmatched_{kind}_{unmatched[kind]}"
+        used.add(name)
+        out.append(ProposedParam(name, kind, value, clause.id, phrase, (names or {}).get(name)))
     return out
+
+
+def _name_for(kind: str, phrase: str, sentence: str, names: dict, used: set[str]) -> Optional[str]:
+    """The first unused catalogue parameter of the figure's type whose words the phrase uses, else the
+    first whose words the sentence uses."""
+    candidates = [(n, e) for n, e in names.items() if e.get("type") == kind and n not in used]
+    for where in (phrase, sentence):
+        hit = next((n for n, e in candidates if any(w in where for w in e.get("words", ()))), None)
+        if hit:
+            return hit
+    return None
+
+
+def _sentence(text: str, m: re.Match) -> str:
+    """The sentence around a figure: from the previous 。 or ； to the next."""
+    start = max(text.rfind(ch, 0, m.start()) for ch in "。；") + 1
+    ends = [i for i in (text.find(ch, m.end()) for ch in "。；") if i >= 0]
+    return text[start:min(ends) if ends else len(text)]
 
 
 def _line_of(text: str, m: re.Match) -> str:
@@ -164,19 +194,62 @@ def propose_bindings(clauses: list[ProposedClause], catalogue: dict) -> list[tup
     return out
 
 
-def scaffold(text: str, catalogue: dict) -> Scaffold:
+def scaffold(text: str, catalogue: dict, names: Optional[dict] = None,
+             readings: Optional[dict[str, list[str]]] = None) -> Scaffold:
+    """The proposal for a document: `catalogue` the provisions with their keywords, `names` the
+    parameters a figure may be named after, `readings` provision -> the interpretation ids its rules
+    name (load_catalogue, load_parameter_names, load_readings over the rules folder)."""
     clauses = split_clauses(text)
     dates = [(f"{int(y):04d}-{int(mo):02d}-{int(d):02d}", _line_of(text, m))
              for m in DATE.finditer(text) for y, mo, d in [m.groups()]]
     number = DOC_NUMBER.search(text)
-    return Scaffold(clauses, propose_parameters(clauses), propose_bindings(clauses, catalogue), dates,
-                    number.group(0) if number else None)
+    bindings = propose_bindings(clauses, catalogue)
+    return Scaffold(clauses, propose_parameters(clauses, names), bindings, dates,
+                    number.group(0) if number else None, propose_readings(bindings, readings or {}))
+
+
+def propose_readings(bindings: list[tuple[str, str, str]], readings: dict[str, list[str]]) -> list[tuple[str, str, str]]:
+    """(interpretation id, clause, quote) for every reading the rules of a proposed binding require,
+    each once, at the clause and words of the first binding that needs it."""
+    out: dict[str, tuple[str, str, str]] = {}
+    for provision, clause, words in bindings:
+        for rid in readings.get(provision, ()):
+            out.setdefault(rid, (rid, clause, words))
+    return list(out.values())
 
 
 def load_catalogue(rules_folder: Path) -> dict:
     """The provisions of the shared rules with their keywords (rules/provisions.yaml)."""
     raw = load_yaml(Path(rules_folder) / "provisions.yaml") or {}
     return raw.get("provisions", {}) if isinstance(raw, dict) else {}
+
+
+def load_parameter_names(rules_folder: Path) -> dict:
+    """The parameters a document's figure may be named after, with their words (rules/provisions.yaml)."""
+    raw = load_yaml(Path(rules_folder) / "provisions.yaml") or {}
+    return raw.get("parameters", {}) if isinstance(raw, dict) else {}
+
+
+def load_readings(rules_folder: Path) -> dict[str, list[str]]:
+    """provision -> the interpretation ids of the rule records that cite it, over every family file."""
+    out: dict[str, list[str]] = {}
+    families = (load_yaml(Path(rules_folder) / "families.yaml") or {}).get("families", [])
+    for family in families:
+        for record in _records(load_yaml(Path(rules_folder) / f"{family}.yaml")):
+            if isinstance(record.get("interpretation"), str) and record.get("provision"):
+                ids = out.setdefault(record["provision"], [])
+                if record["interpretation"] not in ids:
+                    ids.append(record["interpretation"])
+    return out
+
+
+def _records(node) -> list[dict]:
+    """Every mapping inside a family file (rules, the conclusion, the amount policy)."""
+    if isinstance(node, dict):
+        return [node, *(r for v in node.values() for r in _records(v))]
+    if isinstance(node, list):
+        return [r for v in node for r in _records(v)]
+    return []
 
 
 # ---------------------------------------------------------------- writing the folder
@@ -204,11 +277,12 @@ def write_scaffold(folder: Path, policy_id: str, text: str, sc: Scaffold, jurisd
                                              "heading_en": TO_REVIEW, "text": c.text} for c in sc.clauses]}),
         "parameters.yaml": _parameters_text(sc, start),
         "provisions.yaml": "\n".join(
-            ["# Proposed by keywords: each binding is to review (is this what the clause says? are the quoted",
-             "# words the ones that say it?). Remove the provisions this instrument does not have.",
+            ["# Proposed by keywords: check each marked binding (is this what the clause says? are the quoted",
+             "# words the ones that say it?), then delete its mark. Remove the provisions this instrument does not have.",
              "provisions:"] +
             [f"  {pid}: {yaml.safe_dump({'clause': cid, 'text': words}, allow_unicode=True, default_flow_style=True).strip()}"
              f"   # {TO_REVIEW}" for pid, cid, words in sc.bindings]) + "\n",
+        "interpretations.yaml": _interpretations_text(sc),
     }
     written = []
     for name, body in files.items():
@@ -224,19 +298,46 @@ def _dump(data: dict) -> str:
 
 def _parameters_text(sc: Scaffold, start: str) -> str:
     lines = ["# Every figure the clauses state, proposed as a parameter stated by its clause (provenance",
-             "# source) with the quoted phrase. To review: rename each to the parameter a rule reads (e.g.",
-             "# scale_threshold, enterprise_award_investment), give its labels, or delete it."]
+             "# source) with the quoted phrase, named after the parameter of the shared rules its words point",
+             "# to (rules/provisions.yaml `parameters:`). Check each name, value and phrase, then delete its",
+             "# mark; a parameter named unmatched_… is read by no rule: name it after one, or delete it."]
     for p in sc.params:
-        body = {p.name: {"label_zh": p.phrase, "label_en": TO_REVIEW, "type": p.type,
-                         **({"unit": "CNY"} if p.type == "money" else {}),
+        known = p.known or {}
+        body = {p.name: {"label_zh": known.get("label_zh", p.phrase), "label_en": known.get("label_en", TO_REVIEW),
+                         "type": p.type, **({"unit": "CNY"} if p.type == "money" else {}),
+                         **({"unit": "years"} if p.type == "count" else {}),
                          "values": {start: {"value": int(p.value) if p.type == "count" else p.value,
                                             "provenance": "source", "clause": p.clause,
-                                            "note": f"{TO_REVIEW}: 「{p.phrase}」"}}}}
-        lines.append(f"# {TO_REVIEW} — {p.clause}: 「{p.phrase}」")
+                                            "note": f"「{p.phrase}」"}}}}
+        lines.append(f"# {TO_REVIEW}: {p.name} ← {p.clause}「{p.phrase}」"
+                     + ("" if p.known else " (read by no rule: name it or delete it)"))
         lines.append(_dump(body).rstrip())
     for day, phrase in sc.dates:
         lines.append(f"# date in the text: {day} 「{phrase}」 (policy.yaml signed_on / in_force?)")
     return "\n".join(lines) + "\n"
+
+
+def _interpretations_text(sc: Scaffold) -> str:
+    """A skeleton of every reading the proposed provisions' rules require (rules/*.yaml `interpretation:`)."""
+    lines = ["# The readings the rules of the proposed provisions require (their `interpretation:` ids): say how",
+             "# this instrument's words are read where they leave room, with the alternatives not taken and who",
+             "# decided (docs/policy-authoring.md). A reading of a provision you remove is not needed."]
+    items = [{"id": rid, "clause": clause, "text": words, "reading_zh": TO_REVIEW, "reading_en": TO_REVIEW,
+              "alternatives": [], "parameters": [], "decided_by": TO_REVIEW} for rid, clause, words in sc.readings]
+    return "\n".join(lines) + "\n" + _dump({"interpretations": items})
+
+
+def review_marks(folder: Path) -> list[tuple[str, str, list[int]]]:
+    """(file, marked line, line numbers) for every line of the folder's YAML files still marked "to
+    review", identical lines of one file together: what `policy check` lists as left to decide."""
+    out = []
+    for path in sorted(Path(folder).glob("*.yaml")):
+        lines: dict[str, list[int]] = {}
+        for n, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), start=1):
+            if TO_REVIEW in line:
+                lines.setdefault(line.strip(), []).append(n)
+        out += [(path.name, text, numbers) for text, numbers in lines.items()]
+    return out
 
 
 def _period(text: str, sc: Scaffold) -> tuple[str, str, str]:
@@ -261,3 +362,109 @@ def _title(text: str) -> str:
 def _issuer(text: str) -> str:
     m = re.search(r"\S*人民政府(办公室)?", text)
     return m.group(0) if m else TO_REVIEW
+
+
+# ---------------------------------------------------------------- the review list
+
+REVIEW_FILE = "REVIEW.md"
+
+
+def review_text(policy_id: str, folder: Path, sc: Scaffold, catalogue: dict, findings: list) -> str:
+    """REVIEW.md: what the scaffold proposed and what `policy check` found left, in the order an author
+    works through them (docs/policy-authoring.md). `findings`: policy check's, as the folder was written."""
+    out = [f"# What is left to decide: {policy_id}", "",
+           "Proposed by `scaleup policy new` from the document's text by rules over the text: nothing here is",
+           "decided yet. Work through the sections, delete each `to review` mark in the YAML files once its",
+           f"item is right, and run `scaleup policy check {folder}` after each step: it lists every mark",
+           "still in the folder and what else is left, until it reports no error.", "",
+           "## 1. The document (policy.yaml)", "",
+           f"- document_number: {sc.document_number or 'not found in the text: write it'}",
+           "- title_en, issuer_en: write them; check title_zh and issuer_zh against the document.",
+           "- in_force: the proposed period is marked; set it from the document's own words.",
+           "- jurisdiction: the district folder under policies/jurisdictions/ (`--district CODE`).", "",
+           f"## 2. Clauses (clauses.yaml): {len(sc.clauses)} at the document's own numbering", "",
+           f"- {', '.join(c.id for c in sc.clauses) or 'none found: write them'}",
+           "- Each text is an exact part of source.txt; write each heading_en.", "",
+           "## 3. Provisions (provisions.yaml): proposed where a clause uses a provision's keywords", ""]
+    out += _table(["provision", "family", "clause", "words quoted"],
+                  [(p, catalogue.get(p, {}).get("family", "?"), c, w) for p, c, w in sc.bindings])
+    bound = sorted({catalogue.get(p, {}).get("family", "?") for p, _, _ in sc.bindings})
+    out += ["", f"- Families with a proposed binding: {', '.join(bound) or 'none'}. A family binds every provision "
+            "its rules name, or none (then it is not provided: 本政策未规定); `policy check` names what is missing.",
+            "- Remove a binding whose clause does not say it; shorten a quote to the words that do.", "",
+            "## 4. Figures (parameters.yaml): every amount, percentage and year count of a clause", ""]
+    out += _table(["parameter", "value", "clause", "phrase"],
+                  [(p.name if p.known else f"{p.name} (read by no rule)", p.value, p.clause, p.phrase)
+                   for p in sc.params])
+    out += ["", "- The rules read more parameters than a document states (industry sections, cut-off dates …):",
+            "  `policy check` names each one missing; copy it from a bundled policy with its provenance.", "",
+            "## 5. Readings (interpretations.yaml): required by the proposed provisions' rules", ""]
+    out += _table(["reading", "clause", "words quoted"], sc.readings)
+    out += ["", "- Write reading_zh and reading_en, the alternatives not taken, and decided_by.", "",
+            "## 6. What `policy check` reported when the folder was written", ""]
+    return "\n".join(out + _condensed(findings)) + "\n"
+
+
+UNKNOWN_PARAMETER = re.compile(r"unknown parameter '([^']+)'")
+
+
+def _condensed(findings: list) -> list[str]:
+    """policy check's errors and warnings, each said once: the marks counted per file, the parameters
+    the rules read that the folder lacks named together."""
+    marks: dict[str, int] = {}
+    missing: list[str] = []
+    other: list[str] = []
+    for f in findings:
+        if f.code == "scaffold.to_review":
+            name = Path(f.where).name
+            marks[name] = marks.get(name, 0) + len(f.message.split(":", 1)[0].split(","))
+        elif f.severity in ("error", "warning") and UNKNOWN_PARAMETER.search(f.message):
+            missing += [m for m in missing_parameters([f]) if m not in missing]
+        elif f.severity in ("error", "warning") and f"- {f.severity} {f.code}: {f.message}" not in other:
+            other.append(f"- {f.severity} {f.code}: {f.message}")
+    out = [f"- Lines still marked `to review`: {', '.join(f'{n} in {name}' for name, n in marks.items())}."] if marks else []
+    if missing:
+        out.append(f"- Parameters the rules read that parameters.yaml lacks ({len(missing)}): {', '.join(missing)}.")
+    return out + other or ["- nothing"]
+
+
+def _table(head: list[str], rows) -> list[str]:
+    rows = [[str(x).replace("|", "\\|") for x in r] for r in rows]
+    if not rows:
+        return ["(none)"]
+    return [f"| {' | '.join(head)} |", f"|{'---|' * len(head)}", *(f"| {' | '.join(r)} |" for r in rows)]
+
+
+def copy_unstated(folder: Path, like: Path, names: list[str]) -> list[str]:
+    """Append to the folder's parameters.yaml the definitions of `names` (parameters the rules read that
+    the document states no figure for) as another policy folder has them, each marked to review;
+    returns the names copied (those `like` defines)."""
+    source = (Path(like) / "parameters.yaml").read_text(encoding="utf-8").splitlines()
+    blocks: dict[str, list[str]] = {}
+    current = None
+    for line in source:
+        top = re.match(r"^([A-Za-z_][A-Za-z0-9_]*):\s*$", line)
+        if top:
+            current = top.group(1)
+            blocks[current] = [line]
+        elif current and (line.startswith((" ", "\t")) or not line.strip()):
+            blocks[current].append(line)
+        else:
+            current = None
+    copied = [n for n in names if n in blocks]
+    text = [f"\n# Copied from {Path(like).name}: the rules read these and the document states no figure for them.",
+            "# Each keeps that policy's value and provenance; make it this instrument's (a figure it states, a",
+            "# national reference, or an assumption with its reason), then delete its mark."]
+    for name in copied:
+        text += [f"# {TO_REVIEW}: {name} (copied from {Path(like).name})", *[l for l in blocks[name] if l.strip()]]
+    with open(Path(folder) / "parameters.yaml", "a", encoding="utf-8") as fh:
+        fh.write("\n".join(text) + "\n")
+    return copied
+
+
+def missing_parameters(findings: list) -> list[str]:
+    """The parameters policy check says the rules read and the folder lacks, in order, each once."""
+    out: list[str] = []
+    for f in findings:
+        out += [m for m in UNKNOWN_PARAMETER.findall(f.message) if m not in out]
+    return out

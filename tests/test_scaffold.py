@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from cli import main
 from engine.analysis.policy_check import check_policy
 from engine.policy import policies_root
-from engine.scaffold import load_catalogue, scaffold, split_clauses
+from engine.scaffold import load_catalogue, load_parameter_names, load_readings, scaffold, split_clauses
 from tests.conftest import ROOT
 
 THIRD = """演示县人民政府关于支持工业企业升规的若干措施
@@ -53,6 +53,96 @@ def test_the_example_proposes_every_figure_of_its_award_clause():
             ("count", "2")} == got
 
 
+def proposed(text: str):
+    return scaffold(text, load_catalogue(ROOT / "rules"), load_parameter_names(ROOT / "rules"),
+                    load_readings(ROOT / "rules"))
+
+
+def test_each_figure_is_named_after_the_parameter_its_words_point_to():
+    """The names the bundled policies give the same figures (deterministic: words, no model)."""
+    example = policies_root() / "example-district-2024"
+    text, _ = bundled("example-district-2024")
+    sc = proposed(text)
+    stated = yaml.safe_load((example / "parameters.yaml").read_text(encoding="utf-8"))
+    named = {p.name: p.value for p in sc.params if p.known}
+    assert named == {"scale_threshold": "20000000", "enterprise_award_investment": "70000",
+                     "enterprise_award_small_to_scale": "50000", "enterprise_award_software": "100000",
+                     "town_award_per_enterprise": "10000", "award_tag_bonus": "20000", "growth_topup_amount": "30000",
+                     "award_first_instalment_share": "0.4", "growth_topup_rate": "0.1", "growth_topup_years": "3",
+                     "clawback_years": "2"}
+    for name, value in named.items():                 # the bundled policy states the same figure
+        assert Decimal(str(list(stated[name]["values"].values())[-1]["value"])) == Decimal(value), name
+    assert [p.name for p in sc.params if not p.known] == ["unmatched_ratio_1"]      # 拨付其余60%: the rest
+    assert {p.name for p in proposed(bundled("wanzhou-2022-80")[0]).params} == {"scale_threshold"}
+    assert [(p.name, p.value) for p in proposed(THIRD).params] == [
+        ("enterprise_award_industrial", "50000"), ("growth_topup_amount", "20000"), ("growth_topup_rate", "0.2"),
+        ("growth_topup_years", "2"), ("unmatched_count_1", "3")]
+
+
+def test_the_readings_the_proposed_provisions_require_are_a_skeleton_to_review(tmp_path):
+    out = tmp_path / "third"
+    doc = tmp_path / "doc.txt"
+    doc.write_text(THIRD, encoding="utf-8")
+    assert CliRunner().invoke(main, ["policy", "new", "third-2025", "--from", str(doc), "--out", str(out),
+                                     "--district", "990101"]).exit_code == 0
+    items = yaml.safe_load((out / "interpretations.yaml").read_text(encoding="utf-8"))["interpretations"]
+    ids = {i["id"] for i in items}
+    assert {"first_time_only", "award_year_and_entry_window", "one_award_per_year", "software_scope"} <= ids
+    assert "delisting_indicators" not in ids and "pool_criteria" not in ids      # no such provision proposed
+    clauses = {c["id"]: c["text"] for c in yaml.safe_load((out / "clauses.yaml").read_text(encoding="utf-8"))["clauses"]}
+    for item in items:
+        assert item["text"] in clauses[item["clause"]]
+        assert (item["reading_zh"], item["reading_en"], item["decided_by"]) == ("to review",) * 3
+    review = (out / "REVIEW.md").read_text(encoding="utf-8")
+    for words in ("## 1. The document", "| enterprise_award_industrial | 50000 | 第一条 | 一次性奖励5万元 |",
+                  "unmatched_count_1 (read by no rule)", "| first_time_only | 第一条 |",
+                  "Parameters the rules read that parameters.yaml lacks", "industrial_sections",
+                  "Lines still marked `to review`"):
+        assert words in review, words
+
+
+def marked_lines(folder) -> set[tuple[str, int]]:
+    return {(p.name, n) for p in folder.glob("*.yaml")
+            for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), start=1) if "to review" in line}
+
+
+def listed_lines(folder) -> set[tuple[str, int]]:
+    out = set()
+    for f in check_policy(folder):
+        if f.code == "scaffold.to_review":
+            name, rest = f.message.split(" line", 1)
+            out |= {(name, int(n)) for n in rest.lstrip("s ").split(":", 1)[0].split(", ")}
+    return out
+
+
+def test_policy_check_lists_exactly_the_marks_left(tmp_path):
+    doc = tmp_path / "doc.txt"
+    doc.write_text(THIRD, encoding="utf-8")
+    out = tmp_path / "third"
+    CliRunner().invoke(main, ["policy", "new", "third-2025", "--from", str(doc), "--out", str(out)])
+    assert listed_lines(out) == marked_lines(out) and len(marked_lines(out)) > 10
+    path = out / "provisions.yaml"                     # the author reviews the bindings: their marks go
+    path.write_text(path.read_text(encoding="utf-8").replace("   # to review", ""), encoding="utf-8")
+    assert listed_lines(out) == marked_lines(out) and not {n for n, _ in listed_lines(out)} & {"provisions.yaml"}
+
+
+def test_like_copies_the_parameters_the_document_does_not_state(tmp_path):
+    doc = tmp_path / "doc.txt"
+    doc.write_text(THIRD, encoding="utf-8")
+    out = tmp_path / "third"
+    result = CliRunner().invoke(main, ["policy", "new", "third-2025", "--from", str(doc), "--out", str(out),
+                                       "--district", "990101", "--like", "example-district-2024"])
+    assert result.exit_code == 0, result.output
+    params = yaml.safe_load((out / "parameters.yaml").read_text(encoding="utf-8"))
+    assert {"industrial_sections", "monthly_inclusion_cutoff", "enterprise_award_industrial"} <= set(params)
+    assert "# to review: industrial_sections (copied from example-district-2024)" in \
+        (out / "parameters.yaml").read_text(encoding="utf-8")
+    assert not [f for f in check_policy(out) if "unknown parameter" in f.message]
+    bad = CliRunner().invoke(main, ["policy", "new", "x-2025", "--from", str(doc), "--out", str(tmp_path / "x"),
+                                    "--like", "no-such-policy"])
+    assert bad.exit_code != 0 and "unknown policy" in bad.output and not (tmp_path / "x").exists()
+
+
 def test_a_document_numbered_by_articles():
     sc = scaffold(THIRD, load_catalogue(ROOT / "rules"))
     assert [c.id for c in sc.clauses] == ["第一条", "第二条", "第三条"]
@@ -80,15 +170,16 @@ def test_policy_new_writes_a_folder_that_policy_check_reads(tmp_path):
     import hashlib
     assert meta["source_sha256"] == hashlib.sha256(THIRD.encode("utf-8")).hexdigest()
     params = yaml.safe_load((out / "parameters.yaml").read_text(encoding="utf-8"))
-    assert params["money_1"]["values"]["2025-01-01"] == {"value": "50000", "provenance": "source",
-                                                          "clause": "第一条", "note": "to review: 「一次性奖励5万元」"}
+    assert params["enterprise_award_industrial"]["values"]["2025-01-01"] == {
+        "value": "50000", "provenance": "source", "clause": "第一条", "note": "「一次性奖励5万元」"}
+    assert params["enterprise_award_industrial"]["label_zh"] == "新进规模以上工业企业奖励"
     assert "# to review" in (out / "provisions.yaml").read_text(encoding="utf-8")
     findings = check_policy(out)                       # what is left to decide, listed
     assert findings and all(f.severity in ("error", "warning", "info") for f in findings)
     assert any("unknown parameter 'industrial_sections'" in f.message for f in findings)
     again = CliRunner().invoke(main, ["policy", "new", "demo-2025", "--from", str(doc), "--out", str(out)])
     assert again.exit_code == 2 and "already exists" in again.output
-    assert Decimal(params["money_2"]["values"]["2025-01-01"]["value"]) == Decimal(20000)
+    assert Decimal(params["growth_topup_amount"]["values"]["2025-01-01"]["value"]) == Decimal(20000)
 
 
 def test_a_policy_id_that_is_a_path_is_refused_before_anything_is_written(tmp_path, monkeypatch):

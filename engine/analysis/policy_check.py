@@ -56,11 +56,15 @@ class Finding:
 
 
 def check_policy(folder: Path) -> list[Finding]:
-    findings: list[Finding] = []
+    from engine.scaffold import review_marks
+    # Marks `scaleup policy new` left that are still there: listed whether or not the folder loads.
+    findings = [Finding("warning", "scaffold.to_review", f"{name} line{'s' if len(lines) > 1 else ''} "
+                        f"{', '.join(map(str, lines))}: {text}", str(Path(folder) / name))
+                for name, text, lines in review_marks(folder)]
     try:
         policy = load_policy(folder)
     except PolicyDataError as exc:
-        return [Finding("error", "load.policy", p, str(folder)) for p in exc.problems]
+        return findings + [Finding("error", "load.policy", p, str(folder)) for p in exc.problems]
     findings += check_source_figures(policy)
     try:
         book = load_rulebook(policy.rules_folder, policy)

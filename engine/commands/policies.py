@@ -103,12 +103,16 @@ class Scaffolded:
         return environment().get_template(f"_command_words_{lang}.j2").module.scaffolded(self).rstrip()
 
 
-def new_policy(policy_id: str, source, district: Optional[str], out) -> Scaffolded:
-    """A policy folder proposed from the document's text (engine/scaffold.py)."""
+def new_policy(policy_id: str, source, district: Optional[str], out, like: Optional[str] = None) -> Scaffolded:
+    """A policy folder proposed from the document's text (engine/scaffold.py); with `like`, the parameters
+    the rules read and the document does not state are copied from that policy, marked to review."""
     from pathlib import Path
     from engine.errors import InputFileError, UsageConflict
     from engine.policy import bundle_root, policies_root
-    from engine.scaffold import load_catalogue, scaffold, write_scaffold
+    from engine.analysis.policy_check import check_policy as static_checks
+    from engine.policy import resolve_policy_folder
+    from engine.scaffold import (REVIEW_FILE, copy_unstated, load_catalogue, load_parameter_names, load_readings,
+                                 missing_parameters, review_text, scaffold, write_scaffold)
     # The id names a folder and is written into policy.yaml: a plain slug, never a path.
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", policy_id):
         raise UsageConflict(f"policy id {policy_id!r}: use lower-case letters, digits and hyphens "
@@ -124,6 +128,14 @@ def new_policy(policy_id: str, source, district: Optional[str], out) -> Scaffold
     if district:
         known = sorted(p.name for p in (policies_root() / "jurisdictions").iterdir() if p.is_dir())
         jurisdiction = next((j for j in known if j == district or j.split("-")[0] == district), district)
-    sc = scaffold(text, load_catalogue(bundle_root() / "rules"))
+    rules = bundle_root() / "rules"
+    catalogue = load_catalogue(rules)
+    sc = scaffold(text, catalogue, load_parameter_names(rules), load_readings(rules))
+    like_folder = resolve_policy_folder(like) if like else None     # a policy that does not exist: refused first
     files = write_scaffold(folder, policy_id, text, sc, jurisdiction)
+    if like_folder is not None:
+        copy_unstated(folder, like_folder, missing_parameters(static_checks(folder)))
+    review = folder / REVIEW_FILE         # what is left, condensed: the proposal and policy check's findings
+    review.write_text(review_text(policy_id, folder, sc, catalogue, static_checks(folder)), encoding="utf-8")
+    files.append(review)
     return Scaffolded(folder, files, len(sc.clauses), len(sc.params), len(sc.bindings))
