@@ -182,16 +182,29 @@ def _phrase(text: str, m: re.Match) -> str:
 
 
 def propose_bindings(clauses: list[ProposedClause], catalogue: dict) -> list[tuple[str, str, str]]:
-    """(provision, clause, quoted sentence) for each provision whose keywords a clause uses."""
-    out = []
+    """(provision, clause, quoted sentence) for each provision whose keywords a clause uses. A provision
+    is looked for first in the clause its parent provision was bound to (award.enterprise.sector where
+    award.enterprise is), so a keyword in the preamble does not take it elsewhere."""
+    out: list[tuple[str, str, str]] = []
+    where: dict[str, str] = {}
     for pid, entry in catalogue.items():
-        for clause in clauses:
+        parents = [where[p] for p in _parents(pid) if p in where]
+        ordered = sorted((c for c in clauses if c.kind in ("provision", "notice")),
+                         key=lambda c: 0 if c.id in parents[:1] else 1)
+        for clause in ordered:
             word = next((k for k in entry.get("keywords", []) if k in clause.text), None)
-            if clause.kind == "provision" and word:
+            if word:
                 phrase = next(s for s in re.split(r"[，。；]", clause.text) if word in s)
                 out.append((pid, clause.id, phrase))
+                where[pid] = clause.id
                 break
     return out
+
+
+def _parents(pid: str) -> list[str]:
+    """award.enterprise.sector -> [award.enterprise, award]: the nearest first."""
+    parts = pid.split(".")
+    return [".".join(parts[:n]) for n in range(len(parts) - 1, 0, -1)]
 
 
 def scaffold(text: str, catalogue: dict, names: Optional[dict] = None,
@@ -388,7 +401,7 @@ def review_text(policy_id: str, folder: Path, sc: Scaffold, catalogue: dict, fin
            "## 3. Provisions (provisions.yaml): proposed where a clause uses a provision's keywords", ""]
     out += _table(["provision", "family", "clause", "words quoted"],
                   [(p, catalogue.get(p, {}).get("family", "?"), c, w) for p, c, w in sc.bindings])
-    bound = sorted({catalogue.get(p, {}).get("family", "?") for p, _, _ in sc.bindings})
+    bound = sorted({catalogue.get(p, {}).get("family", "?") for p, _, _ in sc.bindings} - {"not_modelled"})
     out += ["", f"- Families with a proposed binding: {', '.join(bound) or 'none'}. A family binds every provision "
             "its rules name, or none (then it is not provided: 本政策未规定); `policy check` names what is missing.",
             "- Remove a binding whose clause does not say it; shorten a quote to the words that do.", "",

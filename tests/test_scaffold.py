@@ -53,6 +53,18 @@ def test_the_example_proposes_every_figure_of_its_award_clause():
             ("count", "2")} == got
 
 
+@pytest.mark.parametrize("policy_id", ["wanzhou-2022-80", "example-district-2024"])
+def test_each_proposed_binding_cites_the_clause_the_bundled_table_binds(policy_id):
+    """A provision is looked for first in its parent's clause: the preamble's 规模以上工业企业 does not
+    take award.enterprise.sector from 三(一); the notice of issue and the duties are proposed too."""
+    table = yaml.safe_load((policies_root() / policy_id / "provisions.yaml").read_text(encoding="utf-8"))["provisions"]
+    sc = proposed(bundled(policy_id)[0])
+    assert {p: c for p, c, _ in sc.bindings} == {p: table[p]["clause"] for p, _, _ in sc.bindings}
+    assert set(table) - {p for p, _, _ in sc.bindings} <= {      # amounts these texts state no figure for
+        "award.enterprise.industrial_amount", "award.enterprise.origin_amount", "award.enterprise.software_amount",
+        "award.enterprise.bonus", "award.town.amount"}
+
+
 def proposed(text: str):
     return scaffold(text, load_catalogue(ROOT / "rules"), load_parameter_names(ROOT / "rules"),
                     load_readings(ROOT / "rules"))
