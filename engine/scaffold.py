@@ -418,7 +418,8 @@ def review_text(policy_id: str, folder: Path, sc: Scaffold, catalogue: dict, fin
     return "\n".join(out + _condensed(findings)) + "\n"
 
 
-UNKNOWN_PARAMETER = re.compile(r"unknown parameter '([^']+)'")
+# How policy check names a parameter the rules, the ledger or the ranking read that the folder lacks.
+UNKNOWN_PARAMETER = re.compile(r"(?:unknown parameter|no parameter named) '([^']+)'|: ([a-z_]+): missing; award runs")
 
 
 def _condensed(findings: list) -> list[str]:
@@ -465,6 +466,8 @@ def copy_unstated(folder: Path, like: Path, names: list[str]) -> list[str]:
         else:
             current = None
     copied = [n for n in names if n in blocks]
+    if not copied:
+        return []
     text = [f"\n# Copied from {Path(like).name}: the rules read these and the document states no figure for them.",
             "# Each keeps that policy's value and provenance; make it this instrument's (a figure it states, a",
             "# national reference, or an assumption with its reason), then delete its mark."]
@@ -479,5 +482,5 @@ def missing_parameters(findings: list) -> list[str]:
     """The parameters policy check says the rules read and the folder lacks, in order, each once."""
     out: list[str] = []
     for f in findings:
-        out += [m for m in UNKNOWN_PARAMETER.findall(f.message) if m not in out]
+        out += [m for pair in UNKNOWN_PARAMETER.findall(f.message) for m in pair if m and m not in out]
     return out

@@ -205,3 +205,26 @@ def test_a_policy_id_that_is_a_path_is_refused_before_anything_is_written(tmp_pa
         assert result.exit_code == 2 and "not a path" in result.output, (bad, result.output)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["doc.txt"]
     assert not (tmp_path.parent / "escape").exists()
+
+
+def test_policy_check_names_what_the_ledger_and_the_ranking_read(tmp_path):
+    """A folder missing a payment term or a ranking weight is refused by policy check (not first by
+    `scaleup awards` or `scaleup priority`), and --like copies them."""
+    import shutil
+    folder = tmp_path / "example-district-2024"
+    shutil.copytree(policies_root() / "example-district-2024", folder)
+    meta = folder / "policy.yaml"
+    meta.write_text("".join(l for l in meta.read_text(encoding="utf-8").splitlines(keepends=True)
+                            if not l.startswith("rules:")), encoding="utf-8")
+    path = folder / "parameters.yaml"
+    text = path.read_text(encoding="utf-8")
+    for name in ("award_instalment_condition", "priority_partial_allocation"):
+        start = text.index(f"\n{name}:\n")
+        text = text[:start] + text[text.index("\n\n", start + 1):]
+    path.write_text(text, encoding="utf-8")
+    readings = folder / "interpretations.yaml"
+    readings.write_text(readings.read_text(encoding="utf-8").replace(", award_instalment_condition]", "]"),
+                        encoding="utf-8")
+    errors = {(f.code, f.message) for f in check_policy(folder) if f.severity == "error"}
+    assert any(code == "awards.terms" and "award_instalment_condition: missing" in m for code, m in errors), errors
+    assert any(code == "priority.ranking" and "priority_partial_allocation" in m for code, m in errors), errors

@@ -75,9 +75,31 @@ def check_policy(folder: Path) -> list[Finding]:
     findings += check_parameters_in_force(policy, book)
     findings += check_comparatives(policy, book)
     findings += check_assumed_money(policy, book)
+    findings += check_runs(policy, book)
     for day in check_dates(policy, book):
         findings += check_families(policy, book, day)
     return dedupe(findings)
+
+
+def check_runs(policy: Policy, book: Rulebook) -> list[Finding]:
+    """What `scaleup awards` and `scaleup priority` read besides the rule records: the payment terms
+    when a family with an amount is provided, the ranking's parameters when the ranked family is."""
+    from engine.analysis.priority import (bound_ranking, load_ranking_spec, priority_provided, ranking_spec_path,
+                                          resolve_spec)
+    from engine.awards.terms import payment_terms
+    start = policy.meta.in_force.from_
+    out = []
+    if any(f.provided and f.spec.amount for f in book.families.values()):
+        try:
+            payment_terms(policy, start)
+        except PolicyDataError as exc:
+            out += [Finding("error", "awards.terms", p, str(policy.folder / "parameters.yaml")) for p in exc.problems]
+    try:
+        if priority_provided(policy, book):
+            resolve_spec(bound_ranking(load_ranking_spec(ranking_spec_path(policy)), policy), policy, book, start)
+    except PolicyDataError as exc:
+        out += [Finding("error", "priority.ranking", p, str(ranking_spec_path(policy))) for p in exc.problems]
+    return out
 
 
 def dedupe(findings: list[Finding]) -> list[Finding]:

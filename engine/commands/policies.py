@@ -133,8 +133,15 @@ def new_policy(policy_id: str, source, district: Optional[str], out, like: Optio
     sc = scaffold(text, catalogue, load_parameter_names(rules), load_readings(rules))
     like_folder = resolve_policy_folder(like) if like else None     # a policy that does not exist: refused first
     files = write_scaffold(folder, policy_id, text, sc, jurisdiction)
-    if like_folder is not None:
-        copy_unstated(folder, like_folder, missing_parameters(static_checks(folder)))
+    # Each round may let policy check read further (the ledger's and the ranking's parameters once the
+    # rules load): copy until it names nothing more that the other policy has.
+    copied: set[str] = set()
+    while like_folder is not None:
+        names = [n for n in missing_parameters(static_checks(folder)) if n not in copied]
+        done = copy_unstated(folder, like_folder, names)
+        if not done:
+            break
+        copied.update(done)
     review = folder / REVIEW_FILE         # what is left, condensed: the proposal and policy check's findings
     review.write_text(review_text(policy_id, folder, sc, catalogue, static_checks(folder)), encoding="utf-8")
     files.append(review)
