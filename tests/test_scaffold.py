@@ -228,3 +228,17 @@ def test_policy_check_names_what_the_ledger_and_the_ranking_read(tmp_path):
     errors = {(f.code, f.message) for f in check_policy(folder) if f.severity == "error"}
     assert any(code == "awards.terms" and "award_instalment_condition: missing" in m for code, m in errors), errors
     assert any(code == "priority.ranking" and "priority_partial_allocation" in m for code, m in errors), errors
+
+
+def test_the_one_clause_notice_of_the_district_tests_is_proposed_with_its_names():
+    """The third document: tests/districts' unnumbered notice, one clause 正文, every figure named."""
+    from tests.districts import one_clause_notice as notice
+    sc = proposed(notice.SOURCE)
+    assert [(c.id, c.text) for c in sc.clauses if c.id.startswith("正文")][0] == ("正文", notice.TEXT)
+    assert [(p.name, p.value) for p in sc.params if p.clause == "正文"] == [
+        ("enterprise_award_investment", "80000"), ("enterprise_award_small_to_scale", "60000"),
+        ("town_award_per_enterprise", "20000"), ("award_tag_bonus", "30000"), ("growth_topup_amount", "40000"),
+        ("growth_topup_rate", "0.15"), ("growth_topup_years", "3")]
+    bound = {p for p, c, _ in sc.bindings if c == "正文"}
+    assert {"award.enterprise", "award.enterprise.origin_amount", "award.enterprise.bonus", "award.town",
+            "award.town.amount"} <= bound

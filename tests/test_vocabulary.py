@@ -107,3 +107,19 @@ def test_policy_check_refuses_a_glossary_the_rules_do_not_have(tmp_path, entry, 
     (folder / "vocabulary.yaml").write_text("tags:\n  高技术: [高技术企业]\n" + entry, encoding="utf-8")
     errors = [f.message for f in check_policy(folder) if f.severity == "error"]
     assert any(message in m for m in errors), errors
+
+
+@pytest.mark.parametrize("engine", ["durable", "columnar"])
+def test_yes_no_columns_read_the_text_s_words(tmp_path, engine):
+    """是否规上 written 规上, 是否法人单位 written 法人单位 / 产业活动单位 (a unit that is not a legal person)."""
+    rows = HEADER + "\n"
+    base = "915001017P3WP9W6WH,示例区东湖精工有限公司,东湖街道,否,C3484,{lp},2012-05-10,{scope},2024-03,否,小升规,"\
+           "2300.00,2024-12,1900.00,,存续,正常,\n"
+    path = tmp_path / "r.csv"
+    path.write_text(rows + base.format(lp="法人单位", scope="规上"), encoding="utf-8")
+    result, doc = check_json(path, engine=engine)
+    assert result.exit_code == 0 and decisions(doc)["enterprise_award"]["amount_yuan"] == "50000.00", result.output
+    path.write_text(rows + base.format(lp="产业活动单位", scope="规上"), encoding="utf-8")
+    result, doc = check_json(path, engine=engine)
+    award = decisions(doc)["enterprise_award"]
+    assert (award["outcome"], award["rule_id"]) == ("not_awarded", "enterprise_award.legal_person")
