@@ -46,3 +46,15 @@ def test_no_shared_rule_or_engine_template_names_a_jurisdiction(path: Path):
     text = path.read_text(encoding="utf-8")
     found = sorted(n for n in jurisdiction_names() if n in text)
     assert not found, f"{path.relative_to(ROOT)} names {found}: move the words to the policy's own data"
+
+
+TEMPLATES = sorted(p for p in (ROOT / "engine" / "templates").rglob("*") if p.is_file())
+
+
+def test_no_engine_template_shows_one_policy_s_clause_id():
+    """A clause id such as 三(三) belongs to one document; what a template shows a user (outside its
+    {# comments #}) must come from the policy (a binding, a decision's clause_id)."""
+    clause_id = re.compile(r"[一二三四五六七八九十]+\([一二三四五六七八九十]+\)")
+    shown = {p.relative_to(ROOT).as_posix(): clause_id.findall(re.sub(r"\{#.*?#\}", "", p.read_text(encoding="utf-8"),
+                                                                      flags=re.S)) for p in TEMPLATES}
+    assert {k: v for k, v in shown.items() if v} == {}
