@@ -26,9 +26,10 @@ from engine.durable_host import MAX_RULES_PER_RULESET, RuleEngine, rules_of
 from engine.encoding import Encoder
 from engine.errors import ParameterNotInForce, PolicyDataError
 from engine.policy import Policy, ResolvedParam
-from engine.rules_model import Family, RuleRecord, Rulebook
+from engine.rules_model import Compare, Family, RuleRecord, Rulebook
 
-FAMILY_RULE_BUDGET = 48
+# A family compiles into one ruleset, which durable_rules limits (less the catch-all rule).
+FAMILY_RULE_BUDGET = MAX_RULES_PER_RULESET - 1
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class FamilyPlan:
     nodes: dict[str, logic.Node] = field(default_factory=dict)        # rule id -> resolved `when`
     guards: dict[str, logic.Node] = field(default_factory=dict)
     cases: dict[str, list[tuple[logic.Node, Any]]] = field(default_factory=dict)
+    bands: dict[str, list[logic.Node]] = field(default_factory=dict)  # schedule rule id -> band k's condition
     params: dict[str, ResolvedParam] = field(default_factory=dict)    # every parameter the family uses
     rule_params: dict[str, list[ResolvedParam]] = field(default_factory=dict)
     engine_rules: int = 0
@@ -156,7 +158,9 @@ def _compile_family(policy: Policy, book: Rulebook, family: Family, as_of: date,
             if r.id in family.cases:
                 plan.cases[r.id] = [(logic.resolve(c, ctx), v) for c, v in family.cases[r.id]]
             if r.kind == "amount":
-                ctx.param(r.amount["param"])
+                rp = ctx.param(r.amount_param)
+                if r.band_fact:
+                    plan.bands[r.id] = band_nodes(r, rp)
             used = [ctx.params_used[n] for n in ctx.params_used if n not in before or _uses(r, family, n)]
             plan.rule_params[r.id] = used
     except ParameterNotInForce as exc:
@@ -204,7 +208,15 @@ def _compile_family(policy: Policy, book: Rulebook, family: Family, as_of: date,
         if family.included_from.get(r.id):
             continue
         terms = T(plan.nodes[r.id]) if r.id in plan.nodes else logic.TRUE
-        compiled += [(RuleTag(family.name, "amt", r.id), t) for t in terms]
+        if r.id not in plan.bands:
+            compiled += [(RuleTag(family.name, "amt", r.id), t) for t in terms]
+            continue
+        # A schedule: one rule per band, so durable_rules decides the band; and one for "applies, but
+        # the banded fact is missing", which leaves the amount (so an award) undetermined.
+        for k, node in enumerate(plan.bands[r.id]):
+            compiled += [(RuleTag(family.name, "amt", amount_key(r.id, k)), t) for t in logic.product(terms, T(node))]
+        compiled += [(RuleTag(family.name, "amt", amount_key(r.id, UNDETERMINED)), t)
+                     for t in logic.product(terms, logic.unknown_terms(plan.bands[r.id][0]))]
 
     logic.check_term_budget(family.name, len(compiled), FAMILY_RULE_BUDGET)
     plan.engine_rules = len(compiled)
@@ -218,7 +230,43 @@ def _compile_family(policy: Policy, book: Rulebook, family: Family, as_of: date,
 def _uses(rule: RuleRecord, family: Family, param_name: str) -> bool:
     """Whether the rule's own conditions name the parameter (also when another rule resolved it first)."""
     text = repr(family.conditions.get(rule.id)) + repr(family.guards.get(rule.id)) + repr(family.cases.get(rule.id))
-    return f"'{param_name}'" in text or (rule.amount or {}).get("param") == param_name
+    return f"'{param_name}'" in text or rule.amount_param == param_name
+
+
+UNDETERMINED = "?"      # a schedule applies but its banded fact is missing: the amount is not known
+
+
+def amount_key(rule_id: str, band=None) -> str:
+    """How a verdict lists an amount line that applies: the rule id, and for a schedule the band
+    (`rule@1`) or UNDETERMINED (`rule@?`)."""
+    return rule_id if band is None else f"{rule_id}@{band}"
+
+
+def split_amount_key(key: str) -> tuple[str, Optional[str]]:
+    rule_id, _, band = key.partition("@")
+    return rule_id, band or None
+
+
+def undetermined_amount(amounts: tuple[str, ...]) -> Optional[str]:
+    """The schedule rule whose band cannot be decided for lack of its fact, if any."""
+    return next((split_amount_key(a)[0] for a in amounts if split_amount_key(a)[1] == UNDETERMINED), None)
+
+
+def band_nodes(rule: RuleRecord, rp: ResolvedParam) -> list[logic.Node]:
+    """Each band of the schedule as a condition on the banded fact: lower (>= or >) and upper (<= or <)
+    edge. A leaf shows its edge as the threshold (not the whole table): the amount line of the
+    explanation names the schedule, the band and its source."""
+    fact = rule.band_fact
+    nodes = []
+    for band in rp.value:
+        leaves = []
+        for edge, op in ((band.lower, ">=" if band.lower_inclusive else ">"),
+                         (band.upper, "<=" if band.upper_inclusive else "<")):
+            if edge is not None:
+                source = Compare(fact=fact, op=op, param=rp.name)
+                leaves.append(logic.Leaf(fact, op, edge, None, source))
+        nodes.append(leaves[0] if len(leaves) == 1 else logic.And(tuple(leaves)))
+    return nodes
 
 
 def _pattern(term: tuple) -> dict:

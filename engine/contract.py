@@ -110,8 +110,8 @@ def _decision(contract: Contract, plan: FamilyPlan, d: Any, values: dict, paid: 
                 conditions += [_condition(contract, c) for c in condition_findings(rid, node, values, exact)]
     basis = None
     if d.amount_yuan is not None:       # the weakest provenance of the amounts paid (zero amounts add nothing)
-        basis = combined_basis(plan.params[by_id[r].amount["param"]].provenance for r in paid
-                               if r in by_id and plan.params[by_id[r].amount["param"]].value)
+        basis = combined_basis(plan.params[by_id[r].amount_param].provenance for r in paid
+                               if r in by_id and plan.params[by_id[r].amount_param].value)
     doc = {"type": d.type, "outcome": d.outcome, "rule_id": d.rule_id, "clause_id": d.clause_id,
            "rule_ids": [*rules, *[r for r in paid if r not in rules]],
            "clause_ids": list(dict.fromkeys([d.clause_id, *(r.clause for r in cited)])),

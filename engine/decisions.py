@@ -49,6 +49,10 @@ class AmountLine:
     amount: Decimal
     chosen: bool
     role: str = "base"      # base (highest wins, 就高不重复) or bonus (added once)
+    band: Any = None        # an amount schedule's band that applied (engine/schedule.Band), its index,
+    band_index: Optional[int] = None      # the fact it bands and that fact's value
+    band_fact: Optional[str] = None
+    band_value: Any = None
 
 
 @dataclass

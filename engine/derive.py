@@ -30,6 +30,11 @@ def year_of(ym: Optional[YearMonth], as_of: date) -> Optional[int]:
     return None if ym is None else ym.year
 
 
+def first_day_of(ym: Optional[YearMonth], as_of: date) -> Optional[date]:
+    """The first day of a month: an entry known by its month compared with a date (an entry window)."""
+    return None if ym is None else ym.first_day()
+
+
 def years_since(ym: Optional[YearMonth], as_of: date) -> Optional[int]:
     """Whole calendar years from the year of inclusion to the as-of year (0 = included this year)."""
     return None if ym is None else as_of.year - ym.year
@@ -78,6 +83,7 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "industry_division": industry_division,
     "latest_date": latest_date,
     "year_of": year_of,
+    "first_day_of": first_day_of,
     "years_since": years_since,
     "months_of_operation": months_of_operation,
     "annualise": annualise,

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any, Iterable, Optional
 
 from engine import logic
-from engine.compiler import CompiledPolicy, FamilyPlan, RuleTag, compile_policy
+from engine.compiler import (UNDETERMINED, CompiledPolicy, FamilyPlan, RuleTag, amount_key, compile_policy,
+                             split_amount_key, undetermined_amount)
 from engine.decisions import (NO_AMOUNT_OFFERED, AmountLine, ConditionFinding, Decision, EnterpriseResult,
                               RuleFinding,
                               interpretation_ids)
@@ -127,7 +128,7 @@ class Evaluator:
         if spec.beneficiary and engine_verdict.category == "pos":
             decision.beneficiary = decision.attributes.get(spec.beneficiary)
         if engine_verdict.category == "pos" and spec.amount:
-            decision.amount_lines = self._amount_lines(plan, engine_verdict.amounts)
+            decision.amount_lines = self._amount_lines(plan, engine_verdict.amounts, values)
             base = [l for l in decision.amount_lines if l.role == "base"]
             if not base or max(l.amount for l in base) <= 0:
                 return self._not_offered(decision, plan)
@@ -139,8 +140,10 @@ class Evaluator:
             decision.amount_yuan = sum((c.amount for c in chosen), Decimal(0))
             decision.amount_basis = combined_basis(c.param.provenance for c in chosen if c.amount)
         # Facts behind the verdict only: an amount line or a classification cannot make it undecided.
+        # (and a schedule's banded fact when it leaves the amount undetermined: such an award never pays).
         decision.missing_facts = missing if missing is not None else sorted(
-            {f for fnd in findings if fnd.status == "missing" and fnd.rule.kind not in ("amount", "classification")
+            {f for fnd in findings if fnd.status == "missing" and (fnd.rule.kind not in ("amount", "classification")
+                                                                   or fnd.rule.id == engine_verdict.rule_id)
              for f in fnd.missing_facts})
         return decision
 
@@ -181,12 +184,19 @@ class Evaluator:
             return self.policy.jurisdiction.development_zone.name_zh
         return value
 
-    def _amount_lines(self, plan: FamilyPlan, rule_ids: tuple[str, ...]) -> list[AmountLine]:
+    def _amount_lines(self, plan: FamilyPlan, keys: tuple[str, ...], values: dict) -> list[AmountLine]:
+        """The lines that apply; a schedule's line is its band's amount, with the band and the fact."""
+        bands = dict(split_amount_key(k) for k in keys)
         lines = []
         for r in plan.rules_of_kind("amount"):
-            if r.id in rule_ids:
-                rp = plan.params[r.amount["param"]]
-                lines.append(AmountLine(r.id, r.clause, rp, rp.value, False, r.role))
+            if r.id in bands:
+                rp = plan.params[r.amount_param]
+                if bands[r.id] is None:
+                    lines.append(AmountLine(r.id, r.clause, rp, rp.value, False, r.role))
+                else:
+                    k = int(bands[r.id])
+                    lines.append(AmountLine(r.id, r.clause, rp, rp.value[k].amount, False, r.role, band=rp.value[k],
+                                            band_index=k, band_fact=r.band_fact, band_value=values.get(r.band_fact)))
         return lines
 
 
@@ -295,7 +305,7 @@ def read_fired(plan: FamilyPlan, tags: list[RuleTag]) -> Verdict:
             failing = tuple(sorted({t.rule_id for t in tags if t.category == "neg"}, key=order.get))
             return Verdict("neg", spec.outcomes["negative"], failing[0], failing, attrs, amounts)
         if "pos" in cats:
-            return Verdict("pos", spec.outcomes["positive"], spec.conclusion.id, attributes=attrs, amounts=amounts)
+            return _positive(plan, attrs, amounts)
         return Verdict("none", "insufficient_data", "", attributes=attrs, amounts=amounts)
     if "na" in cats:
         if cats & {"ind", "unk", "app"}:
@@ -341,9 +351,12 @@ def explain_family(plan: FamilyPlan, values: dict, book: Rulebook,
                 f.conditions = condition_findings(r.id, node, values, exact)
             # An amount line that does not apply is not a failed condition: it simply is not paid.
             f.status = {True: "met", False: "not_applicable", None: "missing"}[ok]
-            f.value = plan.params[r.amount["param"]].value
-            if ok and not plan.family.included_from.get(r.id):
-                amounts.append(r.id)
+            f.value = plan.params[r.amount_param].value
+            key = r.id
+            if ok and r.id in plan.bands:
+                key, f.status = _band_finding(plan, r.id, exact, f, detail)
+            if ok and key and not plan.family.included_from.get(r.id):
+                amounts.append(key)
         else:
             node = plan.nodes[r.id]
             guard = plan.guards.get(r.id)
@@ -368,11 +381,38 @@ def explain_family(plan: FamilyPlan, values: dict, book: Rulebook,
         if f.status == "missing":
             if ("facts", r.id) not in plan.memo:
                 plan.memo["facts", r.id] = [
-                    lf.fact for c in ([plan.nodes.get(r.id)] + [n for n, _ in plan.cases.get(r.id, [])])
+                    lf.fact for c in ([plan.nodes.get(r.id)] + [n for n, _ in plan.cases.get(r.id, [])]
+                                      + plan.bands.get(r.id, [])[:1])
                     if c is not None for lf in logic.leaves(c) if isinstance(lf, (logic.Leaf, logic.Exists))]
             f.missing_facts = missing_inputs(plan.memo["facts", r.id], values, book)
         findings.append(f)
     return findings, verdict_from_status(plan, status, tuple(sorted(attrs)), tuple(sorted(amounts)))
+
+
+def _positive(plan: FamilyPlan, attrs: tuple, amounts: tuple) -> Verdict:
+    """Every condition holds: awarded — unless a schedule that applies lacks its banded fact, when the
+    amount (so the award) is undetermined and that rule is cited."""
+    undetermined = undetermined_amount(amounts)
+    if undetermined:
+        return Verdict("none", "insufficient_data", undetermined, attributes=attrs, amounts=amounts)
+    return Verdict("pos", plan.family.spec.outcomes["positive"], plan.family.spec.conclusion.id, attributes=attrs,
+                   amounts=amounts)
+
+
+def _band_finding(plan: FamilyPlan, rule_id: str, exact: "ExactRecord", f: RuleFinding, detail: bool):
+    """(amount key, status) of a schedule whose own condition holds: the band the fact falls in (met), no
+    band (not_applicable: nothing paid), or the fact missing (the amount undetermined)."""
+    results = [exact(node) for node in plan.bands[rule_id]]
+    if True in results:
+        k = results.index(True)
+        if detail:
+            f.conditions += condition_findings(rule_id, plan.bands[rule_id][k], exact.values, exact)
+        return amount_key(rule_id, k), "met"
+    if None in results:
+        if detail:
+            f.conditions += condition_findings(rule_id, plan.bands[rule_id][0], exact.values, exact)
+        return amount_key(rule_id, UNDETERMINED), "missing"
+    return None, "not_applicable"
 
 
 def verdict_from_status(plan: FamilyPlan, status: dict, attrs: tuple, amounts: tuple) -> Verdict:
@@ -402,7 +442,7 @@ def verdict_from_status(plan: FamilyPlan, status: dict, attrs: tuple, amounts: t
             return Verdict("neg", spec.outcomes["negative"], failing[0], failing, attrs, amounts)
         if any(status[r.id] is None for r in conds):
             return Verdict("none", "insufficient_data", "", attributes=attrs, amounts=amounts)
-        return Verdict("pos", spec.outcomes["positive"], spec.conclusion.id, attributes=attrs, amounts=amounts)
+        return _positive(plan, attrs, amounts)
     if unknown_app:
         return Verdict("none", "insufficient_data", "", attributes=attrs)
     inds = plan.rules_of_kind("indicator")

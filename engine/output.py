@@ -29,6 +29,8 @@ def json_value(value: Any, kind: str | None = None) -> Any:
         return str(d.quantize(_PLACES["money"])) if kind == "money" else format(d.normalize(), "f")
     if isinstance(value, (date, YearMonth)):
         return value.isoformat() if isinstance(value, date) else str(value)
+    if hasattr(value, "as_json"):     # a band of an amount schedule
+        return value.as_json()
     if isinstance(value, tuple):
         if len(value) == 2 and all(isinstance(v, int) for v in value) and kind == "annual_date":
             return f"{value[0]:02d}-{value[1]:02d}"

@@ -15,11 +15,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from engine.errors import ParameterNotInForce, PolicyDataError, UnknownPolicyError, validation_messages
 from engine.jurisdiction import Jurisdiction, load_jurisdiction
 from engine.provisions import Binding, load_provisions
+from engine.schedule import parse_schedule
 from engine.vocabulary import load_vocabulary, with_aliases
 from engine.yamlio import YamlFileError, load_mapping
 
 Strict = ConfigDict(extra="forbid", frozen=True)
-ParamType = Literal["money", "ratio", "count", "bool", "enum", "text_list", "annual_date"]
+ParamType = Literal["money", "ratio", "count", "bool", "enum", "text_list", "annual_date", "date", "schedule"]
 
 
 class Clause(BaseModel):
@@ -207,6 +208,13 @@ def coerce_param_value(param: Parameter, raw: Any) -> Any:
         except ValueError:
             raise ValueError(f"expected a month-day such as \"10-01\", got {raw!r}") from None
         return (month, day)
+    if t == "date":     # a calendar date (the entry window of an award)
+        try:
+            return raw if isinstance(raw, date) else date.fromisoformat(str(raw))
+        except ValueError:
+            raise ValueError(f"expected a date such as \"2024-03-01\", got {raw!r}") from None
+    if t == "schedule":
+        return parse_schedule(raw)
     raise ValueError(f"unknown parameter type {t}")
 
 

@@ -102,6 +102,9 @@ def shown_value(param, value: Any, lang: str) -> str:
         return f"{prefix}{month}月{day}日" if lang == "zh" else f"{prefix}{month:02d}-{day:02d}"
     if param.type == "enum":
         return words.CHOICE.get(value, value)
+    if param.type == "schedule":
+        from engine.render import schedule_text
+        return schedule_text(value, lang)
     return plain(tuple(value) if isinstance(value, list) else value, lang)
 
 

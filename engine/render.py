@@ -163,6 +163,8 @@ class Formatter:
             return f"{prefix[0]}{m}月{d}日" if self.lang == "zh" else f"{prefix[1]}{m:02d}-{d:02d}"
         if t == "enum":
             return str(rp.value)
+        if t == "schedule":
+            return schedule_text(rp.value, self.lang)
         return plain(rp.value, self.lang)
 
 
@@ -239,3 +241,8 @@ def provenance_text(rp: ResolvedParam, lang: str) -> str:
 def say(lang: str, key: str, **fields: Any) -> str:
     """A command's one-line message in the run's language (templates/_messages_{lang}.j2)."""
     return environment().get_template(f"_messages_{lang}.j2").module.M[key].format(**fields)
+
+
+def schedule_text(bands, lang: str) -> str:
+    """An amount schedule in one line: each band's interval (edges included or not) and its amount."""
+    return ("；" if lang == "zh" else "; ").join(f"{b.interval()} → {money(b.amount, lang)}" for b in bands)

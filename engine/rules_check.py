@@ -15,7 +15,7 @@ OUTCOMES = {
 
 NUMERIC_TYPES = ("money", "int", "decimal", "ratio", "year", "date")
 PARAM_FOR_FACT = {"money": ("money",), "ratio": ("ratio",), "int": ("count",), "year": ("count",),
-                  "decimal": ("count", "ratio"), "date": ("annual_date",)}
+                  "decimal": ("count", "ratio"), "date": ("annual_date", "date")}
 
 
 def cross_check(book: Rulebook, policy: Policy) -> list[str]:
@@ -120,11 +120,15 @@ def _rule_problems(book: Rulebook, policy: Policy, fam: Family, r: RuleRecord, w
     if r.kind == "indicator" and spec.decision != "indicators":
         problems.append(f"{where}: indicators belong to an indicators family")
     if r.kind == "amount":
-        param = policy.parameters.get(r.amount["param"])
+        name = r.amount_param
+        param = policy.parameters.get(name)
+        want = "schedule" if r.band_fact else "money"
         if param is None:
-            problems.append(f"{where}: unknown parameter {r.amount['param']!r}{did_you_mean(r.amount['param'], policy.parameters)}")
-        elif param.type != "money":
-            problems.append(f"{where}: amount parameter {r.amount['param']!r} is not money")
+            problems.append(f"{where}: unknown parameter {name!r}{did_you_mean(name, policy.parameters)}")
+        elif param.type != want:
+            problems.append(f"{where}: amount parameter {name!r} is {param.type}, expected {want}")
+        if r.band_fact:
+            problems += _band_fact_problems(book, r.band_fact, where)
         if not spec.amount:
             problems.append(f"{where}: the family has amount rules but no amount policy")
     for cond in ([fam.conditions[r.id]] if r.id in fam.conditions else []) + \
@@ -176,3 +180,13 @@ def _compare_problems(node: Compare, spec: FactSpec, policy: Policy) -> list[str
     if node.context == "as_of_date" and spec.type != "date":
         out.append(f"as_of_date compares with a date fact; {node.fact} is {spec.type}")
     return out
+
+
+def _band_fact_problems(book: Rulebook, fact: str, where: str) -> list[str]:
+    """A schedule bands a numeric fact (its edges are compared with it)."""
+    spec = book.facts.get(fact)
+    if spec is None:
+        return [f"{where}: the schedule bands unknown fact {fact!r}{did_you_mean(fact, book.facts)}"]
+    if spec.type not in ("money", "int", "decimal", "ratio", "year"):
+        return [f"{where}: a schedule bands a number; {fact} is {spec.type}"]
+    return []

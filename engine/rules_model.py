@@ -168,7 +168,7 @@ class RuleRecord(Cited):
     outcome: Optional[str] = None             # exclusion: the outcome it concludes
     attribute: Optional[str] = None           # classification
     cases: Optional[list[Case]] = None        # classification
-    amount: Optional[dict[str, str]] = None   # amount: {param: name}
+    amount: Optional[dict[str, str]] = None   # amount: {param: name} or {schedule: name, fact: id}
     role: Optional[Literal["base", "bonus"]] = None    # amount: base awards (highest wins) or a one-off bonus
     level: Optional[Literal[LEVELS]] = None   # type: ignore[valid-type]  # indicator
     code: Optional[str] = None                # indicator (W1..W8)
@@ -192,9 +192,20 @@ class RuleRecord(Cited):
             raise ValueError("applies_when is only for kind condition")
         if k == "not_modelled" and self.when is not None:
             raise ValueError("a not_modelled rule has no condition")
-        if k == "amount" and set(self.amount or {}) != {"param"}:
-            raise ValueError("amount must be {param: <money parameter>}")
+        if k == "amount" and set(self.amount or {}) not in ({"param"}, {"schedule", "fact"}):
+            raise ValueError("amount must be {param: <money parameter>} or {schedule: <schedule parameter>, "
+                             "fact: <the fact whose bands it pays by>}")
         return self
+
+    @property
+    def amount_param(self) -> Optional[str]:
+        """The parameter an amount rule pays from: a money figure, or a schedule of bands."""
+        return None if self.amount is None else self.amount.get("param") or self.amount.get("schedule")
+
+    @property
+    def band_fact(self) -> Optional[str]:
+        """The fact an amount schedule bands (None for a single figure)."""
+        return None if self.amount is None else self.amount.get("fact")
 
 
 class Conclusion(Cited):

@@ -30,6 +30,9 @@ MONEY_COLUMNS = ("revenue_last_year", "revenue_ytd", "revenue_ytd_last_year", "p
 
 @lru_cache(maxsize=None)
 def policy_and_rules(policy_id: str = POLICY_ID):
+    """A bundled policy by id, or a test policy folder named from the project root (tests/districts/…)."""
+    if (ROOT / policy_id / "policy.yaml").is_file():
+        policy_id = str(ROOT / policy_id)
     return load_engine_inputs(policy_id)
 
 

@@ -123,7 +123,7 @@ def test_an_explicit_override_resolves_the_overlap(broken):
     label_zh: 统计部门尚未确认
     label_en: not yet confirmed
     when: {fact: in_scope, op: "==", value: true}
-    overrides: [enterprise_award.re_entry]
+    overrides: [enterprise_award.re_entry, enterprise_award.entry_window]
   - id: enterprise_award.in_scope
 """)
     assert "rules.overlap" not in codes(check_policy(broken))

@@ -228,7 +228,7 @@ def parameters_used(book: Rulebook, family) -> set[str]:
                 names.update(x for x in (node.param, node.scale) if x)
             elif isinstance(node, ParamTest):
                 names.add(node.param)
-    names.update(r.amount["param"] for r in family.rules if r.kind == "amount")
+    names.update(r.amount_param for r in family.rules if r.kind == "amount")
     return names
 
 
@@ -266,7 +266,7 @@ def money_parameters(book: Rulebook) -> dict[str, str]:
     for fam in book.families.values():
         if fam.spec.amount is None:
             continue
-        amounts = {r.amount["param"] for r in fam.rules if r.kind == "amount"}
+        amounts = {r.amount_param for r in fam.rules if r.kind == "amount"}
         for name in sorted(parameters_used(book, fam)):
             reach.setdefault(name, f"{fam.name} {'amount' if name in amounts else 'condition'}")
     for name in TERM_PARAMETERS:
@@ -441,7 +441,8 @@ def _case_findings(plan: FamilyPlan, facts: dict, verdict, where: str) -> list[F
                                f"{r.id}: no case sets {r.attribute} for {_show(facts)}", where))
     if plan.family.spec.amount:
         base = [r for r in plan.rules_of_kind("amount") if r.role == "base" and
-                (r.id not in plan.nodes or logic.evaluate(plan.nodes[r.id], facts) is True)]
+                (r.id not in plan.nodes or logic.evaluate(plan.nodes[r.id], facts) is True) and
+                (r.id not in plan.bands or any(logic.evaluate(n, facts) is True for n in plan.bands[r.id]))]
         if not base:
             out.append(Finding("info", "rules.no_amount", "every condition holds but no amount is offered (not "
                                f"awarded, reason no_amount_offered) for {_show(facts)}", where))
@@ -457,7 +458,7 @@ def boundary_points(plan: FamilyPlan, encoder, book: Rulebook) -> Iterable[dict]
     """Complete fact combinations around every threshold the family tests (deterministic)."""
     values: dict[str, list] = {}
     nodes = list(plan.nodes.values()) + list(plan.guards.values()) + \
-        [n for cases in plan.cases.values() for n, _ in cases]
+        [n for cases in plan.cases.values() for n, _ in cases] + [n for bands in plan.bands.values() for n in bands]
     for node in nodes:
         for lf in logic.leaves(node):
             if isinstance(lf, logic.Leaf):

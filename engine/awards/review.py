@@ -121,13 +121,15 @@ class SheetBuilder:
 
     def amount_rules(self) -> list[dict]:
         chosen = {a.rule_id for a in self.decision.amount_lines if a.chosen}
+        applied = {a.rule_id: a.amount for a in self.decision.amount_lines}   # a schedule: its band's amount
         out = []
         for f in self.decision.findings:
             if f.rule.kind != "amount" or f.included_from:
                 continue
-            rp = self.decision.params[f.rule.amount["param"]]
+            rp = self.decision.params[f.rule.amount_param]
+            amount = applied.get(f.rule.id, None if f.rule.band_fact else rp.value)
             out.append({"rule_id": f.rule.id, "label": self.label(f.rule), "role": f.rule.role or "base",
-                        "status": f.status, "amount": money(rp.value, self.lang, both=True),
+                        "status": f.status, "amount": money(amount, self.lang, both=True) if amount is not None else "",
                         "parameter": rp.name, "parameter_label": self.label(rp.parameter),
                         "source": param_source(rp, self.lang), "chosen": f.rule.id in chosen})
         return out

@@ -121,8 +121,10 @@ class ColumnarEvaluator:
                 if node is not None:
                     self._check(node, f"{where} rule {r.id}")
                     fam.missing_order.append((i, "amount", node))
-                if not plan.family.included_from.get(r.id):
-                    param = plan.params[r.amount["param"]]
+                if not plan.family.included_from.get(r.id) and r.id in plan.bands:
+                    self._schedule(fam, plan, r, i, node, where)
+                elif not plan.family.included_from.get(r.id):
+                    param = plan.params[r.amount_param]
                     fam.amounts.append((i, node, Decimal(param.value), r.role or "base", param.provenance))
             elif r.kind != "not_modelled":
                 raise PolicyDataError([f"{where} rule {r.id}: the columnar engine does not know rule kind {r.kind!r}"])
@@ -132,7 +134,7 @@ class ColumnarEvaluator:
         else:
             for word in (*LEVELS, spec.outcomes["none"]):
                 fam.outcome_index(word)
-        reportable: set[str] = set()
+        reportable: set[str] = set(fam.band_facts)
         for facts in fam.report_leaves.values():
             for f in facts:
                 reportable |= self._derivation_tree(f)
@@ -141,6 +143,18 @@ class ColumnarEvaluator:
             raise PolicyDataError([f"{where}: more than {MAX_BITS} facts could be reported missing; the "
                                    "columnar engine keeps them in one 64-bit word"])
         return fam
+
+    def _schedule(self, fam: CompiledFamily, plan, r, i: int, node, where: str) -> None:
+        """A schedule: one amount line per band (its own condition and the rule's), and the rows where
+        the rule applies but the banded fact is missing (the award undetermined, kernel.py)."""
+        param = plan.params[r.amount_param]
+        for band, band_node in zip(param.value, plan.bands[r.id]):
+            both = band_node if node is None else logic.And((node, band_node))
+            self._check(both, f"{where} rule {r.id}")
+            fam.amounts.append((i, both, band.amount, r.role or "base", param.provenance))
+        fam.undetermined.append((r.id, i, node, r.band_fact))
+        fam.undetermined.sort()     # the verdicts cite the first such rule by id (evaluate.undetermined_amount)
+        fam.band_facts.update(self._derivation_tree(r.band_fact))
 
     def _derivation_tree(self, fact: str) -> set[str]:
         spec = self.book.facts.get(fact)

@@ -58,6 +58,8 @@ class CompiledFamily:
     classes: list = field(default_factory=list)    # (rule index, attribute, [(node, value)])
     amounts: list = field(default_factory=list)    # (rule index, node|None, Decimal, role, provenance)
     missing_order: list = field(default_factory=list)   # (rule index, kind, node-ish) in rule order
+    undetermined: list = field(default_factory=list)    # schedules: (rule id, rule index, node|None, banded fact)
+    band_facts: set = field(default_factory=set)        # the banded facts and their inputs (reportable)
     report_facts: list[str] = field(default_factory=list)   # sorted: bit i = report_facts[i]
     report_leaves: dict = field(default_factory=dict)       # status rule index -> leaf facts
 
@@ -161,6 +163,9 @@ def run_family(fam: CompiledFamily, ch: Chunk, out: dict, where) -> None:
     status.update({i: ch.tri(node) for i, node, *_ in fam.ind})
     cat, rule, outcome, trig = _decide(fam, status, ch.n)
     rule = _cite_missing(fam, ch, status, cat, rule)
+    missing = _missing_bits(fam, ch, status)
+    if spec.decision == "gate" and spec.amount and fam.undetermined:
+        missing |= _undetermined_amounts(fam, ch, cat, rule, outcome)
     pos = cat == POS
     _classify(fam, ch, out, where, pos)
     if spec.decision == "gate" and spec.amount:
@@ -169,7 +174,7 @@ def run_family(fam: CompiledFamily, ch: Chunk, out: dict, where) -> None:
     out["rule"][where] = rule
     out["outcome"][where] = outcome
     out["trig"][where] = trig
-    out["missing"][where] = _missing_bits(fam, ch, status)
+    out["missing"][where] = missing
 
 
 def _decide(fam: CompiledFamily, status: dict, n: int):
@@ -257,6 +262,25 @@ def _classify(fam: CompiledFamily, ch: Chunk, out: dict, where, pos: np.ndarray)
                 col = ch.cols[v]
                 vals = _column_values(col)
                 _assign_array(values, where, m, vals)
+
+
+def _undetermined_amounts(fam: CompiledFamily, ch: Chunk, cat: np.ndarray, rule: np.ndarray,
+                          outcome: np.ndarray) -> np.ndarray:
+    """engine.evaluate._positive: a positive row where a schedule applies but its banded fact is missing
+    is insufficient data citing that schedule (the first by rule id); the missing-fact bits it adds."""
+    bits = {g: b for b, g in enumerate(fam.report_facts)}
+    added = np.zeros(ch.n, np.int64)
+    insufficient = fam.outcome_index("insufficient_data")
+    for _, i, node, fact in fam.undetermined:
+        applies = np.ones(ch.n, bool) if node is None else ch.tri(node) == T
+        hit = (cat == POS) & applies & ~ch.present(fact)
+        if not hit.any():
+            continue
+        cat[hit], rule[hit], outcome[hit] = NONE, i, insufficient
+        for g, m in ch.reported(fact).items():
+            if g in bits:
+                added |= np.asarray(hit & m, dtype=np.int64) << bits[g]
+    return added
 
 
 def _choose_amounts(fam: CompiledFamily, ch: Chunk, out: dict, where, pos: np.ndarray) -> None:

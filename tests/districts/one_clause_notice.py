@@ -147,6 +147,18 @@ clawback_years:
   type: count
   values:
     "2024-03-01": {{value: 0, provenance: assumed, note: the notice provides no clawback}}
+award_entry_window_from:
+  label_zh: 奖励的入统期间起始日
+  label_en: first day of the award's entry window
+  type: date
+  values:
+    "2024-03-01": {{value: "2024-03-01", provenance: source, reference: 本通知自2024年3月1日起施行}}
+award_entry_window_to:
+  label_zh: 奖励的入统期间截止日
+  label_en: last day of the award's entry window
+  type: date
+  values:
+    "2024-03-01": {{value: "2026-12-31", provenance: source, reference: 有效期至2026年12月31日}}
 warning_registration_red:
   label_zh: 视为退出的登记状态
   label_en: registration statuses that end inclusion
