@@ -31,6 +31,7 @@ from typing import Optional
 
 from engine.families import AWARD_KINDS, ENTERPRISE_AWARD
 from engine.awards.ledger import LedgerState, from_fen
+from engine.awards.budget_cap import BudgetCap, apply_budget_cap
 from engine.awards.net_increase import town_net_increase
 from engine.awards.totals import beneficiary as paid_to
 from engine.awards.terms import Instalment, Terms, payment_terms, schedule
@@ -238,6 +239,7 @@ class RunPlan:
     events: list[ScopeEvent] = field(default_factory=list)
     town_net: list = field(default_factory=list)     # town awards per net increase (engine/awards/net_increase.py)
     notes: list[Note] = field(default_factory=list)
+    budget_cap: Optional[BudgetCap] = None     # engine/awards/budget_cap.py
     outcomes: dict[str, dict[str, int]] = field(default_factory=dict)   # decision type -> outcome -> count
     insufficient: list[dict] = field(default_factory=list)
     refused: list[dict] = field(default_factory=list)                # candidates of the year not awarded (engine/candidates.py)
@@ -276,6 +278,7 @@ def plan_run(ctx: RunContext, items: list[RunItem], state: LedgerState) -> RunPl
             plan.notes.append(Note("not_in_register", award.enterprise_id, award.enterprise_name,
                                    {"pending_yuan": str(sum((r.amount for r in open_rows), Decimal(0)))}))
     _committed_view(ctx, plan, state)
+    plan.budget_cap = apply_budget_cap(ctx, plan, award_changes, Withheld)    # the year's cap, if the policy has one
     plan.town_net = town_net_increase(ctx.policy, ctx.as_of, ctx.year,
                                       [(i.enterprise.enterprise_id, i.enterprise.name, i.enterprise.town,
                                         i.enterprise.in_park) for i in items], state.events, plan.events)
@@ -411,10 +414,14 @@ def _awards(ctx: RunContext, plan: RunPlan, item: RunItem, state: LedgerState) -
                       record=record, in_park=ent.in_park)
         award.instalments = schedule(award.amount, ctx.year, ctx.terms, kind)
         plan.new_awards.append(award)
-        for inst in award.instalments:
-            plan.changes.append(Change(kind, ent.enterprise_id, ent.name, ent.town, beneficiary, btype, inst.kind,
-                                       inst.seq, inst.amount, None, inst.status, "awarded",
-                                       {"due_year": inst.due_year, "condition": inst.condition}))
+        plan.changes += award_changes(award)
+
+
+def award_changes(award: Award) -> list[Change]:
+    """The changes that create a new award's instalments."""
+    return [Change(award.kind, award.enterprise_id, award.name, award.town, award.beneficiary, award.beneficiary_type,
+                   inst.kind, inst.seq, inst.amount, None, inst.status, "awarded",
+                   {"due_year": inst.due_year, "condition": inst.condition}) for inst in award.instalments]
 
 
 def _settle(ctx: RunContext, plan: RunPlan, item: RunItem, state: LedgerState, in_scope_now: bool,

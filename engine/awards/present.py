@@ -71,6 +71,7 @@ def plan_json(plan: RunPlan, policy: Policy) -> dict:
         "scope_events": [{"enterprise_id": e.enterprise_id, "name": e.name, "kind": e.kind,
                           "date": e.event_date.isoformat(), "basis": e.basis, "detail": e.detail} for e in plan.events],
         "town_net_increase": net_increase_json(plan.town_net, money),
+        "budget_cap": plan.budget_cap.as_json() if getattr(plan, "budget_cap", None) else None,
         "notes": [{"code": n.code, "enterprise_id": n.enterprise_id or None, "name": n.name or None,
                    "detail": n.detail} for n in plan.notes],
         "decision_outcomes": plan.outcomes,
