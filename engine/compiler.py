@@ -204,19 +204,7 @@ def _compile_family(policy: Policy, book: Rulebook, family: Family, as_of: date,
     for r in plan.rules_of_kind("classification"):
         for j, (node, value) in enumerate(plan.cases[r.id]):
             compiled += [(RuleTag(family.name, "attr", r.id, (r.attribute, j)), t) for t in T(node)]
-    for r in plan.rules_of_kind("amount"):
-        if family.included_from.get(r.id):
-            continue
-        terms = T(plan.nodes[r.id]) if r.id in plan.nodes else logic.TRUE
-        if r.id not in plan.bands:
-            compiled += [(RuleTag(family.name, "amt", r.id), t) for t in terms]
-            continue
-        # A schedule: one rule per band, so durable_rules decides the band; and one for "applies, but
-        # the banded fact is missing", which leaves the amount (so an award) undetermined.
-        for k, node in enumerate(plan.bands[r.id]):
-            compiled += [(RuleTag(family.name, "amt", amount_key(r.id, k)), t) for t in logic.product(terms, T(node))]
-        compiled += [(RuleTag(family.name, "amt", amount_key(r.id, UNDETERMINED)), t)
-                     for t in logic.product(terms, logic.unknown_terms(plan.bands[r.id][0]))]
+    compiled += _amount_rules(plan, T)
 
     logic.check_term_budget(family.name, len(compiled), FAMILY_RULE_BUDGET)
     plan.engine_rules = len(compiled)
@@ -225,6 +213,26 @@ def _compile_family(policy: Policy, book: Rulebook, family: Family, as_of: date,
         name = f"{family.name}|{tag.category}|{tag.rule_id}|{i}"
         rules[name] = (tag, rules_of([_pattern(term)])[0])
     return plan, rules
+
+
+def _amount_rules(plan: FamilyPlan, T) -> list[tuple[RuleTag, tuple]]:
+    """One rule per term of each amount line's condition. A schedule: one rule per band, so
+    durable_rules decides the band, and one for "applies, but the banded fact is missing", which
+    leaves the amount (so the award) undetermined."""
+    family = plan.family
+    compiled: list[tuple[RuleTag, tuple]] = []
+    for r in plan.rules_of_kind("amount"):
+        if family.included_from.get(r.id):
+            continue
+        terms = T(plan.nodes[r.id]) if r.id in plan.nodes else logic.TRUE
+        if r.id not in plan.bands:
+            compiled += [(RuleTag(family.name, "amt", r.id), t) for t in terms]
+            continue
+        for k, node in enumerate(plan.bands[r.id]):
+            compiled += [(RuleTag(family.name, "amt", amount_key(r.id, k)), t) for t in logic.product(terms, T(node))]
+        compiled += [(RuleTag(family.name, "amt", amount_key(r.id, UNDETERMINED)), t)
+                     for t in logic.product(terms, logic.unknown_terms(plan.bands[r.id][0]))]
+    return compiled
 
 
 def _uses(rule: RuleRecord, family: Family, param_name: str) -> bool:

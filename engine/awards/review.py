@@ -39,7 +39,8 @@ def html_escaped(obj: Any) -> Any:
     if isinstance(obj, str):
         return escape(obj)
     if isinstance(obj, dict):
-        return {k: html_escaped(v) for k, v in obj.items()}
+        # An operator is a word of the closed rule language (<, >=, in …), the key of the wording's OP table.
+        return {k: v if k == "op" else html_escaped(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [html_escaped(v) for v in obj]
     return obj
