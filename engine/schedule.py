@@ -144,3 +144,32 @@ def band_of(bands: tuple[Band, ...], value: Any) -> Optional[int]:
         if lo_ok and hi_ok:
             return k
     return None
+
+
+def band_word_problems(bands: tuple[Band, ...], comparatives: list[tuple[str, str]]) -> list[str]:
+    """Each band's quoted words (`text`) against its edges: a word of the lower edge (以上 >=, 超过 >) or
+    of the upper edge (以下/以内 <=, 不满/不到 <) must match that edge's inclusivity. `comparatives`: the
+    words and the operator each means, longest first (不超过 before 超过)."""
+    out = []
+    for n, band in enumerate(bands, start=1):
+        taken: list[range] = []
+        for word, op in comparatives:
+            start = (band.text or "").find(word)
+            while start >= 0:
+                span = range(start, start + len(word))
+                if not any(set(span) & set(t) for t in taken):
+                    taken.append(span)
+                    out += _word_problem(n, band, word, op)
+                start = band.text.find(word, start + 1)
+    return out
+
+
+def _word_problem(n: int, band: Band, word: str, op: str) -> list[str]:
+    edge, value, inclusive = (("lower", band.lower, band.lower_inclusive) if op in (">", ">=")
+                              else ("upper", band.upper, band.upper_inclusive))
+    if value is None:
+        return [f"band {n} 「{band.text}」 says 「{word}」 ({op}) but has no {edge} edge"]
+    if inclusive != (op in (">=", "<=")):
+        return [f"band {n} 「{band.text}」 says 「{word}」 ({op}): its {edge} edge {_plain(value)} must be "
+                f"{edge}_inclusive: {str(op in ('>=', '<=')).lower()}"]
+    return []

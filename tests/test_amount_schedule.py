@@ -4,13 +4,19 @@ amounts at and around every edge are the cases of tests/cases/banded_awards.yaml
 from __future__ import annotations
 
 import shutil
+from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from engine.analysis.policy_check import check_policy
+from engine.columnar.evaluator import ColumnarEvaluator
+from engine.evaluate import Evaluator
 from engine.schedule import band_of, parse_schedule
-from tests.conftest import ROOT
+from tests.conftest import ROOT, enterprise, policy_and_rules, uscc_for
+from tests.test_columnar_differential import assert_same
 
 BANDED = ROOT / "tests" / "districts" / "banded-2025"
 
@@ -71,3 +77,55 @@ def test_policy_check_reports_a_gap_in_a_schedule_with_its_edges(tmp_path):
 def test_the_bundled_test_policy_with_a_schedule_checks_without_errors():
     errors = [f for f in check_policy(BANDED) if f.severity == "error"]
     assert not errors, errors
+
+
+def test_policy_check_refuses_band_words_that_contradict_an_edge(tmp_path):
+    """不满 excludes its number: a band quoting 不满5000万元 whose upper edge includes 5000万 is an error."""
+    folder = tmp_path / "banded"
+    shutil.copytree(BANDED, folder)
+    (folder / "policy.yaml").write_text((BANDED / "policy.yaml").read_text(encoding="utf-8").replace(
+        "rules: ../../../rules", f"rules: {ROOT / 'rules'}"), encoding="utf-8")
+    params = folder / "parameters.yaml"
+    params.write_text(params.read_text(encoding="utf-8").replace(
+        'upper: "50000000", upper_inclusive: false', 'upper: "50000000", upper_inclusive: true').replace(
+        'lower: "50000000", lower_inclusive: true', 'lower: "50000000", lower_inclusive: false'), encoding="utf-8")
+    errors = [f.message for f in check_policy(folder) if f.code == "schedule.comparative"]
+    assert errors == [
+        "enterprise_award_revenue_schedule (2025-01-01): band 1 「2000万元（含）以上不满5000万元」 says 「不满」 (<): "
+        "its upper edge 50000000 must be upper_inclusive: false",
+        "enterprise_award_revenue_schedule (2025-01-01): band 2 「5000万元（含）以上1亿元以下」 says 「以上」 (>=): "
+        "its lower edge 50000000 must be lower_inclusive: true"]
+
+
+EDGES = [Decimal(e) for e in ("20000000", "50000000", "100000000")]
+FEN = Decimal("0.01")
+revenues = st.one_of(st.none(), st.sampled_from([e + d for e in EDGES for d in (-FEN, 0, FEN)]),
+                     st.integers(min_value=0, max_value=30_000_000_000).map(lambda f: Decimal(f) / 100))
+
+
+@lru_cache(maxsize=None)
+def engines():
+    policy, book = policy_and_rules(str(BANDED.relative_to(ROOT)))
+    as_of = date(2025, 12, 31)
+    return Evaluator(policy, book, as_of), ColumnarEvaluator(policy, book, as_of)
+
+
+@settings(max_examples=15 if settings().max_examples <= 100 else 200)
+@given(st.lists(st.tuples(revenues, st.sampled_from(["C3484", "B0610", "I6513"]),
+                          st.sampled_from(["2025-02", "2025-03", "2025-11"])), min_size=1, max_size=12))
+def test_both_engines_choose_the_same_band_for_any_revenue(firms):
+    ents = [enterprise(enterprise_id=uscc_for(f"band{i}"), town="东湖街道", in_park=False, industry_code=code,
+                       is_legal_person=True, established_on="2015-04-18", in_scope=True, in_scope_since=since,
+                       previously_in_scope=False,
+                       revenue_last_year=None if rev is None else rev / 10000)
+            for i, (rev, code, since) in enumerate(firms)]
+    durable, columnar = engines()
+    exact = durable.evaluate_many(ents)
+    assert_same(exact, columnar.evaluate(ents), "banded:")
+    for e, r in zip(ents, exact):
+        d = r.decision("enterprise_award")
+        band = None if e.revenue_last_year is None else band_of(
+            durable.compiled.plans["enterprise_award"].params["enterprise_award_revenue_schedule"].value,
+            e.revenue_last_year)
+        if d.outcome == "awarded":
+            assert band is not None and d.amount_yuan == (Decimal("50000"), Decimal("100000"), Decimal("200000"))[band]

@@ -30,7 +30,8 @@ from engine.compiler import FamilyPlan, plan_policy
 from engine.durable_host import RuleEngine
 from engine.errors import EngineError, PolicyDataError, ScaleupError
 from engine.evaluate import verdict_from_status, read_fired
-from engine.policy import Policy, load_policy
+from engine.policy import Policy, coerce_param_value, load_policy
+from engine.schedule import band_word_problems
 from engine.rulebook import load_rulebook
 from engine.rules_model import Compare, ParamTest, Ref, Rulebook, iter_nodes
 
@@ -74,6 +75,7 @@ def check_policy(folder: Path) -> list[Finding]:
     findings += check_coverage(policy, book)
     findings += check_parameters_in_force(policy, book)
     findings += check_comparatives(policy, book)
+    findings += check_schedule_words(policy)
     findings += check_assumed_money(policy, book)
     findings += check_runs(policy, book)
     for day in check_dates(policy, book):
@@ -348,6 +350,19 @@ def check_comparatives(policy: Policy, book: Rulebook) -> list[Finding]:
                                        f"{r.id}: tests {node.fact} {node.op} {node.param}, but its text 「{r.text}」 "
                                        f"says 「{word}」, which is {op} (or its complement {logic.NEGATE[op]})",
                                        f"rules/{fam.name}"))
+    return out
+
+
+def check_schedule_words(policy: Policy) -> list[Finding]:
+    """The words quoted for each band of an amount schedule against its edges' inclusivity."""
+    out = []
+    for name, param in policy.parameters.items():
+        if param.type != "schedule":
+            continue
+        for day, pv in sorted(param.values.items()):
+            for problem in band_word_problems(coerce_param_value(param, pv.value), COMPARATIVES):
+                out.append(Finding("error", "schedule.comparative", f"{name} ({day.isoformat()}): {problem}",
+                                   f"{policy.folder / 'parameters.yaml'}"))
     return out
 
 
