@@ -85,8 +85,16 @@ def decision_json(decision: Decision, result: EnterpriseResult, book: Rulebook, 
     if decision.amount_lines:
         out["amount_lines"] = [{"rule_id": a.rule_id, "clause_id": a.clause, "parameter": a.param.name,
                                 "amount_yuan": json_value(a.amount, "money"), "provenance": a.param.provenance,
-                                "chosen": a.chosen} for a in decision.amount_lines]
+                                "chosen": a.chosen, **_band_json(a, kinds)} for a in decision.amount_lines]
     return out
+
+
+def _band_json(line, kinds: dict) -> dict:
+    """An amount schedule's line: the fact, its value and the band that applied (both edges)."""
+    if line.band is None:
+        return {}
+    return {"band": {"fact": line.band_fact, "value": json_value(line.band_value, kinds.get(line.band_fact)),
+                     "index": line.band_index + 1, **line.band.as_json()}}
 
 
 def result_json(result: EnterpriseResult, book: Rulebook, lang: str) -> dict:

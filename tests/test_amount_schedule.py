@@ -129,3 +129,15 @@ def test_both_engines_choose_the_same_band_for_any_revenue(firms):
             e.revenue_last_year)
         if d.outcome == "awarded":
             assert band is not None and d.amount_yuan == (Decimal("50000"), Decimal("100000"), Decimal("200000"))[band]
+
+
+def test_the_json_amount_line_names_the_band_the_fact_fell_in():
+    from engine.output import result_json
+    durable, _ = engines()
+    result = durable.evaluate(enterprise(town="东湖街道", in_park=False, industry_code="C3484", is_legal_person=True,
+                                         established_on="2015-04-18", in_scope=True, in_scope_since="2025-04",
+                                         previously_in_scope=False, revenue_last_year="10000"))
+    award = next(d for d in result_json(result, durable.book, "en")["decisions"] if d["type"] == "enterprise_award")
+    assert award["amount_lines"][0]["band"] == {
+        "fact": "revenue_last_year", "value": "100000000.00", "index": 2, "lower": "50000000", "lower_inclusive": True,
+        "upper": "100000000", "upper_inclusive": True, "amount": "100000.00", "text": "5000万元（含）以上1亿元以下"}
