@@ -79,6 +79,11 @@ def payment_terms(policy: Policy, as_of: date) -> Terms:
             problems.append(f"{policy.folder / 'parameters.yaml'}: {name}: type must be {kind}, not {parameter.type}")
             continue
         params[name] = policy.param(name, as_of)
+    if policy.parameters.get(EXIT_STATUS_PARAMETER) is None:
+        # Not a payment pattern, but the runs need it to tell an exit from a missing 是否规上.
+        problems.append(f"{policy.folder / 'parameters.yaml'}: {EXIT_STATUS_PARAMETER}: missing; award runs need "
+                        "the registration statuses that end inclusion (a text_list, e.g. 注销, 吊销) — see "
+                        "docs/policy-authoring.md")
     if problems:
         raise PolicyDataError(problems)
     share = params["award_first_instalment_share"].value
