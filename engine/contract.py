@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any, Optional, Sequence
 
 from engine.compiler import FamilyPlan
-from engine.evaluate import FACT_TYPES, ExactRecord, condition_findings, explain_family, plan_interpretation_ids
+from engine.evaluate import explain_family, plan_interpretation_ids
+from engine.findings import FACT_TYPES, ExactRecord, condition_findings
 from engine.provenance import combined_basis
 from engine.output import json_value
 from engine.rules_model import Rulebook

@@ -1,4 +1,4 @@
-"""Evaluate enterprises against a compiled policy.
+"""Evaluate enterprises against a compiled policy (the conditions' exact findings: engine/findings.py).
 
 The verdict of every family comes from the durable_rules rules that fired. The same records are
 evaluated exactly in Python (engine/logic.py) to build the explanation; the two must agree on the
@@ -10,26 +10,23 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
-from fractions import Fraction
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
 from engine import logic
 from engine.compiler import (UNDETERMINED, CompiledPolicy, FamilyPlan, RuleTag, amount_key, compile_policy,
                              split_amount_key, undetermined_amount)
-from engine.decisions import (NO_AMOUNT_OFFERED, AmountLine, ConditionFinding, Decision, EnterpriseResult,
-                              RuleFinding,
+from engine.decisions import (NO_AMOUNT_OFFERED, AmountLine, Decision, EnterpriseResult, RuleFinding,
                               interpretation_ids)
 from engine.derive import fact_values
-from engine.encoding import UNITS
 from engine.errors import EngineError
 from engine.facts import Enterprise
+from engine.findings import FACT_TYPES, ExactRecord, condition_findings, needed_changes
 from engine.policy import Policy, load_policy, resolve_policy_folder
 from engine.provenance import combined_basis
 from engine.rulebook import load_rulebook
 from engine.rules_model import LEVELS, Rulebook
 
-FACT_TYPES: dict[str, str] = {}     # fact id -> type, filled from the rulebook (for margins' units)
 
 
 @dataclass
@@ -454,135 +451,6 @@ def verdict_from_status(plan: FamilyPlan, status: dict, attrs: tuple, amounts: t
     if unknown:
         return Verdict("unk", "insufficient_data", unknown, attributes=attrs)
     return Verdict("app", spec.outcomes["none"], spec.conclusion.id, attributes=attrs)
-
-
-class ExactRecord:
-    """One record's exact evaluation, each node evaluated once: rules share conditions, and the
-    explanation looks at every leaf again for its findings and for the changes that would turn it.
-    Leaves are evaluated by logic.evaluate; And, Or and Neg combine their children's results in the
-    same three-valued logic. Entries hold their node, so a node's id is never reused while cached."""
-
-    def __init__(self, values: dict, plan_memo: Optional[dict] = None):
-        self.values = values
-        self._results: dict[int, tuple[logic.Node, Optional[bool]]] = {}
-        self._findings: dict[tuple, tuple[logic.Node, ConditionFinding]] = {}
-        self._plan_memo = {} if plan_memo is None else plan_memo
-
-    def __call__(self, node: logic.Node) -> Optional[bool]:
-        hit = self._results.get(id(node))
-        if hit is not None:
-            return hit[1]
-        kind = type(node)
-        if kind is logic.And or kind is logic.Or:
-            results = [self(c) for c in node.children]
-            if kind is logic.And:
-                result = False if False in results else (None if None in results else True)
-            else:
-                result = True if True in results else (None if None in results else False)
-        elif kind is logic.Neg:
-            inner = self(node.child)
-            result = None if inner is None else not inner
-        else:
-            result = logic.evaluate(node, self.values)
-        self._results[id(node)] = (node, result)
-        return result
-
-    def leaves(self, node: logic.Node) -> list:
-        """The node's leaves, listed once per plan."""
-        key = ("leaves", id(node))
-        hit = self._plan_memo.get(key)
-        if hit is None:
-            hit = self._plan_memo[key] = (node, list(logic.leaves(node)))
-        return hit[1]
-
-    def finding(self, rule_id: str, lf: logic.Node) -> Optional[ConditionFinding]:
-        """The finding on one leaf, built once per record (a rule's conditions and the changes that
-        would turn it show the same leaves)."""
-        key = (rule_id, id(lf))
-        hit = self._findings.get(key)
-        if hit is None:
-            hit = self._findings[key] = (lf, self._build(rule_id, lf))
-        return hit[1]
-
-    def _build(self, rule_id: str, lf: logic.Node) -> Optional[ConditionFinding]:
-        values = self.values
-        kind = type(lf)
-        if kind is logic.Leaf:
-            value = values.get(lf.fact)
-            met = self(lf)
-            margin = direction = None
-            if met is False:
-                static = self._static(lf)
-                margin = _margin(value, lf.op, lf.threshold, static[0], static[1])
-                if margin is not None:
-                    threshold, fvalue = static[1], Fraction(value)
-                    direction = "up" if threshold > fvalue or lf.op in (">", ">=") and threshold == fvalue else "down"
-            if value is None:
-                return ConditionFinding(rule_id, lf.fact, value, lf.op, lf.threshold, lf.params, lf.context, met,
-                                        margin, direction, lf.if_missing, lf.source.missing_note_zh,
-                                        lf.source.missing_note_en)
-            return ConditionFinding(rule_id, lf.fact, value, lf.op, lf.threshold, lf.params, lf.context, met,
-                                    margin, direction)
-        if kind is logic.Exists:
-            return ConditionFinding(rule_id, lf.fact, values.get(lf.fact), "exists" if lf.want_present else "missing",
-                                    None, (), None, self(lf))
-        if kind is logic.Const:
-            return ConditionFinding(rule_id, None, lf.param.value, lf.source.op, lf.source.value, (lf.param,),
-                                    None, lf.value)
-        return None
-
-    def _static(self, lf: logic.Leaf) -> tuple:
-        """(unit of the fact's precision, threshold as a Fraction or None): the same for every record."""
-        key = ("static", id(lf))
-        hit = self._plan_memo.get(key)
-        if hit is None:
-            threshold = Fraction(lf.threshold) if logic_is_number(lf.threshold) else None
-            hit = self._plan_memo[key] = (lf, UNITS.get(FACT_TYPES.get(lf.fact), Fraction(1)), threshold)
-        return hit[1:]
-
-
-def condition_findings(rule_id: str, node: logic.Node, values: dict,
-                       exact: Optional[ExactRecord] = None) -> list[ConditionFinding]:
-    exact = exact or ExactRecord(values)
-    return [f for f in (exact.finding(rule_id, lf) for lf in exact.leaves(node)) if f is not None]
-
-
-def _margin(value: Any, op: str, threshold: Any, unit: Fraction, exact_threshold: Optional[Fraction] = None) -> Any:
-    """How far the fact must move to meet an unmet numeric condition. A strict limit (< or >) needs
-    one unit of the fact's precision beyond the limit (a fen, a year), never a "gap" of zero."""
-    if value is None or op == "!=" or not logic_is_number(value) or not logic_is_number(threshold):
-        return None
-    diff = abs((Fraction(threshold) if exact_threshold is None else exact_threshold) - Fraction(value))
-    return diff + unit if op in ("<", ">") else diff
-
-
-def logic_is_number(x: Any) -> bool:
-    return isinstance(x, (int, Decimal, Fraction)) and not isinstance(x, bool)
-
-
-def needed_changes(node: logic.Node, values: dict, rule_id: str, limit: int = 4,
-                   exact: Optional[ExactRecord] = None) -> list[list[ConditionFinding]]:
-    """Alternatives, each a set of unmet conditions that would all have to change for the node to hold."""
-    exact = exact or ExactRecord(values)
-    if isinstance(node, logic.Leaf):
-        met = exact(node)
-        if met is True:
-            return [[]]
-        return [condition_findings(rule_id, node, values, exact)]
-    if isinstance(node, (logic.Exists, logic.Const)):
-        return [[]] if exact(node) else ([] if isinstance(node, logic.Const) else
-                                         [condition_findings(rule_id, node, values, exact)])
-    if isinstance(node, logic.Neg):
-        return []
-    parts = [needed_changes(c, values, rule_id, limit, exact) for c in node.children]
-    if isinstance(node, logic.And):
-        combos = [[]]
-        for part in parts:
-            if not part:
-                return []
-            combos = [a + b for a in combos for b in part][:limit]
-        return combos
-    return sorted((alt for part in parts for alt in part), key=len)[:limit]
 
 
 def missing_inputs(facts: list[str], values: dict, book: Rulebook) -> list[str]:

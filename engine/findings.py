@@ -1,0 +1,153 @@
+"""One record's exact evaluation of rule conditions, for explanations: each condition's value, the
+threshold, the margin to meeting it, and the sets of changes that would turn a rule.
+
+Split out of engine/evaluate.py (which decides verdicts from durable_rules' firings); the contract
+writer (engine/contract.py) uses the same findings for the deciding conditions of a v2 decision.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any, Optional
+
+from engine import logic
+from engine.decisions import ConditionFinding
+from engine.encoding import UNITS
+
+FACT_TYPES: dict[str, str] = {}     # fact id -> type, filled from the rulebook (for margins' units)
+
+
+class ExactRecord:
+    """One record's exact evaluation, each node evaluated once: rules share conditions, and the
+    explanation looks at every leaf again for its findings and for the changes that would turn it.
+    Leaves are evaluated by logic.evaluate; And, Or and Neg combine their children's results in the
+    same three-valued logic. Entries hold their node, so a node's id is never reused while cached."""
+
+    def __init__(self, values: dict, plan_memo: Optional[dict] = None):
+        self.values = values
+        self._results: dict[int, tuple[logic.Node, Optional[bool]]] = {}
+        self._findings: dict[tuple, tuple[logic.Node, ConditionFinding]] = {}
+        self._plan_memo = {} if plan_memo is None else plan_memo
+
+    def __call__(self, node: logic.Node) -> Optional[bool]:
+        hit = self._results.get(id(node))
+        if hit is not None:
+            return hit[1]
+        kind = type(node)
+        if kind is logic.And or kind is logic.Or:
+            # Kleene logic, stopping at the first child that decides (False for And, True for Or): the
+            # others are evaluated only if a finding asks for them later (the result is the same).
+            decisive = kind is logic.Or
+            result = decisive
+            unknown = False
+            for c in node.children:
+                r = self(c)
+                if r is decisive:
+                    break
+                unknown = unknown or r is None
+            else:
+                result = None if unknown else not decisive
+        elif kind is logic.Neg:
+            inner = self(node.child)
+            result = None if inner is None else not inner
+        else:
+            result = logic.evaluate(node, self.values)
+        self._results[id(node)] = (node, result)
+        return result
+
+    def leaves(self, node: logic.Node) -> list:
+        """The node's leaves, listed once per plan."""
+        key = ("leaves", id(node))
+        hit = self._plan_memo.get(key)
+        if hit is None:
+            hit = self._plan_memo[key] = (node, list(logic.leaves(node)))
+        return hit[1]
+
+    def finding(self, rule_id: str, lf: logic.Node) -> Optional[ConditionFinding]:
+        """The finding on one leaf, built once per record (a rule's conditions and the changes that
+        would turn it show the same leaves)."""
+        key = (rule_id, id(lf))
+        hit = self._findings.get(key)
+        if hit is None:
+            hit = self._findings[key] = (lf, self._build(rule_id, lf))
+        return hit[1]
+
+    def _build(self, rule_id: str, lf: logic.Node) -> Optional[ConditionFinding]:
+        values = self.values
+        kind = type(lf)
+        if kind is logic.Leaf:
+            value = values.get(lf.fact)
+            met = self(lf)
+            margin = direction = None
+            if met is False:
+                static = self._static(lf)
+                margin = _margin(value, lf.op, lf.threshold, static[0], static[1])
+                if margin is not None:
+                    threshold, fvalue = static[1], Fraction(value)
+                    direction = "up" if threshold > fvalue or lf.op in (">", ">=") and threshold == fvalue else "down"
+            if value is None:
+                return ConditionFinding(rule_id, lf.fact, value, lf.op, lf.threshold, lf.params, lf.context, met,
+                                        margin, direction, lf.if_missing, lf.source.missing_note_zh,
+                                        lf.source.missing_note_en)
+            return ConditionFinding(rule_id, lf.fact, value, lf.op, lf.threshold, lf.params, lf.context, met,
+                                    margin, direction)
+        if kind is logic.Exists:
+            return ConditionFinding(rule_id, lf.fact, values.get(lf.fact), "exists" if lf.want_present else "missing",
+                                    None, (), None, self(lf))
+        if kind is logic.Const:
+            return ConditionFinding(rule_id, None, lf.param.value, lf.source.op, lf.source.value, (lf.param,),
+                                    None, lf.value)
+        return None
+
+    def _static(self, lf: logic.Leaf) -> tuple:
+        """(unit of the fact's precision, threshold as a Fraction or None): the same for every record."""
+        key = ("static", id(lf))
+        hit = self._plan_memo.get(key)
+        if hit is None:
+            threshold = Fraction(lf.threshold) if logic_is_number(lf.threshold) else None
+            hit = self._plan_memo[key] = (lf, UNITS.get(FACT_TYPES.get(lf.fact), Fraction(1)), threshold)
+        return hit[1:]
+
+
+def condition_findings(rule_id: str, node: logic.Node, values: dict,
+                       exact: Optional[ExactRecord] = None) -> list[ConditionFinding]:
+    exact = exact or ExactRecord(values)
+    return [f for f in (exact.finding(rule_id, lf) for lf in exact.leaves(node)) if f is not None]
+
+
+def _margin(value: Any, op: str, threshold: Any, unit: Fraction, exact_threshold: Optional[Fraction] = None) -> Any:
+    """How far the fact must move to meet an unmet numeric condition. A strict limit (< or >) needs
+    one unit of the fact's precision beyond the limit (a fen, a year), never a "gap" of zero."""
+    if value is None or op == "!=" or not logic_is_number(value) or not logic_is_number(threshold):
+        return None
+    diff = abs((Fraction(threshold) if exact_threshold is None else exact_threshold) - Fraction(value))
+    return diff + unit if op in ("<", ">") else diff
+
+
+def logic_is_number(x: Any) -> bool:
+    return isinstance(x, (int, Decimal, Fraction)) and not isinstance(x, bool)
+
+
+def needed_changes(node: logic.Node, values: dict, rule_id: str, limit: int = 4,
+                   exact: Optional[ExactRecord] = None) -> list[list[ConditionFinding]]:
+    """Alternatives, each a set of unmet conditions that would all have to change for the node to hold."""
+    exact = exact or ExactRecord(values)
+    if isinstance(node, logic.Leaf):
+        met = exact(node)
+        if met is True:
+            return [[]]
+        return [condition_findings(rule_id, node, values, exact)]
+    if isinstance(node, (logic.Exists, logic.Const)):
+        return [[]] if exact(node) else ([] if isinstance(node, logic.Const) else
+                                         [condition_findings(rule_id, node, values, exact)])
+    if isinstance(node, logic.Neg):
+        return []
+    parts = [needed_changes(c, values, rule_id, limit, exact) for c in node.children]
+    if isinstance(node, logic.And):
+        combos = [[]]
+        for part in parts:
+            if not part:
+                return []
+            combos = [a + b for a in combos for b in part][:limit]
+        return combos
+    return sorted((alt for part in parts for alt in part), key=len)[:limit]
