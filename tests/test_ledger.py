@@ -194,10 +194,10 @@ def test_export_to_a_single_backup_file(committed, tmp_path):
 def test_show_summarises_runs_money_and_consistency(committed):
     result = CliRunner().invoke(main, ["ledger", "show", "--ledger", str(committed)])
     assert result.exit_code == 0
-    assert "结构版本 1" in result.output and "应付 4 笔 240,000.00元" in result.output
+    assert f"结构版本 {SCHEMA_VERSION}" in result.output and "应付 4 笔 240,000.00元" in result.output
     assert "入统记录 2 条" in result.output and "一致性检查：通过" in result.output
     en = CliRunner().invoke(main, ["ledger", "show", "--ledger", str(committed), "--lang", "en"])
-    assert "payable 4 (240,000.00 yuan)" in en.output and "Consistency check: passed" in en.output
+    assert "payable 4 (240,000.00 yuan, of which assumed 240,000.00 yuan)" in en.output and "Consistency check: passed" in en.output
 
 
 def test_show_on_a_missing_ledger_is_one_line(tmp_path):

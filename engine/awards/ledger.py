@@ -28,10 +28,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, Optional, Union
 
-from engine.awards.ledger_state import (AwardRow, EventRow, InstalmentRow, LedgerState, from_fen,  # noqa: F401
-                                       to_fen)
+from engine.awards.ledger_state import (AwardRow, EventRow, InstalmentRow, LedgerState, award_basis,  # noqa: F401
+                                       from_fen, to_fen)
 from engine.awards.sqlite_file import damage_message, integrity_problems, readonly_connections
 from engine.errors import EngineError, ScaleupError
+from engine.provenance import combined_basis
 
 DEFAULT_LEDGER = "scaleup.db"
 APPLICATION_ID = 0x53434C44          # "SCLD": marks a SQLite file as a scaleup ledger
@@ -39,8 +40,9 @@ BUSY_TIMEOUT_MS = 60_000
 INTEGRITY_MESSAGES = 20              # at most this many problems from PRAGMA quick_check             # a second writer waits this long for the first to finish
 STATUSES = ("pending", "payable", "paid", "forfeited", "clawed_back")
 CONDITIONS = ("none", "in_scope_at_next_review", "growth_each_year")
+BASES = ("source", "decided", "assumed")                # engine/provenance.py
 TABLES = ("runs", "enterprises", "scope_events", "audit_records", "awards", "instalments", "payments",
-          "status_changes", "growth_checks", "clawbacks")
+          "status_changes", "growth_checks", "clawbacks", "town_awards")
 
 
 class LedgerError(ScaleupError):
@@ -64,6 +66,7 @@ def _no_change(table: str) -> list[str]:
 
 _STATUS_LIST = ", ".join(f"'{s}'" for s in STATUSES)
 _CONDITION_LIST = ", ".join(f"'{c}'" for c in CONDITIONS)
+_BASIS_LIST = ", ".join(f"'{b}'" for b in BASES)
 
 # Version n of the schema is MIGRATIONS[:n]. Append a new step for a change; never edit a released one.
 MIGRATIONS: list[list[str]] = [
@@ -189,8 +192,55 @@ MIGRATIONS: list[list[str]] = [
                   OR (OLD.status = 'paid' AND NEW.status = 'clawed_back'))
            BEGIN SELECT RAISE(ABORT, 'instalment status change not allowed'); END""",
     ],
+    [   # 2 (#15): the basis of each award's amount, kept as it was when recorded; town awards per net increase
+        # Rows recorded before this step keep NULL: their basis is derived from their audit record
+        # (engine/awards/ledger_state.py), which holds every parameter's provenance as it was then.
+        f"ALTER TABLE awards ADD COLUMN amount_basis TEXT CHECK (amount_basis IS NULL OR amount_basis IN ({_BASIS_LIST}))",
+        "ALTER TABLE awards ADD COLUMN amount_reference TEXT",
+        "CREATE TRIGGER awards_basis_recorded BEFORE INSERT ON awards WHEN NEW.amount_basis IS NULL "
+        "BEGIN SELECT RAISE(ABORT, 'an award is recorded with the basis of its amount'); END",
+        f"""CREATE TABLE town_awards (
+            town_award_id INTEGER PRIMARY KEY,
+            run_id INTEGER NOT NULL REFERENCES runs(run_id),
+            award_year INTEGER NOT NULL CHECK (award_year BETWEEN 1990 AND 2200),
+            place TEXT NOT NULL,
+            beneficiary_type TEXT NOT NULL CHECK (beneficiary_type IN ('town', 'development_zone')),
+            entries INTEGER NOT NULL CHECK (entries >= 0),
+            exits INTEGER NOT NULL CHECK (exits >= 0),
+            per_enterprise_fen INTEGER NOT NULL CHECK (per_enterprise_fen > 0),
+            amount_fen INTEGER NOT NULL CHECK (amount_fen > 0),
+            amount_basis TEXT NOT NULL CHECK (amount_basis IN ({_BASIS_LIST})),
+            amount_reference TEXT,
+            counted TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('payable', 'paid')),
+            payment_id INTEGER REFERENCES payments(payment_id),
+            UNIQUE (place, award_year),
+            CHECK (amount_fen = (entries - exits) * per_enterprise_fen),
+            CHECK ((status = 'paid') = (payment_id IS NOT NULL)))""",
+        "CREATE TRIGGER town_awards_no_delete BEFORE DELETE ON town_awards "
+        "BEGIN SELECT RAISE(ABORT, 'town_awards rows are never deleted'); END",
+        "CREATE TRIGGER town_awards_fixed BEFORE UPDATE OF town_award_id, run_id, award_year, place, beneficiary_type, "
+        "entries, exits, per_enterprise_fen, amount_fen, amount_basis, amount_reference, counted ON town_awards "
+        "BEGIN SELECT RAISE(ABORT, 'a town award is fixed when it is recorded'); END",
+        """CREATE TRIGGER town_awards_paid_once BEFORE UPDATE OF status, payment_id ON town_awards
+           WHEN NOT (OLD.status = 'payable' AND NEW.status = 'paid' AND OLD.payment_id IS NULL
+                     AND NEW.payment_id IS NOT NULL)
+           BEGIN SELECT RAISE(ABORT, 'a town award is paid once'); END""",
+    ],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def _money_by_status(statuses, rows) -> dict[str, dict]:
+    """Count, yuan and the assumed part (engine/provenance.py) per status of (status, fen, basis) rows."""
+    out = {s: {"count": 0, "fen": 0, "assumed_fen": 0} for s in statuses}
+    for status, fen, basis in rows:
+        out[status]["count"] += 1
+        out[status]["fen"] += fen
+        out[status]["assumed_fen"] += fen if basis == "assumed" else 0
+    for entry in out.values():
+        entry["yuan"], entry["assumed_yuan"] = str(from_fen(entry["fen"])), str(from_fen(entry["assumed_fen"]))
+    return out
 
 
 # ------------------------------------------------------------------------------------ opening
@@ -412,25 +462,40 @@ class Ledger:
             return {**self._summary(damage), "damaged": bool(damage)}
         except sqlite3.DatabaseError as exc:
             return {"ledger": self.name, "schema_version": self.user_version(), "runs": [],
-                    "instalments": {s: {"count": 0, "fen": 0, "yuan": "0.00"} for s in STATUSES},
+                    "instalments": _money_by_status(STATUSES, ()),
                     "clawbacks": {"count": 0, "fen": 0, "yuan": "0.00"}, "scope_events": {},
+                    "town_awards": _money_by_status(("payable", "paid"), ()),
+                    "basis_derived": 0,
                     "problems": (damage or [f"damaged file: {exc}"])[:INTEGRITY_MESSAGES], "damaged": True}
 
     def _summary(self, damage: list[str]) -> dict:
         c = self.conn
         runs = [dict(r) for r in c.execute(
-            """SELECT r.*, (SELECT count(*) FROM awards a WHERE a.run_id = r.run_id) AS awards,
-                      (SELECT coalesce(sum(a.amount_fen), 0) FROM awards a WHERE a.run_id = r.run_id) AS award_fen
+            """SELECT r.*, (SELECT count(*) FROM awards a WHERE a.run_id = r.run_id)
+                          + (SELECT count(*) FROM town_awards t WHERE t.run_id = r.run_id) AS awards,
+                      (SELECT coalesce(sum(a.amount_fen), 0) FROM awards a WHERE a.run_id = r.run_id)
+                          + (SELECT coalesce(sum(t.amount_fen), 0) FROM town_awards t WHERE t.run_id = r.run_id)
+                          AS award_fen
                  FROM runs r ORDER BY r.run_id""")]
+        # The basis of every amount (engine/provenance.py): as recorded, or derived from the award's
+        # audit record for awards recorded before the ledger kept it (basis_derived counts those).
+        bases, run_bases, derived = {}, [], 0
+        for r in c.execute("SELECT award_id, run_id, decision_id, amount_basis, amount_reference FROM awards"):
+            basis, _, was_derived = award_basis(c, r)
+            bases[r["award_id"]] = basis
+            run_bases.append((r["run_id"], basis))
+            derived += was_derived
+        town = _money_by_status(("payable", "paid"), c.execute("SELECT status, amount_fen, amount_basis FROM town_awards"))
+        run_bases += [(r[0], r[1]) for r in c.execute("SELECT run_id, amount_basis FROM town_awards")]
         for r in runs:
             r["award_yuan"] = str(from_fen(r["award_fen"]))
-        by_status = {s: {"count": 0, "fen": 0, "yuan": "0.00"} for s in STATUSES}
-        for r in c.execute("SELECT status, count(*) AS n, sum(amount_fen) AS fen FROM instalments GROUP BY status"):
-            by_status[r["status"]] = {"count": r["n"], "fen": r["fen"], "yuan": str(from_fen(r["fen"]))}
+            r["amount_basis"] = combined_basis(b for run_id, b in run_bases if run_id == r["run_id"])
+        by_status = _money_by_status(STATUSES, ((r["status"], r["amount_fen"], bases[r["award_id"]])
+                                                for r in c.execute("SELECT award_id, status, amount_fen FROM instalments")))
         clawed = c.execute("SELECT count(*), coalesce(sum(amount_fen), 0) FROM clawbacks").fetchone()
         events = c.execute("SELECT kind, count(*) FROM scope_events GROUP BY kind").fetchall()
         return {"ledger": self.name, "schema_version": self.user_version(), "runs": runs,
-                "instalments": by_status,
+                "instalments": by_status, "town_awards": town, "basis_derived": derived,
                 "clawbacks": {"count": clawed[0], "fen": clawed[1], "yuan": str(from_fen(clawed[1]))},
                 "scope_events": {k: n for k, n in events}, "problems": damage or self.verify()}
 
@@ -443,8 +508,11 @@ class Ledger:
                 ORDER BY e.event_date, e.event_id""")]
 
     def payable(self, year: Optional[int] = None, enterprise_ids: tuple[str, ...] = ()) -> list[dict]:
+        """Instalments due for payment, then town awards per net increase (award_kind town_net; not
+        an enterprise's, so left out when enterprises are named), each with the basis of its amount."""
         sql = """SELECT i.*, a.enterprise_id, a.enterprise_name, a.kind AS award_kind, a.award_year,
-                        a.beneficiary, a.beneficiary_type, a.town
+                        a.beneficiary, a.beneficiary_type, a.town, a.amount_basis, a.amount_reference, a.decision_id,
+                        NULL AS town_award_id
                    FROM instalments i JOIN awards a USING (award_id) WHERE i.status = 'payable'"""
         args: list[Any] = []
         if year is not None:
@@ -453,7 +521,21 @@ class Ledger:
         if enterprise_ids:
             sql += f" AND a.enterprise_id IN ({', '.join('?' * len(enterprise_ids))})"
             args += list(enterprise_ids)
-        return [dict(r) for r in self.conn.execute(sql + " ORDER BY a.award_year, a.enterprise_id, a.kind, i.seq", args)]
+        rows = []
+        for r in self.conn.execute(sql + " ORDER BY a.award_year, a.enterprise_id, a.kind, i.seq", args):
+            basis, reference, derived = award_basis(self.conn, r)
+            rows.append({**dict(r), "amount_basis": basis, "amount_reference": reference, "basis_derived": derived})
+        if enterprise_ids:
+            return rows
+        town = """SELECT * FROM town_awards WHERE status = 'payable'""" + (" AND award_year = ?" if year else "")
+        for r in self.conn.execute(town + " ORDER BY award_year, town_award_id", [year] if year else []):
+            rows.append({"instalment_id": None, "town_award_id": r["town_award_id"], "enterprise_id": "",
+                         "enterprise_name": r["place"], "award_kind": "town_net", "award_year": r["award_year"],
+                         "beneficiary": r["place"], "beneficiary_type": r["beneficiary_type"], "town": r["place"],
+                         "seq": 1, "kind": "instalment", "due_year": r["award_year"], "amount_fen": r["amount_fen"],
+                         "net_increase": r["entries"] - r["exits"], "amount_basis": r["amount_basis"],
+                         "amount_reference": r["amount_reference"], "basis_derived": False})
+        return rows
 
     # -------------------------------------------------------------------------------- writing
     def insert(self, table: str, row: dict) -> int:
@@ -470,6 +552,13 @@ class Ledger:
                ON CONFLICT (enterprise_id) DO UPDATE SET name = excluded.name, town = excluded.town,
                                                         in_park = excluded.in_park, last_run_id = excluded.last_run_id""",
             (enterprise_id, name, town, int(in_park), run_id))
+
+    def pay_town_award(self, town_award_id: int, payment_id: int) -> None:
+        """A town award per net increase paid whole (the table's trigger allows payable → paid once)."""
+        cur = self.conn.execute("UPDATE town_awards SET status = 'paid', payment_id = ? "
+                                "WHERE town_award_id = ? AND status = 'payable'", (payment_id, town_award_id))
+        if cur.rowcount != 1:
+            raise EngineError(f"town award {town_award_id} is no longer payable; the plan is stale")
 
     def set_status(self, instalment_id: int, old: str, new: str, *, reason: str, year: Optional[int] = None,
                    run_id: Optional[int] = None, payment_id: Optional[int] = None,

@@ -26,6 +26,59 @@ def from_fen(fen: int) -> Decimal:
 
 
 
+# ------------------------------------------------------------------------------------ basis
+def references_of(lines: list[dict], parameters: dict[str, dict]) -> Optional[str]:
+    """The documents (文号) behind the decided figures among the chosen amount lines, or None."""
+    refs = [parameters.get(l["parameter"], {}).get("reference") or l.get("reference")
+            for l in lines if l.get("chosen") and l.get("provenance") == "decided"]
+    return "；".join(dict.fromkeys(r for r in refs if r)) or None
+
+
+def basis_from_record(record: dict) -> tuple[Optional[str], Optional[str]]:
+    """(basis, reference) of an award's amount from its audit record: the provenance of each chosen
+    amount line as it was when the award was recorded (engine/awards/audit.py amount_section)."""
+    from engine.provenance import combined_basis
+    lines = ((record.get("decision") or {}).get("amount") or {}).get("lines") or []
+    params = {p["name"]: p for p in record.get("parameters") or [] if isinstance(p, dict) and "name" in p}
+    chosen = [l for l in lines if l.get("chosen") and l.get("amount_yuan") not in (None, "0.00")]
+    return combined_basis(l.get("provenance") for l in chosen), references_of(chosen, params)
+
+
+def award_basis(conn: sqlite3.Connection, row) -> tuple[Optional[str], Optional[str], bool]:
+    """(basis, reference, derived) of an awards row: as recorded, or (rows recorded before the ledger
+    kept it) derived from its audit record."""
+    if row["amount_basis"] is not None:
+        return row["amount_basis"], row["amount_reference"], False
+    found = conn.execute("SELECT record FROM audit_records WHERE decision_id = ?", (row["decision_id"],)).fetchone()
+    basis, reference = basis_from_record(json.loads(found[0])) if found else (None, None)
+    return basis, reference, True
+
+
+@dataclass
+class TownAwardRow:
+    """A town award per net increase of firms in scope (engine/awards/net_increase.py), one per place and year."""
+
+    town_award_id: int
+    run_id: int
+    award_year: int
+    place: str
+    beneficiary_type: str
+    entries: int
+    exits: int
+    per_enterprise: Decimal
+    amount: Decimal
+    basis: str
+    reference: Optional[str]
+    counted: dict
+    status: str
+
+    @classmethod
+    def of(cls, r) -> "TownAwardRow":
+        return cls(r["town_award_id"], r["run_id"], r["award_year"], r["place"], r["beneficiary_type"], r["entries"],
+                   r["exits"], from_fen(r["per_enterprise_fen"]), from_fen(r["amount_fen"]), r["amount_basis"],
+                   r["amount_reference"], json.loads(r["counted"]), r["status"])
+
+
 # ------------------------------------------------------------------------------------ state
 @dataclass
 class AwardRow:
@@ -43,6 +96,9 @@ class AwardRow:
     clawback_years: int
     decision_id: str
     terms: dict
+    basis: Optional[str] = None           # of the amount: source | decided | assumed
+    reference: Optional[str] = None       # the documents (文号) that decided it, when decided
+    basis_derived: bool = False           # recorded before the ledger kept it: read from the audit record
 
     @property
     def inclusion_year(self) -> int:
@@ -85,6 +141,7 @@ class LedgerState:
     growth: dict[int, dict[int, dict]] = field(default_factory=dict)           # award_id -> year -> check
     clawbacks: dict[int, dict] = field(default_factory=dict)                   # award_id -> row
     year_changes: list[dict] = field(default_factory=list)                     # status changes of runs of the year
+    town_awards: dict[tuple[str, int], TownAwardRow] = field(default_factory=dict)   # (place, award_year)
     _by_id: dict[int, AwardRow] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -95,8 +152,10 @@ class LedgerState:
             row = AwardRow(r["award_id"], r["run_id"], r["enterprise_id"], r["kind"], r["award_year"],
                            r["inclusion_month"], r["enterprise_name"], r["town"], r["beneficiary"],
                            r["beneficiary_type"], from_fen(r["amount_fen"]), r["clawback_years"], r["decision_id"],
-                           json.loads(r["terms"]))
+                           json.loads(r["terms"]), *award_basis(conn, r))
             s.awards[(row.enterprise_id, row.kind)] = row
+        for r in conn.execute("SELECT * FROM town_awards ORDER BY town_award_id"):
+            s.town_awards[(r["place"], r["award_year"])] = TownAwardRow.of(r)
         for r in conn.execute("SELECT * FROM instalments ORDER BY award_id, seq"):
             s.instalments.setdefault(r["award_id"], []).append(InstalmentRow(
                 r["instalment_id"], r["award_id"], r["seq"], r["kind"], r["due_year"], from_fen(r["amount_fen"]),

@@ -32,7 +32,7 @@ from typing import Optional
 from engine.families import AWARD_KINDS, ENTERPRISE_AWARD
 from engine.awards.ledger import LedgerState, from_fen
 from engine.awards.budget_cap import BudgetCap, apply_budget_cap
-from engine.awards.net_increase import town_net_increase
+from engine.awards.net_increase import town_net_increase, with_ledger
 from engine.awards.totals import beneficiary as paid_to
 from engine.awards.terms import Instalment, Terms, payment_terms, schedule
 from engine.candidates import refused
@@ -126,10 +126,15 @@ class Award:
     run_id: Optional[int] = None
     award_id: Optional[int] = None
     in_park: bool = False
+    recorded_basis: Optional[str] = None     # an award read back from the ledger: its basis as recorded
+    reference: Optional[str] = None          # the documents (文号) behind a decided amount
+    basis_derived: bool = False              # recorded before the ledger kept the basis (from the audit record)
 
     @property
     def basis(self) -> Optional[str]:
         """The weakest provenance behind the amount (engine/provenance.py): assumed if any part is."""
+        if not self.amount_lines:
+            return self.recorded_basis
         return combined_basis(line.get("provenance") for line in self.amount_lines if line.get("chosen"))
 
 
@@ -164,6 +169,7 @@ class Change:
     award_id: Optional[int] = None
     instalment_id: Optional[int] = None
     run_id: Optional[int] = None
+    basis: Optional[str] = None              # of the award's amount
 
 
 @dataclass
@@ -192,6 +198,7 @@ class Clawback:
     exit_date: date
     clawback_years: int
     run_id: Optional[int] = None
+    basis: Optional[str] = None              # of the award's amount
 
 
 @dataclass
@@ -250,7 +257,8 @@ class RunPlan:
 
     @property
     def is_empty(self) -> bool:
-        return not (self.new_awards or self.changes or self.growth_checks or self.clawbacks or self.events)
+        return not (self.new_awards or self.changes or self.growth_checks or self.clawbacks or self.events
+                    or any(t.to_record for t in self.town_net))
 
 
 def plan_run(ctx: RunContext, items: list[RunItem], state: LedgerState) -> RunPlan:
@@ -282,6 +290,8 @@ def plan_run(ctx: RunContext, items: list[RunItem], state: LedgerState) -> RunPl
     plan.town_net = town_net_increase(ctx.policy, ctx.as_of, ctx.year,
                                       [(i.enterprise.enterprise_id, i.enterprise.name, i.enterprise.town,
                                         i.enterprise.in_park) for i in items], state.events, plan.events)
+    plan.notes += [Note(code, "", detail["place"], detail)
+                   for code, detail in with_ledger(plan.town_net, state.town_awards, ctx.year, ctx.as_of)]
     return plan
 
 
@@ -421,7 +431,8 @@ def award_changes(award: Award) -> list[Change]:
     """The changes that create a new award's instalments."""
     return [Change(award.kind, award.enterprise_id, award.name, award.town, award.beneficiary, award.beneficiary_type,
                    inst.kind, inst.seq, inst.amount, None, inst.status, "awarded",
-                   {"due_year": inst.due_year, "condition": inst.condition}) for inst in award.instalments]
+                   {"due_year": inst.due_year, "condition": inst.condition}, basis=award.basis)
+            for inst in award.instalments]
 
 
 def _settle(ctx: RunContext, plan: RunPlan, item: RunItem, state: LedgerState, in_scope_now: bool,
@@ -438,7 +449,7 @@ def _settle(ctx: RunContext, plan: RunPlan, item: RunItem, state: LedgerState, i
         def change(row, new, reason, detail=None):
             plan.changes.append(Change(kind, award.enterprise_id, award.enterprise_name, award.town, award.beneficiary,
                                        award.beneficiary_type, row.kind, row.seq, row.amount, row.status, new,
-                                       reason, detail or {}, award.award_id, row.instalment_id))
+                                       reason, detail or {}, award.award_id, row.instalment_id, basis=award.basis))
 
         since = year - award.inclusion_year
         if (not in_scope_now and award.clawback_years > 0 and since <= award.clawback_years
@@ -455,7 +466,7 @@ def _settle(ctx: RunContext, plan: RunPlan, item: RunItem, state: LedgerState, i
                     e.event_date for e in reversed(state.events.get(ent.enterprise_id, [])) if e.kind == "exit")
                 plan.clawbacks.append(Clawback(award.award_id, award.enterprise_id, award.enterprise_name, award.town,
                                                sum((r.amount for r in paid), Decimal(0)), year, award.inclusion_month,
-                                               exit_day, award.clawback_years))
+                                               exit_day, award.clawback_years, basis=award.basis))
             continue
         for r in rows:
             if r.status != "pending":
@@ -530,14 +541,15 @@ def _committed_view(ctx: RunContext, plan: RunPlan, state: LedgerState) -> None:
             [Instalment(r.seq, r.kind, r.due_year, r.amount, r.condition, r.status,
                         None if r.growth_rate is None else Decimal(r.growth_rate), r.growth_years)
              for r in state.instalments.get(award.award_id, [])],
-            award.clawback_years, run_id=award.run_id, award_id=award.award_id))
+            award.clawback_years, run_id=award.run_id, award_id=award.award_id, recorded_basis=award.basis,
+            reference=award.reference, basis_derived=award.basis_derived))
     for ch in state.year_changes:
         award = state.award_by_id(ch["award_id"])
         plan.committed_changes.append(Change(
             award.kind, award.enterprise_id, award.enterprise_name, award.town, award.beneficiary,
             award.beneficiary_type, ch["instalment_kind"], ch["seq"], from_fen(ch["amount_fen"]), ch["old_status"],
             ch["new_status"], ch["reason"], json.loads(ch["detail"]) if ch["detail"] else {}, award.award_id,
-            ch["instalment_id"], ch["run_id"]))
+            ch["instalment_id"], ch["run_id"], award.basis))
     for award_id, row in state.clawbacks.items():
         if row["review_year"] != ctx.year:
             continue
@@ -545,4 +557,4 @@ def _committed_view(ctx: RunContext, plan: RunPlan, state: LedgerState) -> None:
         exit_day = next(e.event_date for e in state.events.get(award.enterprise_id, []) if e.event_id == row["exit_event_id"])
         plan.committed_clawbacks.append(Clawback(award_id, award.enterprise_id, award.enterprise_name, award.town,
                                                  from_fen(row["amount_fen"]), row["review_year"], award.inclusion_month,
-                                                 exit_day, award.clawback_years, row["run_id"]))
+                                                 exit_day, award.clawback_years, row["run_id"], award.basis))

@@ -25,7 +25,8 @@ def plan_json(plan: RunPlan, policy: Policy) -> dict:
                 "inclusion_month": a.inclusion_month, "beneficiary": a.beneficiary,
                 "beneficiary_type": a.beneficiary_type, "amount_yuan": money(a.amount), "decision_id": a.decision_id,
                 "rule_id": a.rule_id or None, "clause_id": a.clause_id or None, "run_id": a.run_id,
-                "award_id": a.award_id, "clawback_years": a.clawback_years,
+                "award_id": a.award_id, "clawback_years": a.clawback_years, "amount_basis": a.basis,
+                "amount_reference": a.reference, **({"amount_basis_derived": True} if a.basis_derived else {}),
                 "amount_lines": [{**{k: v for k, v in line.items() if k not in ("amount", "label_zh", "label_en")},
                                   "amount_yuan": money(line["amount"])} for line in a.amount_lines],
                 "instalments": [{"seq": i.seq, "kind": i.kind, "due_year": i.due_year, "amount_yuan": money(i.amount),
@@ -38,12 +39,13 @@ def plan_json(plan: RunPlan, policy: Policy) -> dict:
         return {"award_kind": c.award_kind, "enterprise_id": c.enterprise_id, "name": c.name, "seq": c.seq,
                 "instalment_kind": c.instalment_kind, "amount_yuan": money(c.amount), "old_status": c.old,
                 "new_status": c.new, "reason": c.reason, "detail": c.detail, "run_id": c.run_id,
-                "award_id": c.award_id, "instalment_id": c.instalment_id}
+                "award_id": c.award_id, "instalment_id": c.instalment_id, "amount_basis": c.basis}
 
     def clawback(k: Clawback) -> dict:
         return {"enterprise_id": k.enterprise_id, "name": k.name, "amount_yuan": money(k.amount),
                 "review_year": k.review_year, "inclusion_month": k.inclusion_month,
-                "exit_date": k.exit_date.isoformat(), "clawback_years": k.clawback_years, "run_id": k.run_id}
+                "exit_date": k.exit_date.isoformat(), "clawback_years": k.clawback_years, "run_id": k.run_id,
+                "amount_basis": k.basis}
 
     totals = town_totals(plan, policy)
     return {
@@ -99,21 +101,35 @@ def _helpers(lang: str, terms: Optional[Terms] = None) -> dict:
         approx = "" if Fraction(shown) == share else ("约" if lang == "zh" else "≈")
         return f"{approx}{shown.normalize():f}%"
 
-    helpers = {"money": lambda v: money(v, lang, both=True), "yuan": yuan, "pct": pct}
+    w = words(lang)
+
+    def mark(basis: Optional[str], reference: Optional[str] = None, derived: bool = False) -> str:
+        """The basis of an amount beside it: （假定值） / （依据文号） / （政策原文）."""
+        if not basis:
+            return ""
+        return w.MARK[basis].format(ref=reference or w.BASIS["decided"]) + (w.MARK_DERIVED if derived else "")
+
+    def assumed_total(bases) -> str:
+        return w.ASSUMED_TOTAL if "assumed" in set(bases) else ""
+
+    helpers = {"money": lambda v: money(v, lang, both=True), "yuan": yuan, "pct": pct, "mark": mark,
+               "assumed_total": assumed_total}
     if terms is not None:
         helpers["terms"] = terms
         helpers["prov"] = lambda name: provenance_text(terms.params[name], lang)
     return helpers
 
 
-def town_table(plan: RunPlan, policy: Policy, lang: str) -> tuple[list[str], list[list]]:
-    """Headers and rows of the town totals (amounts as Decimal yuan) for CSV/XLSX and the table."""
+def town_table(plan: RunPlan, policy: Policy, lang: str, with_basis: bool = False) -> tuple[list[str], list[list]]:
+    """Headers and rows of the town totals (amounts as Decimal yuan) for CSV/XLSX and the table;
+    `with_basis` adds the basis of each row's money (a total with any assumed amount is assumed)."""
     w = words(lang)
     rows = []
     for g in town_totals(plan, policy):
         rows.append([g["place"] or w.TOTAL, w.BTYPE[g["beneficiary_type"]] if g["beneficiary_type"] else "",
-                     g["enterprises"], *[g[c] for c in CATEGORIES]])
-    return list(w.TOWN_HEAD), rows
+                     g["enterprises"], *[g[c] for c in CATEGORIES],
+                     *([w.BASIS.get(g["amount_basis"], "")] if with_basis else [])])
+    return list(w.TOWN_HEAD) + ([w.TOWN_BASIS_HEAD] if with_basis else []), rows
 
 
 def journal_table(plan: RunPlan, lang: str) -> tuple[list[str], list[list]]:
@@ -127,27 +143,31 @@ def journal_table(plan: RunPlan, lang: str) -> tuple[list[str], list[list]]:
 def render_plan(plan: RunPlan, policy: Policy, lang: str, view: str, committing: bool) -> str:
     from engine.render import environment
     totals = town_totals(plan, policy)
-    _, rows = town_table(plan, policy, lang)
-    shown = [[r[0], r[1], r[2], *[f"{Decimal(v):,.2f}" for v in r[3:]]] for r in rows]
+    head, rows = town_table(plan, policy, lang, with_basis=True)
+    shown = [[r[0], r[1], r[2], *[f"{Decimal(v):,.2f}" for v in r[3:-1]], r[-1]] for r in rows]
     enterprise_awards = [a for a in plan.new_awards if a.kind == "enterprise"]
     show_terms = any(len(a.instalments) > 1 or a.clawback_years for a in enterprise_awards)
     from engine.localtime import local_time
     zone_name = policy.jurisdiction.time_zone
     text = environment().get_template(f"awards_{lang}.txt.j2").render(
         view=view, p=plan, dry=not committing, committing=committing, total=totals[-1], rows=shown,
-        show_terms=show_terms, when=lambda stamp: local_time(stamp, zone_name), **_helpers(lang, plan.terms))
+        show_terms=show_terms, when=lambda stamp: local_time(stamp, zone_name), head=head, **_helpers(lang, plan.terms))
     return _tidy(text)
 
 
 def render_ledger_summary(summary: dict, lang: str) -> str:
     from engine.render import environment
     s = dict(summary)
-    s["instalments"] = {k: {"count": v["count"], "yuan": Decimal(v["yuan"])} for k, v in summary["instalments"].items()}
+    s["instalments"] = {k: {"count": v["count"], "yuan": Decimal(v["yuan"]), "assumed": Decimal(v["assumed_yuan"])}
+                        for k, v in summary["instalments"].items()}
+    s["town_awards"] = {k: {"count": v["count"], "yuan": Decimal(v["yuan"]), "assumed": Decimal(v["assumed_yuan"])}
+                        for k, v in summary["town_awards"].items()}
     s["clawbacks"] = {"count": summary["clawbacks"]["count"], "yuan": Decimal(summary["clawbacks"]["yuan"])}
     from engine.localtime import local_time, zone_of_policy
     # Committed times are stored in UTC; each is shown in its policy's district time zone.
     s["run_rows"] = [[r["run_id"], r["award_year"], r["as_of"], r["policy_id"], r["policy_hash"][:12],
                       Path(r["register_file"]).name, r["awards"], f"{from_fen(r['award_fen']):,.2f}",
+                      words(lang).BASIS.get(r.get("amount_basis"), ""),
                       local_time(r["committed_at"], zone_of_policy(r["policy_id"]))]
                      for r in summary["runs"]]
     text = environment().get_template(f"awards_{lang}.txt.j2").render(view="ledger", s=s, **_helpers(lang))

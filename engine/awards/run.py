@@ -14,6 +14,8 @@ from typing import Optional
 
 from engine import __version__
 from engine.awards.ledger import Ledger, LedgerError, from_fen, to_fen
+from engine.awards.ledger_state import references_of
+from engine.awards.net_increase import counted_json
 from engine.awards.plan import RunContext, RunItem, RunPlan, plan_run, prepare_items
 from engine.awards.present import (journal_table, plan_json, render_ledger_summary, render_payments, render_plan,
                                    town_table)
@@ -91,7 +93,8 @@ def _write(ledger: Ledger, ctx: RunContext, plan: RunPlan) -> int:
             "inclusion_month": a.inclusion_month, "enterprise_name": a.name, "town": a.town,
             "beneficiary": a.beneficiary, "beneficiary_type": a.beneficiary_type, "amount_fen": to_fen(a.amount),
             "rule_id": a.rule_id, "clause_id": a.clause_id, "decision_id": a.decision_id,
-            "clawback_years": a.clawback_years,
+            "clawback_years": a.clawback_years, "amount_basis": a.basis,
+            "amount_reference": a.reference or references_of(a.amount_lines, {}),
             "terms": json.dumps(ctx.terms.as_json() if a.kind == "enterprise" else {}, ensure_ascii=False,
                                 sort_keys=True)})
         a.award_id, a.run_id = award_id, run_id
@@ -126,6 +129,14 @@ def _write(ledger: Ledger, ctx: RunContext, plan: RunPlan) -> int:
         ledger.insert("clawbacks", {"award_id": k.award_id, "run_id": run_id, "exit_event_id": exit_id,
                                     "review_year": k.review_year, "amount_fen": to_fen(k.amount)})
         k.run_id = run_id
+    for t in plan.town_net:
+        if t.to_record:
+            ledger.insert("town_awards", {
+                "run_id": run_id, "award_year": ctx.year, "place": t.place, "beneficiary_type": t.beneficiary_type,
+                "entries": len(t.entries), "exits": len(t.exits), "per_enterprise_fen": to_fen(t.per_enterprise),
+                "amount_fen": to_fen(t.amount), "amount_basis": t.provenance, "amount_reference": t.reference,
+                "counted": json.dumps(counted_json(t), ensure_ascii=False, sort_keys=True), "status": "payable"})
+            t.run_id = run_id
     return run_id
 
 
@@ -154,6 +165,9 @@ def pay(ledger: Ledger, *, paid_on: date, reference: str, year: Optional[int], e
                     "paid_on": paid_on.isoformat(), "reference": reference.strip(),
                     "recorded_at": datetime.now(timezone.utc).isoformat(timespec="seconds")})
                 for r in rows:
+                    if r["instalment_id"] is None:        # a town award per net increase: paid whole, once
+                        ledger.pay_town_award(r["town_award_id"], payment_id)
+                        continue
                     ledger.set_status(r["instalment_id"], "payable", "paid", reason="paid", payment_id=payment_id,
                                       detail={"paid_on": paid_on.isoformat()})
                 problems = ledger.verify()

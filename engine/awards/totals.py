@@ -11,6 +11,9 @@
 
 `decision_lines` reads evaluated results (report, what-if); `year_journal` reads an award run's plan
 (new and committed awards, instalment changes, clawbacks). `totals_by_place` adds either up.
+
+Every line carries the basis of its amount (engine/provenance.py: source | decided | assumed), and every
+total the weakest basis of the lines in it, so a total that includes an assumed amount says so.
 """
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ from typing import Any, Iterable, Optional
 
 from engine.families import AWARD_KINDS
 from engine.policy import Policy
+from engine.provenance import combined_basis
 
 CATEGORIES = ("award", "payable", "deferred", "forfeited", "clawback")
 TYPE_ORDER = {"enterprise": 0, "town": 1, "development_zone": 2}
@@ -35,6 +39,7 @@ class JournalLine:
     amount: Decimal
     run_id: Optional[int]
     kind: str = ""              # the award it belongs to: enterprise | town
+    basis: Optional[str] = None # of the amount: source | decided | assumed (None: not known)
 
 
 def place_type(place: str, policy: Policy) -> str:
@@ -66,7 +71,7 @@ def decision_lines(results: Iterable[Any], policy: Policy) -> list[JournalLine]:
                 continue
             paid, btype = beneficiary(kind, r.name, r.town, d.beneficiary, policy)
             lines.append(JournalLine("award", place_of(r.town, paid, btype), btype, r.enterprise_id, r.name,
-                                     d.amount_yuan, None, kind))
+                                     d.amount_yuan, None, kind, getattr(d, "amount_basis", None)))
     return lines
 
 
@@ -76,7 +81,7 @@ def year_journal(plan) -> list[JournalLine]:
     lines: list[JournalLine] = []
     for a in [*plan.committed_awards, *plan.new_awards]:
         lines.append(JournalLine("award", place_of(a.town, a.beneficiary, a.beneficiary_type), a.beneficiary_type,
-                                 a.enterprise_id, a.name, a.amount, a.run_id, a.kind))
+                                 a.enterprise_id, a.name, a.amount, a.run_id, a.kind, a.basis))
     for ch in [*plan.committed_changes, *plan.changes]:
         category = {"payable": "payable", "forfeited": "forfeited"}.get(ch.new)
         if ch.old is None and ch.new == "pending":
@@ -84,13 +89,29 @@ def year_journal(plan) -> list[JournalLine]:
         if category:
             lines.append(JournalLine(category, place_of(ch.town, ch.beneficiary, ch.beneficiary_type),
                                      ch.beneficiary_type, ch.enterprise_id, ch.name, ch.amount, ch.run_id,
-                                     ch.award_kind))
+                                     ch.award_kind, ch.basis))
     for k in [*plan.committed_clawbacks, *plan.clawbacks]:
         lines.append(JournalLine("clawback", k.town, "enterprise", k.enterprise_id, k.name, k.amount, k.run_id,
-                                 "enterprise"))
-    for t in getattr(plan, "town_net", []):      # a town-level amount: no enterprise of its own
-        if t.amount:
-            lines.append(JournalLine("award", t.place, t.beneficiary_type, "", t.place, t.amount, None, "town"))
+                                 "enterprise", k.basis))
+    lines += town_net_lines(getattr(plan, "town_net", []))
+    return lines
+
+
+def town_net_lines(rows) -> list[JournalLine]:
+    """Town awards per net increase (engine/awards/net_increase.py): a town-level amount with no
+    enterprise of its own, awarded and payable at once. The year's view counts the award the ledger
+    recorded (at its recorded amount), or the one this year-end run records; a count before the year's
+    end is shown by the run, not totalled."""
+    lines = []
+    for t in rows:
+        if t.recorded is not None:
+            amount, run_id, basis = t.recorded.amount, t.recorded.run_id, t.recorded.basis
+        elif t.to_record:
+            amount, run_id, basis = t.amount, t.run_id, t.provenance
+        else:
+            continue
+        for category in ("award", "payable"):
+            lines.append(JournalLine(category, t.place, t.beneficiary_type, "", t.place, amount, run_id, "town", basis))
     return lines
 
 
@@ -108,16 +129,21 @@ def totals_by_place(lines: Iterable[JournalLine], policy: Policy) -> list[dict]:
     for line in lines:
         g = groups.setdefault((line.place, line.beneficiary_type),
                               {"place": line.place, "beneficiary_type": line.beneficiary_type, "enterprises": set(),
-                               **{c: Decimal("0.00") for c in CATEGORIES}})
+                               "bases": set(), **{c: Decimal("0.00") for c in CATEGORIES}})
         g[line.category] += line.amount
+        if line.amount:
+            g["bases"].add(line.basis)
         if line.category == "award" and line.enterprise_id:
             g["enterprises"].add(line.enterprise_id)
     key = place_order(policy)
     rows = sorted(groups.values(), key=lambda g: (*key(g["place"]), TYPE_ORDER[g["beneficiary_type"]]))
     awarded = set().union(*(g["enterprises"] for g in rows)) if rows else set()
+    every_basis = set().union(*(g["bases"] for g in rows)) if rows else set()
     for g in rows:
         g["enterprises"] = len(g["enterprises"])
+        g["amount_basis"] = combined_basis(g.pop("bases"))
     total = {"place": None, "beneficiary_type": None, "enterprises": len(awarded),
+             "amount_basis": combined_basis(every_basis),
              **{c: sum((g[c] for g in rows), Decimal("0.00")) for c in CATEGORIES}}
     return rows + [total]
 
