@@ -3,7 +3,11 @@
 `diff` lists every enterprise whose decision or amount changes, with the rules whose finding changed
 and the changed parameters those rules use (the cause, clause by clause); totals the budget effect by
 beneficiary type and by town; and the effect on the year's target attainment. `sweep` varies one
-parameter over a range and reports counts, money and the target gap at each value."""
+parameter over a range and reports counts, money and the target gap at each value.
+
+Every amount, before and after, carries its basis (engine/provenance.py): the baseline's own (an
+assumed default is assumed in the baseline too), and a value the reform sets is assumed (a what-if is
+no one's decision); a total with any assumed part is assumed."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -19,6 +23,7 @@ from engine.evaluate import Evaluator
 from engine.facts import Enterprise
 from engine.analysis.reform import Reform, apply_reform
 from engine.policy import Policy
+from engine.provenance import combined_basis
 from engine.rules_model import Rulebook
 
 
@@ -37,6 +42,8 @@ class Change:
     parameters: list[str]            # changed parameters those rules use
     clauses: list[str]
     beneficiary: Optional[str] = None
+    before_basis: Optional[str] = None       # of the amount: source | decided | assumed
+    after_basis: Optional[str] = None
 
     @property
     def amount_delta(self) -> Decimal:
@@ -70,6 +77,9 @@ class Diff:
     budget_by_town: dict[tuple[str, str], tuple[Decimal, Decimal]] = field(default_factory=dict)   # (town, kind)
     attainment: tuple[Optional[Attainment], Optional[Attainment]] = (None, None)
     enterprises: int = 0
+    # The basis of each budget figure, before and after (keys as in budget_by_type / budget_by_town).
+    basis_by_type: dict[str, tuple[Optional[str], Optional[str]]] = field(default_factory=dict)
+    basis_by_town: dict[tuple[str, str], tuple[Optional[str], Optional[str]]] = field(default_factory=dict)
 
 
 def changed_parameters(base: Policy, reformed: Policy, as_of: date) -> dict[str, tuple[Any, Any]]:
@@ -119,11 +129,17 @@ def diff(enterprises: list[Enterprise], policy: Policy, book: Rulebook, reform: 
                 out.changes.append(_change(b, db, da, changed))
     for kind, _ in AWARD_KINDS:
         out.budget_by_type[kind] = (Decimal(0), Decimal(0))
+    bases: dict = {}
     for results, used, idx in ((base_results, policy, 0), (new_results, reformed, 1)):
         # Where money goes: the same rules as the report and the award run (engine/awards/totals.py).
         for line in decision_lines(results, used):
             _add(out.budget_by_type, line.kind, idx, line.amount)
             _add(out.budget_by_town, (line.place, line.kind), idx, line.amount)
+            for key in (("type", line.kind), ("town", (line.place, line.kind))):
+                bases.setdefault(key, (set(), set()))[idx].add(line.basis)
+    for (table, key), (before, after) in bases.items():
+        target = out.basis_by_type if table == "type" else out.basis_by_town
+        target[key] = (combined_basis(before), combined_basis(after))
     out.attainment = (attainment(base_results, policy, book, as_of, enterprises),
                       attainment(new_results, reformed, book, as_of, enterprises))
     return out
@@ -145,7 +161,9 @@ def _change(result: EnterpriseResult, before: Decision, after: Decision, changed
         params = {p.name for f in after.findings for p in f.params if p.name in changed}
     return Change(result.enterprise_id, result.name, result.town, before.type, before.outcome, after.outcome,
                   before.amount_yuan, after.amount_yuan, [f.rule.id for f in responsible], sorted(params),
-                  sorted({f.rule.clause for f in responsible}), after.beneficiary or before.beneficiary)
+                  sorted({f.rule.clause for f in responsible}), after.beneficiary or before.beneficiary,
+                  before.amount_basis if before.amount_yuan is not None else None,
+                  after.amount_basis if after.amount_yuan is not None else None)
 
 
 @dataclass
@@ -156,6 +174,7 @@ class SweepPoint:
     awards_total: Decimal
     enterprise_awards: int
     attainment: Attainment
+    awards_basis: Optional[str] = None       # of the total: assumed if any amount in it is
 
 
 def sweep(enterprises: list[Enterprise], policy: Policy, book: Rulebook, param: str, values: list[Any],
@@ -173,14 +192,16 @@ def sweep(enterprises: list[Enterprise], policy: Policy, book: Rulebook, param: 
             results = ev.evaluate_frame(frame).results()
         else:
             results = Evaluator(reformed, book, as_of).evaluate_many(enterprises)
-        total = sum((line.amount for line in decision_lines(results, reformed)), Decimal(0))
+        lines = decision_lines(results, reformed)
+        total = sum((line.amount for line in lines), Decimal(0))
         points.append(SweepPoint(
             value=value,
             eligible=sum(r.decision(UPGRADE).outcome == "eligible" for r in results),
             pool=sum(r.decision(POOL).outcome == "eligible" for r in results),
             awards_total=total,
             enterprise_awards=sum(r.decision(ENTERPRISE_AWARD).outcome == "awarded" for r in results),
-            attainment=attainment(results, reformed, book, as_of, enterprises)))
+            attainment=attainment(results, reformed, book, as_of, enterprises),
+            awards_basis=combined_basis(line.basis for line in lines if line.amount)))
         if progress is not None:
             progress(1)
     return points
@@ -220,18 +241,25 @@ def render_diff(d: Diff, policy: Policy, book: Rulebook, lang: str) -> str:
 
     words = environment().get_template(f"_words_{lang}.j2").module
     return environment().get_template(f"diff_{lang}.txt.j2").render(
-        d=d, labels=labels, fmt_param=fmt_param, money=lambda v: money(v, lang), OUTCOME=words.OUTCOME,
+        d=d, labels=labels, any_assumed=_any_assumed(d), fmt_param=fmt_param, money=lambda v: money(v, lang), OUTCOME=words.OUTCOME,
         signed=lambda v: ("+" if v > 0 else "") + money(v, lang),
         family_labels={k: (f.spec.label_zh if lang == "zh" else f.spec.label_en) for k, f in book.families.items()}
     ).strip()
 
 
+def _any_assumed(d: Diff) -> bool:
+    kinds = [b for pair in [*d.basis_by_type.values(), *d.basis_by_town.values()] for b in pair]
+    kinds += [b for c in d.changes for b in (c.before_basis, c.after_basis)]
+    return "assumed" in kinds
+
+
 def diff_json(d: Diff) -> dict:
     from engine.output import json_value
 
-    def pair(t):
+    def pair(t, basis=(None, None)):
         return {"before": json_value(t[0], "money"), "after": json_value(t[1], "money"),
-                "delta": json_value(t[1] - t[0], "money")}
+                "delta": json_value(t[1] - t[0], "money"),
+                "amount_basis": {"before": basis[0], "after": basis[1]}}
 
     def att(a: Attainment):
         return {"year": a.year, "included_this_year": a.included_this_year, "eligible_now": a.eligible_now,
@@ -243,12 +271,14 @@ def diff_json(d: Diff) -> dict:
         "changed_parameters": {k: {"before": json_value(b), "after": json_value(a)}
                                for k, (b, a) in d.changed_parameters.items()},
         "changes": [{"enterprise_id": c.enterprise_id, "name": c.name, "town": c.town, "type": c.type,
-                     "before": {"outcome": c.before_outcome, "amount_yuan": json_value(c.before_amount, "money")},
-                     "after": {"outcome": c.after_outcome, "amount_yuan": json_value(c.after_amount, "money")},
+                     "before": {"outcome": c.before_outcome, "amount_yuan": json_value(c.before_amount, "money"),
+                                "amount_basis": c.before_basis},
+                     "after": {"outcome": c.after_outcome, "amount_yuan": json_value(c.after_amount, "money"),
+                               "amount_basis": c.after_basis},
                      "rules": c.rules, "parameters": c.parameters, "clauses": c.clauses,
                      "beneficiary": c.beneficiary} for c in d.changes],
-        "budget_by_type": {k: pair(v) for k, v in d.budget_by_type.items()},
-        "budget_by_town": [{"town": town, "beneficiary_type": kind, **pair(v)}
+        "budget_by_type": {k: pair(v, d.basis_by_type.get(k, (None, None))) for k, v in d.budget_by_type.items()},
+        "budget_by_town": [{"town": town, "beneficiary_type": kind, **pair(v, d.basis_by_town.get((town, kind), (None, None)))}
                            for (town, kind), v in sorted(d.budget_by_town.items())],
         "target_attainment": {"before": att(d.attainment[0]), "after": att(d.attainment[1])},
     }

@@ -165,7 +165,8 @@ def sweep_rows(swept: Swept) -> list[dict[str, Any]]:
     """One row per value tried (money as yuan text, as in every JSON output)."""
     from engine.output import json_value
     return [{"value": p.value, "eligible": p.eligible, "pool": p.pool, "enterprise_awards": p.enterprise_awards,
-             "awards_total_yuan": json_value(p.awards_total, "money"), "projected_new": p.attainment.projected,
+             "awards_total_yuan": json_value(p.awards_total, "money"), "awards_total_basis": p.awards_basis,
+             "projected_new": p.attainment.projected,
              "target_new_total": p.attainment.target_new_total, "gap": p.attainment.gap} for p in swept.points]
 
 

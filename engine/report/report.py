@@ -3,7 +3,9 @@ summarises a register's evaluation for an officer: counts, decisions by family, 
 totals by town and beneficiary type, the de-listing warnings by level, and charts.
 
 This module only counts and lays out: it reads the decisions the engine made (never re-deciding
-anything) and computes chart geometry. Every word is in engine/templates/report.html.j2 and
+anything) and computes chart geometry. Every amount carries its basis (engine/provenance.py: the policy
+text, a district decision, or assumed); a total is as firm as its weakest part, so a card, table cell or
+chart that adds up any assumed amount is marked assumed. Every word is in engine/templates/report.html.j2 and
 _report_words_<lang>.j2; every value reaches the page through jinja's autoescape.
 
 Extension point: other parts of the product (priority ranking, targets, what-if) add a section by
@@ -27,6 +29,7 @@ from engine.families import (AWARD_TYPES, DELISTING_WARNING, ENTERPRISE_AWARD, P
 from engine.decisions import EnterpriseResult
 from engine.output import json_value
 from engine.policy import Policy
+from engine.provenance import combined_basis
 from engine.render import environment, money
 from engine.rules_model import Rulebook
 
@@ -94,7 +97,7 @@ def _amount(result: EnterpriseResult, type_: str) -> Decimal:
 
 def award_list(results: list[EnterpriseResult], lang: str) -> list[dict]:
     """Every enterprise awarded (enterprise award, town award or both), in register order: what finance
-    pays, firm by firm."""
+    pays, firm by firm, each amount with its basis."""
     rows = []
     for r in results:
         ent, town = r.decision(ENTERPRISE_AWARD), r.decision(TOWN_AWARD)
@@ -102,9 +105,23 @@ def award_list(results: list[EnterpriseResult], lang: str) -> list[dict]:
             continue
         rows.append({"enterprise": r.name, "id": r.enterprise_id, "town": r.town,
                      "enterprise_amount": money(_amount(r, ENTERPRISE_AWARD), lang) if ent.outcome == "awarded" else "",
+                     "enterprise_basis": ent.amount_basis if ent.outcome == "awarded" else None,
                      "beneficiary": town.beneficiary if town.outcome == "awarded" else "",
-                     "town_amount": money(_amount(r, TOWN_AWARD), lang) if town.outcome == "awarded" else ""})
+                     "town_amount": money(_amount(r, TOWN_AWARD), lang) if town.outcome == "awarded" else "",
+                     "town_basis": town.amount_basis if town.outcome == "awarded" else None})
     return rows
+
+
+def decided_references(results: list[EnterpriseResult]) -> list[str]:
+    """The documents (文号) that decided an amount paid in these results, in first-seen order."""
+    refs: dict[str, None] = {}
+    for r in results:
+        for d in r.decisions:
+            if d.type in AWARD_TYPES and d.outcome == "awarded":
+                for line in getattr(d, "amount_lines", None) or ():
+                    if line.chosen and line.param.provenance == "decided" and line.param.reference:
+                        refs.setdefault(line.param.reference)
+    return list(refs)
 
 
 def build_report_data(results: list[EnterpriseResult], policy: Policy, book: Rulebook, as_of: str, lang: str, *,
@@ -127,6 +144,8 @@ def build_report_data(results: list[EnterpriseResult], policy: Policy, book: Rul
         "enterprise_amount": fmt_money(award_totals["enterprise_amount"], True),
         "town_amount": fmt_money(award_totals["town_amount"], True),
         "total_amount": fmt_money(grand_total, True), "total_amount_short": fmt_money(grand_total),
+        "enterprise_basis": award_totals["enterprise_basis"], "town_basis": award_totals["town_basis"],
+        "total_basis": award_totals["basis"],
         "total_amount_yuan": json_value(grand_total, "money"),
         "red": len(warnings["red"]), "yellow": len(warnings["yellow"]),
         "towns_with_firms": len(towns), "towns_in_jurisdiction": len(policy.jurisdiction.towns),
@@ -155,8 +174,9 @@ def build_report_data(results: list[EnterpriseResult], policy: Policy, book: Rul
         "town_totals": money_cells(town_totals, ("enterprise_amount",)),
         "award_rows": [money_cells(p, ("enterprise_amount", "town_amount", "total")) for p in award_rows],
         "award_totals": money_cells(award_totals, ("enterprise_amount", "town_amount", "total")),
-        "award_by_type": [{"kind": k, "count": c, "amount": fmt_money(a, True)}
-                          for k, (c, a) in by_type.items() if c or k != "development_zone"],
+        "award_by_type": [{"kind": k, "count": c, "amount": fmt_money(a, True), "basis": combined_basis(b)}
+                          for k, (c, a, b) in by_type.items() if c or k != "development_zone"],
+        "references": decided_references(results),
         "warnings": warnings, "origin_rows": origin_rows, "charts": charts, "town": town,
         "award_list": award_list(results, lang),
         "refused": [{**x, "reason": x["reason"][lang]} for x in refused_candidates(results, book, int(as_of[:4]))],
@@ -191,7 +211,7 @@ def _by_town(results: list[EnterpriseResult], policy: Policy) -> tuple[list[dict
     for r in results:
         row = by_town.setdefault(r.town, {"town": r.town, "firms": 0, "in_park": 0, "upgrade": 0, "pool": 0,
                                           "enterprise_awards": 0, "enterprise_amount": Decimal(0),
-                                          "priority": 0, "red": 0, "yellow": 0})
+                                          "enterprise_bases": set(), "priority": 0, "red": 0, "yellow": 0})
         row["firms"] += 1
         row["in_park"] += bool(r.in_park)
         row["upgrade"] += _outcome(r, UPGRADE) == "eligible"
@@ -204,30 +224,44 @@ def _by_town(results: list[EnterpriseResult], policy: Policy) -> tuple[list[dict
         if line.kind == "enterprise":
             by_town[line.place]["enterprise_awards"] += 1
             by_town[line.place]["enterprise_amount"] += line.amount
+            by_town[line.place]["enterprise_bases"].add(line.basis)
     towns = sorted(by_town.values(), key=lambda row: key(row["town"]))
     totals = {k: sum(row[k] for row in towns) for k in ("firms", "in_park", "upgrade", "pool",
                                                         "enterprise_awards", "priority", "red", "yellow")}
     totals["enterprise_amount"] = sum((row["enterprise_amount"] for row in towns), Decimal(0))
+    totals["enterprise_basis"] = combined_basis(b for row in towns for b in row["enterprise_bases"])
+    for row in towns:
+        row["enterprise_basis"] = combined_basis(row.pop("enterprise_bases"))
     return towns, totals
 
 
 def _awards_by_place(results: list[EnterpriseResult], policy: Policy) -> tuple[list[dict], dict, dict]:
     """Award counts and amounts by place and by beneficiary type (engine/awards/totals.py rules)."""
     places: dict[str, dict] = {}
-    by_type = {"enterprise": [0, Decimal(0)], "town": [0, Decimal(0)], "development_zone": [0, Decimal(0)]}
+    by_type = {t: [0, Decimal(0), set()] for t in ("enterprise", "town", "development_zone")}
     for line in decision_lines(results, policy):
         p = places.setdefault(line.place, {"place": line.place, "kind": place_type(line.place, policy),
                                            "enterprise_count": 0, "enterprise_amount": Decimal(0),
-                                           "town_count": 0, "town_amount": Decimal(0)})
+                                           "town_count": 0, "town_amount": Decimal(0),
+                                           "enterprise_bases": set(), "town_bases": set()})
         p[f"{line.kind}_count"] += 1
         p[f"{line.kind}_amount"] += line.amount
+        p[f"{line.kind}_bases"].add(line.basis)
         by_type[line.beneficiary_type][0] += 1
         by_type[line.beneficiary_type][1] += line.amount
+        by_type[line.beneficiary_type][2].add(line.basis)
     key = place_order(policy)
     award_rows = sorted(places.values(), key=lambda p: key(p["place"]))
+    bases: dict[str, set] = {"enterprise": set(), "town": set()}
     for p in award_rows:
         p["total"] = p["enterprise_amount"] + p["town_amount"]
-    totals = {"enterprise_count": sum(p["enterprise_count"] for p in award_rows),
+        for kind in bases:
+            bases[kind] |= p[f"{kind}_bases"]
+            p[f"{kind}_basis"] = combined_basis(p.pop(f"{kind}_bases"))
+        p["basis"] = combined_basis((p["enterprise_basis"], p["town_basis"]))
+    totals = {"enterprise_basis": combined_basis(bases["enterprise"]), "town_basis": combined_basis(bases["town"]),
+              "basis": combined_basis(bases["enterprise"] | bases["town"]),
+              "enterprise_count": sum(p["enterprise_count"] for p in award_rows),
               "enterprise_amount": sum((p["enterprise_amount"] for p in award_rows), Decimal(0)),
               "town_count": sum(p["town_count"] for p in award_rows),
               "town_amount": sum((p["town_amount"] for p in award_rows), Decimal(0)),
