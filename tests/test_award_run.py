@@ -248,8 +248,9 @@ def test_by_town_csv_has_chinese_headers_and_matches_the_table(tmp_path, ledger_
     raw = out.read_text(encoding="utf-8")
     assert raw.startswith("\ufeff")
     table = list(csv.reader(io.StringIO(raw.lstrip("\ufeff"))))
-    assert table[0] == ["乡镇（街道）", "奖励对象类型", "户数", "奖励金额（元）", "本年应付（元）", "暂缓拨付（元）", "取消（元）", "追回（元）"]
-    assert table[-1][:4] == ["合计", "", "6", "720000.00"]
+    assert table[0] == ["乡镇（街道）", "奖励对象类型", "户数", "奖励金额（元）", "本年应付（元）", "暂缓拨付（元）", "取消（元）", "追回（元）",
+                        "金额依据"]
+    assert table[-1][:4] == ["合计", "", "6", "720000.00"] and table[-1][-1] == "假定值（待确认）"
     assert sum(Decimal(r[3]) for r in table[1:-1]) == Decimal("720000.00")
     assert {r[1] for r in table[1:-1]} == {"企业", "乡镇（街道）"}
     shown = run_cli("awards", REGISTER, "--year", 2024, "--ledger", ledger, "--by", "town")
