@@ -198,3 +198,17 @@ def test_sheets_cite_nothing_outside_the_policy_and_speak_the_sheets_language(zh
     industrial = rows[next(k for k in rows if "enterprise_award_industrial" in k)][2]
     assert "三(一)只规定“给予一定支持奖励”，未规定金额" in industrial and "names no amount" not in industrial
     assert "三(一) says 给予一定支持奖励 without an amount; 10万元 is this tool's default" in en_md
+
+
+def test_a_chinese_sheet_of_the_example_policy_gives_every_parameter_note_in_chinese():
+    """Each parameter's note (section 六) is in the sheet's language for the example policy too: no
+    English sentence where a Chinese note belongs (ids, codes and standard numbers aside)."""
+    register = ROOT / "policies" / "example-district-2024" / "sample-registers" / "2024.csv"
+    result = run("review", "915001017P3WP9W6WH", register, "--as-of", AS_OF, "--policy", "example-district-2024")
+    assert result.exit_code == 0, result.output
+    rows = table_rows(result.stdout, "## 六、参数及来源")
+    assert any("【假定值】" in r[2] for r in rows)
+    for row in rows:
+        note = re.sub(r"（参数 [^）]*）|\b\w+(?:[._/-]\w+)+\b|\b[A-Z]+\d*\b", " ", row[2])
+        words = re.findall(r"(?<![A-Za-z])[A-Za-z]{3,}(?![A-Za-z])", note)
+        assert not words, (row[0], words)
