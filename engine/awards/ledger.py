@@ -250,6 +250,7 @@ class Ledger:
 
     def __init__(self, conn: sqlite3.Connection, path: Optional[Path]):
         self.conn, self.path = conn, path
+        self.file_version: Optional[int] = None     # an older file read through a migrated copy: its version
 
     @classmethod
     def open(cls, path: Union[str, Path], *, create: bool = True, readonly: bool = False) -> "Ledger":
@@ -288,9 +289,8 @@ class Ledger:
             try:
                 conn.row_factory = sqlite3.Row
                 ledger._check_identity()
-                if ledger.user_version() != SCHEMA_VERSION:
-                    raise LedgerError(f"{path}: schema version {ledger.user_version()}; open it once for "
-                                      f"writing (a dry run of `scaleup awards`) to bring it to {SCHEMA_VERSION}")
+                if ledger.user_version() < SCHEMA_VERSION:
+                    return cls._read_migrated(conn, path)
                 return ledger
             except sqlite3.Error as exc:
                 last = exc
@@ -299,6 +299,22 @@ class Ledger:
                 conn.close()
                 raise
         raise LedgerError(f"{path}: not a readable ledger ({last or 'it cannot be opened for reading'})")
+
+    @classmethod
+    def _read_migrated(cls, conn: sqlite3.Connection, path: Path) -> "Ledger":
+        """A ledger of an older schema opened for reading: its content is copied into memory and
+        brought to this schema there, so reading works and the file is left as it is (the next write,
+        a committed run or payment, migrates the file itself)."""
+        memory = sqlite3.connect(":memory:", isolation_level=None)
+        try:
+            conn.backup(memory)
+        finally:
+            conn.close()
+        memory.row_factory = sqlite3.Row
+        ledger = cls(memory, path)
+        ledger.file_version = ledger.user_version()
+        ledger._migrate()
+        return ledger
 
     @classmethod
     def empty(cls) -> "Ledger":
@@ -494,7 +510,7 @@ class Ledger:
                                                 for r in c.execute("SELECT award_id, status, amount_fen FROM instalments")))
         clawed = c.execute("SELECT count(*), coalesce(sum(amount_fen), 0) FROM clawbacks").fetchone()
         events = c.execute("SELECT kind, count(*) FROM scope_events GROUP BY kind").fetchall()
-        return {"ledger": self.name, "schema_version": self.user_version(), "runs": runs,
+        return {"ledger": self.name, "schema_version": self.file_version or self.user_version(), "runs": runs,
                 "instalments": by_status, "town_awards": town, "basis_derived": derived,
                 "clawbacks": {"count": clawed[0], "fen": clawed[1], "yuan": str(from_fen(clawed[1]))},
                 "scope_events": {k: n for k, n in events}, "problems": damage or self.verify()}
