@@ -267,7 +267,7 @@ def test_the_walkthrough_in_the_authoring_guide_gives_the_figures_it_shows(tmp_p
     assert "企业奖励拨付条款：首期 40%（依据：本文件三(一)），余款次年年报时仍在规上的拨付（依据：本文件三(一)）" in first
     assert town_total(2024) == {"乡镇（街道）": "合计", "奖励对象类型": "", "户数": "5", "奖励金额（元）": "430000.00",
                                 "本年应付（元）": "202000.00", "暂缓拨付（元）": "228000.00", "取消（元）": "0.00",
-                                "追回（元）": "0.00"}
+                                "追回（元）": "0.00", "金额依据": "政策原文"}      # the example states its amounts
     paid = cli("ledger", "pay", "--ledger", ledger, "--year", 2024, "--paid-on", "2025-03-20",
                "--reference", "示财〔2025〕8号", "--commit")
     assert "已登记拨付：10 笔，合计 202,000.00元" in paid

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Iterator, Optional, Union
 
 from engine.awards.ledger_state import (AwardRow, EventRow, InstalmentRow, LedgerState, award_basis,  # noqa: F401
-                                       from_fen, to_fen)
+                                       from_fen, money_by_status, to_fen)
 from engine.awards.sqlite_file import damage_message, integrity_problems, readonly_connections
 from engine.errors import EngineError, ScaleupError
 from engine.provenance import combined_basis
@@ -229,18 +229,6 @@ MIGRATIONS: list[list[str]] = [
     ],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
-
-
-def _money_by_status(statuses, rows) -> dict[str, dict]:
-    """Count, yuan and the assumed part (engine/provenance.py) per status of (status, fen, basis) rows."""
-    out = {s: {"count": 0, "fen": 0, "assumed_fen": 0} for s in statuses}
-    for status, fen, basis in rows:
-        out[status]["count"] += 1
-        out[status]["fen"] += fen
-        out[status]["assumed_fen"] += fen if basis == "assumed" else 0
-    for entry in out.values():
-        entry["yuan"], entry["assumed_yuan"] = str(from_fen(entry["fen"])), str(from_fen(entry["assumed_fen"]))
-    return out
 
 
 # ------------------------------------------------------------------------------------ opening
@@ -478,9 +466,9 @@ class Ledger:
             return {**self._summary(damage), "damaged": bool(damage)}
         except sqlite3.DatabaseError as exc:
             return {"ledger": self.name, "schema_version": self.user_version(), "runs": [],
-                    "instalments": _money_by_status(STATUSES, ()),
+                    "instalments": money_by_status(STATUSES, ()),
                     "clawbacks": {"count": 0, "fen": 0, "yuan": "0.00"}, "scope_events": {},
-                    "town_awards": _money_by_status(("payable", "paid"), ()),
+                    "town_awards": money_by_status(("payable", "paid"), ()),
                     "basis_derived": 0,
                     "problems": (damage or [f"damaged file: {exc}"])[:INTEGRITY_MESSAGES], "damaged": True}
 
@@ -501,12 +489,12 @@ class Ledger:
             bases[r["award_id"]] = basis
             run_bases.append((r["run_id"], basis))
             derived += was_derived
-        town = _money_by_status(("payable", "paid"), c.execute("SELECT status, amount_fen, amount_basis FROM town_awards"))
+        town = money_by_status(("payable", "paid"), c.execute("SELECT status, amount_fen, amount_basis FROM town_awards"))
         run_bases += [(r[0], r[1]) for r in c.execute("SELECT run_id, amount_basis FROM town_awards")]
         for r in runs:
             r["award_yuan"] = str(from_fen(r["award_fen"]))
             r["amount_basis"] = combined_basis(b for run_id, b in run_bases if run_id == r["run_id"])
-        by_status = _money_by_status(STATUSES, ((r["status"], r["amount_fen"], bases[r["award_id"]])
+        by_status = money_by_status(STATUSES, ((r["status"], r["amount_fen"], bases[r["award_id"]])
                                                 for r in c.execute("SELECT award_id, status, amount_fen FROM instalments")))
         clawed = c.execute("SELECT count(*), coalesce(sum(amount_fen), 0) FROM clawbacks").fetchone()
         events = c.execute("SELECT kind, count(*) FROM scope_events GROUP BY kind").fetchall()
@@ -543,8 +531,8 @@ class Ledger:
             rows.append({**dict(r), "amount_basis": basis, "amount_reference": reference, "basis_derived": derived})
         if enterprise_ids:
             return rows
-        town = """SELECT * FROM town_awards WHERE status = 'payable'""" + (" AND award_year = ?" if year else "")
-        for r in self.conn.execute(town + " ORDER BY award_year, town_award_id", [year] if year else []):
+        town = "SELECT * FROM town_awards WHERE status = 'payable'" + (" AND award_year = ?" if year is not None else "")
+        for r in self.conn.execute(town + " ORDER BY award_year, town_award_id", [] if year is None else [year]):
             rows.append({"instalment_id": None, "town_award_id": r["town_award_id"], "enterprise_id": "",
                          "enterprise_name": r["place"], "award_kind": "town_net", "award_year": r["award_year"],
                          "beneficiary": r["place"], "beneficiary_type": r["beneficiary_type"], "town": r["place"],

@@ -54,6 +54,18 @@ def award_basis(conn: sqlite3.Connection, row) -> tuple[Optional[str], Optional[
     return basis, reference, True
 
 
+def money_by_status(statuses, rows) -> dict[str, dict]:
+    """Count, yuan and the assumed part (engine/provenance.py) per status of (status, fen, basis) rows."""
+    out = {s: {"count": 0, "fen": 0, "assumed_fen": 0} for s in statuses}
+    for status, fen, basis in rows:
+        out[status]["count"] += 1
+        out[status]["fen"] += fen
+        out[status]["assumed_fen"] += fen if basis == "assumed" else 0
+    for entry in out.values():
+        entry["yuan"], entry["assumed_yuan"] = str(from_fen(entry["fen"])), str(from_fen(entry["assumed_fen"]))
+    return out
+
+
 @dataclass
 class TownAwardRow:
     """A town award per net increase of firms in scope (engine/awards/net_increase.py), one per place and year."""

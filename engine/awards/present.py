@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Optional
 
 from engine.awards.ledger import from_fen
+from engine.awards.ledger_state import references_of
 from engine.awards.net_increase import as_json as net_increase_json
 from engine.awards.plan import Award, Change, Clawback, RunPlan
 from engine.awards.terms import CENT, Terms, ratio_text
@@ -26,7 +27,8 @@ def plan_json(plan: RunPlan, policy: Policy) -> dict:
                 "beneficiary_type": a.beneficiary_type, "amount_yuan": money(a.amount), "decision_id": a.decision_id,
                 "rule_id": a.rule_id or None, "clause_id": a.clause_id or None, "run_id": a.run_id,
                 "award_id": a.award_id, "clawback_years": a.clawback_years, "amount_basis": a.basis,
-                "amount_reference": a.reference, **({"amount_basis_derived": True} if a.basis_derived else {}),
+                "amount_reference": a.reference or references_of(a.amount_lines, {}),
+                **({"amount_basis_derived": True} if a.basis_derived else {}),
                 "amount_lines": [{**{k: v for k, v in line.items() if k not in ("amount", "label_zh", "label_en")},
                                   "amount_yuan": money(line["amount"])} for line in a.amount_lines],
                 "instalments": [{"seq": i.seq, "kind": i.kind, "due_year": i.due_year, "amount_yuan": money(i.amount),
