@@ -60,7 +60,9 @@ def enterprise_document(contract: Contract, result: Any, values: dict, *,
         if contract.detail == "full":
             fnd = findings[k] if findings is not None else (
                 explain_family(plan, values, contract.book)[0] if plan.evaluable else [])
-            doc["conditions"] = [_condition(contract, c) for f in fnd for c in f.conditions]
+            every = [_condition(contract, c, d.rule_id) for f in fnd for c in f.conditions]
+            if every:
+                doc["conditions"] = every
             doc["rules"] = [{"rule_id": f.rule.id, "kind": f.rule.kind, "status": f.status,
                              "included_from": f.included_from, "missing_facts": f.missing_facts} for f in fnd]
         if contract.explain and explanations is not None:
@@ -108,17 +110,23 @@ def _decision(contract: Contract, plan: FamilyPlan, d: Any, values: dict, paid: 
         for rid in rules:
             node = plan.nodes.get(rid)
             if node is not None:
-                conditions += [_condition(contract, c) for c in condition_findings(rid, node, values, exact)]
+                conditions += [_condition(contract, c, d.rule_id) for c in condition_findings(rid, node, values, exact)]
     basis = None
     if d.amount_yuan is not None:       # the weakest provenance of the amounts paid (zero amounts add nothing)
         basis = combined_basis(plan.params[by_id[r].amount_param].provenance for r in paid
                                if r in by_id and plan.params[by_id[r].amount_param].value)
-    doc = {"type": d.type, "outcome": d.outcome, "rule_id": d.rule_id, "clause_id": d.clause_id,
-           "rule_ids": [*rules, *[r for r in paid if r not in rules]],
-           "clause_ids": list(dict.fromkeys([d.clause_id, *(r.clause for r in cited)])),
-           "interpretations": list(interpretations),
-           "amount_yuan": json_value(d.amount_yuan, "money") if d.amount_yuan is not None else None}
-    # Optional members are left out when empty (the schema says so): a summary line stays small.
+    doc = {"type": d.type, "outcome": d.outcome, "rule_id": d.rule_id, "clause_id": d.clause_id}
+    # Members that would only repeat another, or say nothing, are left out (the schema says when): a
+    # summary line stays under 3 KB. rule_ids/clause_ids: when more than the decision's own rule/clause.
+    rule_ids = [*rules, *[r for r in paid if r not in rules]]
+    if rule_ids != [d.rule_id]:
+        doc["rule_ids"] = rule_ids
+    clause_ids = list(dict.fromkeys([d.clause_id, *(r.clause for r in cited)]))
+    if clause_ids != [d.clause_id]:
+        doc["clause_ids"] = clause_ids
+    doc["interpretations"] = list(interpretations)
+    if d.amount_yuan is not None:
+        doc["amount_yuan"] = json_value(d.amount_yuan, "money")
     if basis:
         doc["amount_basis"] = basis
     if d.type == "town_award":
@@ -131,16 +139,30 @@ def _decision(contract: Contract, plan: FamilyPlan, d: Any, values: dict, paid: 
         doc["missing_facts"] = list(d.missing_facts)
     if d.reason:
         doc["reason"] = d.reason
-    doc["conditions"] = conditions
-    doc["parameters"] = [{"name": p.name, "value": json_value(p.value, p.parameter.type),
-                          "provenance": p.provenance} for p in params.values()]
+    if conditions:
+        doc["conditions"] = conditions
+    if params:
+        doc["parameters"] = parameter_references(params.values())
     return doc
 
 
-def _condition(contract: Contract, c) -> dict:
+def parameter_references(params) -> dict:
+    """The parameters behind a decision by kind of provenance, each with its value in force:
+    {"source": {"scale_threshold": "20000000.00"}, "assumed": {...}} (each kind named once, not per
+    parameter). Notes, sources and clauses are in the policy document under the same names."""
+    out: dict[str, dict] = {}
+    for p in params:
+        out.setdefault(p.provenance, {})[p.name] = json_value(p.value, p.parameter.type)
+    return out
+
+
+def _condition(contract: Contract, c, decided_by: str) -> dict:
+    """One condition; its rule_id only when it is not the decision's own rule_id (most conditions
+    belong to the one deciding rule)."""
     kind = contract.kinds.get(c.fact) if c.fact else (c.params[0].parameter.type if c.params else None)
-    out = {"rule_id": c.rule_id, "fact": c.fact, "value": json_value(c.value, kind), "op": c.op,
-           "threshold": json_value(c.threshold, kind if c.fact else None), "met": c.met}
+    out = {"rule_id": c.rule_id} if c.rule_id != decided_by else {}
+    out.update(fact=c.fact, value=json_value(c.value, kind), op=c.op,
+               threshold=json_value(c.threshold, kind if c.fact else None), met=c.met)
     if c.margin is not None:
         out["margin"] = json_value(c.margin, kind)
     return out

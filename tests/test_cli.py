@@ -140,14 +140,12 @@ def test_check_json_follows_the_output_contract():
         assert [d["type"] for d in doc["decisions"]] == list(DECISION_TYPES)
         for d in doc["decisions"]:
             assert d["outcome"] in OUTCOMES[d["type"]]
-            for key in ("rule_id", "clause_id", "rule_ids", "clause_ids", "interpretations", "amount_yuan",
-                        "conditions", "parameters"):
+            for key in ("rule_id", "clause_id", "interpretations"):
                 assert key in d
-            assert d["amount_yuan"] is None or (isinstance(d["amount_yuan"], str) and "." in d["amount_yuan"])
-            for c in d["conditions"]:
+            assert "amount_yuan" not in d or (isinstance(d["amount_yuan"], str) and "." in d["amount_yuan"])
+            for c in d.get("conditions", []):
                 assert {"fact", "value", "op", "threshold", "met"} <= set(c)
-            for p in d["parameters"]:
-                assert {"name", "value", "provenance"} <= set(p)
+            assert set(d.get("parameters", {})) <= {"source", "decided", "assumed"}    # by kind of provenance
             if d["type"] == "town_award":
                 assert "beneficiary" in d
             if d["outcome"] == "awarded":
