@@ -123,20 +123,37 @@ class Formatter:
     def any_of(self, finding) -> Optional[dict]:
         """For a rule whose test has alternatives (any), what the reader needs: that one suffices
         (`top`: the rule is one any-group), the alternatives by label, and the first that held."""
-        cond = next((fam.conditions[finding.rule.id] for fam in self.book.families.values()
-                     if finding.rule.id in fam.conditions), None)
-        if cond is None or not any(isinstance(n, AnyOf) for n in self._nodes(cond)):
+        shape = self._any_of_shape(finding.rule.id)
+        if shape is None:
             return None
-        if not isinstance(cond, AnyOf):
+        if shape is False:
             return {"top": False, "held": None}
         held = None
-        for alt in cond.any:
-            facts = {n.fact for n in self._nodes(alt) if getattr(n, "fact", None)}
+        for facts, label in shape:
             tested = [c for c in finding.conditions if c.fact in facts]
             if tested and all(c.met for c in tested):
-                held = self._alt_label(alt) or "、".join(self.fact_label(f) for f in sorted(facts))
+                held = label
                 break
         return {"top": True, "held": held}
+
+    def _any_of_shape(self, rule_id: str):
+        """What any_of needs of a rule, the same for every enterprise (worked out once per rule): None
+        (no alternatives), False (alternatives inside), or each top alternative's facts and label."""
+        memo = self.__dict__.setdefault("_any_of", {})
+        if rule_id not in memo:
+            cond = next((fam.conditions[rule_id] for fam in self.book.families.values()
+                         if rule_id in fam.conditions), None)
+            if cond is None or not any(isinstance(n, AnyOf) for n in self._nodes(cond)):
+                memo[rule_id] = None
+            elif not isinstance(cond, AnyOf):
+                memo[rule_id] = False
+            else:
+                alts = []
+                for alt in cond.any:
+                    facts = {n.fact for n in self._nodes(alt) if getattr(n, "fact", None)}
+                    alts.append((facts, self._alt_label(alt) or "、".join(self.fact_label(f) for f in sorted(facts))))
+                memo[rule_id] = alts
+        return memo[rule_id]
 
     def _alt_label(self, alt) -> Optional[str]:
         if isinstance(alt, Ref) and alt.ref in self.book.definitions:
@@ -190,11 +207,58 @@ def display_width(text: str) -> int:
 
 
 def render_decision(decision: Decision, result: EnterpriseResult, book: Rulebook, lang: str = "zh") -> str:
-    fmt = Formatter(book, lang)
+    words = _explain_words(book, lang)
     template = environment().get_template(f"explain_{lang}.txt.j2")
-    return template.render(d=decision, r=result, fmt=fmt, family=book.families[decision.type].spec,
-                           families={k: f.spec for k, f in book.families.items()},
-                           money=lambda v, both=False: money(v, lang, both)).strip()
+    return template.render(d=decision, r=result, family=book.families[decision.type].spec, **words).strip()
+
+
+_EXPLAIN_WORDS: dict[tuple[int, str], tuple[Rulebook, dict]] = {}
+REMEMBERED_LINES = 20000     # distinct condition lines kept per rulebook and language (then started afresh)
+
+
+def _explain_words(book: Rulebook, lang: str) -> dict:
+    """What every explanation of one rulebook in one language shares, built once: the formatter, the
+    provenance of each parameter (its template rendered once per parameter, not at every mention) and
+    the condition lines already rendered (an explanation repeats the same lines: 是否法人单位 是, every
+    parameter's source — rendered once, then remembered)."""
+    hit = _EXPLAIN_WORDS.get((id(book), lang))
+    if hit is not None and hit[0] is book:
+        return hit[1]
+    fmt = Formatter(book, lang)
+    provenance_template = environment().get_template(f"provenance_{lang}.txt.j2")
+    provenances: dict[int, tuple[ResolvedParam, str]] = {}
+    lines: dict[tuple, tuple] = {}
+
+    def provenance(rp: ResolvedParam) -> str:
+        found = provenances.get(id(rp))
+        if found is None or found[0] is not rp:
+            found = provenances[id(rp)] = (rp, provenance_template.render(p=rp))
+        return found[1]
+
+    def remember(macro, c, no_margin=False) -> str:
+        """The condition macro's text for c, rendered once per distinct condition. The key holds
+        everything the macro reads; parameters by identity (they live as long as the rulebook's plan,
+        and are kept in the key so an id is never reused while remembered)."""
+        key = (c.fact, _value_key(c.value), c.op, _value_key(c.threshold), c.context, _value_key(c.margin),
+               c.missing_note_zh, c.missing_note_en, bool(no_margin), tuple(map(id, c.params)))
+        found = lines.get(key)
+        if found is None or any(a is not b for a, b in zip(found[0], c.params)):
+            if len(lines) >= REMEMBERED_LINES:
+                lines.clear()
+            found = lines[key] = (tuple(c.params), str(macro(c, no_margin)))
+        return found[1]
+
+    words = {"fmt": fmt, "families": {k: f.spec for k, f in book.families.items()},
+             "money": lambda v, both=False: money(v, lang, both), "provenance": provenance, "remember": remember}
+    if len(_EXPLAIN_WORDS) >= 8:         # a long-lived process (tests, the web app) loads many rulebooks
+        _EXPLAIN_WORDS.clear()
+    _EXPLAIN_WORDS[(id(book), lang)] = (book, words)
+    return words
+
+
+def _value_key(value: Any) -> tuple:
+    """A value as a dictionary key that tells apart what prints differently (1 and True, 1.0 and 1.00)."""
+    return (type(value), repr(value))
 
 
 # Outcomes that are not a plain "yes": a one-line reason says why.
