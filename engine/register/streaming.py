@@ -132,10 +132,11 @@ class RowChecker:
         self.scan, self.as_of = scan, as_of
         self.towns = TownResolver(jurisdiction)
         self.id_label = scan.header.fields["enterprise_id"].label
+        self.memo: dict = {}          # cells already parsed (validate_row), for this file's header
 
     def check(self, row_no: int, cells: list) -> Union[tuple[int, Enterprise], RejectedRow]:
         scan = self.scan
-        outcome = validate_row(cells, scan.header, as_of=self.as_of, towns=self.towns)
+        outcome = validate_row(cells, scan.header, as_of=self.as_of, towns=self.towns, memo=self.memo)
         problems = [InputProblem(scan.name, row_no, f.column, f.message) for f in outcome.findings]
         if scan.lossy and undecodable(cells):
             problems.insert(0, InputProblem(scan.name, row_no, None, UNDECODABLE_PROBLEM))

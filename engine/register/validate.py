@@ -30,7 +30,14 @@ class RowOutcome:
     enterprise_id: Optional[str] = None   # as normalised, for the duplicate check across rows
 
 
-def validate_row(cells: list[Any], header: HeaderMap, *, as_of: date, towns: TownResolver) -> RowOutcome:
+MEMO_LIMIT = 2_000        # distinct cells remembered per column; a column with more is not remembered
+
+
+def validate_row(cells: list[Any], header: HeaderMap, *, as_of: date, towns: TownResolver,
+                 memo: Optional[dict] = None) -> RowOutcome:
+    """`memo` (a dict the caller keeps for one header): text cells already parsed, by column — a
+    register repeats the same words, flags, codes and dates on every row. Only values are remembered
+    (they are immutable); a cell that fails is parsed again, so its message is the same every time."""
     values: dict[str, Any] = {}
     failed: set[str] = set()
     findings: list[Finding] = []
@@ -54,10 +61,21 @@ def validate_row(cells: list[Any], header: HeaderMap, *, as_of: date, towns: Tow
             if where.column.required:
                 problem(column_id, f"{where.column.describe()} is required but the cell is empty")
             continue
+        seen = memo.get(column_id, {}) if memo is not None and type(raw) is str else None
+        if seen is not None and raw in seen:
+            values[column_id] = seen[raw]
+            continue
         try:
             values[column_id] = parse_cell(where.column, raw, unit=where.money_unit)
         except CellError as exc:
             problem(column_id, str(exc))
+            continue
+        if seen is not None:
+            if len(seen) < MEMO_LIMIT:
+                memo[column_id] = seen
+                seen[raw] = values[column_id]
+            else:
+                memo[column_id] = None     # a column of distinct values (ids, names, amounts): not worth it
 
     for column_id in ("enterprise_id", "industry_code"):
         if column_id in values:
