@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any, Optional, Sequence
 
 from engine.errors import EngineError
@@ -25,6 +26,7 @@ CORRUPT_ENV = "SCALEUP_TEST_CORRUPT_COLUMNAR"
 CHECK_MODES = ("columnar", "exact", "off")     # how a run's rows were cross-checked (recorded in the output)
 COMPARED = ("outcome", "rule_id", "clause_id", "amount_yuan", "beneficiary", "attributes", "triggered",
             "triggered_codes", "missing_facts", "reason")
+_fields = attrgetter(*COMPARED)      # a decision's compared fields as one tuple
 
 
 @dataclass(frozen=True)
@@ -49,21 +51,42 @@ class ColumnarCrossCheck:
         if not results:
             return
         batch = self.columnar.evaluate_frame(self.columnar.frame(enterprises))
-        families = self.columnar.families
-        for i, result in enumerate(results):
-            for fam, durable in zip(families, result.decisions):
-                other = batch.decision(fam, i)
-                if self._corrupt and self._corrupt == (result.enterprise_id, fam.name):
-                    other.outcome = "corrupted-by-test-hook"
-                if durable.type != other.type:
-                    raise EngineError(f"cross-check: family order differs ({durable.type} / {other.type})")
-                for name in COMPARED:
-                    mine, theirs = getattr(durable, name), getattr(other, name)
-                    if mine != theirs:
-                        where = f"row {rows[i]}, " if rows is not None else ""
-                        raise EngineError(
-                            f"cross-check failed at {where}enterprise {result.enterprise_id}, {durable.type}: "
-                            f"durable_rules gives {name} {mine!r}, the columnar engine {theirs!r}")
+        for k, fam in enumerate(self.columnar.families):
+            # A columnar decision is a function of its row in the family's result columns: built once per
+            # distinct row (a chunk has a few hundred), then compared with every durable decision that has it.
+            keys = _row_keys(batch.out[fam.name], len(results))
+            seen: dict = {}
+            for i, result in enumerate(results):
+                durable = result.decisions[k]
+                key = keys[i] if keys is not None else None
+                theirs = seen.get(key) if key is not None else None
+                if theirs is None or self._corrupt:
+                    other = batch.decision(fam, i)
+                    if self._corrupt and self._corrupt == (result.enterprise_id, fam.name):
+                        other.outcome = "corrupted-by-test-hook"
+                    theirs = (other.type, _fields(other))
+                    if key is not None and not self._corrupt:
+                        seen[key] = theirs
+                if durable.type != theirs[0]:
+                    raise EngineError(f"cross-check: family order differs ({durable.type} / {theirs[0]})")
+                mine = _fields(durable)
+                if mine != theirs[1]:
+                    name, a, b = next((n, x, y) for n, x, y in zip(COMPARED, mine, theirs[1]) if x != y)
+                    where = f"row {rows[i]}, " if rows is not None else ""
+                    raise EngineError(
+                        f"cross-check failed at {where}enterprise {result.enterprise_id}, {durable.type}: "
+                        f"durable_rules gives {name} {a!r}, the columnar engine {b!r}")
+
+
+def _row_keys(arrays: dict, n: int) -> Optional[list]:
+    """Each row's values across the family's result columns, as one hashable key (None: some value
+    cannot be a key; then every row's decision is built)."""
+    keys = list(zip(*(arrays[name].tolist() for name in sorted(arrays))))
+    try:
+        set(keys[:1])
+    except TypeError:
+        return None
+    return keys if len(keys) == n else None
 
 
 def _corruption() -> Optional[tuple[str, str]]:
