@@ -148,8 +148,11 @@ def row_text(cells: list) -> str:
 
 
 def row_width(cells: list) -> int:
-    """Cells up to the last non-blank one."""
-    return max((i + 1 for i, c in enumerate(cells) if not is_blank(c)), default=0)
+    """Cells up to the last non-blank one (looked for from the end: every row of pass 1 goes through here)."""
+    for i in range(len(cells) - 1, -1, -1):
+        if not is_blank(cells[i]):
+            return i + 1
+    return 0
 
 
 def column_letter(n: int) -> str:
