@@ -298,7 +298,7 @@ def _row_id(raw: Any, column) -> Optional[str]:
     """The enterprise id as validate_row normalises it, or None where it has none (blank, unreadable)."""
     if is_blank(raw):
         return None
-    if type(raw) is str and raw.isascii() and raw.isalnum():
+    if type(raw) is str and raw.isascii() and raw.isalnum() and not column.value_aliases:
         return raw.upper()           # what the lines below make of it, without them (nearly every id)
     try:
         text = parse_cell(column, raw)
