@@ -136,7 +136,7 @@ def policy_new(policy_id: str, source: Path, district: Optional[str], out: Optio
 @click.argument("file", type=click.Path(exists=True, path_type=Path))
 @as_of_option()
 @policy_option
-@format_option("table", "json", "ndjson", "csv")
+@format_option("table", "json", "ndjson", "csv", "parquet")
 @lang_option
 @check_options
 @reform_options

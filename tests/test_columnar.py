@@ -216,15 +216,22 @@ def test_json_has_the_contract_keys_and_durable_conditions():
 # ------------------------------------------------------------------------------- the column loader
 
 def _same_read(path: Path, as_of: date = AS_OF, chunk_rows: int = 50_000):
+    """Both columnar readers (pyarrow's and the standard library's) read what engine/register reads."""
+    for arrow in (True, False):
+        fast = _same_read_by(path, as_of, chunk_rows, arrow)
+    return fast
+
+
+def _same_read_by(path: Path, as_of: date, chunk_rows: int, arrow: bool):
     policy, _ = policy_and_rules()
     try:
         normal = read_register(path, as_of=as_of, policy=policy)
     except InputFileError as exc:
         with pytest.raises(InputFileError) as info:
-            read_register_frame(path, as_of=as_of, policy=policy, chunk_rows=chunk_rows)
+            read_register_frame(path, as_of=as_of, policy=policy, chunk_rows=chunk_rows, arrow=arrow)
         assert str(info.value) == str(exc)
         return None
-    fast = read_register_frame(path, as_of=as_of, policy=policy, chunk_rows=chunk_rows)
+    fast = read_register_frame(path, as_of=as_of, policy=policy, chunk_rows=chunk_rows, arrow=arrow)
     assert fast.headers == normal.headers
     assert fast.warnings == normal.warnings
     assert fast.rejected == normal.rejected

@@ -44,7 +44,11 @@ def uscc_valid(cells) -> np.ndarray:
     arr = np.array(cells, dtype=str)
     if arr.dtype.itemsize // 4 != 18:
         return np.array([len(c) == 18 and bool(uscc_valid([c])[0]) for c in cells], dtype=bool)
-    codes = arr.view(np.uint32).reshape(n, 18).astype(np.int64)
+    return uscc_codes_valid(arr.view(np.uint32).reshape(n, 18).astype(np.int64))
+
+
+def uscc_codes_valid(codes: np.ndarray) -> np.ndarray:
+    """Rows of 18 character codes (or bytes) that are a valid USCC as written."""
     ascii_ = (codes < 128).all(axis=1)
     idx = _USCC_INDEX[np.where(codes < 128, codes, 0)]
     allowed = ascii_ & (idx < 255).all(axis=1)
@@ -107,7 +111,6 @@ class ColumnParser:
         self.cache: dict[str, int] = {}
         self.index: dict = {}
         self.vocab: list = []
-        self.parts: list = []
 
     def exact(self, raw: str) -> Any:
         """The value, None when blank, or UNSURE: engine/register's own parsing, cell by cell."""
@@ -177,23 +180,15 @@ class ColumnParser:
                 else parsed == UNSURE_NUM
         return parsed == -2
 
-    def add(self, parsed: np.ndarray) -> None:
-        self.parts.append(parsed)
-
-    def col(self) -> Col:
-        if not self.parts:
-            values = np.zeros(0, np.int64 if self.numeric else np.int32)
-        else:
-            values = np.concatenate(self.parts)
+    def col_of(self, values: np.ndarray) -> Col:
+        """A Col of parsed values (of this parser: its vocabulary so far)."""
         if self.numeric:
             if values.dtype == object:
                 present = np.array([v != MISSING_NUM for v in values], bool)
-                values = np.where(present, values, 0)
             else:
                 present = values != MISSING_NUM
-                values = np.where(present, values, 0)
-            return Col("num", values, present, self.kind)
-        return Col("cat", values, values >= 0, self.kind, self.vocab)
+            return Col("num", np.where(present, values, 0), present, self.kind)
+        return Col("cat", values, values >= 0, self.kind, list(self.vocab))
 
 
 def int_array(values: list) -> np.ndarray:
@@ -201,3 +196,27 @@ def int_array(values: list) -> np.ndarray:
         return np.array(values, dtype=np.int64)
     except OverflowError:
         return np.array(values, dtype=object)
+
+
+# ------------------------------------------------------------------------------- enterprise id hashes
+# 64-bit FNV-1a over an id's UTF-8 bytes: vectorised for a batch of well-formed USCCs (18 ASCII bytes)
+# and the same function for any other id, so the duplicate check across batches keeps 8 bytes a row.
+# Hashes that repeat are then confirmed on the exact ids (a hash may collide; an id never does).
+_FNV_OFFSET, _FNV_PRIME, _MASK = 0xCBF29CE484222325, 0x100000001B3, (1 << 64) - 1
+
+
+def id_hashes(codes: np.ndarray) -> np.ndarray:
+    """Rows of byte (or ASCII code) values, all of one length, to int64 hashes (id_hash of each)."""
+    h = np.full(len(codes), _FNV_OFFSET, dtype=np.uint64)
+    prime = np.uint64(_FNV_PRIME)
+    with np.errstate(over="ignore"):
+        for j in range(codes.shape[1] if codes.ndim == 2 else 0):
+            h = (h ^ codes[:, j].astype(np.uint64)) * prime
+    return h.view(np.int64)
+
+
+def id_hash(enterprise_id: str) -> int:
+    h = _FNV_OFFSET
+    for b in enterprise_id.encode("utf-8"):
+        h = ((h ^ b) * _FNV_PRIME) & _MASK
+    return h - (1 << 64) if h >= 1 << 63 else h

@@ -8,10 +8,14 @@ import codecs
 import contextlib
 import csv
 import io
+import itertools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+import numpy as np
+
+from engine.columnar.sources import RawBatch, Source
 from engine.errors import InputFileError
 from engine.register.reading import HEADER_SEARCH_ROWS, read_bytes
 
@@ -144,3 +148,30 @@ def csv_records(path: Path, name: str, head: CsvHead):
     """(record number, cells) of every CSV record, streamed."""
     with csv_errors(name):
         yield from enumerate(csv.reader(csv_lines(path, head), delimiter=head.delimiter), start=1)
+
+
+class PythonCsv(Source):
+    """A CSV register read by the standard library (when pyarrow is not installed): plain files as
+    lines split in bulk, others through csv.reader."""
+
+    def __init__(self, path: Path, name: str, head: CsvHead):
+        self.path, self.name, self.text = path, name, head
+        self.delimiter = head.delimiter
+
+    def head(self):
+        if self.text.plain:
+            return plain_records(self.path, self.text)
+        return csv_records(self.path, self.name, self.text)
+
+    def batches(self, ncols: int, after: int, rows: int):
+        if self.text.plain:
+            for numbers, lines in plain_batches(self.path, self.text, rows, [], after):
+                yield RawBatch(np.array(numbers, dtype=np.int64), lines=lines, delimiter=self.delimiter)
+            return
+        records = ((n, cells) for n, cells in csv_records(self.path, self.name, self.text) if n > after)
+        while True:
+            with csv_errors(self.name):
+                batch = list(itertools.islice(records, rows))
+            if not batch:
+                return
+            yield RawBatch(np.array([n for n, _ in batch], dtype=np.int64), records=batch)

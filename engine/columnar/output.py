@@ -43,7 +43,7 @@ def render_table(results: list[ColumnarResult], lang: str) -> str:
 
 # ------------------------------------------------------------------------------- CSV, column-wise
 
-def _csv_cell(text: str) -> str:
+def csv_field(text: str) -> str:
     """csv.writer's QUOTE_MINIMAL for the excel dialect, on a field that is already text."""
     if "," in text or '"' in text or "\r" in text or "\n" in text:
         return '"' + text.replace('"', '""') + '"'
@@ -51,15 +51,20 @@ def _csv_cell(text: str) -> str:
 
 
 def _cell(value: Any) -> str:
-    return _csv_cell(neutralise(value))
+    return csv_field(neutralise(value))
 
 
-def _plain_or_cell(values: list) -> list[str]:
+def plain_text(value: Any) -> str:
+    """A cell of a Parquet output: the value's text as the CSV holds it, before Excel-proofing."""
+    return "" if value is None else str(value)
+
+
+def _plain_or_cell(values: list, _cell=_cell) -> list[str]:
     """Letters and digits only (any script) are written as they are: no formula start, nothing to quote."""
     return [v if v.isalnum() else _cell(v) for v in values]
 
 
-def _mapped(values: list) -> list[str]:
+def _mapped(values: list, _cell=_cell) -> list[str]:
     """_cell of each value, once per distinct value (None is an empty cell)."""
     table = {None: ""}
     for v in set(values):
@@ -78,15 +83,16 @@ def _by_code(codes: np.ndarray, text_of) -> list[str]:
     return out.tolist()
 
 
-def summary_columns(batch: ColumnarBatch) -> dict[str, list[str]]:
-    """Every CSV column as its cell texts (neutralised and quoted), one per enterprise."""
+def summary_columns(batch: ColumnarBatch, _cell=_cell) -> dict[str, list[str]]:
+    """Every CSV column as its cell texts (neutralised and quoted; with _cell=plain_text as they are), one
+    per enterprise."""
     n = batch.n
     f = batch.frame
     ev = batch.ev
     cols: dict[str, list[str]] = {
-        "enterprise_id": _plain_or_cell(f.enterprise_id.tolist()),
-        "name": _plain_or_cell(f.name.tolist()),
-        "town": _mapped(f.town.tolist()),
+        "enterprise_id": _plain_or_cell(f.enterprise_id.tolist(), _cell),
+        "name": _plain_or_cell(f.name.tolist(), _cell),
+        "town": _mapped(f.town.tolist(), _cell),
         "in_park": np.where(f.in_park, "true", "false").tolist(),
         "as_of": [_cell(ev.as_of.isoformat())] * n,
     }
@@ -128,7 +134,7 @@ def summary_columns(batch: ColumnarBatch) -> dict[str, list[str]]:
             for k_, (_, attr, _) in enumerate(fam.classes):
                 if attr == attribute and attribute:
                     hit = a[f"case:{k_}"] >= 0
-                    cols[f"{t}.{key}"] = _mapped(np.where(hit, a[f"value:{k_}"], None).tolist())
+                    cols[f"{t}.{key}"] = _mapped(np.where(hit, a[f"value:{k_}"], None).tolist(), _cell)
         codes = {i: next(r.code for r in plan.family.rules if r.id == fam.rule_ids[i]) for i, *_ in fam.ind}
         cols[f"{t}.triggered"] = _by_code(a["trig"], lambda bits: _cell(" ".join(dict.fromkeys(
             codes[i] for i, _, _, _, b in fam.ind if bits >> b & 1))))
@@ -137,31 +143,42 @@ def summary_columns(batch: ColumnarBatch) -> dict[str, list[str]]:
     return cols
 
 
+def summary_series(batch: ColumnarBatch, _cell=_cell) -> list[list[str]]:
+    """The summary's columns (engine.output.csv_columns) in order, as cell texts."""
+    data = summary_columns(batch, _cell)
+    known = {fam.name for fam in batch.ev.families}
+    series = []
+    for c in csv_columns():
+        if c in data:
+            series.append(data[c])
+        else:
+            if c.split(".")[0] not in known:
+                raise EngineError(f"summary column {c!r} has no columnar counterpart")
+            series.append([""] * batch.n)
+    return series
+
+
+def csv_header(headers: Optional[list[str]] = None, bom: bool = True) -> str:
+    return ("\ufeff" if bom else "") + ",".join(csv_field(neutralise(h, numeric_ok=False))
+                                                for h in (headers or csv_columns())) + "\r\n"
+
+
+def write_csv_rows(batch: ColumnarBatch, fh: IO[str]) -> None:
+    """The batch's summary rows as CSV records (no header)."""
+    series = summary_series(batch)
+    for a in range(0, batch.n, CSV_ROWS_PER_WRITE):
+        b = min(batch.n, a + CSV_ROWS_PER_WRITE)
+        fh.write("\r\n".join(map(",".join, zip(*(s[a:b] for s in series)))) + "\r\n")
+
+
 def write_summary_csv(batch: ColumnarBatch, target: Union[str, IO[str]], *, headers: Optional[list[str]] = None,
                       bom: bool = True) -> None:
     """The bytes engine/tabular.write_csv(target, headers, summary rows) writes for these results; the
     header row is `headers` (e.g. engine.output.csv_headers(lang)), by default the column ids."""
-    columns = csv_columns()
-    data = summary_columns(batch)
-    known = {fam.name for fam in batch.ev.families}
-    series = []
-    for c in columns:
-        if c in data:
-            series.append(data[c])
-        else:
-            fam = c.split(".")[0]
-            if fam not in known:
-                raise EngineError(f"summary column {c!r} has no columnar counterpart")
-            series.append([""] * batch.n)
-    header = ",".join(_csv_cell(neutralise(h, numeric_ok=False)) for h in (headers or columns)) + "\r\n"
-
     def emit(fh):
-        if bom:
-            fh.write("\ufeff")
-        fh.write(header)
-        for a in range(0, batch.n, CSV_ROWS_PER_WRITE):
-            b = min(batch.n, a + CSV_ROWS_PER_WRITE)
-            fh.write("\r\n".join(map(",".join, zip(*(s[a:b] for s in series)))) + "\r\n")
+        fh.write(csv_header(headers, bom))
+        if batch.n:
+            write_csv_rows(batch, fh)
 
     if hasattr(target, "write"):
         emit(target)

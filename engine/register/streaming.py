@@ -40,7 +40,7 @@ from engine.register.units import SAMPLE
 from engine.register.validate import check_units, sample_yuan, validate_row
 
 __all__ = ["RegisterScan", "RowChecker", "IdIndex", "scan_register", "iter_register", "id_key",
-           "DEFAULT_CHUNK_SIZE"]
+           "DEFAULT_CHUNK_SIZE", "csv_encoding", "csv_delimiter"]
 
 DEFAULT_CHUNK_SIZE = 1000
 _BUCKETS = 64
@@ -163,13 +163,9 @@ def scan_register(path, *, columns: tuple[Column, ...], sheet: Optional[str] = N
     name = str(path)
     kind = _kind(path, name)
     if kind == "csv":
-        lossy = False
-        if _starts_with_utf16_bom(path, name):
-            encoding = "utf-16"
-        else:
-            encoding, lossy = text_encoding(lambda: _binary_lines(path), name)
+        encoding, lossy = csv_encoding(path, name)
         try:
-            delimiter = _csv_delimiter(path, encoding, lossy)
+            delimiter = csv_delimiter(path, encoding, lossy)
             scan = _scan(path, name, kind, sheet, encoding, delimiter, columns, lossy)
         except UnicodeDecodeError:
             raise InputFileError(f"{name}: not readable as UTF-8 or GB18030 (GBK) text; "
@@ -341,7 +337,14 @@ def _binary_lines(path: Path) -> Iterator[bytes]:
         yield from fh
 
 
-def _csv_delimiter(path: Path, encoding: str, lossy: bool = False) -> str:
+def csv_encoding(path: Path, name: str) -> tuple[str, bool]:
+    """(encoding, lossy) of a CSV register, as reading.text_encoding decides (UTF-16 by its mark)."""
+    if _starts_with_utf16_bom(path, name):
+        return "utf-16", False
+    return text_encoding(lambda: _binary_lines(path), name)
+
+
+def csv_delimiter(path: Path, encoding: str, lossy: bool = False) -> str:
     with path.open("r", encoding=encoding, newline="", errors="replace" if lossy else "strict") as fh:
         head = fh.read(_CSV_HEAD_CHARS).splitlines()[:HEADER_SEARCH_ROWS]
     # Excel's "Unicode text" and some exports are tab-separated; a comma anywhere up top means CSV.

@@ -1,0 +1,115 @@
+"""Register cells held in pyarrow string arrays, parsed as engine/columnar/cells.py parses Python lists —
+with the same results, so the Arrow and the Python readers agree cell for cell:
+
+* a column of few distinct texts (towns, dates, codes, counts) is dictionary-encoded by pyarrow and each
+  distinct text parsed once by ColumnParser (engine/register's own functions);
+* plain decimal money ([-]digits[.digits], ASCII) becomes integer fen by string operations in pyarrow
+  (no float anywhere); any other money cell is parsed exactly, one distinct text at a time;
+* well-formed USCCs are checked on the bytes (cells.uscc_codes_valid);
+* blank, over-long, control-character and (in a lossily decoded file) undecodable cells are found by
+  pyarrow's string kernels; the rows holding them go to validate_row.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from engine.columnar.cells import MISSING_NUM, ColumnParser, int_array, uscc_codes_valid
+from engine.register.units import places
+
+# Python's str.isspace() characters (what is_blank strips), as one RE2 class: a cell without any other
+# character is blank.
+_SPACE = (r"\t\n\x{0b}\x{0c}\r\x{1c}-\x{1f} \x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}"
+          r"\x{205f}\x{3000}")
+_NOT_SPACE = f"[^{_SPACE}]"
+# engine/register/normalise.CONTROL_CHARACTERS in RE2 spelling.
+_CONTROL = r"[\x{00}-\x{08}\x{0b}\x{0c}\x{0e}-\x{1f}\x{7f}-\x{9f}]"
+
+
+def as_numpy(mask) -> np.ndarray:
+    return np.asarray(mask.to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def non_blank(arr) -> np.ndarray:
+    return as_numpy(pc.match_substring_regex(arr, _NOT_SPACE))
+
+
+def any_non_blank(arr) -> bool:
+    return bool(pc.any(pc.match_substring_regex(arr, _NOT_SPACE)).as_py())
+
+
+def blank_rows(arrays: list) -> np.ndarray:
+    """Rows every cell of which is blank (engine/register/normalise.is_blank)."""
+    n = len(arrays[0]) if arrays else 0
+    blank = np.ones(n, dtype=bool)
+    for arr in arrays:
+        blank &= ~non_blank(arr)
+        if not blank.any():
+            break
+    return blank
+
+
+def controls(arr) -> np.ndarray:
+    return as_numpy(pc.match_substring_regex(arr, _CONTROL))
+
+
+def longer_than(arr, most: int) -> np.ndarray:
+    return as_numpy(pc.greater(pc.utf8_length(arr), most))
+
+
+def holding(arr, text: str) -> np.ndarray:
+    return as_numpy(pc.match_substring(arr, text))
+
+
+def uscc_valid(arr) -> np.ndarray:
+    """cells.uscc_valid on a string array, on its bytes."""
+    n = len(arr)
+    out = np.zeros(n, dtype=bool)
+    right = as_numpy(pc.equal(pc.binary_length(arr), 18))
+    if not right.any():
+        return out
+    sub = arr.filter(pa.array(right)) if not right.all() else arr
+    sub = pa.concat_arrays([sub])              # a fresh array: its bytes start at its first value
+    offsets = np.frombuffer(sub.buffers()[1], dtype=np.int32)[sub.offset:sub.offset + len(sub) + 1]
+    data = np.frombuffer(sub.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]]
+    out[right] = uscc_codes_valid(data.reshape(len(sub), 18).astype(np.int64))
+    return out
+
+
+def parse(parser: ColumnParser, arr) -> np.ndarray:
+    """parser.parse(cells) for the cells of a string array."""
+    if parser.kind == "money" and places(parser.unit) <= 6:
+        return _money(parser, arr)
+    encoded = pc.dictionary_encode(arr)
+    texts = encoded.dictionary.to_pylist()
+    table = parser.parse(texts)
+    indices = encoded.indices.to_numpy(zero_copy_only=False)
+    if table.dtype == object:
+        return int_array([table[i] for i in indices.tolist()])
+    return table[indices]
+
+
+def _money(parser: ColumnParser, arr) -> np.ndarray:
+    """Plain decimal money to fen by string operations (as cells.money_codes); others exactly."""
+    p = places(parser.unit)
+    sign = "-?" if parser.column.signed else ""
+    pattern = f"^(?P<s>{sign})(?P<w>[0-9]{{1,12}})(?:\\.(?P<f>[0-9]{{1,{p}}}))?$"
+    simple = as_numpy(pc.match_substring_regex(arr, pattern))
+    empty = as_numpy(pc.equal(pc.binary_length(arr), 0))
+    fen = np.full(len(arr), MISSING_NUM, dtype=np.int64)
+    if simple.any():
+        parts = pc.extract_regex(arr.filter(pa.array(simple)), pattern)
+        frac = pc.utf8_rpad(parts.field("f"), width=p, padding="0") if p else parts.field("f")
+        digits = pc.binary_join_element_wise(parts.field("s"), parts.field("w"), frac, "")
+        fen[simple] = pc.cast(digits, pa.int64()).to_numpy(zero_copy_only=False)
+    rest = np.flatnonzero(~(simple | empty))
+    if not len(rest):
+        return fen
+    values = parser.parse(arr.take(pa.array(rest)).to_pylist())
+    if values.dtype != object:
+        fen[rest] = values
+        return fen
+    out = fen.astype(object)
+    out[rest] = values
+    return int_array(out.tolist())

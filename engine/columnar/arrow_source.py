@@ -1,0 +1,210 @@
+"""Register files read by pyarrow in record batches, every column as text (no type inference), so that
+the columnar reader validates exactly the cells the row-by-row reader sees.
+
+* CSV: pyarrow.csv.open_csv, block by block. The encoding is chosen as engine/register chooses it
+  (UTF-8, GB18030, or UTF-8 with a few undecodable rows, which are decoded with U+FFFD and then rejected
+  alone, naming the row). Records of another width than the file's usual one (a blank line, a row with
+  an extra cell) are handed over by pyarrow's invalid-row handler with their record number, split by
+  csv.reader and put back in place; so every record keeps the number csv.reader gives it.
+* Parquet: pyarrow.parquet iter_batches, when every column is text; a Parquet file with typed columns
+  (dates, decimals, numbers) is left to engine/register, which reads typed cells as XLSX cells are read.
+
+Memory is bounded by the block (CSV) or batch (Parquet) size: a batch is handed on before the next is
+read. pyarrow is optional (the `columnar` extra): `available()` says whether it is installed.
+"""
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from collections import Counter
+from pathlib import Path
+from typing import Iterator, Optional
+
+import numpy as np
+
+from engine.columnar.sources import RawBatch, Source
+
+BLOCK_BYTES = 1 << 24          # CSV bytes parsed at once (about 100k rows of a typical register)
+PARQUET_ROWS = 65_536
+
+
+def available() -> bool:
+    try:
+        import pyarrow.csv  # noqa: F401
+        import pyarrow.parquet  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+class _Transcoded(io.RawIOBase):
+    """A text file in another encoding (or UTF-8 with undecodable bytes) as UTF-8 bytes, read lazily."""
+
+    def __init__(self, path: Path, encoding: str, errors: str):
+        self.fh = open(path, "rb")
+        self.decoder = codecs.getincrementaldecoder(encoding)(errors=errors)
+        self.buffer = b""
+        self.done = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, target) -> int:
+        while len(self.buffer) < len(target) and not self.done:
+            raw = self.fh.read(1 << 20)
+            self.done = not raw
+            self.buffer += self.decoder.decode(raw, final=self.done).encode("utf-8")
+        n = min(len(target), len(self.buffer))
+        target[:n] = self.buffer[:n]
+        self.buffer = self.buffer[n:]
+        return n
+
+    def close(self) -> None:
+        self.fh.close()
+        super().close()
+
+
+class ArrowCsv(Source):
+    """One CSV register file as record batches of `ncols` text columns."""
+
+    def __init__(self, path: Path, name: str, encoding: str, lossy: bool, delimiter: str,
+                 block_bytes: int = BLOCK_BYTES):
+        self.path, self.name, self.encoding, self.lossy, self.delimiter = path, name, encoding, lossy, delimiter
+        self.block_bytes = block_bytes
+
+    def head(self) -> Iterator[tuple[int, list]]:
+        from engine.columnar.csv_text import csv_errors
+        with open(self.path, encoding=self.encoding, errors="replace" if self.lossy else "strict", newline="") as fh:
+            with csv_errors(self.name):
+                yield from enumerate(csv.reader(fh, delimiter=self.delimiter), start=1)
+
+    def usual_width(self, below: list, header_cells: list) -> int:
+        """The number of cells most records below the header have (pyarrow's column count)."""
+        widths = Counter(len(cells) for cells in below if cells)
+        return widths.most_common(1)[0][0] if widths else max(len(header_cells), 1)
+
+    def records(self, after: int) -> Iterator[tuple[int, list]]:
+        return ((n, cells) for n, cells in self.head() if n > after)
+
+    def _input(self):
+        import pyarrow as pa
+        if self.encoding in ("utf-8-sig", "utf-8") and not self.lossy:
+            return pa.OSFile(str(self.path), "r")       # pyarrow skips a UTF-8 byte order mark itself
+        encoding = "utf-8-sig" if self.encoding == "utf-8-sig" else self.encoding
+        raw = _Transcoded(self.path, encoding, "replace" if self.lossy else "strict")
+        return pa.PythonFile(io.BufferedReader(raw, 1 << 20), mode="r")
+
+    def batches(self, ncols: int, after: int = 0, rows: int = 1 << 30) -> Iterator[RawBatch]:
+        """Every record numbered above `after`, in batches of at most `rows`."""
+        import pyarrow as pa
+        import pyarrow.csv as pcsv
+        odd: list[tuple[int, str]] = []       # (record number, text) of records of another width
+
+        def other_width(row) -> str:
+            odd.append((row.number, row.text))
+            return "skip"
+
+        names = [str(i) for i in range(ncols)]
+        reader = pcsv.open_csv(
+            self._input(),
+            read_options=pcsv.ReadOptions(column_names=names, use_threads=False, block_size=self.block_bytes),
+            parse_options=pcsv.ParseOptions(delimiter=self.delimiter, newlines_in_values=True,
+                                            ignore_empty_lines=False, invalid_row_handler=other_width),
+            convert_options=pcsv.ConvertOptions(column_types={n: pa.string() for n in names},
+                                                strings_can_be_null=False, quoted_strings_can_be_null=False))
+        next_no = 1
+        with reader:
+            for batch in reader:
+                n = batch.num_rows
+                numbers, taken = _numbers(next_no, n, {k for k, _ in odd})
+                mine = [(k, t) for k, t in odd if k < taken]
+                del odd[:len(mine)]
+                next_no = taken
+                for part in _trimmed(_batch(numbers, list(batch.columns), mine, self.delimiter), after):
+                    yield from _sliced(part, rows)
+        if odd:
+            numbers = np.array([k for k, _ in odd], dtype=np.int64)
+            for part in _trimmed(_batch(numbers[:0], None, odd, self.delimiter), after):
+                yield from _sliced(part, rows)
+
+
+def _numbers(start: int, n: int, odd: set[int]) -> tuple[np.ndarray, int]:
+    """The record numbers of n regular records from `start` on, skipping the odd ones; and the number
+    after the last."""
+    if not odd:
+        return np.arange(start, start + n, dtype=np.int64), start + n
+    out = []
+    k = start
+    while len(out) < n:
+        if k not in odd:
+            out.append(k)
+        k += 1
+    while k in odd:        # odd records right after the batch belong to it
+        k += 1
+    return np.array(out, dtype=np.int64), k
+
+
+def _batch(numbers: np.ndarray, arrays, odd: list, delimiter: str) -> RawBatch:
+    if not odd:
+        return RawBatch(numbers, arrays)
+    records = list(zip(numbers.tolist(), map(list, zip(*(a.to_pylist() for a in arrays))))) if arrays else []
+    for k, text in odd:
+        cells = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), []) if text else []
+        records.append((k, cells))
+    records.sort(key=lambda r: r[0])
+    return RawBatch(np.array([k for k, _ in records], dtype=np.int64), records=records)
+
+
+def _sliced(batch: RawBatch, rows: int) -> Iterator[RawBatch]:
+    for a in range(0, len(batch), rows):
+        b = a + rows
+        if batch.records is not None:
+            yield RawBatch(batch.numbers[a:b], records=batch.records[a:b])
+        else:
+            yield RawBatch(batch.numbers[a:b], [x.slice(a, rows) for x in batch.arrays])
+
+
+def _trimmed(batch: RawBatch, after: int) -> Iterator[RawBatch]:
+    if not len(batch) or batch.numbers[-1] <= after:
+        return
+    if batch.numbers[0] > after:
+        yield batch
+        return
+    keep = int(np.searchsorted(batch.numbers, after, side="right"))
+    if batch.records is not None:
+        yield RawBatch(batch.numbers[keep:], records=batch.records[keep:])
+    else:
+        yield RawBatch(batch.numbers[keep:], [a.slice(keep) for a in batch.arrays])
+
+
+# ------------------------------------------------------------------------------- Parquet
+
+class ArrowParquet(Source):
+    """A Parquet register whose columns are all text: its column names are the header (row 0) and its
+    rows are numbered from 1, as engine/register numbers them."""
+
+    def __init__(self, path: Path, name: str, rows: int = PARQUET_ROWS):
+        import pyarrow.parquet as pq
+        self.path, self.name, self.batch_rows = path, name, rows
+        self.file = pq.ParquetFile(path)
+        self.names = list(self.file.schema_arrow.names)
+
+    header_first = True
+
+    def head(self) -> Iterator[tuple[int, list]]:
+        yield 0, list(self.names)
+
+    def all_text(self) -> bool:
+        import pyarrow as pa
+        return all(pa.types.is_string(f.type) or pa.types.is_large_string(f.type) or pa.types.is_null(f.type)
+                   for f in self.file.schema_arrow)
+
+    def batches(self, ncols: int = 0, after: int = 0, rows: int = PARQUET_ROWS) -> Iterator[RawBatch]:
+        import pyarrow as pa
+        start = 1
+        for batch in self.file.iter_batches(batch_size=min(rows, self.batch_rows)):
+            arrays = [c.cast(pa.string()).fill_null("") for c in batch.columns]
+            n = batch.num_rows
+            yield from _trimmed(RawBatch(np.arange(start, start + n, dtype=np.int64), arrays), after)
+            start += n

@@ -1,0 +1,135 @@
+"""`check --engine columnar` end to end, batch by batch: each batch of the register is read
+(reader.open_register_stream), evaluated (ColumnarEvaluator) and written before the next is read, in row
+order, so memory is bounded by the batch size. Outputs: CSV (Excel-safe, as the durable path's), NDJSON
+and JSON (contract v2, engine/contract.py) and Parquet (the CSV's columns as text, one row group per
+batch, into one file).
+
+A duplicated enterprise id rejects every row holding it; when a later batch finds the duplicate of a
+row already written, the finished file is rewritten once without that id's rows (only then).
+"""
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from typing import IO, Optional
+
+from engine.columnar.evaluator import ColumnarEvaluator
+from engine.columnar.output import csv_field, plain_text, contract_lines, csv_header, summary_series, write_csv_rows
+from engine.columnar.reader import CHUNK_ROWS, RegisterStream
+
+FORMATS = ("csv", "ndjson", "json", "parquet")
+
+
+class BatchWriter:
+    """One output file, written batch by batch."""
+
+    def __init__(self, fmt: str, path: Path, *, headers: list[str], contract=None, first_line: Optional[str] = None):
+        self.fmt, self.path, self.contract, self.first_line = fmt, path, contract, first_line
+        self.parquet = None
+        if fmt == "parquet":
+            self.fh = None
+        else:
+            self.fh = open(path, "w", encoding="utf-8", newline="")
+            if fmt == "csv":
+                self.fh.write(csv_header(headers))
+            elif first_line is not None and fmt == "ndjson":
+                self.fh.write(first_line + "\n")
+
+    def write(self, batch) -> None:
+        if not batch.n:
+            return
+        if self.fmt == "csv":
+            write_csv_rows(batch, self.fh)
+        elif self.fmt == "parquet":
+            self._parquet(batch)
+        else:       # ndjson, and json's items (bracketed when the file is finished)
+            self.fh.write("".join(line + "\n" for line in contract_lines(batch, self.contract)))
+
+    def _parquet(self, batch) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+        from engine.output import csv_columns
+        table = pa.table(dict(zip(csv_columns(), summary_series(batch, plain_text))),
+                         schema=pa.schema([(c, pa.string()) for c in csv_columns()]))
+        if self.parquet is None:
+            self.parquet = pq.ParquetWriter(self.path, table.schema)
+        self.parquet.write_table(table)
+
+    def close(self) -> None:
+        if self.fh is not None:
+            self.fh.close()
+        if self.fmt == "parquet":
+            if self.parquet is None:
+                import pyarrow as pa
+                import pyarrow.parquet as pq
+                from engine.output import csv_columns
+                pq.write_table(pa.table({c: pa.array([], pa.string()) for c in csv_columns()}), self.path)
+            else:
+                self.parquet.close()
+
+
+def run(stream: RegisterStream, evaluator: ColumnarEvaluator, writer: BatchWriter,
+        chunk_rows: int = CHUNK_ROWS, on_batch=None) -> None:
+    """Every batch read, evaluated and written in turn; then the duplicates' rows taken out."""
+    try:
+        for _rows, frame in stream.batches(chunk_rows):
+            batch = evaluator.evaluate_frame(frame)
+            writer.write(batch)
+            if on_batch is not None:
+                on_batch(frame.n)
+    finally:
+        writer.close()
+    if stream.duplicate_ids:
+        drop_ids(writer.fmt, writer.path, stream.duplicate_ids)
+
+
+def drop_ids(fmt: str, path: Path, ids: set) -> None:
+    """Rewrite a finished output without the rows of these enterprise ids."""
+    tmp = path.with_name(path.name + ".dedup")
+    if fmt == "parquet":
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        import pyarrow.parquet as pq
+        table = pq.read_table(path)
+        keep = pc.invert(pc.is_in(table.column("enterprise_id"), value_set=pa.array(sorted(ids), pa.string())))
+        pq.write_table(table.filter(keep), tmp)
+    elif fmt == "csv":
+        with open(path, encoding="utf-8", newline="") as src, open(tmp, "w", encoding="utf-8", newline="") as dst:
+            dst.write(src.readline())          # the BOM and header (a header cell never holds a line break)
+            for cells in csv.reader(src):
+                if cells[0] not in ids:
+                    dst.write(",".join(map(csv_field, cells)) + "\r\n")
+    else:
+        with open(path, encoding="utf-8") as src, open(tmp, "w", encoding="utf-8", newline="") as dst:
+            for line in src:
+                if json.loads(line).get("enterprise_id") not in ids:
+                    dst.write(line)
+    tmp.replace(path)
+
+
+def finish_json(spool: Path, target: IO[bytes]) -> None:
+    """JSON (contract v2): the spooled lines as one array, as engine/streams.TextStream writes it."""
+    from engine.streams import TextStream
+    stream = TextStream(target, "json")
+    with open(spool, "rb") as fh:
+        for line in fh:
+            stream.write(line.rstrip(b"\n"))
+    stream.close()
+
+
+def spool_path(near: Optional[Path], suffix: str) -> Path:
+    folder = near.parent if near is not None else Path(tempfile.gettempdir())
+    handle = tempfile.NamedTemporaryFile(dir=folder, suffix=suffix, delete=False)
+    handle.close()
+    return Path(handle.name)
+
+
+def copy_out(path: Path, target: IO[bytes]) -> None:
+    with open(path, "rb") as fh:
+        shutil.copyfileobj(fh, target, 1 << 20)
+
+
+__all__ = ["FORMATS", "BatchWriter", "run", "drop_ids", "finish_json", "spool_path", "copy_out"]

@@ -1,0 +1,62 @@
+"""`check --engine columnar` for CSV, NDJSON, JSON (contract v2) and Parquet output: the register read,
+evaluated and written batch by batch (engine/columnar/pipeline.py), never whole."""
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import IO
+
+from engine.commands.common import Reporter, report_read
+from engine.fileguard import atomic_output
+
+
+def check_in_batches(file: Path, as_of: date, policy, book, o, reporter: Reporter, stdout: IO[str]) -> int:
+    """Returns the number of rejected rows."""
+    from engine.columnar import pipeline
+    from engine.columnar.evaluator import ColumnarEvaluator
+    from engine.columnar.reader import open_register_stream
+    from engine.contract import Contract
+    from engine.output import csv_headers
+    from engine.streams import policy_line
+    stream = open_register_stream(file, as_of=as_of, policy=policy, sheet=o.sheet, notice=reporter.warning)
+    columnar = ColumnarEvaluator(policy, book, as_of)
+    contract = None
+    if o.fmt in ("json", "ndjson"):
+        contract = Contract(columnar.plan.plans, book, engine="columnar", cross_check="off", detail=o.detail)
+    first = policy_line(policy, book, as_of) if o.with_policy else None
+    with atomic_output(o.out) as tmp:
+        # JSON is bracketed at the end and standard output is copied at the end: both go to a spool file.
+        spooled = tmp is None or o.fmt == "json"
+        target = pipeline.spool_path(o.out, "." + o.fmt) if spooled else tmp
+        try:
+            writer = pipeline.BatchWriter("ndjson" if o.fmt == "json" else o.fmt, target,
+                                          headers=csv_headers(o.lang), contract=contract,
+                                          first_line=None if o.fmt == "json" else first)
+            pipeline.run(stream, columnar, writer, o.chunk_size or pipeline.CHUNK_ROWS)
+            if spooled:
+                _deliver(target, tmp, stdout, o.fmt)
+        finally:
+            if spooled:
+                target.unlink(missing_ok=True)
+    report_read(stream, reporter, o.errors)
+    return len(stream.rejected)
+
+
+def _deliver(spool: Path, tmp, stdout: IO[str], fmt: str) -> None:
+    from engine.columnar import pipeline
+    if tmp is not None:
+        with open(tmp, "wb") as fh:
+            pipeline.finish_json(spool, fh)
+        return
+    stdout.flush()
+    buffer = getattr(stdout, "buffer", None)
+    if buffer is None:            # a text stream without bytes (tests)
+        import io
+        sink = io.BytesIO()
+        (pipeline.finish_json if fmt == "json" else pipeline.copy_out)(spool, sink)
+        stdout.write(sink.getvalue().decode("utf-8") + ("\n" if fmt == "json" else ""))
+    else:
+        (pipeline.finish_json if fmt == "json" else pipeline.copy_out)(spool, buffer)
+        if fmt == "json":
+            buffer.write(b"\n")
+        buffer.flush()
