@@ -129,41 +129,147 @@ def best(fn, repeat: int) -> tuple[float, object]:
     return wall, out
 
 
-def cli_has_engine() -> bool:
-    scaleup = ROOT / ".venv" / "bin" / "scaleup"
-    if not scaleup.exists():
-        return False
-    help_text = subprocess.run([str(scaleup), "check", "--help"], capture_output=True, text=True).stdout
-    return "--engine" in help_text
+def tree_rss(pid: int) -> float:
+    """Resident memory (MiB) of a process and all its descendants, now."""
+    import psutil
+    try:
+        proc = psutil.Process(pid)
+        procs = [proc] + proc.children(recursive=True)
+    except psutil.NoSuchProcess:
+        return 0.0
+    total = 0
+    for p in procs:
+        try:
+            total += p.memory_info().rss
+        except psutil.NoSuchProcess:
+            pass
+    return total / 2**20
 
 
 def run_child(cmd: list[str]) -> tuple[float, float, int, float]:
-    """Wall seconds, peak RSS (MiB), exit code and CPU seconds (user + system) of one child process."""
+    """Wall seconds, peak RSS of the process tree (MiB, sampled every 50 ms), exit code and CPU seconds
+    (user + system, the child and the children it waited for) of one command."""
     t = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
+    peak = 0.0
+    while proc.poll() is None:
+        peak = max(peak, tree_rss(proc.pid))
+        time.sleep(0.05)
     wall = time.perf_counter() - t
-    proc.returncode = os.waitstatus_to_exitcode(status)
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     err = proc.stderr.read().decode() if proc.stderr else ""
     if proc.returncode not in (0, 1):
         print(err[-2000:], file=sys.stderr)
-    return wall, usage.ru_maxrss / 1024, proc.returncode, usage.ru_utime + usage.ru_stime
+    return wall, peak, proc.returncode, usage.ru_utime + usage.ru_stime
 
 
-def e2e_worker(path: str, as_of: str, out: str) -> None:
-    """What `scaleup check FILE --engine columnar --format csv --out OUT` does, for a CLI without --engine."""
+def stages(path: str, as_of: str, out: str) -> None:
+    """In a child process: the columnar path's stages on one register, timed apart (CPU seconds):
+    pyarrow's CSV parse alone; read + validate (the reader's batches); evaluation; rendering and
+    writing the CSV. Prints one line of JSON."""
+    import json
+    from engine.columnar import pipeline
     from engine.columnar.evaluator import ColumnarEvaluator
-    from engine.columnar.reader import read_register_frame
-    from engine.columnar.output import write_summary_csv
+    from engine.columnar.reader import open_register_stream
     from engine.evaluate import load_engine_inputs
+    from engine.output import csv_headers
     day = date.fromisoformat(as_of)
     policy, book = load_engine_inputs("wanzhou-2022-80")
-    read = read_register_frame(path, as_of=day, policy=policy)
-    for w in read.warnings:
-        print(f"warning: {w}", file=sys.stderr)
-    batch = ColumnarEvaluator(policy, book, day).evaluate_frame(read.frame)
-    write_summary_csv(batch, out)
-    sys.exit(1 if read.rejected else 0)
+    stream = open_register_stream(path, as_of=day, policy=policy)
+    c = time.process_time()
+    parsed = sum(len(b) for b in stream.reader.source.batches(stream.reader.ncols, stream.reader.header_row,
+                                                               pipeline.CHUNK_ROWS))
+    parse = time.process_time() - c
+    evaluator = ColumnarEvaluator(policy, book, day)
+    writer = pipeline.BatchWriter("csv", Path(out), headers=csv_headers("zh"))
+    read = evaluate = write = 0.0
+    c = time.process_time()
+    rows = 0
+    for _, frame in stream.batches(pipeline.CHUNK_ROWS):
+        c1 = time.process_time()
+        read += c1 - c
+        batch = evaluator.evaluate_frame(frame)
+        c2 = time.process_time()
+        writer.write(pipeline.render(batch, "csv"))
+        c = time.process_time()
+        evaluate += c2 - c1
+        write += c - c2
+        rows += frame.n
+    read += time.process_time() - c
+    writer.close()
+    print(json.dumps({"rows": rows, "parsed": parsed, "parse": parse, "read": read, "evaluate": evaluate,
+                      "write": write, "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+
+
+def to_parquet(csv_path: Path, out: Path) -> None:
+    """The register as Parquet, every column text (as an export from a statistics system would be)."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+    import pyarrow.parquet as pq
+    reader = pcsv.open_csv(csv_path, convert_options=pcsv.ConvertOptions(
+        column_types={h: pa.string() for h in HEADER}, strings_can_be_null=False))
+    with pq.ParquetWriter(out, reader.schema) as writer:
+        for batch in reader:
+            writer.write_batch(batch)
+
+
+def first_rows(src_path: Path, n: int, dst_path: Path) -> Path:
+    if not dst_path.exists():
+        with open(src_path, encoding="utf-8") as src, open(dst_path, "w", encoding="utf-8", newline="") as dst:
+            for _, line in zip(range(n + 1), src):
+                dst.write(line)
+    return dst_path
+
+
+def end_to_end(e2e: Path, args, work: Path) -> None:
+    """The columnar path through the CLI, child processes, peak RSS of the process tree."""
+    import json
+    scaleup = str(ROOT / ".venv" / "bin" / "scaleup")
+    n, size = args_rows(e2e), e2e.stat().st_size
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--stages", str(e2e), args.as_of, str(work / "s.csv")]
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    if out.returncode:
+        print(out.stderr[-2000:])
+        return
+    st = json.loads(out.stdout.strip().splitlines()[-1])
+    print(f"\nstages on {n:,} rows ({size / n:,.0f} bytes a row of CSV), CPU seconds, one process:")
+    for key, label in (("parse", "pyarrow CSV parse alone"), ("read", "read + validate"),
+                       ("evaluate", "evaluate (six families)"), ("write", "render + write CSV")):
+        print(f"  {label:<26} {st[key]:7.2f}s  {st['rows'] / max(st[key], 1e-9):>12,.0f} rows per CPU second")
+    print(f"  peak RSS {st['rss']:,.0f} MiB")
+    for workers in args.workers:
+        wall, rss, code, _ = run_child([scaleup, "check", str(e2e), "--as-of", args.as_of, "--engine", "columnar",
+                                        "--format", "csv", "--out", str(work / "decisions.csv"),
+                                        "--workers", str(workers)])
+        print(f"end to end CSV -> decisions CSV, --workers {workers}: {wall:.1f}s wall, {n / wall:,.0f} rows/s, "
+              f"peak RSS of the process tree {rss:,.0f} MiB, exit {code}")
+    pq_in = e2e.with_suffix(".parquet")
+    if not pq_in.exists():
+        to_parquet(e2e, pq_in)
+    for workers in args.workers:
+        wall, rss, code, _ = run_child([scaleup, "check", str(pq_in), "--as-of", args.as_of, "--engine", "columnar",
+                                        "--format", "parquet", "--out", str(work / "decisions.parquet"),
+                                        "--workers", str(workers)])
+        print(f"end to end Parquet -> Parquet, --workers {workers}: {wall:.1f}s wall, {n / wall:,.0f} rows/s, "
+              f"peak RSS of the process tree {rss:,.0f} MiB, exit {code}")
+
+
+def repeated(src_path: Path, rows: int, dst_path: Path) -> None:
+    """A larger register: the source's rows again and again, each copy with ids of its own."""
+    with open(src_path, encoding="utf-8") as src:
+        header, body = src.readline(), src.read().splitlines()
+    done = 0
+    with open(dst_path, "w", encoding="utf-8", newline="") as dst:
+        dst.write(header)
+        while done < rows:
+            take = body[:rows - done]
+            ids = uscc_ids(len(take), offset=done)
+            dst.write("".join(f"{eid}{line[line.index(','):]}\n" for eid, line in zip(ids, take)))
+            done += len(take)
+
+
+def args_rows(path: Path) -> int:
+    return int(path.stem.rsplit("_", 1)[1])
 
 
 def main() -> None:
@@ -175,11 +281,15 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--workdir", default=None, help="keep the generated files here")
     ap.add_argument("--quick", action="store_true", help="10k/100k rows, end to end on 100k")
-    ap.add_argument("--e2e-worker", nargs=3, metavar=("FILE", "AS_OF", "OUT"), help=argparse.SUPPRESS)
+    ap.add_argument("--more-rows", dest="e2e_more", default="",
+                    help="more end-to-end sizes (the e2e register repeated, new ids), e.g. 10000000")
+    ap.add_argument("--workers", default="1,2", help="--workers values for the end-to-end runs")
+    ap.add_argument("--stages", nargs=3, metavar=("FILE", "AS_OF", "OUT"), help=argparse.SUPPRESS)
     args = ap.parse_args()
-    if args.e2e_worker:
-        e2e_worker(*args.e2e_worker)
+    if args.stages:
+        stages(*args.stages)
         return
+    args.workers = [int(w) for w in args.workers.split(",") if w]
     if args.quick:
         args.rows, args.e2e_rows = "10000,100000", 100_000
     sizes = [int(x) for x in args.rows.split(",") if x]
@@ -244,23 +354,16 @@ def main() -> None:
         big_rate = n / secs
         print(f"speed-up at {n:,} rows against durable's rate: {big_rate / (len(ents) / d_secs):,.0f}x")
 
-    if args.e2e_rows:
-        e2e = work / f"register_{args.e2e_rows}.csv"
-        if not e2e.exists():
-            with open(csv_path, encoding="utf-8") as src, open(e2e, "w", encoding="utf-8", newline="") as dst:
-                for _, line in zip(range(args.e2e_rows + 1), src):
-                    dst.write(line)
-        out = work / "decisions.csv"
-        if cli_has_engine():
-            cmd = [str(ROOT / ".venv" / "bin" / "scaleup"), "check", str(e2e), "--as-of", args.as_of,
-                   "--engine", "columnar", "--format", "csv", "--out", str(out)]
-            how = "scaleup check --engine columnar --format csv"
-        else:
-            cmd = [sys.executable, str(Path(__file__).resolve()), "--e2e-worker", str(e2e), args.as_of, str(out)]
-            how = "in-process equivalent of check --engine columnar --format csv (CLI has no --engine yet)"
-        wall, rss, code, cpu = run_child(cmd)
-        print(f"\nend to end, {args.e2e_rows:,}-row CSV ({how}): {wall:.1f}s wall, {cpu:.1f}s CPU, "
-              f"peak RSS {rss:,.0f} MiB, exit {code}")
+    for rows in [args.e2e_rows] + [int(x) for x in args.e2e_more.split(",") if x]:
+        if rows:
+            e2e = work / f"register_{rows}.csv"
+            if rows <= biggest:
+                first_rows(csv_path, rows, e2e)
+            elif not e2e.exists():
+                repeated(csv_path, rows, e2e)
+            if rows > 5_000_000:       # engine/limits.py REGISTER_ROWS, raised for this run as docs/limits.md says
+                os.environ["SCALEUP_LIMIT_REGISTER_ROWS"] = str(rows + 10)
+            end_to_end(e2e, args, work)
     print(f"\nbench process peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB")
 
 

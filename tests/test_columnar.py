@@ -371,4 +371,4 @@ def test_check_engine_columnar_prints_what_durable_prints():
         assert durable.output == columnar.output
     refused = CliRunner().invoke(main, ["check", register, "--as-of", "2024-12-31", "--engine", "columnar",
                                         "--workers", "2"])
-    assert refused.exit_code == 2 and "--engine columnar evaluates one register file" in refused.output
+    assert refused.exit_code == 2 and "--engine columnar runs --workers" in refused.output

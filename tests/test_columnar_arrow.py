@@ -138,6 +138,15 @@ def test_a_row_with_undecodable_bytes_is_rejected_alone_naming_it(tmp_path):
     assert any("row 5" in line for line in durable[3])
 
 
+def test_workers_and_dask_write_what_one_worker_writes(tmp_path):
+    path = write_csv(tmp_path / "r.csv", hostile_rows())
+    one = outputs(path, tmp_path, "columnar", "ndjson", "--chunk-size", 6)
+    assert outputs(path, tmp_path, "columnar", "ndjson", "--chunk-size", 6, "--workers", 2) == one
+    pytest.importorskip("distributed")
+    assert outputs(path, tmp_path, "columnar", "ndjson", "--chunk-size", 6, "--executor", "dask",
+                   "--workers", 2) == one
+
+
 def test_parquet_out_holds_the_csv_rows_in_order(tmp_path):
     pq = pytest.importorskip("pyarrow.parquet")
     path = write_csv(tmp_path / "r.csv", hostile_rows())
@@ -167,7 +176,7 @@ def _peak_while_reading(path: Path) -> tuple[int, int]:
     seen = 0
     for _, frame in stream.batches(200):
         seen += frame.n
-    peak = tracemalloc.get_traced_memory()[1]
+        peak = tracemalloc.get_traced_memory()[1]      # the peak so far, before the end's duplicate check
     tracemalloc.stop()
     return seen + len(stream.rejected), peak
 

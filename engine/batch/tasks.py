@@ -193,7 +193,7 @@ def worker_for(job: Job) -> ChunkWorker:
 
 def run_task(job: Job, task: tuple) -> Any:
     """One unit of work, in whichever process runs it: ("chunk", rows), ("ids", path),
-    ("locate", (path, keys)) or ("partition", path)."""
+    ("locate", (path, keys)), ("partition", path) or ("columnar", frame)."""
     kind, payload = task
     try:
         if kind == "chunk":
@@ -206,6 +206,9 @@ def run_task(job: Job, task: tuple) -> Any:
             return locate_ids(scan_register(path, columns=job_columns(job), find_duplicates=False), keys)
         if kind == "partition":
             return evaluate_partition(job, payload)
+        if kind == "columnar":            # one batch of --engine columnar (engine/columnar/pipeline.py)
+            from engine.columnar.pipeline import batch_task
+            return batch_task(job, payload)
     except EngineError:
         raise
     except ScaleupError as exc:

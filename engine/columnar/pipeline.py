@@ -10,6 +10,7 @@ row already written, the finished file is rewritten once without that id's rows 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import shutil
 import tempfile
@@ -23,40 +24,44 @@ from engine.columnar.reader import CHUNK_ROWS, RegisterStream
 FORMATS = ("csv", "ndjson", "json", "parquet")
 
 
-class BatchWriter:
-    """One output file, written batch by batch."""
+def render(batch, fmt: str, contract=None):
+    """One evaluated batch as its output: CSV records or NDJSON lines (text), or a pyarrow Table."""
+    if fmt == "csv":
+        buf = io.StringIO()
+        if batch.n:
+            write_csv_rows(batch, buf)
+        return buf.getvalue()
+    if fmt == "parquet":
+        import pyarrow as pa
+        from engine.output import csv_columns
+        return pa.table(dict(zip(csv_columns(), summary_series(batch, plain_text))),
+                        schema=pa.schema([(c, pa.string()) for c in csv_columns()]))
+    return "".join(line + "\n" for line in contract_lines(batch, contract))
 
-    def __init__(self, fmt: str, path: Path, *, headers: list[str], contract=None, first_line: Optional[str] = None):
-        self.fmt, self.path, self.contract, self.first_line = fmt, path, contract, first_line
+
+class BatchWriter:
+    """One output file, written a rendered batch at a time."""
+
+    def __init__(self, fmt: str, path: Path, *, headers: list[str], first_line: Optional[str] = None):
+        self.fmt, self.path = fmt, path
         self.parquet = None
-        if fmt == "parquet":
-            self.fh = None
-        else:
+        self.fh = None
+        if fmt != "parquet":
             self.fh = open(path, "w", encoding="utf-8", newline="")
             if fmt == "csv":
                 self.fh.write(csv_header(headers))
             elif first_line is not None and fmt == "ndjson":
                 self.fh.write(first_line + "\n")
 
-    def write(self, batch) -> None:
-        if not batch.n:
+    def write(self, piece) -> None:
+        if self.fmt != "parquet":
+            self.fh.write(piece)
             return
-        if self.fmt == "csv":
-            write_csv_rows(batch, self.fh)
-        elif self.fmt == "parquet":
-            self._parquet(batch)
-        else:       # ndjson, and json's items (bracketed when the file is finished)
-            self.fh.write("".join(line + "\n" for line in contract_lines(batch, self.contract)))
-
-    def _parquet(self, batch) -> None:
-        import pyarrow as pa
         import pyarrow.parquet as pq
-        from engine.output import csv_columns
-        table = pa.table(dict(zip(csv_columns(), summary_series(batch, plain_text))),
-                         schema=pa.schema([(c, pa.string()) for c in csv_columns()]))
         if self.parquet is None:
-            self.parquet = pq.ParquetWriter(self.path, table.schema)
-        self.parquet.write_table(table)
+            self.parquet = pq.ParquetWriter(self.path, piece.schema)
+        if piece.num_rows:
+            self.parquet.write_table(piece)
 
     def close(self) -> None:
         if self.fh is not None:
@@ -71,15 +76,39 @@ class BatchWriter:
                 self.parquet.close()
 
 
-def run(stream: RegisterStream, evaluator: ColumnarEvaluator, writer: BatchWriter,
-        chunk_rows: int = CHUNK_ROWS, on_batch=None) -> None:
-    """Every batch read, evaluated and written in turn; then the duplicates' rows taken out."""
+# ------------------------------------------------------------------------------- a batch, in any process
+_EVALUATORS: dict = {}
+
+
+def batch_task(job, frame):
+    """engine/batch/tasks.run_task's ("columnar", frame): one batch evaluated and rendered in whichever
+    process (or Dask worker) runs it; the evaluator is compiled once per process and run."""
+    ready = _EVALUATORS.get(job.token)
+    if ready is None:
+        from engine.batch.tasks import load_inputs, with_reform
+        from engine.contract import Contract
+        _EVALUATORS.clear()
+        policy, book = with_reform(load_inputs(job.policy_id), job.reform)
+        evaluator = ColumnarEvaluator(policy, book, job.as_of)
+        contract = None
+        if job.fmt == "ndjson":
+            contract = Contract(evaluator.plan.plans, book, engine="columnar", cross_check="off",
+                                detail=job.output.detail if job.output else "compact")
+        ready = _EVALUATORS[job.token] = (evaluator, contract)
+    evaluator, contract = ready
+    return frame.n, render(evaluator.evaluate_frame(frame), job.fmt, contract)
+
+
+def run(stream: RegisterStream, job, executor, writer: BatchWriter, chunk_rows: int = CHUNK_ROWS,
+        on_batch=None) -> None:
+    """Every batch read here, evaluated and rendered by the executor's workers (in order, a few in
+    flight), written here; then the duplicates' rows taken out."""
+    tasks = (("columnar", frame) for _rows, frame in stream.batches(chunk_rows))
     try:
-        for _rows, frame in stream.batches(chunk_rows):
-            batch = evaluator.evaluate_frame(frame)
-            writer.write(batch)
+        for n, piece in executor.map(job, tasks):
+            writer.write(piece)
             if on_batch is not None:
-                on_batch(frame.n)
+                on_batch(n)
     finally:
         writer.close()
     if stream.duplicate_ids:
@@ -132,4 +161,5 @@ def copy_out(path: Path, target: IO[bytes]) -> None:
         shutil.copyfileobj(fh, target, 1 << 20)
 
 
-__all__ = ["FORMATS", "BatchWriter", "run", "drop_ids", "finish_json", "spool_path", "copy_out"]
+__all__ = ["FORMATS", "BatchWriter", "batch_task", "render", "run", "drop_ids", "finish_json", "spool_path",
+           "copy_out"]

@@ -53,9 +53,14 @@ class CheckOptions:
     def refuse_conflicts(self, file: Path) -> None:
         """Option combinations a check cannot run (cli.py shows them as usage errors, exit 2)."""
         if self.engine_name == "columnar":
-            if file.is_dir() or self.executor_name != "local" or self.workers is not None:
-                raise UsageConflict("--engine columnar evaluates one register file in this process; leave out "
-                                    "--workers and --executor (or use --engine durable)")
+            if file.is_dir():
+                raise UsageConflict("--engine columnar evaluates one register file; give a file (or use "
+                                    "--engine durable for a folder of register files)")
+            if (self.executor_name != "local" or self.workers is not None) and (
+                    self.fmt not in ("csv", "ndjson", "json", "parquet") or self.out is not None
+                    and self.out.suffix.lower() == ".xlsx"):
+                raise UsageConflict("--engine columnar runs --workers and --executor with --format csv, ndjson, "
+                                    "json or parquet")
             if self.fmt == "parquet" and self.out is None:
                 raise UsageConflict("--format parquet needs --out FILE.parquet")
         elif self.fmt == "parquet":
@@ -159,11 +164,11 @@ def _check_columnar(file: Path, as_of: date, policy_id: str, o: CheckOptions, re
     from engine.columnar.reader import read_register_frame
     from engine.exports import DecisionRows, write_decisions_xlsx
     from engine.output import csv_headers
-    policy, book = policy_and_rules(policy_id, reform)
     xlsx_out = o.out is not None and o.out.suffix.lower() == ".xlsx"
     if not xlsx_out and (o.fmt in ("csv", "ndjson", "parquet") or o.fmt == "json" and o.schema == "2"):
         from engine.commands.columnar_stream import check_in_batches
-        return check_in_batches(file, as_of, policy, book, o, reporter, stdout)
+        return check_in_batches(file, as_of, policy_id, reform, o, reporter, stdout)
+    policy, book = policy_and_rules(policy_id, reform)
     read = read_register_frame(file, as_of=as_of, policy=policy, sheet=o.sheet)
     report_read(read, reporter, o.errors)
     columnar = ColumnarEvaluator(policy, book, as_of)

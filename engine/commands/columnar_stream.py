@@ -10,34 +10,39 @@ from engine.commands.common import Reporter, report_read
 from engine.fileguard import atomic_output
 
 
-def check_in_batches(file: Path, as_of: date, policy, book, o, reporter: Reporter, stdout: IO[str]) -> int:
-    """Returns the number of rejected rows."""
+def check_in_batches(file: Path, as_of: date, policy_id: str, reform, o, reporter: Reporter,
+                     stdout: IO[str]) -> int:
+    """Returns the number of rejected rows. Batches are read here and evaluated by --workers processes
+    (or a Dask cluster), a few in flight, and written in order: the output does not depend on them."""
+    from engine.commands.common import policy_and_rules
+    policy, book = policy_and_rules(policy_id, reform)
+    from engine.batch.local import make_executor
+    from engine.batch.tasks import Job
     from engine.columnar import pipeline
-    from engine.columnar.evaluator import ColumnarEvaluator
     from engine.columnar.reader import open_register_stream
-    from engine.contract import Contract
     from engine.output import csv_headers
     from engine.streams import policy_line
     stream = open_register_stream(file, as_of=as_of, policy=policy, sheet=o.sheet, notice=reporter.warning)
-    columnar = ColumnarEvaluator(policy, book, as_of)
-    contract = None
-    if o.fmt in ("json", "ndjson"):
-        contract = Contract(columnar.plan.plans, book, engine="columnar", cross_check="off", detail=o.detail)
+    fmt = "ndjson" if o.fmt == "json" else o.fmt
+    job = Job(policy_id, as_of, fmt, o.lang, output=o.output(), reform=reform)
     first = policy_line(policy, book, as_of) if o.with_policy else None
-    with atomic_output(o.out) as tmp:
-        # JSON is bracketed at the end and standard output is copied at the end: both go to a spool file.
-        spooled = tmp is None or o.fmt == "json"
-        target = pipeline.spool_path(o.out, "." + o.fmt) if spooled else tmp
-        try:
-            writer = pipeline.BatchWriter("ndjson" if o.fmt == "json" else o.fmt, target,
-                                          headers=csv_headers(o.lang), contract=contract,
-                                          first_line=None if o.fmt == "json" else first)
-            pipeline.run(stream, columnar, writer, o.chunk_size or pipeline.CHUNK_ROWS)
-            if spooled:
-                _deliver(target, tmp, stdout, o.fmt)
-        finally:
-            if spooled:
-                target.unlink(missing_ok=True)
+    executor = make_executor(o.executor_name, o.workers or 1, o.scheduler)
+    try:
+        with atomic_output(o.out) as tmp:
+            # JSON is bracketed at the end and standard output is copied at the end: both go to a spool file.
+            spooled = tmp is None or o.fmt == "json"
+            target = pipeline.spool_path(o.out, "." + o.fmt) if spooled else tmp
+            try:
+                writer = pipeline.BatchWriter(fmt, target, headers=csv_headers(o.lang),
+                                              first_line=None if o.fmt == "json" else first)
+                pipeline.run(stream, job, executor, writer, o.chunk_size or pipeline.CHUNK_ROWS)
+                if spooled:
+                    _deliver(target, tmp, stdout, o.fmt)
+            finally:
+                if spooled:
+                    target.unlink(missing_ok=True)
+    finally:
+        executor.close()
     report_read(stream, reporter, o.errors)
     return len(stream.rejected)
 
