@@ -1,16 +1,21 @@
-"""Benchmark: the columnar engine beside the durable_rules path, on a generated register.
+"""Benchmark: the columnar path (issue #19) beside the durable_rules path, on a generated register.
 
-    .venv/bin/python bench/columnar.py                      # 10k / 100k / 1M rows, durable on 2,000
+    .venv/bin/python bench/columnar.py                      # evaluation at 10k/100k/1M, end to end on 1M
     .venv/bin/python bench/columnar.py --quick              # 10k / 100k, end to end on 100k
-    .venv/bin/python bench/columnar.py --rows 1000000 --e2e-rows 1000000 --durable-rows 5000
+    .venv/bin/python bench/columnar.py --rows 1000000 --e2e-rows 1000000 --more-rows 10000000 --workers 1,2
 
 Reports, for the same generated register (deterministic, fictional; every enterprise valid):
-  * columnar evaluation of loaded rows (all six families), rows/s at each size;
+  * columnar evaluation of loaded rows (all six families), rows/s and rows per CPU second at each size;
   * durable_rules on the first --durable-rows of it, rows/s, and the columnar speed-up on those rows
     (the two engines' verdicts are compared on them as a check);
-  * end to end: `scaleup check FILE --engine columnar --format csv` on --e2e-rows rows, wall time and
-    peak RSS of that process (an equivalent in-process pipeline when the CLI has no --engine yet).
-Timings are wall-clock, best of --repeat; the machine is shared, so run it on a quiet one.
+  * the columnar path's stages on --e2e-rows rows, in one child process, CPU seconds each: pyarrow's
+    CSV parse alone, read + validate, evaluate, render + write; bytes per row; peak RSS;
+  * end to end through the CLI, per --workers value: CSV -> decisions CSV and Parquet -> Parquet, wall
+    time, CPU seconds and the peak memory of the whole process tree (PSS summed over the parent and its
+    workers, sampled every 0.1 s); the same for --more-rows (the register repeated with new ids;
+    REGISTER_ROWS is raised for those runs).
+The machine is shared: rows per CPU second and the load average printed beside each figure say more
+than wall-clock rates.
 """
 from __future__ import annotations
 
@@ -130,7 +135,9 @@ def best(fn, repeat: int) -> tuple[float, object]:
 
 
 def tree_rss(pid: int) -> float:
-    """Resident memory (MiB) of a process and all its descendants, now."""
+    """Memory (MiB) of a process and all its descendants, now: the sum of their proportional set sizes
+    (PSS: pages a forked worker shares with its parent are counted once, not in each), RSS where the
+    system gives no PSS."""
     import psutil
     try:
         proc = psutil.Process(pid)
@@ -140,27 +147,29 @@ def tree_rss(pid: int) -> float:
     total = 0
     for p in procs:
         try:
-            total += p.memory_info().rss
-        except psutil.NoSuchProcess:
+            total += getattr(p.memory_full_info(), "pss", None) or p.memory_info().rss
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
             pass
     return total / 2**20
 
 
 def run_child(cmd: list[str]) -> tuple[float, float, int, float]:
-    """Wall seconds, peak RSS of the process tree (MiB, sampled every 50 ms), exit code and CPU seconds
+    """Wall seconds, peak RSS of the process tree (MiB, PSS summed, sampled every 0.1 s), exit code and CPU seconds
     (user + system, the child and the children it waited for) of one command."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     peak = 0.0
     while proc.poll() is None:
         peak = max(peak, tree_rss(proc.pid))
-        time.sleep(0.05)
+        time.sleep(0.1)
     wall = time.perf_counter() - t
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     err = proc.stderr.read().decode() if proc.stderr else ""
     if proc.returncode not in (0, 1):
         print(err[-2000:], file=sys.stderr)
-    return wall, peak, proc.returncode, usage.ru_utime + usage.ru_stime
+    cpu = usage.ru_utime + usage.ru_stime - before.ru_utime - before.ru_stime
+    return wall, peak, proc.returncode, cpu
 
 
 def stages(path: str, as_of: str, out: str) -> None:
@@ -232,26 +241,28 @@ def end_to_end(e2e: Path, args, work: Path) -> None:
         print(out.stderr[-2000:])
         return
     st = json.loads(out.stdout.strip().splitlines()[-1])
-    print(f"\nstages on {n:,} rows ({size / n:,.0f} bytes a row of CSV), CPU seconds, one process:")
+    print(f"\nstages on {n:,} rows, load {os.getloadavg()[0]:.1f} ({size / n:,.0f} bytes a row of CSV), CPU seconds, one process:")
     for key, label in (("parse", "pyarrow CSV parse alone"), ("read", "read + validate"),
                        ("evaluate", "evaluate (six families)"), ("write", "render + write CSV")):
         print(f"  {label:<26} {st[key]:7.2f}s  {st['rows'] / max(st[key], 1e-9):>12,.0f} rows per CPU second")
     print(f"  peak RSS {st['rss']:,.0f} MiB")
     for workers in args.workers:
-        wall, rss, code, _ = run_child([scaleup, "check", str(e2e), "--as-of", args.as_of, "--engine", "columnar",
-                                        "--format", "csv", "--out", str(work / "decisions.csv"),
-                                        "--workers", str(workers)])
+        wall, rss, code, cpu = run_child([scaleup, "check", str(e2e), "--as-of", args.as_of, "--engine",
+                                          "columnar", "--format", "csv", "--out", str(work / "decisions.csv"),
+                                          "--workers", str(workers)])
         print(f"end to end CSV -> decisions CSV, --workers {workers}: {wall:.1f}s wall, {n / wall:,.0f} rows/s, "
-              f"peak RSS of the process tree {rss:,.0f} MiB, exit {code}")
+              f"{cpu:.1f} CPU-s ({n / cpu:,.0f} rows per CPU second), peak RSS of the process tree "
+              f"{rss:,.0f} MiB, exit {code}, load {os.getloadavg()[0]:.1f}")
     pq_in = e2e.with_suffix(".parquet")
     if not pq_in.exists():
         to_parquet(e2e, pq_in)
     for workers in args.workers:
-        wall, rss, code, _ = run_child([scaleup, "check", str(pq_in), "--as-of", args.as_of, "--engine", "columnar",
-                                        "--format", "parquet", "--out", str(work / "decisions.parquet"),
-                                        "--workers", str(workers)])
+        wall, rss, code, cpu = run_child([scaleup, "check", str(pq_in), "--as-of", args.as_of, "--engine",
+                                          "columnar", "--format", "parquet", "--out",
+                                          str(work / "decisions.parquet"), "--workers", str(workers)])
         print(f"end to end Parquet -> Parquet, --workers {workers}: {wall:.1f}s wall, {n / wall:,.0f} rows/s, "
-              f"peak RSS of the process tree {rss:,.0f} MiB, exit {code}")
+              f"{cpu:.1f} CPU-s ({n / cpu:,.0f} rows per CPU second), peak RSS of the process tree "
+              f"{rss:,.0f} MiB, exit {code}, load {os.getloadavg()[0]:.1f}")
 
 
 def repeated(src_path: Path, rows: int, dst_path: Path) -> None:

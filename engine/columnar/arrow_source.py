@@ -25,7 +25,7 @@ import numpy as np
 
 from engine.columnar.sources import RawBatch, Source
 
-BLOCK_BYTES = 1 << 24          # CSV bytes parsed at once (about 100k rows of a typical register)
+BLOCK_BYTES = 1 << 22          # CSV bytes parsed at once (about 20k rows of a typical register)
 PARQUET_ROWS = 65_536
 
 
