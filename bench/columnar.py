@@ -230,39 +230,44 @@ def first_rows(src_path: Path, n: int, dst_path: Path) -> Path:
     return dst_path
 
 
-def end_to_end(e2e: Path, args, work: Path) -> None:
-    """The columnar path through the CLI, child processes, peak RSS of the process tree."""
+def stage_report(e2e: Path, args, work: Path, n: int) -> None:
     import json
-    scaleup = str(ROOT / ".venv" / "bin" / "scaleup")
-    n, size = args_rows(e2e), e2e.stat().st_size
     cmd = [sys.executable, str(Path(__file__).resolve()), "--stages", str(e2e), args.as_of, str(work / "s.csv")]
     out = subprocess.run(cmd, capture_output=True, text=True)
     if out.returncode:
         print(out.stderr[-2000:])
         return
     st = json.loads(out.stdout.strip().splitlines()[-1])
-    print(f"\nstages on {n:,} rows, load {os.getloadavg()[0]:.1f} ({size / n:,.0f} bytes a row of CSV), CPU seconds, one process:")
+    print(f"stages, one process, CPU seconds (load {os.getloadavg()[0]:.1f}):")
     for key, label in (("parse", "pyarrow CSV parse alone"), ("read", "read + validate"),
                        ("evaluate", "evaluate (six families)"), ("write", "render + write CSV")):
         print(f"  {label:<26} {st[key]:7.2f}s  {st['rows'] / max(st[key], 1e-9):>12,.0f} rows per CPU second")
-    print(f"  peak RSS {st['rss']:,.0f} MiB")
-    for workers in args.workers:
-        wall, rss, code, cpu = run_child([scaleup, "check", str(e2e), "--as-of", args.as_of, "--engine",
-                                          "columnar", "--format", "csv", "--out", str(work / "decisions.csv"),
-                                          "--workers", str(workers)])
-        print(f"end to end CSV -> decisions CSV, --workers {workers}: {wall:.1f}s wall, {n / wall:,.0f} rows/s, "
-              f"{cpu:.1f} CPU-s ({n / cpu:,.0f} rows per CPU second), peak RSS of the process tree "
-              f"{rss:,.0f} MiB, exit {code}, load {os.getloadavg()[0]:.1f}")
+    total = st["read"] + st["evaluate"] + st["write"]
+    print(f"  {'all (read to write)':<26} {total:7.2f}s  {st['rows'] / total:>12,.0f} rows per CPU second; "
+          f"peak RSS {st['rss']:,.0f} MiB")
+
+
+def end_to_end(e2e: Path, args, work: Path, full: bool = True) -> None:
+    """The columnar path through the CLI, child processes, peak memory of the process tree. Not `full`
+    (the --more-rows sizes): no stages, and only the last --workers value."""
+    scaleup = str(ROOT / ".venv" / "bin" / "scaleup")
+    n, size = args_rows(e2e), e2e.stat().st_size
+    print(f"\n{n:,} rows, {size / n:,.0f} bytes a row of CSV")
+    if full:
+        stage_report(e2e, args, work, n)
     pq_in = e2e.with_suffix(".parquet")
     if not pq_in.exists():
         to_parquet(e2e, pq_in)
-    for workers in args.workers:
-        wall, rss, code, cpu = run_child([scaleup, "check", str(pq_in), "--as-of", args.as_of, "--engine",
-                                          "columnar", "--format", "parquet", "--out",
-                                          str(work / "decisions.parquet"), "--workers", str(workers)])
-        print(f"end to end Parquet -> Parquet, --workers {workers}: {wall:.1f}s wall, {n / wall:,.0f} rows/s, "
-              f"{cpu:.1f} CPU-s ({n / cpu:,.0f} rows per CPU second), peak RSS of the process tree "
-              f"{rss:,.0f} MiB, exit {code}, load {os.getloadavg()[0]:.1f}")
+    for label, path, fmt in (("CSV -> decisions CSV", e2e, "csv"), ("Parquet -> Parquet", pq_in, "parquet")):
+        for workers in (args.workers if full else args.workers[-1:]):
+            out = work / f"decisions.{fmt}"
+            wall, rss, code, cpu = run_child([scaleup, "check", str(path), "--as-of", args.as_of, "--engine",
+                                              "columnar", "--format", fmt, "--out", str(out),
+                                              "--workers", str(workers)])
+            print(f"end to end {label}, --workers {workers}: {wall:.1f}s wall, {n / wall:,.0f} rows/s, "
+                  f"{cpu:.1f} CPU-s ({n / cpu:,.0f} rows per CPU second), peak memory of the process tree "
+                  f"{rss:,.0f} MiB (PSS), output {out.stat().st_size / n:,.0f} bytes a row, exit {code}, "
+                  f"load {os.getloadavg()[0]:.1f}")
 
 
 def repeated(src_path: Path, rows: int, dst_path: Path) -> None:
@@ -374,7 +379,7 @@ def main() -> None:
                 repeated(csv_path, rows, e2e)
             if rows > 5_000_000:       # engine/limits.py REGISTER_ROWS, raised for this run as docs/limits.md says
                 os.environ["SCALEUP_LIMIT_REGISTER_ROWS"] = str(rows + 10)
-            end_to_end(e2e, args, work)
+            end_to_end(e2e, args, work, full=rows == args.e2e_rows)
     print(f"\nbench process peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB")
 
 

@@ -106,8 +106,15 @@ def num_from_values(values: list, ftype: str) -> Col:
 def num_to_cat(col: Col) -> Col:
     if col.kind != "num":
         return col
-    values = [to_python(v, col.ftype) if p else None for v, p in zip(col.values.tolist(), col.present.tolist())]
-    return cat_from_values(values, col.ftype)
+    if col.values.dtype == object:
+        values = [to_python(v, col.ftype) if p else None for v, p in zip(col.values.tolist(), col.present.tolist())]
+        return cat_from_values(values, col.ftype)
+    # Distinct integers by numpy (sorted: the order of a vocabulary carries no meaning), each made the
+    # Enterprise's value once.
+    uniq, inverse = np.unique(col.values[col.present], return_inverse=True)
+    codes = np.full(len(col.values), -1, dtype=np.int32)
+    codes[col.present] = inverse.reshape(-1)
+    return Col("cat", codes, codes >= 0, col.ftype, [to_python(v, col.ftype) for v in uniq.tolist()])
 
 
 @dataclass

@@ -85,10 +85,13 @@ def batch_task(job, frame):
     process (or Dask worker) runs it; the evaluator is compiled once per process and run."""
     ready = _EVALUATORS.get(job.token)
     if ready is None:
-        from engine.batch.tasks import load_inputs, with_reform
         from engine.contract import Contract
+        from engine.evaluate import load_engine_inputs
         _EVALUATORS.clear()
-        policy, book = with_reform(load_inputs(job.policy_id), job.reform)
+        policy, book = load_engine_inputs(job.policy_id)
+        if job.reform is not None:
+            from engine.analysis.reform import apply_reform
+            policy = apply_reform(policy, job.reform)
         evaluator = ColumnarEvaluator(policy, book, job.as_of)
         contract = None
         if job.fmt == "ndjson":
