@@ -198,3 +198,13 @@ def test_the_reader_holds_a_bounded_number_of_batches(tmp_path):
         assert read == n
         peaks.append(peak)
     assert peaks[1] < peaks[0] + 20_000 * 16 + 200_000, peaks
+
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+def test_a_register_missing_a_required_column_is_refused_with_the_row_paths_message(tmp_path, suffix):
+    rows = [r[:1] + r[2:] for r in sample()]                    # no 企业名称 (name) column
+    path = (write_csv if suffix == "csv" else write_parquet)(tmp_path / f"r.{suffix}", rows)
+    durable = outputs(path, tmp_path, "durable", "csv")
+    columnar = outputs(path, tmp_path, "columnar", "csv")
+    assert durable[0] == columnar[0] != 0 and "missing required column" in " ".join(durable[3])
+    assert columnar[3] == durable[3]
