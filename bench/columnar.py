@@ -244,7 +244,7 @@ def stage_report(e2e: Path, args, work: Path, n: int) -> None:
         print(f"  {label:<26} {st[key]:7.2f}s  {st['rows'] / max(st[key], 1e-9):>12,.0f} rows per CPU second")
     total = st["read"] + st["evaluate"] + st["write"]
     print(f"  {'all (read to write)':<26} {total:7.2f}s  {st['rows'] / total:>12,.0f} rows per CPU second; "
-          f"peak RSS {st['rss']:,.0f} MiB")
+          f"peak RSS {st['rss']:,.0f} MiB (with the parse-only pass before)")
 
 
 def end_to_end(e2e: Path, args, work: Path, full: bool = True) -> None:
