@@ -380,15 +380,24 @@ class ColumnReader:
         return headers, rejected, self.warnings
 
     def _duplicates(self, id_label: str) -> None:
-        hashes = np.concatenate(self.hashes) if self.hashes else np.zeros(0, np.int64)
-        self.hashes = []
-        uniq, counts = np.unique(hashes[hashes != NO_ID], return_counts=True)
-        repeated = uniq[counts > 1]
+        parts, self.hashes = self.hashes, []
+        if not parts:
+            return
+        # One sorted copy (8 bytes a row) beside the parts: the repeated hashes, then their rows part by part.
+        ordered = np.concatenate(parts)
+        ordered.sort()
+        same = (ordered[1:] == ordered[:-1]) & (ordered[1:] != NO_ID)
+        repeated = np.unique(ordered[1:][same])
+        del ordered, same
         if not len(repeated):
             return
-        where = np.flatnonzero(np.isin(hashes, repeated))
-        rows = np.concatenate([np.arange(h[0], h[0] + h[1], dtype=np.int64) if isinstance(h, tuple) else h
-                               for h in self.hash_rows])[where].tolist()
+        rows: list[int] = []
+        for part, where in zip(parts, self.hash_rows):
+            hit = np.flatnonzero(np.isin(part, repeated))
+            if len(hit):
+                numbers = np.arange(where[0], where[0] + where[1], dtype=np.int64) if isinstance(where, tuple) \
+                    else where
+                rows += numbers[hit].tolist()
         # The exact ids of those rows: the rejected rows' from validate_row, the others read again.
         exact: dict[int, str] = {r: self.rejected[r][2] for r in rows if r in self.rejected}
         again = {r: cells for r, cells in self.source.rows(set(rows) - set(exact), self.ncols, self.header_row)}
