@@ -111,6 +111,16 @@ def test_review_sheet_and_audit_record_of_an_award(client, upload):
     assert "attachment" in audit.headers["content-disposition"] and audit.json()["decision_id"]
 
 
+def test_the_awards_page_by_town_table_gives_the_basis_of_each_rows_money(client, upload):
+    page = client.get(f"/awards?u={upload}").text
+    table = page[page.index('id="by-town"'):]
+    table = table[:table.index("</table>")]
+    assert "<th>金额依据</th>" in table
+    last_row = table.rsplit("<tr>", 1)[1]
+    # the bundled policy states no amount: the total is made of assumed amounts, and says so as text
+    assert "<td>假定值（待确认）</td>" in last_row and 'class="num">假定' not in table
+
+
 def test_awards_dry_run_then_commit_with_csrf_and_confirmation(client, upload, tmp_path):
     page = client.get(f"/awards?u={upload}").text
     assert 'id="dry-run-result"' in page and "假定值" in page and 'id="by-town"' in page

@@ -149,7 +149,7 @@ def awards_page(request: Request, u: Optional[str] = None, year: Optional[int] =
         year = year or ev.as_of.year
         plan = service.award_plan(upload, ledger_path, year, commit=False)
         plan_text = render_plan(plan, ev.policy, lang, "run", False)
-        town = town_table(plan, ev.policy, lang)
+        town = town_table(plan, ev.policy, lang, with_basis=True)   # the basis of each row's money (#15)
     summary = service.ledger_summary(ledger_path)
     return page(request, "awards.html.j2", upload=upload, year=year, plan_text=plan_text, town=town,
                 summary=summary, summary_text=render_ledger_summary(summary, lang) if summary else None)
