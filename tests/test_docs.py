@@ -99,3 +99,16 @@ def test_every_path_the_readme_and_the_docs_name_exists():
             if not NOT_FILES.search(path) and not (ROOT / path).exists():
                 missing.append(f"{doc}: {path}")
     assert not missing, "no such file:\n" + "\n".join(missing)
+
+
+def test_every_if_missing_default_in_rules_is_listed_with_its_justification():
+    """docs/rules.md §2 lists each `if_missing` a rule record states (#15: a blank is never read in the
+    firm's favour unless the documentation says why it cannot pay)."""
+    stated = set()
+    for path in sorted((ROOT / "rules").glob("*.yaml")):
+        for record in re.finditer(r"(?ms)^  - id: (\S+)\n(.*?)(?=^  - id: |\Z)", path.read_text(encoding="utf-8")):
+            stated |= {(record.group(1), fact) for fact in re.findall(r"fact: (\w+)[^}\n]*if_missing:", record.group(2))}
+    assert stated, "expected at least the entry window's default"
+    table = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8").split("## 2.", 1)[1].split("\n## ", 1)[0]
+    for rule_id, fact in stated:
+        assert any(f"`{rule_id}`" in line and f"`{fact}`" in line for line in table.splitlines()), (rule_id, fact)
