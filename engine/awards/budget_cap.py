@@ -16,8 +16,8 @@ remainders (the residue, available − Σ reduced) are stated in the run's outpu
 distributing them (largest remainder) would make one firm's amount depend on the others' fractions
 and on a tie-break. An award reduced to 0.00 is not recorded (withheld, reason budget_cap). The amount
 depends only on the amounts and the cap, never on the order of the register. Growth top-ups paid in
-later years (terms.py) and town awards per net increase (net_increase.py, not in the ledger) are outside
-the cap. docs/decisions.md#award-budget-cap.
+later years (terms.py) and town awards per net increase (net_increase.py, recorded in their own ledger
+table by the year-end run) are outside the cap. docs/decisions.md#award-budget-cap.
 """
 from __future__ import annotations
 
