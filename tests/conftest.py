@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
+import shutil
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
@@ -29,6 +31,16 @@ MONEY_COLUMNS = ("revenue_last_year", "revenue_ytd", "revenue_ytd_last_year", "p
 
 
 @lru_cache(maxsize=None)
+def copy_policy(source: Path, folder: Path) -> Path:
+    """A copy of a policy folder to edit in a test, its `rules:` pointed at the project's rules/ (a
+    relative path would no longer reach them from the copy)."""
+    shutil.copytree(source, folder)
+    meta = folder / "policy.yaml"
+    meta.write_text(re.sub(r"(?m)^rules: .*$", f"rules: {ROOT / 'rules'}", meta.read_text(encoding="utf-8")),
+                    encoding="utf-8")
+    return folder
+
+
 def policy_and_rules(policy_id: str = POLICY_ID):
     """A bundled policy by id, or a test policy folder named from the project root (tests/districts/…)."""
     if (ROOT / policy_id / "policy.yaml").is_file():

@@ -13,7 +13,6 @@ import csv
 import io
 import json
 import re
-import shutil
 from pathlib import Path
 
 import openpyxl
@@ -21,7 +20,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli import main
-from tests.conftest import ROOT
+from tests.conftest import ROOT, copy_policy
 
 AWARDED = "915001017P5X326G0R"      # awarded in the bundled register as of 2024-12-31
 FIRMS = (AWARDED, "9150010171LJD2DMFM", "91500101751UP3NC2M")    # two awarded, one re-entrant
@@ -43,16 +42,12 @@ def register(tmp_path_factory) -> str:
 @pytest.fixture(scope="module")
 def decided_policy(tmp_path_factory) -> str:
     """The bundled policy as if the district had fixed every assumed figure by one document."""
-    folder = tmp_path_factory.mktemp("policy") / "wanzhou-decided"
-    shutil.copytree(ROOT / "policies" / "wanzhou-2022-80", folder)
+    folder = copy_policy(ROOT / "policies" / "wanzhou-2022-80", tmp_path_factory.mktemp("policy") / "wanzhou-decided")
     params = folder / "parameters.yaml"
     text, n = re.subn(r"provenance: assumed,", f'provenance: decided, reference: "{DOCUMENT}", '
                       f'issuer: 万州区经济和信息化委员会, decided_on: "2024-03-01",', params.read_text(encoding="utf-8"))
     assert n > 10
     params.write_text(text, encoding="utf-8")
-    meta = folder / "policy.yaml"
-    meta.write_text(re.sub(r"(?m)^rules: .*$", f"rules: {ROOT / 'rules'}", meta.read_text(encoding="utf-8")),
-                    encoding="utf-8")
     return str(folder)
 
 

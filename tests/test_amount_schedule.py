@@ -3,7 +3,6 @@ refused with the band edges when they leave a gap or overlap, and `policy check`
 amounts at and around every edge are the cases of tests/cases/banded_awards.yaml (both engines)."""
 from __future__ import annotations
 
-import shutil
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
@@ -15,7 +14,7 @@ from engine.analysis.policy_check import check_policy
 from engine.columnar.evaluator import ColumnarEvaluator
 from engine.evaluate import Evaluator
 from engine.schedule import band_of, parse_schedule
-from tests.conftest import ROOT, enterprise, policy_and_rules, uscc_for
+from tests.conftest import ROOT, copy_policy, enterprise, policy_and_rules, uscc_for
 from tests.test_columnar_differential import assert_same
 
 BANDED = ROOT / "tests" / "districts" / "banded-2025"
@@ -62,10 +61,7 @@ def test_bands_out_of_order_and_an_edge_without_its_inclusivity_are_refused():
 
 
 def test_policy_check_reports_a_gap_in_a_schedule_with_its_edges(tmp_path):
-    folder = tmp_path / "banded"
-    shutil.copytree(BANDED, folder)
-    (folder / "policy.yaml").write_text((BANDED / "policy.yaml").read_text(encoding="utf-8").replace(
-        "rules: ../../../rules", f"rules: {ROOT / 'rules'}"), encoding="utf-8")
+    folder = copy_policy(BANDED, tmp_path / "banded")
     params = folder / "parameters.yaml"
     params.write_text(params.read_text(encoding="utf-8").replace(
         'upper: "50000000", upper_inclusive: false', 'upper: "45000000", upper_inclusive: false'), encoding="utf-8")
@@ -81,10 +77,7 @@ def test_the_bundled_test_policy_with_a_schedule_checks_without_errors():
 
 def test_policy_check_refuses_band_words_that_contradict_an_edge(tmp_path):
     """不满 excludes its number: a band quoting 不满5000万元 whose upper edge includes 5000万 is an error."""
-    folder = tmp_path / "banded"
-    shutil.copytree(BANDED, folder)
-    (folder / "policy.yaml").write_text((BANDED / "policy.yaml").read_text(encoding="utf-8").replace(
-        "rules: ../../../rules", f"rules: {ROOT / 'rules'}"), encoding="utf-8")
+    folder = copy_policy(BANDED, tmp_path / "banded")
     params = folder / "parameters.yaml"
     params.write_text(params.read_text(encoding="utf-8").replace(
         'upper: "50000000", upper_inclusive: false', 'upper: "50000000", upper_inclusive: true').replace(
