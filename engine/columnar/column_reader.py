@@ -22,6 +22,7 @@ from typing import Any, Iterator, Optional
 import numpy as np
 
 from engine.columnar.cells import MISSING_NUM, UNSURE_NUM, ColumnParser, id_hash, id_hashes, uscc_valid
+from engine.columnar.duplicates import NO_ID, mark_duplicates
 from engine.columnar.frame import Col, Frame, objects
 from engine.errors import InputFileError
 from engine.facts import Enterprise
@@ -38,7 +39,6 @@ from engine.register.validate import check_units, validate_row
 
 LIMIT64 = 1 << 62
 IDENTITY = ("enterprise_id", "name")     # unique per row: kept as text, not as categories
-NO_ID = 0                                # hash slot of a row without an enterprise id
 
 
 class ColumnReader:
@@ -354,9 +354,10 @@ class ColumnReader:
                         lambda cid: [Decimal(int(v)).scaleb(-2) for v in self.unit_samples.get(cid, [])])
 
     # ---------------------------------------------------------------------------------- the end
-    def finish(self) -> tuple[list[str], list[RejectedRow], list[InputProblem]]:
+    def finish(self, find_duplicates: bool = True) -> tuple[list[str], list[RejectedRow], list[InputProblem]]:
         """After the last batch: (headers, rejected rows in row order, warnings). Finds the duplicates
-        (their rows' ids are added to duplicate_ids when they were handed on as accepted)."""
+        (their rows' ids are added to duplicate_ids when they were handed on as accepted), unless the
+        caller finds them across several readers first (duplicates.mark_duplicates)."""
         headers = header_labels(self.header_cells, self.width)
         header = map_headers(headers, self.columns, self.name)
         for index, label, hint in header.unknown:
@@ -371,58 +372,14 @@ class ColumnReader:
             shown = ", ".join(map(str, self.blank_rows[:10])) + (", …" if len(self.blank_rows) > 10 else "")
             self.warnings.append(InputProblem(self.name, None, None,
                                               f"{len(self.blank_rows)} blank row(s) skipped (row {shown})"))
-        self._duplicates(header.fields["enterprise_id"].label)
+        if find_duplicates:
+            mark_duplicates([self])
         rejected = []
         for r in sorted(self.rejected):
             cells, problems, _ = self.rejected[r]
             padded = (list(cells) + [None] * self.width)[:self.width]
             rejected.append(RejectedRow(r, {h: cell_text(c) for h, c in zip(headers, padded)}, tuple(problems)))
         return headers, rejected, self.warnings
-
-    def _duplicates(self, id_label: str) -> None:
-        parts, self.hashes = self.hashes, []
-        if not parts:
-            return
-        # One sorted copy (8 bytes a row) beside the parts: the repeated hashes, then their rows part by part.
-        ordered = np.concatenate(parts)
-        ordered.sort()
-        same = (ordered[1:] == ordered[:-1]) & (ordered[1:] != NO_ID)
-        repeated = np.unique(ordered[1:][same])
-        del ordered, same
-        if not len(repeated):
-            return
-        rows: list[int] = []
-        for part, where in zip(parts, self.hash_rows):
-            hit = np.flatnonzero(np.isin(part, repeated))
-            if len(hit):
-                numbers = np.arange(where[0], where[0] + where[1], dtype=np.int64) if isinstance(where, tuple) \
-                    else where
-                rows += numbers[hit].tolist()
-        # The exact ids of those rows: the rejected rows' from validate_row, the others read again.
-        exact: dict[int, str] = {r: self.rejected[r][2] for r in rows if r in self.rejected}
-        again = {r: cells for r, cells in self.source.rows(set(rows) - set(exact), self.ncols, self.header_row)}
-        w0 = self.width0
-        for r, cells in again.items():
-            outcome = validate_row(list(cells[:w0]) + [None] * (w0 - len(cells)), self.header, as_of=self.as_of,
-                                   towns=self.towns)
-            exact[r] = outcome.enterprise_id
-        by_id: dict[str, list[int]] = {}
-        for r in rows:
-            if exact.get(r):
-                by_id.setdefault(exact[r], []).append(r)
-        for eid, rs in by_id.items():
-            if len(rs) < 2:
-                continue                       # two ids that share a hash
-            for r in rs:
-                if r not in self.rejected:
-                    self.rejected[r] = (again[r], [], eid)
-                    self.duplicate_ids.add(eid)
-                    self.dropped += 1
-                others = [n for n in rs if n != r]
-                self.rejected[r][1].append(InputProblem(self.name, r, id_label, f'"{eid}" also appears in '
-                                                        f"row {', '.join(map(str, others))}; each enterprise must "
-                                                        "appear once"))
-
 
 def _frame_value(ent: Enterprise, cid: str, ftype: str) -> Any:
     if cid == "town":
