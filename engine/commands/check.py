@@ -53,16 +53,15 @@ class CheckOptions:
     def refuse_conflicts(self, file: Path) -> None:
         """Option combinations a check cannot run (cli.py shows them as usage errors, exit 2)."""
         if self.engine_name == "columnar":
-            if file.is_dir():
-                raise UsageConflict("--engine columnar evaluates one register file; give a file (or use "
-                                    "--engine durable for a folder of register files)")
+            self._refuse_columnar_folder(file)
             if (self.executor_name != "local" or self.workers is not None) and (
                     self.fmt not in ("csv", "ndjson", "json", "parquet") or self.out is not None
                     and self.out.suffix.lower() == ".xlsx"):
                 raise UsageConflict("--engine columnar runs --workers and --executor with --format csv, ndjson, "
                                     "json or parquet")
             if self.fmt == "parquet" and self.out is None:
-                raise UsageConflict("--format parquet needs --out FILE.parquet")
+                raise UsageConflict("--format parquet needs --out FILE.parquet (or --out FOLDER for a "
+                                    "Parquet dataset)")
         elif self.fmt == "parquet":
             raise UsageConflict("--format parquet goes with --engine columnar")
         elif self.scheduler and self.executor_name != "dask":
@@ -72,6 +71,8 @@ class CheckOptions:
                                 "columnar or give a file")
         self._refuse_contract_conflicts()
         out = self.out
+        if file.is_dir() and self.engine_name == "columnar":
+            return
         if file.is_dir():
             if out is None or self.fmt not in ("csv", "json", "ndjson") or self.errors is not None or (
                     out.exists() and not out.is_dir()):
@@ -80,6 +81,26 @@ class CheckOptions:
         elif out is not None and out.is_dir():
             raise UsageConflict(f"--out {out} is a folder; give a file name")
 
+
+    def _refuse_columnar_folder(self, file: Path) -> None:
+        """A folder with --engine columnar is a Parquet dataset (engine/columnar/partitions.py): read into
+        one CSV, NDJSON or JSON stream, or into one Parquet file per partition below --out FOLDER."""
+        out = self.out
+        if not file.is_dir():
+            if self.fmt == "parquet" and out is not None and out.is_dir():
+                raise UsageConflict(f"--out {out} is a folder; one register file gives one Parquet file "
+                                    "(--out FILE.parquet)")
+            return
+        if self.fmt not in ("csv", "ndjson", "json", "parquet") or self.fmt == "json" and self.schema != "2" or (
+                out is not None and out.suffix.lower() == ".xlsx"):
+            raise UsageConflict("--engine columnar reads a folder (a Parquet dataset) with --format csv, ndjson, "
+                                "json or parquet")
+        if self.fmt == "parquet" and out is not None and out.suffix.lower() == ".parquet":
+            raise UsageConflict(f"--out {out}: a Parquet dataset gives one output file per partition; give "
+                                "--out FOLDER")
+        if self.fmt != "parquet" and out is not None and out.is_dir():
+            raise UsageConflict(f"--out {out} is a folder; --format {self.fmt} writes the partitions into one "
+                                "file (give a file name), --format parquet one file per partition")
 
     def _refuse_contract_conflicts(self) -> None:
         if self.schema == "1" and (self.fmt != "json" or self.explain or self.detail != "compact" or self.with_policy):
@@ -97,9 +118,13 @@ def check(file: Path, *, as_of: date, policy_id: str, options: CheckOptions, set
     """Evaluate every enterprise of a register (or of a folder of registers) and write the result."""
     from engine.batch.local import make_executor
     options.refuse_conflicts(file)
-    guard = OutputGuard([file, overrides], [options.errors] if file.is_dir() else [options.out, options.errors])
-    if file.is_dir() and options.out is not None:
+    folder_out = file.is_dir() and (options.engine_name == "durable" or options.fmt == "parquet")
+    guard = OutputGuard([file, overrides], [options.errors] if folder_out else [options.out, options.errors])
+    if folder_out and options.out is not None:
         guard.check_folder(options.out)
+        if options.engine_name == "columnar":
+            from engine.columnar.partitions import check_out_folder
+            check_out_folder(file, options.out)
     if options.no_cross_check:
         reporter.warning("--no-cross-check: rows are not checked by a second implementation")
     reform = reform_from_options(set_items, overrides, as_of)

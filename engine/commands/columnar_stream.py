@@ -1,5 +1,7 @@
 """`check --engine columnar` for CSV, NDJSON, JSON (contract v2) and Parquet output: the register read,
-evaluated and written batch by batch (engine/columnar/pipeline.py), never whole."""
+evaluated and written batch by batch (engine/columnar/pipeline.py), never whole. The register may be a
+Parquet dataset (a folder: engine/columnar/partitions.py): its partitions are read in order into one
+output stream, or with --format parquet into one output file per partition below --out FOLDER."""
 from __future__ import annotations
 
 from datetime import date
@@ -22,12 +24,22 @@ def check_in_batches(file: Path, as_of: date, policy_id: str, reform, o, reporte
     from engine.columnar.reader import open_register_stream
     from engine.output import csv_headers
     from engine.streams import policy_line
-    stream = open_register_stream(file, as_of=as_of, policy=policy, sheet=o.sheet, notice=reporter.warning)
+    if file.is_dir():
+        from engine.columnar.partitions import open_dataset
+        stream = open_dataset(file, as_of=as_of, policy=policy)
+    else:
+        stream = open_register_stream(file, as_of=as_of, policy=policy, sheet=o.sheet, notice=reporter.warning)
     fmt = "ndjson" if o.fmt == "json" else o.fmt
     job = Job(policy_id, as_of, fmt, o.lang, output=o.output(), reform=reform)
     first = policy_line(policy, book, as_of) if o.with_policy else None
     executor = make_executor(o.executor_name, o.workers or 1, o.scheduler)
     try:
+        if file.is_dir() and fmt == "parquet":
+            from engine.columnar import partitions
+            partitions.write_partitions(stream, job, executor, o.out, o.chunk_size or pipeline.CHUNK_ROWS,
+                                        partitions.run_info(policy, book, as_of, reform))
+            report_read(stream, reporter, o.errors)
+            return len(stream.rejected)
         with atomic_output(o.out) as tmp:
             # JSON is bracketed at the end and standard output is copied at the end: both go to a spool file.
             spooled = tmp is None or o.fmt == "json"
