@@ -10,9 +10,10 @@ Reports, for the same generated register (deterministic, fictional; every enterp
     (the two engines' verdicts are compared on them as a check);
   * the columnar path's stages on --e2e-rows rows, in one child process, CPU seconds each: pyarrow's
     CSV parse alone, read + validate, evaluate, render + write; bytes per row; peak RSS;
-  * end to end through the CLI, per --workers value: CSV -> decisions CSV and Parquet -> Parquet, wall
-    time, CPU seconds and the peak memory of the whole process tree (PSS summed over the parent and its
-    workers, sampled every 0.1 s); the same for --more-rows (the register repeated with new ids;
+  * end to end through the CLI, per --workers value: CSV -> decisions CSV, Parquet -> Parquet and a
+    Parquet dataset (the register split into one hive partition per town, town=<name>/part-0.parquet)
+    -> one Parquet file per partition; wall time, CPU seconds and the peak memory of the whole process
+    tree (PSS summed over the parent and its workers, sampled every 0.1 s); the same for --more-rows (the register repeated with new ids;
     REGISTER_ROWS is raised for those runs).
 The machine is shared: rows per CPU second and the load average printed beside each figure say more
 than wall-clock rates.
@@ -258,16 +259,45 @@ def end_to_end(e2e: Path, args, work: Path, full: bool = True) -> None:
     pq_in = e2e.with_suffix(".parquet")
     if not pq_in.exists():
         to_parquet(e2e, pq_in)
-    for label, path, fmt in (("CSV -> decisions CSV", e2e, "csv"), ("Parquet -> Parquet", pq_in, "parquet")):
+    dataset = work / f"dataset_{n}"
+    if not dataset.exists():
+        to_dataset(pq_in, dataset)
+    for label, path, fmt, out in (("CSV -> decisions CSV", e2e, "csv", work / "decisions.csv"),
+                                  ("Parquet -> Parquet", pq_in, "parquet", work / "decisions.parquet"),
+                                  (f"Parquet {len(TOWNS)} town partitions -> partitions", dataset, "parquet",
+                                   work / "decisions_parts")):
         for workers in (args.workers if full else args.workers[-1:]):
-            out = work / f"decisions.{fmt}"
             wall, rss, code, cpu = run_child([scaleup, "check", str(path), "--as-of", args.as_of, "--engine",
                                               "columnar", "--format", fmt, "--out", str(out),
                                               "--workers", str(workers)])
+            size = sum(p.stat().st_size for p in out.rglob("*.parquet")) if out.is_dir() else out.stat().st_size
             print(f"end to end {label}, --workers {workers}: {wall:.1f}s wall, {n / wall:,.0f} rows/s, "
                   f"{cpu:.1f} CPU-s ({n / cpu:,.0f} rows per CPU second), peak memory of the process tree "
-                  f"{rss:,.0f} MiB (PSS), output {out.stat().st_size / n:,.0f} bytes a row, exit {code}, "
+                  f"{rss:,.0f} MiB (PSS), output {size / n:,.0f} bytes a row, exit {code}, "
                   f"load {os.getloadavg()[0]:.1f}")
+
+
+def to_dataset(pq_path: Path, folder: Path) -> None:
+    """The Parquet register split by town into a hive-style dataset, town=<name>/part-0.parquet, the town
+    column left out of the files (the folder name gives it)."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+    source = pq.ParquetFile(pq_path)
+    writers = {}
+    try:
+        for batch in source.iter_batches(batch_size=65_536):
+            town = batch.column(HEADER.index("town"))
+            rest = batch.drop_columns(["town"]) if hasattr(batch, "drop_columns") else \
+                batch.select([h for h in HEADER if h != "town"])
+            for name in pc.unique(town).to_pylist():
+                part = rest.filter(pc.equal(town, name))
+                if name not in writers:
+                    (folder / f"town={name}").mkdir(parents=True, exist_ok=True)
+                    writers[name] = pq.ParquetWriter(folder / f"town={name}" / "part-0.parquet", part.schema)
+                writers[name].write_batch(part)
+    finally:
+        for writer in writers.values():
+            writer.close()
 
 
 def repeated(src_path: Path, rows: int, dst_path: Path) -> None:
