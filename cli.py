@@ -157,6 +157,7 @@ def check(file: Path, as_of: date, policy_id: str, set_items, overrides, **optio
       scaleup check examples/register.csv --as-of 2024-12-31 --format ndjson --explain --with-policy
       scaleup check province.csv --as-of 2024-12-31 --format csv --out decisions.csv --workers 8
       scaleup check parts/ --as-of 2024-12-31 --format csv --out results/ --executor dask --scheduler tcp://head:8786
+      scaleup check dataset/ --as-of 2024-12-31 --engine columnar --format parquet --out results/
     """
     from engine.commands.check import CheckOptions, check as check_register
     opts = CheckOptions(**options)
