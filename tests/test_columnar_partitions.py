@@ -184,6 +184,11 @@ def test_folders_the_dataset_reader_refuses_get_one_message(tmp_path):
     pq.write_table(pa.table({"统一社会信用代码": ["x"], "上年营业收入": [1.5]}), mixed / "typed.parquet")
     result = check(mixed, "--format", "csv")
     assert result.exit_code != 0 and "typed.parquet: typed Parquet columns" in result.output
+    (mixed / "typed.parquet").unlink()
+    write_parquet(mixed / "z.parquet", [r[:1] + r[2:] for r in sample()])          # no 企业名称 column
+    result = check(mixed, "--format", "parquet", "--out", tmp_path / "out")
+    assert result.exit_code != 0 and "z.parquet: missing required column" in result.output
+    assert not list((tmp_path / "out").rglob("*.parquet")), "a partition was written before the run stopped"
     result = check(sample_file := write_parquet(tmp_path / "s.parquet", sample()), "--format", "parquet",
                    "--out", tmp_path)
     assert result.exit_code == 2 and "is a folder" in result.output and sample_file.exists()

@@ -5,8 +5,9 @@
   by folder, as Unicode text), skipping names that start with "." or "_" (as pyarrow's datasets do:
   `_SUCCESS`, `_common_metadata`, and this tool's `_scaleup_run.json`). A folder holding no Parquet
   file, or CSV/XLSX/JSON registers as well (the durable engine reads a folder of those), or a link to a
-  folder, is refused with one message. Every partition must be text-only Parquet (as the columnar
-  reader reads a single file by pyarrow); a typed one is refused, naming it.
+  folder, is refused with one message. Every partition's header is read first; one that cannot be
+  read — damaged, not text-only (a single typed file goes to the row reader; a dataset's partitions
+  cannot), a required column missing — stops the run before anything is evaluated or written.
 * Folder keys: `key=value` (percent-decoded, as pyarrow writes them). When the file has no column the
   key names (a register column id, or a Chinese or English alias), the key becomes that column, every
   row holding the value. When it has it, each row's value must be the folder's (the same town, after
@@ -103,6 +104,9 @@ class DatasetFile(ArrowParquet):
 
     def __init__(self, path: Path, name: str, rows: int = PARQUET_ROWS):
         super().__init__(path, name, rows)
+        self.text_only, self.schema = self.all_text(), self.file.schema_arrow
+        self.file.close()                 # every partition is opened first: no file stays open for long
+        self.file = None
         self.fill: list[tuple[str, str]] = []
 
     def add_columns(self, fill: list[tuple[str, str]]) -> None:
@@ -162,7 +166,8 @@ class PartitionedStream:
     duplicate_ids: set = field(default_factory=set)
     accepted: int = 0
     fallback_rows: int = 0
-    readers: list = field(default_factory=list)
+    readers: list = field(default_factory=list)        # a ColumnReader per partition
+    checks: list = field(default_factory=list)         # per partition: its KeyChecks
     counts: list = field(default_factory=list)
     fast = True
     arrow = True
@@ -179,11 +184,19 @@ class PartitionedStream:
         for _k, rows, frame in self.partition_batches(chunk_rows):
             yield rows, frame
 
-    def partition_batches(self, chunk_rows: int) -> Iterator[tuple[int, np.ndarray, Any]]:
-        held = []                           # per partition: rows taken out for their folder keys
-        for k, part in enumerate(self.parts):
+    def open(self) -> "PartitionedStream":
+        """Every partition's header read and mapped first: a partition that cannot be read stops the
+        run before anything is evaluated or written."""
+        self.readers, self.checks = [], []
+        for part in self.parts:
             reader, checks = self._open(part)
             self.readers.append(reader)
+            self.checks.append(checks)
+        return self
+
+    def partition_batches(self, chunk_rows: int) -> Iterator[tuple[int, np.ndarray, Any]]:
+        held = []                           # per partition: rows taken out for their folder keys
+        for k, (reader, checks) in enumerate(zip(self.readers, self.checks)):
             disagree: dict[int, tuple[str, list]] = {}
             for rows, frame in reader.batches(chunk_rows):
                 if checks:
@@ -200,8 +213,8 @@ class PartitionedStream:
             source = DatasetFile(part.path, name)
         except Exception as exc:          # pyarrow's errors for a damaged file have no common base
             raise InputFileError(f"{name}: not a readable Parquet file ({type(exc).__name__}: {exc})") from None
-        if not source.all_text():
-            typed = [f"{f.name} ({f.type})" for f in source.file.schema_arrow if not _text(f.type)]
+        if not source.text_only:
+            typed = [f"{f.name} ({f.type})" for f in source.schema if not _text(f.type)]
             raise InputFileError(f"{name}: typed Parquet columns ({', '.join(typed[:5])}); --engine columnar "
                                  "reads a dataset whose columns are all text (check a typed file on its own)")
         columns = register_columns(self.policy)
@@ -402,7 +415,7 @@ def open_dataset(folder: Path, *, as_of: date, policy: Policy) -> PartitionedStr
     if not arrow_source.available():
         raise InputFileError(f"{folder}: reading a Parquet dataset needs pyarrow "
                              "(pip install 'scaleup[columnar]')")
-    return PartitionedStream(folder, dataset_partitions(folder), as_of, policy)
+    return PartitionedStream(folder, dataset_partitions(folder), as_of, policy).open()
 
 
 __all__ = ["Partition", "PartitionedStream", "dataset_partitions", "open_dataset", "output_path",
