@@ -2,7 +2,7 @@
 (reader.open_register_stream), evaluated (ColumnarEvaluator) and written before the next is read, in row
 order, so memory is bounded by the batch size. Outputs: CSV (Excel-safe, as the durable path's), NDJSON
 and JSON (contract v2, engine/contract.py) and Parquet (the CSV's columns as text, one row group per
-batch, into one file).
+batch, into one file; for a Parquet dataset, one file per partition: partitions.write_partitions).
 
 A duplicated enterprise id rejects every row holding it; when a later batch finds the duplicate of a
 row already written, the finished file is rewritten once without that id's rows (only then).

@@ -1,7 +1,8 @@
 """Where the columnar reader's records come from: a source gives the records for the header search
 (`head`), then every record below the header in RawBatches (`batches`), and can give chosen records again
 (`rows`, for the duplicate check). Sources: csv_text.PythonCsv (the standard library's csv module),
-arrow_source.ArrowCsv and ArrowParquet (pyarrow)."""
+arrow_source.ArrowCsv and ArrowParquet (pyarrow), partitions.DatasetFile (a partition of a Parquet
+dataset, with its folder keys as columns)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
