@@ -8,6 +8,7 @@ import csv
 import io
 import json
 import re
+from datetime import date
 from pathlib import Path, PurePosixPath
 
 import pytest
@@ -192,3 +193,28 @@ def test_folders_the_dataset_reader_refuses_get_one_message(tmp_path):
     result = check(sample_file := write_parquet(tmp_path / "s.parquet", sample()), "--format", "parquet",
                    "--out", tmp_path)
     assert result.exit_code == 2 and "is a folder" in result.output and sample_file.exists()
+
+
+def test_a_partition_of_one_large_row_group_is_read_a_batch_at_a_time(tmp_path):
+    """pyarrow writes up to a million rows in one row group: such a partition (or file) is decoded a
+    batch at a time, never whole. pyarrow's memory pool is measured while the batches are read."""
+    import pyarrow as pa
+    from bench.columnar import uscc_ids
+    from engine.columnar.partitions import open_dataset
+    from tests.conftest import policy_and_rules
+    rows = sample()
+    header, body = rows[0], rows[1:]
+    col, n = header.index("统一社会信用代码"), 30_000
+    many = [r[:col] + [eid] + r[col + 1:] for eid, r in zip(uscc_ids(n), (body * (n // len(body) + 1))[:n])]
+    (tmp_path / "ds" / "p").mkdir(parents=True)
+    path = tmp_path / "ds" / "p" / "one-group.parquet"
+    pq.write_table(pa.table({h: [r[i] for r in many] for i, h in enumerate(header)}), path)
+    assert pq.ParquetFile(path).metadata.num_row_groups == 1
+    whole = pq.read_table(path).nbytes
+    stream = open_dataset(tmp_path / "ds", as_of=date(2024, 12, 31), policy=policy_and_rules()[0])
+    base, peak, seen = pa.total_allocated_bytes(), 0, 0
+    for _rows, frame in stream.batches(500):
+        seen += frame.n
+        peak = max(peak, pa.total_allocated_bytes() - base)
+    assert seen == n and not stream.rejected
+    assert peak < whole / 3, (peak, whole)

@@ -201,23 +201,36 @@ class ArrowParquet(Source):
                    for f in self.file.schema_arrow)
 
     def batches(self, ncols: int = 0, after: int = 0, rows: int = PARQUET_ROWS) -> Iterator[RawBatch]:
-        # Whole row groups, a few at a time: ParquetFile.iter_batches keeps memory it has decoded
-        # (measured: +45 MB a million rows), read_row_groups does not.
         import pyarrow as pa
         rows = min(rows, self.batch_rows)
+        start = 1
+        for columns in self._pieces(rows):
+            arrays = [c.cast(pa.string()).fill_null("") for c in columns]
+            del columns
+            n = len(arrays[0]) if arrays else 0
+            batch = RawBatch(np.arange(start, start + n, dtype=np.int64), arrays)
+            start += n
+            for part in _trimmed(batch, after):
+                yield from _sliced(part, rows)
+
+    def _pieces(self, rows: int) -> Iterator[list]:
+        """The columns of consecutive rows: whole row groups, a few at a time (ParquetFile.iter_batches
+        keeps memory it has decoded, measured +45 MB a million rows; read_row_groups does not), except
+        that a row group of more than `rows` rows (pyarrow writes up to a million rows a group) is
+        decoded `rows` at a time by iter_batches, so a batch is never the whole group."""
         meta = self.file.metadata
-        start, group = 1, 0
+        group = 0
         while group < meta.num_row_groups:
+            if meta.row_group(group).num_rows > rows:
+                for piece in self.file.iter_batches(batch_size=rows, row_groups=[group], use_threads=False):
+                    yield piece.columns
+                group += 1
+                continue
             take, count = [group], meta.row_group(group).num_rows
             while group + len(take) < meta.num_row_groups and count < rows:
                 count += meta.row_group(group + len(take)).num_rows
                 take.append(group + len(take))
             group += len(take)
             table = self.file.read_row_groups(take)
-            arrays = [c.combine_chunks().cast(pa.string()).fill_null("") for c in table.columns]
+            yield [c.combine_chunks() for c in table.columns]
             del table
-            n = len(arrays[0]) if arrays else 0
-            batch = RawBatch(np.arange(start, start + n, dtype=np.int64), arrays)
-            start += n
-            for part in _trimmed(batch, after):
-                yield from _sliced(part, rows)
