@@ -29,7 +29,8 @@ from typing import Any, Iterable, Optional
 import numpy as np
 
 from engine import logic
-from engine.columnar.frame import Col, Frame, cat_from_values, check_derivations, with_derived
+from engine.columnar.derived import check_derivations, with_derived
+from engine.columnar.frame import Col, Frame, cat_from_values
 from engine.columnar.kernel import OPS, Chunk, CompiledFamily, follow_included, node_key, run_family
 from engine.columnar.results import ColumnarBatch, ColumnarResult
 from engine.compiler import FamilyPlan, PolicyPlan, plan_policy

@@ -13,9 +13,7 @@ Each fact is one `Col` over all rows, in one of three forms:
   of a derived fraction (annualised revenue, growth), computed with integer floor division. Such a
   column is only ever compared with an encoded threshold, exactly as durable_rules compares it.
 
-Derived facts (rules/facts.yaml `derived`) are computed per distinct combination of their inputs with
-engine/derive.py's own functions, except three money derivations that have exact integer forms
-(annualise, add_remainder, relative_change) and would otherwise have as many combinations as rows.
+Derived facts (rules/facts.yaml `derived`) are added by engine/columnar/derived.py.
 """
 from __future__ import annotations
 
@@ -26,12 +24,8 @@ from typing import Any, Iterable, Optional
 
 import numpy as np
 
-from engine.derive import FUNCTIONS
-from engine.encoding import UNITS
-from engine.errors import PolicyDataError
 from engine.facts import Enterprise
 
-DENSE_KEYS = 1 << 22     # derived facts over fewer argument combinations than this are looked up densely
 LIMIT = 1 << 42          # |fen| ≤ 4.4e12 (440亿元); (a − b)·10⁶ stays below 2⁶³ for the growth ratio
 NUM_TYPES = ("money", "int")
 ENTERPRISE_FIELDS = tuple(Enterprise.model_fields)
@@ -53,28 +47,51 @@ class Col:
 
 
 def cat_from_values(values: Iterable[Any], ftype: str) -> Col:
-    """Categorical column from Python values (None = missing)."""
-    index: dict[Any, int] = {}
-    vocab: list[Any] = []
+    """Categorical column from Python values (None = missing); codes in order of first appearance."""
+    vocab, codes = factorize(values if isinstance(values, list) else list(values))
+    codes = codes.astype(np.int32)
+    return Col("cat", codes, codes >= 0, ftype, vocab)
+
+
+def factorize(values: list) -> tuple[list, np.ndarray]:
+    """(the distinct values other than None in order of first appearance, each value's index in them;
+    -1 for None). Values of one type are looked up by themselves, at C speed; otherwise the keys carry
+    the type: 1, True and Decimal(1) are equal in Python but not the same value."""
+    types = set(map(type, values))
+    types.discard(type(None))
+    if len(types) <= 1:
+        index = dict.fromkeys(values)
+        index.pop(None, None)
+        vocab = list(index)
+        index = {v: i for i, v in enumerate(vocab)}
+        index[None] = -1
+        return vocab, np.fromiter(map(index.__getitem__, values), dtype=np.int64, count=len(values))
+    typed: dict[Any, int] = {}
+    vocab = []
 
     def code(v):
         if v is None:
             return -1
-        # Keys carry the type: 1, True and Decimal(1) are equal in Python but not the same value.
         key = (type(v), v)
-        c = index.get(key)
+        c = typed.get(key)
         if c is None:
-            c = index[key] = len(vocab)
+            c = typed[key] = len(vocab)
             vocab.append(v)
         return c
 
-    codes = np.fromiter((code(v) for v in values), dtype=np.int32)
-    return Col("cat", codes, codes >= 0, ftype, vocab)
+    return vocab, np.fromiter((code(v) for v in values), dtype=np.int64, count=len(values))
 
 
 def to_python(value: int, ftype: str) -> Any:
     """A `num` column's integer as the Enterprise holds it."""
     return Decimal(int(value)).scaleb(-2) if ftype == "money" else int(value)
+
+
+def day_numbers(vocab: list) -> Optional[np.ndarray]:
+    """The day number of each value, or None unless every value is a plain date (not a datetime)."""
+    if any(type(v) is not date for v in vocab):
+        return None
+    return np.fromiter((v.toordinal() for v in vocab), dtype=np.int64, count=len(vocab))
 
 
 def num_from_values(values: list, ftype: str) -> Col:
@@ -190,151 +207,3 @@ def objects(items: list) -> np.ndarray:
     arr = np.empty(len(items), dtype=object)
     arr[:] = items
     return arr
-
-
-# ------------------------------------------------------------------------------- derived facts
-
-FAST_DERIVATIONS = ("annualise", "add_remainder", "relative_change")
-
-
-def check_derivations(book, needed: set[str], as_values: set[str]) -> list[str]:
-    """Problems that keep the columnar engine from computing the needed derived facts."""
-    problems = []
-    for fid in needed:
-        spec = book.facts.get(fid)
-        if spec is None or not spec.fn:
-            continue
-        if spec.fn not in FUNCTIONS:
-            problems.append(f"rules/facts.yaml {fid}: derivation {spec.fn!r} is not one the columnar engine knows")
-        for a in spec.args:
-            if a not in book.facts:
-                problems.append(f"rules/facts.yaml {fid}: argument {a!r} is not a fact")
-    return problems
-
-
-def with_derived(frame: Frame, book, as_of: date, needed: set[str], as_values: set[str]) -> Frame:
-    """The frame plus every needed derived fact, in declaration order (later ones may use earlier).
-    `as_values`: derived facts whose values (not just comparisons) are needed — kept categorical."""
-    key = (as_of, frozenset(needed), frozenset(as_values), id(book))
-    cached = frame._derived_cache.get(key)
-    if cached is not None:
-        return cached
-    cols = dict(frame.columns)
-    for spec in book.facts.values():
-        if not spec.fn or spec.id not in needed:
-            continue
-        args = [cols[a] for a in spec.args]
-        col = None
-        if spec.fn in FAST_DERIVATIONS and spec.id not in as_values:
-            col = _fast(spec, args, book)
-        if col is None:
-            col = _by_combination(spec, args, as_of, frame.n)
-        cols[spec.id] = col
-    out = replace(frame, columns=cols, derived_as_of=as_of, _derived_cache={})
-    frame._derived_cache[key] = out
-    return out
-
-
-def _by_combination(spec, args: list[Col], as_of: date, n: int) -> Col:
-    """fn applied once per distinct combination of argument values (engine/derive.py's own function)."""
-    fn = FUNCTIONS[spec.fn]
-    cats = [num_to_cat(a) if a.kind == "num" else a for a in args]
-    if any(c.kind != "cat" for c in cats):
-        raise PolicyDataError([f"rules/facts.yaml {spec.id}: the columnar engine holds an argument of "
-                               f"{spec.fn} only as a comparison code"])
-
-    def value(c: Col, code: int):
-        return (() if c.ftype == "tags" else None) if code < 0 else c.vocab[code]
-
-    sizes = [len(c.vocab) + 1 for c in cats]          # code -1 (missing) becomes digit 0
-    space = int(np.prod(sizes, dtype=object)) if sizes else 1
-    if space < 1 << 62:
-        key = np.zeros(n, dtype=np.int64)
-        for c, size in zip(cats, sizes):
-            key = key * size + (c.values.astype(np.int64) + 1)
-        if space <= DENSE_KEYS:     # counting, no sort: the key space is small
-            seen = np.zeros(space, dtype=bool)
-            seen[key] = True
-            uniq = np.flatnonzero(seen)
-        else:
-            uniq, key = np.unique(key, return_inverse=True)
-            key = key.reshape(-1)
-        combos = []
-        for u in uniq.tolist():
-            digits = []
-            for size in reversed(sizes):
-                u, d = divmod(u, size)
-                digits.append(d - 1)
-            combos.append(digits[::-1])
-    else:                           # too many combinations for one integer key: unique rows instead
-        space = DENSE_KEYS + 1
-        rows, key = np.unique(np.stack([c.values for c in cats], axis=1), axis=0, return_inverse=True)
-        key = key.reshape(-1)
-        combos = rows.tolist()
-    results = [fn(*(value(c, d) for c, d in zip(cats, digits)), as_of) for digits in combos]
-    res = cat_from_values(results, spec.type)
-    if space <= DENSE_KEYS:
-        table = np.full(space, -1, dtype=np.int32)
-        table[uniq] = res.values
-    else:
-        table = res.values
-    codes = table[key] if n else np.zeros(0, np.int32)
-    return Col("cat", codes.astype(np.int32), codes >= 0, spec.type, res.vocab)
-
-
-def _as_int(col: Col) -> Optional[tuple[np.ndarray, np.ndarray]]:
-    """(exact integers, present) of a num column, or of a cat column whose values are all ints."""
-    if col.kind == "num":
-        return col.values, col.present
-    if col.kind == "cat" and all(isinstance(v, int) and not isinstance(v, bool) and abs(v) <= LIMIT
-                                 for v in col.vocab):
-        table = np.array(list(col.vocab) + [0], dtype=np.int64)
-        return table[col.values], col.present
-    return None
-
-
-def half_step(num: np.ndarray, den: np.ndarray) -> np.ndarray:
-    """The encoder's code of num/den (den ≠ 0): 2·floor(num/den) + 1 if not whole."""
-    q = num // den
-    r = num - q * den
-    return 2 * q + (r != 0)
-
-
-def _fast(spec, args: list[Col], book) -> Optional[Col]:
-    """Exact integer forms of three money derivations; None -> computed by combination instead."""
-    if any(a.kind == "code" for a in args):
-        return None
-    ints = [_as_int(a) for a in args]
-    if any(x is None for x in ints):
-        return None
-    if any(a.kind == "num" and a.values.dtype == object for a in args):
-        return None
-    arg_types = [a.ftype for a in args]
-    out_unit = UNITS.get(spec.type)
-    if spec.fn == "add_remainder":
-        if len(set(arg_types)) != 1 or arg_types[0] not in NUM_TYPES or spec.type != arg_types[0]:
-            return None
-        (a, pa), (b, pb), (c, pc) = ints
-        present = pa & pb & pc
-        return Col("num", np.where(present, a + b - c, 0), present, spec.type)
-    if spec.fn == "annualise":
-        (amount, pa), (months, pm) = ints
-        if arg_types[0] not in NUM_TYPES or out_unit != UNITS.get(arg_types[0]):
-            return None
-        present = pa & pm & (months != 0)
-        den = np.where(present, months, 1)
-        return Col("code", np.where(present, half_step(amount * 12, den), 0), present, spec.type)
-    if spec.fn == "relative_change":
-        if len(set(arg_types)) != 1 or arg_types[0] not in NUM_TYPES or out_unit is None:
-            return None
-        scale = 1 / out_unit
-        if scale.denominator != 1 or scale.numerator > 1_000_000:
-            return None
-        (now, pn), (before, pb) = ints
-        if any(np.any(np.abs(x[p]) > LIMIT) for x, p in ints):   # a sum of columns may exceed LIMIT
-            return None
-        present = pn & pb & (before != 0)
-        den = np.where(present, before, 1)
-        num = np.where(present, now - before, 0) * int(scale.numerator)
-        return Col("code", np.where(present, half_step(num, den), 0), present, spec.type)
-    return None

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import operator
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import numpy as np
 
 from engine import logic
-from engine.columnar.frame import Col, to_python
+from engine.columnar.frame import Col, day_numbers, to_python
 from engine.compiler import FamilyPlan
-from engine.errors import EngineError, PolicyDataError
+from engine.errors import PolicyDataError
 from engine.rules_model import LEVELS
 
 F, U, T = 0, 1, 2
@@ -109,9 +110,7 @@ class Chunk:
         if col.kind == "cat":
             table = self.tables.get((key, id(col.vocab)))
             if table is None:
-                table = np.array([T if logic.compare(v, node.op, node.threshold) else F for v in col.vocab]
-                                 + [missing], dtype=np.int8)
-                self.tables[(key, id(col.vocab))] = table
+                table = self.tables[(key, id(col.vocab))] = self._vocab_table(node, col, missing)
             return table[col.values]
         code = self.ev.encoder(node.fact, node.threshold, exact=True)
         if col.kind == "num":
@@ -119,6 +118,20 @@ class Chunk:
         hit = OPS[node.op](col.values, code)
         tri = hit.view(np.int8) * np.int8(2)
         return tri if col.present.all() else np.where(col.present, tri, np.int8(missing)).astype(np.int8)
+
+    def _vocab_table(self, node: logic.Leaf, col: Col, missing: int) -> np.ndarray:
+        """The status of each distinct value of a categorical column (then of a missing one, last):
+        logic.compare per value; for plain dates against a date, the same comparison on day numbers
+        (a register has thousands of distinct dates, compared once per batch for every condition)."""
+        if type(node.threshold) is date and node.op in OPS:
+            days = self.tables.get(("days", id(col.vocab)))
+            if days is None:
+                days = self.tables[("days", id(col.vocab))] = day_numbers(col.vocab)
+            if days is not None:
+                hit = OPS[node.op](days, node.threshold.toordinal())
+                return np.append(np.where(hit, np.int8(T), np.int8(F)), np.int8(missing))
+        return np.array([T if logic.compare(v, node.op, node.threshold) else F for v in col.vocab]
+                        + [missing], dtype=np.int8)
 
     def present(self, fact: str) -> np.ndarray:
         return self.cols[fact].present
