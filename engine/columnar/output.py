@@ -12,17 +12,19 @@ CSV bytes and table as the durable path, and the JSON contract's keys.
 """
 from __future__ import annotations
 
+from itertools import groupby
 from typing import IO, Any, Iterable, Optional, Union
 
 import numpy as np
 
 from engine.columnar.kernel import POS
 from engine.columnar.results import ColumnarBatch, ColumnarDecision, ColumnarResult
+from engine.columnar.frame import factorize
+from engine.columnar.summary_cells import Block, combine, family_block
 from engine.derive import fact_values
 from engine.errors import EngineError
 from engine.evaluate import explain_family
-from engine.output import (csv_columns, decision_document, json_value,
-                           render_table as _render_table, summary_row)
+from engine.output import csv_columns, decision_document, render_table as _render_table, summary_row
 from engine.tabular import neutralise
 
 EXPLANATION = {
@@ -30,7 +32,6 @@ EXPLANATION = {
     "en": "(columnar engine: verdict and deciding rule only; for the full explanation run "
           "scaleup explain {id} <register file> --as-of {as_of})",
 }
-CSV_ROWS_PER_WRITE = 50_000
 
 
 def summary_rows(results: Iterable[ColumnarResult]) -> list[dict[str, Any]]:
@@ -64,98 +65,71 @@ def _plain_or_cell(values: list, _cell=_cell) -> list[str]:
     return [v if v.isalnum() else _cell(v) for v in values]
 
 
-def _mapped(values: list, _cell=_cell) -> list[str]:
-    """_cell of each value, once per distinct value (None is an empty cell)."""
-    table = {None: ""}
-    for v in set(values):
-        if v is not None:
-            table[v] = _cell(v)
-    return list(map(table.__getitem__, values))
-
-
-def _by_code(codes: np.ndarray, text_of) -> list[str]:
-    """Cell text for integer codes (bit sets), computed once per distinct code; most codes are 0."""
-    nonzero = np.flatnonzero(codes)
-    out = np.full(len(codes), text_of(0), dtype=object)
-    if len(nonzero):
-        uniq, inverse = np.unique(codes[nonzero], return_inverse=True)
-        out[nonzero] = np.array([text_of(int(u)) for u in uniq.tolist()], dtype=object)[inverse.reshape(-1)]
-    return out.tolist()
-
-
-def summary_columns(batch: ColumnarBatch, _cell=_cell) -> dict[str, list[str]]:
-    """Every CSV column as its cell texts (neutralised and quoted; with _cell=plain_text as they are), one
-    per enterprise."""
+def summary_parts(batch: ColumnarBatch, _cell=_cell) -> dict[str, Union[list[str], Block]]:
+    """Every CSV column's cells (neutralised and quoted; with _cell=plain_text as they are): ids and names
+    as one text per enterprise, every other column in a Block (summary_cells.py) of a few texts."""
     n = batch.n
     f = batch.frame
-    ev = batch.ev
-    cols: dict[str, list[str]] = {
+    towns, town_codes = factorize(f.town.tolist())
+    parts: dict[str, Union[list[str], Block]] = {
         "enterprise_id": _plain_or_cell(f.enterprise_id.tolist(), _cell),
         "name": _plain_or_cell(f.name.tolist(), _cell),
-        "town": _mapped(f.town.tolist(), _cell),
-        "in_park": np.where(f.in_park, "true", "false").tolist(),
-        "as_of": [_cell(ev.as_of.isoformat())] * n,
+        "town": Block(np.where(town_codes < 0, len(towns), town_codes), {"town": [_cell(t) for t in towns] + [""]}),
+        "in_park": Block(f.in_park.astype(np.int64), {"in_park": ["false", "true"]}),
+        "as_of": Block(np.zeros(n, np.int64), {"as_of": [_cell(batch.ev.as_of.isoformat())]}),
     }
-    blank = [""] * n
-    for fam in ev.families:
-        t = fam.name
-        plan = fam.plan
-        spec = plan.family.spec
-        if not plan.evaluable:
-            concl = spec.conclusion
-            cols[t] = [_cell("not_applicable")] * n
-            cols[f"{t}.rule_id"] = [_cell(concl.id)] * n
-            for extra in ("amount_yuan", "amount_basis", "beneficiary", "path", "origin", "triggered", "missing"):
-                cols[f"{t}.{extra}"] = blank
-            continue
-        a = batch.out[t]
-        cols[t] = np.array([_cell(o) for o in fam.outcomes], dtype=object)[a["outcome"]].tolist()
-        cols[f"{t}.rule_id"] = np.array([_cell(r) for r in fam.rule_ids], dtype=object)[a["rule"]].tolist()
-        pos = (a["cat"] == POS) & ~a["unoffered"]      # not offered: no amount (the outcome says so)
-        if spec.amount and fam.amounts:
-            k = len(fam.amounts) + 1
-            table = np.empty(k * k, dtype=object)
-            for b in range(-1, k - 1):
-                for o in range(-1, k - 1):
-                    amount = batch.amount(fam, b, o)
-                    table[(b + 1) * k + (o + 1)] = "" if amount is None else _cell(json_value(amount, "money"))
-            basis = np.empty(k * k, dtype=object)
-            for b in range(-1, k - 1):
-                for o in range(-1, k - 1):
-                    basis[(b + 1) * k + (o + 1)] = batch.amount_basis(fam, b, o) or ""
-            index = (a["base"].astype(np.int64) + 1) * k + (a["bonus"].astype(np.int64) + 1)
-            cols[f"{t}.amount_yuan"] = np.where(pos, table[index], "").tolist()
-            cols[f"{t}.amount_basis"] = np.where(pos, basis[index], "").tolist()
-        else:
-            cols[f"{t}.amount_yuan"] = blank
-            cols[f"{t}.amount_basis"] = blank
-        for attribute, key in (("path", "path"), ("origin", "origin"), (spec.beneficiary, "beneficiary")):
-            cols[f"{t}.{key}"] = blank
-            for k_, (_, attr, _) in enumerate(fam.classes):
-                if attr == attribute and attribute:
-                    hit = a[f"case:{k_}"] >= 0
-                    cols[f"{t}.{key}"] = _mapped(np.where(hit, a[f"value:{k_}"], None).tolist(), _cell)
-        codes = {i: next(r.code for r in plan.family.rules if r.id == fam.rule_ids[i]) for i, *_ in fam.ind}
-        cols[f"{t}.triggered"] = _by_code(a["trig"], lambda bits: _cell(" ".join(dict.fromkeys(
-            codes[i] for i, _, _, _, b in fam.ind if bits >> b & 1))))
-        cols[f"{t}.missing"] = _by_code(a["missing"], lambda bits: _cell(" ".join(
-            g for b, g in enumerate(fam.report_facts) if bits >> b & 1)))
-    return cols
+    for fam in batch.ev.families:
+        block = family_block(batch, fam, _cell)
+        parts.update(dict.fromkeys(block.texts, block))
+    return parts
+
+
+def _known(batch: ColumnarBatch, column: str) -> None:
+    if column.split(".")[0] not in {fam.name for fam in batch.ev.families}:
+        raise EngineError(f"summary column {column!r} has no columnar counterpart")
 
 
 def summary_series(batch: ColumnarBatch, _cell=_cell) -> list[list[str]]:
     """The summary's columns (engine.output.csv_columns) in order, as cell texts."""
-    data = summary_columns(batch, _cell)
-    known = {fam.name for fam in batch.ev.families}
+    parts = summary_parts(batch, _cell)
     series = []
     for c in csv_columns():
-        if c in data:
-            series.append(data[c])
-        else:
-            if c.split(".")[0] not in known:
-                raise EngineError(f"summary column {c!r} has no columnar counterpart")
+        got = parts.get(c)
+        if got is None:
+            _known(batch, c)
             series.append([""] * batch.n)
+        else:
+            series.append(got.column(c) if isinstance(got, Block) else got)
     return series
+
+
+def csv_records(batch: ColumnarBatch) -> bytes:
+    """The batch's summary rows as CSV records (no header), UTF-8. Each run of adjacent columns held in
+    Blocks (every column but the id and the name) is joined and encoded once per distinct combination
+    of their codes, so a row is three pieces of bytes: its id, its name and the rest."""
+    parts = summary_parts(batch)
+    n = batch.n
+    segments: list = []             # [holder, columns]: adjacent columns of one Block or one per-row list
+    for c in csv_columns():
+        got = parts.get(c)
+        if got is None:
+            _known(batch, c)
+            got = Block(np.zeros(n, np.int64), {c: [""]})
+        if segments and segments[-1][0] is got:
+            segments[-1][1].append(c)
+        else:
+            segments.append([got, [c]])
+    pieces = []
+    for in_blocks, group in groupby(segments, key=lambda seg: isinstance(seg[0], Block)):
+        if not in_blocks:
+            pieces += [list(map(str.encode, texts)) for texts, _ in group]
+            continue
+        joined = combine([(block.codes, len(block.texts[cols[0]]),
+                           {str(k): [",".join(cells) for cells in zip(*(block.texts[c] for c in cols))]})
+                          for k, (block, cols) in enumerate(group)], n)
+        texts = [",".join(cells).encode() for cells in zip(*joined.texts.values())]
+        pieces.append(np.array(texts, dtype=object)[joined.codes].tolist())
+    return b"\r\n".join(map(b",".join, zip(*pieces))) + b"\r\n" if n else b""
 
 
 def csv_header(headers: Optional[list[str]] = None, bom: bool = True) -> str:
@@ -164,11 +138,8 @@ def csv_header(headers: Optional[list[str]] = None, bom: bool = True) -> str:
 
 
 def write_csv_rows(batch: ColumnarBatch, fh: IO[str]) -> None:
-    """The batch's summary rows as CSV records (no header)."""
-    series = summary_series(batch)
-    for a in range(0, batch.n, CSV_ROWS_PER_WRITE):
-        b = min(batch.n, a + CSV_ROWS_PER_WRITE)
-        fh.write("\r\n".join(map(",".join, zip(*(s[a:b] for s in series)))) + "\r\n")
+    """The batch's summary rows as CSV records (no header), to a text stream."""
+    fh.write(csv_records(batch).decode())
 
 
 def write_summary_csv(batch: ColumnarBatch, target: Union[str, IO[str]], *, headers: Optional[list[str]] = None,

@@ -10,7 +10,6 @@ row already written, the finished file is rewritten once without that id's rows 
 from __future__ import annotations
 
 import csv
-import io
 import json
 import shutil
 import tempfile
@@ -18,7 +17,7 @@ from pathlib import Path
 from typing import IO, Optional
 
 from engine.columnar.evaluator import ColumnarEvaluator
-from engine.columnar.output import csv_field, plain_text, contract_lines, csv_header, summary_series, write_csv_rows
+from engine.columnar.output import csv_field, plain_text, contract_lines, csv_header, csv_records, summary_series
 from engine.columnar.reader import CHUNK_ROWS, RegisterStream
 
 FORMATS = ("csv", "ndjson", "json", "parquet")
@@ -27,10 +26,7 @@ FORMATS = ("csv", "ndjson", "json", "parquet")
 def render(batch, fmt: str, contract=None):
     """One evaluated batch as its output: CSV records or NDJSON lines (text), or a pyarrow Table."""
     if fmt == "csv":
-        buf = io.StringIO()
-        if batch.n:
-            write_csv_rows(batch, buf)
-        return buf.getvalue()
+        return csv_records(batch)
     if fmt == "parquet":
         import pyarrow as pa
         from engine.output import csv_columns
@@ -46,11 +42,12 @@ class BatchWriter:
         self.fmt, self.path = fmt, path
         self.parquet = None
         self.fh = None
-        if fmt != "parquet":
+        if fmt == "csv":           # CSV records come as UTF-8 bytes (output.csv_records)
+            self.fh = open(path, "wb")
+            self.fh.write(csv_header(headers).encode())
+        elif fmt != "parquet":
             self.fh = open(path, "w", encoding="utf-8", newline="")
-            if fmt == "csv":
-                self.fh.write(csv_header(headers))
-            elif first_line is not None and fmt == "ndjson":
+            if first_line is not None and fmt == "ndjson":
                 self.fh.write(first_line + "\n")
 
     def write(self, piece) -> None:
