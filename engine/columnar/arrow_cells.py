@@ -3,8 +3,8 @@ with the same results, so the Arrow and the Python readers agree cell for cell:
 
 * a column of few distinct texts (towns, dates, codes, counts) is dictionary-encoded by pyarrow and each
   distinct text parsed once by ColumnParser (engine/register's own functions);
-* plain decimal money ([-]digits[.digits], ASCII) becomes integer fen by string operations in pyarrow
-  (no float anywhere); any other money cell is parsed exactly, one distinct text at a time;
+* plain decimal money ([-]digits[.digits], ASCII) becomes integer fen through pyarrow's exact decimal
+  type (no float anywhere); any other money cell is parsed exactly, one distinct text at a time;
 * well-formed USCCs are checked on the bytes (cells.uscc_codes_valid);
 * blank, over-long, control-character and (in a lossily decoded file) undecodable cells are found by
   pyarrow's string kernels; the rows holding them go to validate_row.
@@ -55,6 +55,8 @@ def controls(arr) -> np.ndarray:
 
 
 def longer_than(arr, most: int) -> np.ndarray:
+    if len(arr) == 0 or pc.max(pc.binary_length(arr)).as_py() <= most:    # no more characters than bytes
+        return np.zeros(len(arr), dtype=bool)
     return as_numpy(pc.greater(pc.utf8_length(arr), most))
 
 
@@ -91,7 +93,7 @@ def parse(parser: ColumnParser, arr) -> np.ndarray:
 
 
 def _money(parser: ColumnParser, arr) -> np.ndarray:
-    """Plain decimal money to fen by string operations (as cells.money_codes); others exactly."""
+    """Plain decimal money to fen through the exact decimal type (as cells.money_codes); others exactly."""
     p = places(parser.unit)
     sign = "-?" if parser.column.signed else ""
     pattern = f"^(?P<s>{sign})(?P<w>[0-9]{{1,12}})(?:\\.(?P<f>[0-9]{{1,{p}}}))?$"
@@ -99,10 +101,11 @@ def _money(parser: ColumnParser, arr) -> np.ndarray:
     empty = as_numpy(pc.equal(pc.binary_length(arr), 0))
     fen = np.full(len(arr), MISSING_NUM, dtype=np.int64)
     if simple.any():
-        parts = pc.extract_regex(arr.filter(pa.array(simple)), pattern)
-        frac = pc.utf8_rpad(parts.field("f"), width=p, padding="0") if p else parts.field("f")
-        digits = pc.binary_join_element_wise(parts.field("s"), parts.field("w"), frac, "")
-        fen[simple] = pc.cast(digits, pa.int64()).to_numpy(zero_copy_only=False)
+        # At most 12 + 6 digits: exact in a decimal128 of scale p, whose 128-bit unscaled integer is the
+        # amount in fen (units of 10^-p); its low 64 bits hold it whole.
+        exact = pc.cast(arr.filter(pa.array(simple)), pa.decimal128(18, p))
+        fen[simple] = np.frombuffer(exact.buffers()[1], dtype=np.int64).reshape(-1, 2)[
+            exact.offset:exact.offset + len(exact), 0]
     rest = np.flatnonzero(~(simple | empty))
     if not len(rest):
         return fen
