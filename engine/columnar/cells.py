@@ -29,10 +29,10 @@ def industry_ok(v: str) -> bool:
     return 2 <= len(v) <= 5 and v[0] in "ABCDEFGHIJKLMNOPQRST" and v[1:].isdigit() and len(v) >= 3
 
 
-_USCC_INDEX = np.full(128, 255, dtype=np.int64)
+_USCC_INDEX = np.full(256, 255, dtype=np.uint8)    # byte or ASCII code -> the character's value; 255 not allowed
 for _i, _ch in enumerate(CHARSET):
     _USCC_INDEX[ord(_ch)] = _i
-_USCC_WEIGHTS = np.array(WEIGHTS, dtype=np.int64)
+_USCC_WEIGHTS = np.array(WEIGHTS, dtype=np.int32)
 
 
 def uscc_valid(cells) -> np.ndarray:
@@ -44,15 +44,16 @@ def uscc_valid(cells) -> np.ndarray:
     arr = np.array(cells, dtype=str)
     if arr.dtype.itemsize // 4 != 18:
         return np.array([len(c) == 18 and bool(uscc_valid([c])[0]) for c in cells], dtype=bool)
-    return uscc_codes_valid(arr.view(np.uint32).reshape(n, 18).astype(np.int64))
+    return uscc_codes_valid(arr.view(np.uint32).reshape(n, 18))
 
 
 def uscc_codes_valid(codes: np.ndarray) -> np.ndarray:
     """Rows of 18 character codes (or bytes) that are a valid USCC as written."""
-    ascii_ = (codes < 128).all(axis=1)
-    idx = _USCC_INDEX[np.where(codes < 128, codes, 0)]
-    allowed = ascii_ & (idx < 255).all(axis=1)
-    total = (np.where(idx[:, :17] < 255, idx[:, :17], 0) * _USCC_WEIGHTS).sum(axis=1)
+    if codes.dtype != np.uint8:         # character codes: 255 and beyond are not allowed alike
+        codes = np.minimum(codes, 255).astype(np.uint8)
+    idx = _USCC_INDEX[codes]
+    allowed = idx.max(axis=1) < 255
+    total = idx[:, :17].astype(np.int32) @ _USCC_WEIGHTS
     return allowed & (idx[:, 17] == (31 - total % 31) % 31)
 
 

@@ -249,7 +249,7 @@ class ColumnReader:
         names = [c.strip() for c in name_arr.to_pylist()]
         parsed = {cid: ac.parse(col, arrays[index[cid].index]) for cid, col in self.cols.items()}
         valid = ac.uscc_valid(id_arr)
-        unsure = ~valid | ac.controls(id_arr) | ac.controls(name_arr)
+        unsure = ~valid | ac.controls(name_arr)      # a valid USCC holds no control character
         if not all(names):
             unsure |= np.array([not m for m in names], dtype=bool)
         for arr in arrays:
