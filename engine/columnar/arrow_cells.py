@@ -75,7 +75,7 @@ def uscc_valid(arr) -> np.ndarray:
     sub = pa.concat_arrays([sub])              # a fresh array: its bytes start at its first value
     offsets = np.frombuffer(sub.buffers()[1], dtype=np.int32)[sub.offset:sub.offset + len(sub) + 1]
     data = np.frombuffer(sub.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]]
-    out[right] = uscc_codes_valid(data.reshape(len(sub), 18).astype(np.int64))
+    out[right] = uscc_codes_valid(data.reshape(len(sub), 18))
     return out
 
 

@@ -89,9 +89,9 @@ def to_python(value: int, ftype: str) -> Any:
 
 def day_numbers(vocab: list) -> Optional[np.ndarray]:
     """The day number of each value, or None unless every value is a plain date (not a datetime)."""
-    if any(type(v) is not date for v in vocab):
+    if set(map(type, vocab)) - {date}:
         return None
-    return np.fromiter((v.toordinal() for v in vocab), dtype=np.int64, count=len(vocab))
+    return np.fromiter(map(date.toordinal, vocab), dtype=np.int64, count=len(vocab))
 
 
 def num_from_values(values: list, ftype: str) -> Col:

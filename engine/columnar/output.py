@@ -84,23 +84,27 @@ def summary_parts(batch: ColumnarBatch, _cell=_cell) -> dict[str, Union[list[str
     return parts
 
 
-def _known(batch: ColumnarBatch, column: str) -> None:
-    if column.split(".")[0] not in {fam.name for fam in batch.ev.families}:
-        raise EngineError(f"summary column {column!r} has no columnar counterpart")
-
-
-def summary_series(batch: ColumnarBatch, _cell=_cell) -> list[list[str]]:
-    """The summary's columns (engine.output.csv_columns) in order, as cell texts."""
-    parts = summary_parts(batch, _cell)
-    series = []
+def summary_arrow(batch: ColumnarBatch):
+    """The summary's columns as a pyarrow Table of text (cells as they are, not Excel-proofed): a Block's
+    column is its few texts taken by code in pyarrow, never a Python string per row."""
+    import pyarrow as pa
+    parts = summary_parts(batch, plain_text)
+    columns = []
     for c in csv_columns():
         got = parts.get(c)
         if got is None:
             _known(batch, c)
-            series.append([""] * batch.n)
+            got = Block(np.zeros(batch.n, np.int64), {c: [""]})
+        if isinstance(got, Block):
+            columns.append(pa.array(got.texts[c], pa.string()).take(pa.array(got.codes)))
         else:
-            series.append(got.column(c) if isinstance(got, Block) else got)
-    return series
+            columns.append(pa.array(got, pa.string()))
+    return pa.table(columns, schema=pa.schema([(c, pa.string()) for c in csv_columns()]))
+
+
+def _known(batch: ColumnarBatch, column: str) -> None:
+    if column.split(".")[0] not in {fam.name for fam in batch.ev.families}:
+        raise EngineError(f"summary column {column!r} has no columnar counterpart")
 
 
 def csv_records(batch: ColumnarBatch) -> bytes:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import IO, Optional
 
 from engine.columnar.evaluator import ColumnarEvaluator
-from engine.columnar.output import csv_field, plain_text, contract_lines, csv_header, csv_records, summary_series
+from engine.columnar.output import csv_field, contract_lines, csv_header, csv_records, summary_arrow
 from engine.columnar.reader import CHUNK_ROWS, RegisterStream
 
 FORMATS = ("csv", "ndjson", "json", "parquet")
@@ -28,10 +28,7 @@ def render(batch, fmt: str, contract=None):
     if fmt == "csv":
         return csv_records(batch)
     if fmt == "parquet":
-        import pyarrow as pa
-        from engine.output import csv_columns
-        return pa.table(dict(zip(csv_columns(), summary_series(batch, plain_text))),
-                        schema=pa.schema([(c, pa.string()) for c in csv_columns()]))
+        return summary_arrow(batch)
     return "".join(line + "\n" for line in contract_lines(batch, contract))
 
 

@@ -29,9 +29,6 @@ class Block:
     codes: np.ndarray
     texts: dict[str, list[str]]
 
-    def column(self, name: str) -> list[str]:
-        return np.array(self.texts[name], dtype=object)[self.codes].tolist()
-
 
 def family_block(batch: ColumnarBatch, fam, cell: Callable[[Any], str]) -> Block:
     """The family's summary cells (neutralised and quoted by `cell`, or as plain text)."""
