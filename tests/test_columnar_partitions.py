@@ -13,6 +13,7 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
+from engine.columnar import id_log
 from engine.errors import OutputFileError
 from tests.test_columnar_arrow import AS_OF, hostile_rows, run, sample, write_parquet
 
@@ -77,7 +78,10 @@ def errors_rows(path: Path, offsets: dict, single: str = "") -> list[dict]:
     return sorted(out, key=lambda r: r["统一社会信用代码"] + r["error"])
 
 
-def test_a_dataset_gives_what_the_same_rows_in_one_file_give(tmp_path):
+@pytest.mark.parametrize("spill_rows", [None, 3], ids=["ids held", "ids spilled"])
+def test_a_dataset_gives_what_the_same_rows_in_one_file_give(tmp_path, monkeypatch, spill_rows):
+    if spill_rows:       # the partitions' shared id log spilled to its bucket files every 3 rows
+        monkeypatch.setattr(id_log, "SPILL_ROWS", spill_rows)
     folder, offsets, rows = dataset(tmp_path)
     one = write_parquet(tmp_path / "one.parquet", rows)
     offsets[str(one)] = 0

@@ -6,8 +6,9 @@ search and then RawBatches: pyarrow string arrays, Python records or plain lines
 column by column (cells.py, arrow_cells.py); a row any of whose cells or cross-checks fails goes whole to
 validate_row. Each batch's accepted rows are handed on as a Frame before the next batch is read.
 
-Duplicates across batches: each row's enterprise id is kept as a 64-bit hash (8 bytes a row). At the
-end, ids whose hash repeats are confirmed on the exact ids, read again from the file (only then), and
+Duplicates across batches: each row's enterprise id is kept as a 64-bit hash with its row number, in an
+IdLog (id_log.py: in flat memory, spilled to a temporary folder beyond a million rows). At the end, ids
+whose hash repeats are confirmed on the exact ids, read again from the file (only then), and
 every row holding a duplicated id is rejected, as engine/register rejects it. Rows of those ids that
 were already handed on are named in `duplicate_ids`: the caller drops them from what it wrote.
 """
@@ -17,13 +18,14 @@ import itertools
 import operator
 from datetime import date
 from decimal import Decimal
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator
 
 import numpy as np
 
 from engine.columnar.cells import MISSING_NUM, UNSURE_NUM, ColumnParser, id_hash, id_hashes, uscc_valid
-from engine.columnar.duplicates import NO_ID, mark_duplicates
-from engine.columnar.frame import Col, Frame, objects
+from engine.columnar.duplicates import mark_duplicates
+from engine.columnar.frame import Frame, objects
+from engine.columnar.id_log import NO_ID, IdLog
 from engine.errors import InputFileError
 from engine.facts import Enterprise
 from engine.limits import exceeded, limit
@@ -52,8 +54,8 @@ class ColumnReader:
         self.unit_samples: dict[str, list] = {cid: [] for cid in CHECKED_COLUMNS}
         self.units_checked = False
         self.rejected: dict[int, tuple[list, list]] = {}    # row -> (cells, problems)
-        self.hashes: list[np.ndarray] = []                  # id hash of every non-blank row, in order
-        self.hash_rows: list = []                           # their row numbers: (first, count) or an array
+        self.ids = IdLog()                                  # id hash and row number of every non-blank row
+        self.id_tag = 0                                     # added to the row numbers (duplicates.share_id_log)
         self.blank_rows: list[int] = []
         self.fallback_rows = 0
         self.accepted = 0
@@ -343,9 +345,7 @@ class ColumnReader:
             unsure |= given & (True if through is None else through == -1)
 
     def _note_hashes(self, numbers: list, hashes: np.ndarray) -> None:
-        self.hashes.append(hashes)
-        first, n = numbers[0], len(numbers)
-        self.hash_rows.append((first, n) if numbers[-1] - first == n - 1 else np.array(numbers, dtype=np.int64))
+        self.ids.add(hashes, np.array(numbers, dtype=np.int64) + self.id_tag)
 
     def _check_units(self) -> None:
         if not self.units_checked:

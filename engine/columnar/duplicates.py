@@ -1,7 +1,8 @@
 """Duplicated enterprise ids among the rows of one or more ColumnReaders (one register file, or the
 partitions of a Parquet dataset read as one register: engine/columnar/partitions.py).
 
-Each reader kept a 64-bit hash of every row's enterprise id (8 bytes a row). Hashes that repeat are
+Each reader notes a 64-bit hash of every row's enterprise id with its row number in an IdLog (id_log.py,
+flat memory; the partitions of a dataset share one, each row tagged with its reader). Hashes that repeat are
 confirmed on the exact ids — the rejected rows' from validate_row, the others read again from their file
 (only then) — and every row holding a duplicated id is rejected, as engine/register rejects it: in one
 file "also appears in row 12"; across partitions, as the row path's partitioned run words it, "also
@@ -10,39 +11,36 @@ their reader's `duplicate_ids` (the caller drops them from what it wrote).
 """
 from __future__ import annotations
 
-import numpy as np
-
+from engine.columnar.id_log import IdLog
 from engine.register import InputProblem
 from engine.register.validate import validate_row
 
-NO_ID = 0                                # hash slot of a row without an enterprise id
+READER_BITS = 40                         # an IdLog shared by readers: (reader index << 40) + row number
+
+
+def share_id_log(readers: list) -> None:
+    """Let these readers (a dataset's partitions, opened in order) note their ids in one IdLog, each row
+    tagged with its reader, so that an id repeated in another partition is found."""
+    shared = IdLog()
+    for k, reader in enumerate(readers):
+        reader.ids, reader.id_tag = shared, k << READER_BITS
 
 
 def mark_duplicates(readers: list) -> None:
-    """Reject every row whose enterprise id another row of these readers holds. Consumes their hashes."""
-    parts = []
-    for k, reader in enumerate(readers):
-        parts += [(k, hashes, where) for hashes, where in zip(reader.hashes, reader.hash_rows)]
-        reader.hashes = []
-    if not parts:
-        return
-    # One sorted copy (8 bytes a row) beside the parts: the repeated hashes, then their rows part by part.
-    ordered = np.concatenate([hashes for _, hashes, _ in parts])
-    ordered.sort()
-    same = (ordered[1:] == ordered[:-1]) & (ordered[1:] != NO_ID)
-    repeated = np.unique(ordered[1:][same])
-    del ordered, same
-    if not len(repeated):
-        return
+    """Reject every row whose enterprise id another row of these readers holds (one reader, or readers
+    sharing one IdLog). Consumes the log."""
+    logs = list({id(r.ids): r.ids for r in readers}.values())
+    if len(logs) != 1:
+        raise ValueError("the readers do not share one id log (duplicates.share_id_log)")
+    try:
+        keys = logs[0].repeated_rows()
+    finally:
+        logs[0].close()
     rows: dict[int, list[int]] = {}
-    for k, part, where in parts:
-        hit = np.flatnonzero(np.isin(part, repeated))
-        if len(hit):
-            numbers = np.arange(where[0], where[0] + where[1], dtype=np.int64) if isinstance(where, tuple) \
-                else where
-            rows.setdefault(k, []).extend(numbers[hit].tolist())
+    for key in keys:                              # readers in order, rows in file order
+        rows.setdefault(key >> READER_BITS, []).append(key & ((1 << READER_BITS) - 1))
     by_id: dict[str, list[tuple[int, int, list]]] = {}
-    for k, found in rows.items():                 # readers in order, rows in file order
+    for k, found in sorted(rows.items()):
         for r, eid, cells in _exact_ids(readers[k], found):
             by_id.setdefault(eid, []).append((k, r, cells))
     for eid, where in by_id.items():

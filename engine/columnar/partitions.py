@@ -37,7 +37,7 @@ import numpy as np
 from engine.columnar.arrow_source import PARQUET_ROWS, ArrowParquet
 from engine.columnar.cells import UNSURE, ColumnParser
 from engine.columnar.column_reader import IDENTITY, ColumnReader
-from engine.columnar.duplicates import mark_duplicates
+from engine.columnar.duplicates import mark_duplicates, share_id_log
 from engine.errors import InputFileError, OutputFileError
 from engine.fileguard import atomic_path, write_text
 from engine.policy import Policy
@@ -192,6 +192,7 @@ class PartitionedStream:
             reader, checks = self._open(part)
             self.readers.append(reader)
             self.checks.append(checks)
+        share_id_log(self.readers)          # an id repeated in another partition is a duplicate too
         return self
 
     def partition_batches(self, chunk_rows: int) -> Iterator[tuple[int, np.ndarray, Any]]:

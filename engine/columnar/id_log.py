@@ -1,0 +1,88 @@
+"""Every row's enterprise-id hash with its row number, to find — once the register has been read — the
+rows whose hash repeats (the duplicate candidates, confirmed on the exact ids by the reader).
+
+Memory stays flat however long the register is: pairs are held in memory up to `spill_rows`, then
+appended to BUCKETS files in a temporary folder by the hash's top bits; at the end each bucket is sorted
+and searched on its own (a bucket holds a 64th of the rows). A register below `spill_rows` never
+touches the disk. The folder is removed by `close()` (and, failing that, when the log is collected).
+"""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Iterator, Optional
+
+import numpy as np
+
+NO_ID = 0                  # hash slot of a row without an enterprise id: never a duplicate
+BUCKET_BITS = 6
+BUCKETS = 1 << BUCKET_BITS
+SPILL_ROWS = 1 << 20       # 16 MiB of pairs
+
+
+class IdLog:
+    def __init__(self, spill_rows: Optional[int] = None):
+        self.spill_rows = spill_rows or SPILL_ROWS
+        self.hashes: list[np.ndarray] = []
+        self.rows: list[np.ndarray] = []
+        self.held = 0
+        self.folder: Optional[tempfile.TemporaryDirectory] = None
+
+    def add(self, hashes: np.ndarray, rows: np.ndarray) -> None:
+        """One batch: int64 id hashes and the row numbers they come from."""
+        self.hashes.append(np.asarray(hashes, dtype=np.int64))
+        self.rows.append(np.asarray(rows, dtype=np.int64))
+        self.held += len(hashes)
+        if self.held >= self.spill_rows:
+            self._spill()
+
+    def repeated_rows(self) -> list[int]:
+        """The row numbers, in order, of every row whose hash another row shares."""
+        out: list[int] = []
+        for hashes, rows in self._groups():
+            order = np.argsort(hashes, kind="stable")
+            ordered = hashes[order]
+            same = (ordered[1:] == ordered[:-1]) & (ordered[1:] != NO_ID)
+            mark = np.zeros(len(ordered), dtype=bool)
+            mark[1:] |= same
+            mark[:-1] |= same
+            out += rows[order][mark].tolist()
+        return sorted(out)
+
+    def close(self) -> None:
+        self.hashes, self.rows, self.held = [], [], 0
+        if self.folder is not None:
+            self.folder.cleanup()
+            self.folder = None
+
+    def _groups(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        if self.folder is None:
+            if self.hashes:
+                yield np.concatenate(self.hashes), np.concatenate(self.rows)
+            return
+        self._spill()
+        for b in range(BUCKETS):
+            path = self._bucket(b)
+            if path.exists():
+                pairs = np.fromfile(path, dtype=np.int64).reshape(-1, 2)
+                yield pairs[:, 0].copy(), pairs[:, 1].copy()
+
+    def _spill(self) -> None:
+        if not self.hashes:
+            return
+        if self.folder is None:
+            self.folder = tempfile.TemporaryDirectory(prefix="scaleup-ids-")
+        hashes, rows = np.concatenate(self.hashes), np.concatenate(self.rows)
+        self.hashes, self.rows, self.held = [], [], 0
+        bucket = (hashes.view(np.uint64) >> np.uint64(64 - BUCKET_BITS)).astype(np.int64)
+        order = np.argsort(bucket, kind="stable")
+        bounds = np.searchsorted(bucket[order], np.arange(BUCKETS + 1))
+        pairs = np.stack([hashes[order], rows[order]], axis=1)
+        for b in range(BUCKETS):
+            if bounds[b] < bounds[b + 1]:
+                with open(self._bucket(b), "ab") as fh:
+                    fh.write(pairs[bounds[b]:bounds[b + 1]].tobytes())
+
+    def _bucket(self, b: int) -> Path:
+        assert self.folder is not None
+        return Path(self.folder.name) / f"{b:02d}.bin"

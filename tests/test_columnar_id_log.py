@@ -1,0 +1,38 @@
+"""The id log (engine/columnar/id_log.py) finds the same duplicate candidates whether it holds every
+row in memory or spills them to its bucket files — so a register of any length is checked in flat memory."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+from hypothesis import given, strategies as st
+
+from engine.columnar.id_log import NO_ID, IdLog
+
+
+def brute_force(hashes: list[int], rows: list[int]) -> list[int]:
+    return sorted(r for h, r in zip(hashes, rows) if h != NO_ID and hashes.count(h) > 1)
+
+
+# Few distinct hashes, both signs (the bucket is taken from the top bits), NO_ID among them.
+HASHES = st.sampled_from([NO_ID, 1, -1, 2**62, -(2**63), 2**63 - 1, 12345, -98765])
+
+
+@given(st.lists(st.lists(HASHES, min_size=1, max_size=9), min_size=1, max_size=8), st.integers(1, 12))
+def test_spilled_and_held_logs_name_the_same_rows(batches, spill_rows):
+    held, spilled = IdLog(spill_rows=1 << 30), IdLog(spill_rows=spill_rows)
+    all_hashes, all_rows, row = [], [], 2
+    for batch in batches:
+        rows = list(range(row, row + len(batch)))
+        row += len(batch) + 1                         # row numbers need not be contiguous
+        for log in (held, spilled):
+            log.add(np.array(batch, dtype=np.int64), np.array(rows, dtype=np.int64))
+        all_hashes += batch
+        all_rows += rows
+    expected = brute_force(all_hashes, all_rows)
+    assert held.repeated_rows() == expected
+    assert spilled.repeated_rows() == expected
+    folder = spilled.folder.name if spilled.folder else None
+    spilled.close()
+    held.close()
+    assert folder is None or not os.path.exists(folder)    # the temporary files are gone
