@@ -213,3 +213,11 @@ def test_a_register_missing_a_required_column_is_refused_with_the_row_paths_mess
     columnar = outputs(path, tmp_path, "columnar", "csv")
     assert durable[0] == columnar[0] != 0 and "missing required column" in " ".join(durable[3])
     assert columnar[3] == durable[3]
+
+
+def test_names_are_stripped_of_exactly_pythons_spaces():
+    import pyarrow as pa
+    from engine.columnar.arrow_cells import stripped
+    spaces = [chr(c) for c in range(0x110000) if chr(c).isspace()]
+    cells = ["甲公司", "", "\u200b乙\u200b"] + [f"{s}丙{s}" for s in spaces] + spaces
+    assert stripped(pa.array(cells)) == [c.strip() for c in cells]

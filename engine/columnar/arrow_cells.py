@@ -23,6 +23,7 @@ from engine.register.units import places
 _SPACE = (r"\t\n\x{0b}\x{0c}\r\x{1c}-\x{1f} \x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}"
           r"\x{205f}\x{3000}")
 _NOT_SPACE = f"[^{_SPACE}]"
+_EDGE_SPACE = f"^[{_SPACE}]|[{_SPACE}]$"
 # engine/register/normalise.CONTROL_CHARACTERS in RE2 spelling.
 _CONTROL = r"[\x{00}-\x{08}\x{0b}\x{0c}\x{0e}-\x{1f}\x{7f}-\x{9f}]"
 
@@ -48,6 +49,14 @@ def blank_rows(arrays: list) -> np.ndarray:
         if not blank.any():
             break
     return blank
+
+
+def stripped(arr) -> list:
+    """str.strip() of every cell; only the cells that begin or end with a space are stripped in Python."""
+    texts = arr.to_pylist()
+    for i in np.flatnonzero(as_numpy(pc.match_substring_regex(arr, _EDGE_SPACE))).tolist():
+        texts[i] = texts[i].strip()
+    return texts
 
 
 def controls(arr) -> np.ndarray:

@@ -248,7 +248,7 @@ class ColumnReader:
         index = self.fields
         id_arr, name_arr = arrays[index["enterprise_id"].index], arrays[index["name"].index]
         ids = id_arr.to_pylist()
-        names = [c.strip() for c in name_arr.to_pylist()]
+        names = ac.stripped(name_arr)
         parsed = {cid: ac.parse(col, arrays[index[cid].index]) for cid, col in self.cols.items()}
         valid = ac.uscc_valid(id_arr)
         unsure = ~valid | ac.controls(name_arr)      # a valid USCC holds no control character

@@ -29,6 +29,7 @@ from engine.facts import Enterprise
 LIMIT = 1 << 42          # |fen| ≤ 4.4e12 (440亿元); (a − b)·10⁶ stays below 2⁶³ for the growth ratio
 NUM_TYPES = ("money", "int")
 ENTERPRISE_FIELDS = tuple(Enterprise.model_fields)
+TEXT_COLUMNS = ("enterprise_id", "name", "town")      # a Frame's own object columns
 
 
 @dataclass
@@ -38,6 +39,20 @@ class Col:
     present: np.ndarray            # bool
     ftype: str                     # the fact's type (rules/facts.yaml)
     vocab: Optional[list] = None   # cat: distinct values
+
+    def __getstate__(self) -> dict:
+        """Pickled for a worker process: a vocabulary of dates as day numbers (one buffer, not an
+        object per date)."""
+        state = dict(self.__dict__)
+        days = day_numbers(self.vocab) if self.vocab else None
+        if days is not None:
+            state["vocab"] = days
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        if isinstance(state.get("vocab"), np.ndarray):
+            state["vocab"] = list(map(date.fromordinal, state["vocab"].tolist()))
+        self.__dict__.update(state)
 
     def take(self, idx) -> "Col":
         return replace(self, values=self.values[idx], present=self.present[idx])
@@ -147,6 +162,24 @@ class Frame:
     columns: dict[str, Col]
     derived_as_of: Optional[date] = None
     _derived_cache: dict = field(default_factory=dict, repr=False)
+
+    def __getstate__(self) -> dict:
+        """Pickled for a worker process: the text columns as pyarrow arrays when pyarrow is installed
+        (their buffers are copied, not every string pickled); no derived facts."""
+        state = dict(self.__dict__, _derived_cache={})
+        try:
+            import pyarrow as pa
+            for key in TEXT_COLUMNS:
+                state[key] = pa.array(state[key], pa.string())
+        except (ImportError, TypeError, ValueError):       # no pyarrow, or a value that is not text
+            state = dict(self.__dict__, _derived_cache={})
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        for key in TEXT_COLUMNS:
+            if not isinstance(state[key], np.ndarray):
+                state[key] = objects(state[key].to_pylist())
+        self.__dict__.update(state)
 
     @classmethod
     def from_enterprises(cls, enterprises: list[Enterprise], fact_types: dict[str, str]) -> "Frame":
