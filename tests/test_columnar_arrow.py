@@ -216,7 +216,7 @@ def test_a_register_missing_a_required_column_is_refused_with_the_row_paths_mess
 
 
 def test_names_are_stripped_of_exactly_pythons_spaces():
-    import pyarrow as pa
+    pa = pytest.importorskip("pyarrow")
     from engine.columnar.arrow_cells import stripped
     spaces = [chr(c) for c in range(0x110000) if chr(c).isspace()]
     cells = ["甲公司", "", "\u200b乙\u200b"] + [f"{s}丙{s}" for s in spaces] + spaces
