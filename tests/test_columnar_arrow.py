@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, strategies as st
 
 from cli import main
 from engine.columnar import arrow_source, id_log
@@ -221,3 +222,20 @@ def test_names_are_stripped_of_exactly_pythons_spaces():
     spaces = [chr(c) for c in range(0x110000) if chr(c).isspace()]
     cells = ["甲公司", "", "\u200b乙\u200b"] + [f"{s}丙{s}" for s in spaces] + spaces
     assert stripped(pa.array(cells)) == [c.strip() for c in cells]
+
+
+@given(st.lists(st.sampled_from([b"a", b",", b"\n", "é".encode(), "万".encode(), "𝄞".encode(), b"\xef\xbb\xbf",
+                                 b"\xff", b"\x80", b"\xed\xa0\x80", b"\xc0\x80", b"\xf4\x90\x80\x80"]), max_size=30),
+       st.integers(1, 9))
+def test_the_utf8_check_is_pythons_at_any_block_size(tmp_path_factory, pieces, block):
+    pytest.importorskip("pyarrow")
+    from engine.columnar.arrow_cells import is_utf8
+    data = b"".join(pieces)
+    path = tmp_path_factory.mktemp("utf8") / "r.csv"
+    path.write_bytes(data)
+    try:
+        data.decode("utf-8")
+        valid = True
+    except UnicodeDecodeError:
+        valid = False
+    assert is_utf8(path, block) == valid

@@ -125,3 +125,27 @@ def _money(parser: ColumnParser, arr) -> np.ndarray:
     out = fen.astype(object)
     out[rest] = values
     return int_array(out.tolist())
+
+
+def is_utf8(path, block: int = 1 << 22) -> bool:
+    """Whether the whole file is valid UTF-8, checked by pyarrow block by block (no Python text is made;
+    a character cut by a block's end is checked with the next block)."""
+    carry = b""
+    with open(path, "rb") as fh:
+        while True:
+            data = fh.read(block)
+            chunk = carry + data
+            cut = len(chunk)
+            if data:                # hold back a possibly incomplete last character: its lead byte on
+                k = len(chunk) - 1
+                while k > 0 and len(chunk) - k < 4 and chunk[k] & 0xC0 == 0x80:
+                    k -= 1
+                cut = k
+            try:
+                pa.array([chunk[:cut]], pa.binary()).cast(pa.string())
+            except pa.ArrowInvalid:
+                return False
+            carry = chunk[cut:]
+            if not data:
+                return True
+

@@ -61,7 +61,10 @@ def plain_text(value: Any) -> str:
 
 
 def _plain_or_cell(values: list, _cell=_cell) -> list[str]:
-    """Letters and digits only (any script) are written as they are: no formula start, nothing to quote."""
+    """Letters and digits only (any script) are written as they are: no formula start, nothing to quote
+    (checked once on the batch's text joined, which is letters and digits only when every value is)."""
+    if "".join(values).isalnum() and all(values):
+        return values
     return [v if v.isalnum() else _cell(v) for v in values]
 
 

@@ -13,7 +13,6 @@ columns. A file that cannot be read raises InputFileError with the normal reader
 """
 from __future__ import annotations
 
-import codecs
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -143,19 +142,10 @@ def _started(name, source, as_of, policy, lossy: bool, arrow: bool) -> RegisterS
 
 
 def _encoding(path: Path, name: str) -> tuple[str, bool]:
-    """engine/register's choice (streaming.csv_encoding), first trying the common case in C: the whole
-    file decodes as UTF-8."""
-    decoder = codecs.getincrementaldecoder("utf-8-sig")()
-    with open(path, "rb") as fh:
-        try:
-            while True:
-                data = fh.read(1 << 22)
-                decoder.decode(data, final=not data)
-                if not data:
-                    return "utf-8-sig", False
-        except UnicodeDecodeError:
-            pass
-    return csv_encoding(path, name)
+    """engine/register's choice (streaming.csv_encoding), first trying the common case in pyarrow: the
+    whole file is UTF-8."""
+    from engine.columnar.arrow_cells import is_utf8
+    return ("utf-8-sig", False) if is_utf8(path) else csv_encoding(path, name)
 
 
 def read_register_frame(path, *, as_of: date, policy: Policy, sheet: Optional[str] = None,
