@@ -84,6 +84,47 @@ def test_streaming_reads_other_encodings_and_tab_separated_files(tmp_path, encod
     assert len(whole.accepted) == 5
 
 
+def _quoted_newline_register(tmp_path, encoding="utf-8"):
+    """A register whose names hold newlines (quoted cells), with a title row, CRLF line ends and blank
+    rows, so that parts (workers reading their own rows) start next to a record of several lines."""
+    header, rows = _rows(9)
+    quoted = [next(csv.reader([r])) for r in rows]
+    for cells in quoted:
+        cells[1] = cells[1].replace("有限公司", "有限\r\n公司", 1)
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerows([["万州区工业企业名录"], next(csv.reader([header])), *quoted[:4], [], *quoted[4:], []])
+    path = tmp_path / "quoted.csv"
+    path.write_bytes(buf.getvalue().encode(encoding))
+    return path
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "gb18030", "utf-16"])
+def test_parts_read_by_workers_hold_exactly_the_rows_of_the_file(tmp_path, encoding):
+    path = _quoted_newline_register(tmp_path, encoding)
+    whole = list(scan_register(path, columns=columns()).data())
+    assert sum("\r\n" in cells[1] for _, cells in whole) == 9
+    for every in (1, 2, 4, 50):
+        scan = scan_register(path, columns=columns(), split_every=every)
+        parts = [scan.read_part(part) for part in scan.parts]
+        assert [row for part in parts for row in part] == whole
+        assert all(len(part) >= every for part in parts[:-1])
+
+
+@pytest.mark.parametrize("fmt", ["csv", "ndjson"])
+def test_a_register_with_quoted_newlines_gives_the_same_output_on_one_and_two_workers(tmp_path, fmt):
+    path = _quoted_newline_register(tmp_path)
+    outputs = []
+    for workers, size in (("1", "50"), ("2", "2"), ("2", "3")):
+        out = tmp_path / f"out-{workers}-{size}.{fmt}"
+        result = CliRunner().invoke(main, ["check", str(path), "--as-of", "2024-12-31", "--format", fmt,
+                                           "--workers", workers, "--chunk-size", size, "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        outputs.append(out.read_bytes())
+    assert outputs[0] == outputs[1] == outputs[2]
+    assert outputs[0].count("有限\r\n公司".encode()) == (9 if fmt == "csv" else 0)
+
+
 def test_streaming_reports_a_file_it_cannot_read_before_any_row(tmp_path):
     path = tmp_path / "bad.csv"
     path.write_text("企业名称,备注\n某公司,无\n", encoding="utf-8")

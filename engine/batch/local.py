@@ -1,11 +1,14 @@
 """Batch evaluation of registers of any size: streaming in chunks, worker processes, executors.
 
-The parent process reads raw rows (engine/register/streaming.py), hands out chunks and writes results as
-they come back; workers validate, evaluate and render each chunk. Every worker process builds its own
-Evaluator from the policy id (durable_rules rulesets are process-global C state: they are never shipped
-between processes), and only raw cells go out and rendered outputs come back. Results come back in the
-order of the chunks, so the output is the same, byte for byte, whatever the number of workers. At most
-two chunks per worker are in flight, so memory does not grow with the register.
+The parent process scans the register once (engine/register/streaming.py), hands out chunks and writes
+results as they come back; workers validate, evaluate and render each chunk. On this machine a CSV's
+chunk is a part of the file that the worker reads itself (RegisterScan.parts), so the parent only scans
+and writes the bytes the workers produced; otherwise (other formats, Dask) the parent reads the rows
+and sends their cells. Every worker process builds its own Evaluator from the policy id (durable_rules
+rulesets are process-global C state: they are never shipped between processes), and only raw cells (or
+where a part starts) go out and rendered outputs come back. Results come back in the order of the
+chunks, so the output is the same, byte for byte, whatever the number of workers. At most two chunks
+per worker are in flight, so memory does not grow with the register.
 
 A partitioned register (a folder of CSV, XLSX, JSON or Parquet files) is evaluated one file per task
 and written one result file per partition (and its rejected rows beside it, <name>.errors.csv);
@@ -104,11 +107,14 @@ class RegisterRun:
         # error before any worker starts: with one worker, by building this process's worker itself;
         # otherwise without durable_rules (each worker compiles its own rulesets).
         policy, book = with_reform(load_inputs(policy_id), reform)
-        self.scan = scan_register(path, columns=register_columns(policy), sheet=sheet)
+        self.executor = executor or LocalExecutor(1)
+        self.chunk_size = max(1, chunk_size or chunk_size_for(output or OutputSpec(fmt, lang)))
+        # On this machine a CSV is cut into parts each worker reads from the file itself, so the parent
+        # neither parses the rows nor pickles their cells (a Dask worker may not see the file: cells).
+        split = self.chunk_size if isinstance(self.executor, LocalExecutor) else None
+        self.scan = scan_register(path, columns=register_columns(policy), sheet=sheet, split_every=split)
         self.job = Job(policy_id=policy_id, as_of=as_of, fmt=fmt, lang=lang, scan=self.scan, reform=reform,
                        output=output, town=town)
-        self.executor = executor or LocalExecutor(1)
-        self.chunk_size = max(1, chunk_size or chunk_size_for(output_spec(self.job)))
         if isinstance(self.executor, LocalExecutor) and self.processes() <= 1:
             worker_for(self.job)
         else:
@@ -120,14 +126,18 @@ class RegisterRun:
 
     def processes(self) -> int:
         """Workers this run can use: no more than it has chunks."""
-        return min(self.executor.workers, max(1, -(-self.scan.data_rows // self.chunk_size)))
+        chunks = len(self.scan.parts) if self.scan.parts is not None else -(-self.scan.data_rows // self.chunk_size)
+        return min(self.executor.workers, max(1, chunks))
 
     @property
     def total_rows(self) -> int:
         return self.scan.data_rows
 
     def chunks(self) -> Iterator[ChunkResult]:
-        tasks = (("chunk", rows) for rows in self.scan.chunks(self.chunk_size))
+        if self.scan.parts is not None:
+            tasks = (("part", part) for part in self.scan.parts)
+        else:
+            tasks = (("chunk", rows) for rows in self.scan.chunks(self.chunk_size))
         yield from self.executor.map(self.job, tasks, processes=self.processes())
 
 

@@ -1,8 +1,9 @@
 """The batch tasks both executors run (`run_task`), and the per-process worker state they share.
 
-A task is ("chunk", rows), ("ids", path), ("locate", (path, keys)) or ("partition", path). Every worker
-process builds its own Evaluator from the policy id (durable_rules rulesets are process-global C state:
-they are never shipped between processes); only raw cells go out and rendered outputs come back.
+A task is ("chunk", rows), ("part", part), ("ids", path), ("locate", (path, keys)) or ("partition", path).
+Every worker process builds its own Evaluator from the policy id (durable_rules rulesets are
+process-global C state: they are never shipped between processes); only raw cells, or where in the
+file a part of a CSV starts (the worker reads it), go out and rendered outputs come back.
 engine/batch/local.py (this machine) and engine/batch/dask.py (a Dask cluster) import this module;
 it imports neither.
 """
@@ -192,13 +193,17 @@ def worker_for(job: Job) -> ChunkWorker:
 
 
 def run_task(job: Job, task: tuple) -> Any:
-    """One unit of work, in whichever process runs it: ("chunk", rows), ("ids", path),
-    ("locate", (path, keys)), ("partition", path) or ("columnar", frame)."""
+    """One unit of work, in whichever process runs it: ("chunk", rows), ("part", part of the job's CSV
+    as RegisterScan.parts gives it), ("ids", path), ("locate", (path, keys)), ("partition", path) or
+    ("columnar", frame)."""
     kind, payload = task
     try:
         if kind == "chunk":
             worker = worker_for(job)
             return worker.run(worker.file_checker, payload)
+        if kind == "part":
+            worker = worker_for(job)
+            return worker.run(worker.file_checker, job.scan.read_part(payload))
         if kind == "ids":
             return partition_ids(job, payload)
         if kind == "locate":

@@ -5,9 +5,11 @@ Pass 1 (`scan_register`) reads every row once, cheaply: where the header is, how
 blank rows and the values under no header (the file's warnings), and each row's enterprise id as a
 64-bit hash (8 bytes a row), so that both rows of a duplicate are rejected however far apart they are;
 ids whose hashes repeat are then read exactly. A file that cannot be read fails here, before any row is
-evaluated. Pass 2 (`RegisterScan.chunks`) reads the rows again as raw cells, in chunks; `RowChecker`
-turns each into an Enterprise or a RejectedRow, in whichever process evaluates it. `iter_register` puts
-the two together.
+evaluated. Pass 2 (`RegisterScan.chunks`) reads the rows again as raw cells, in chunks — or, for a CSV
+scanned with `split_every`, each worker reads its own part of the file (`RegisterScan.read_part`, from a
+position pass 1 noted after a complete record, so a quoted cell holding a newline is never cut);
+`RowChecker` turns each row into an Enterprise or a RejectedRow, in whichever process evaluates it.
+`iter_register` puts the two together.
 
 CSV, XLSX and Parquet (with pyarrow installed) are read as streams. JSON has no streaming parser in the
 standard library: it is parsed whole (on each pass), so its raw rows are held; its results still stream.
@@ -101,6 +103,9 @@ class RegisterScan:
     duplicates: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
     ids: Optional[IdIndex] = field(default=None, repr=False)   # kept only when asked (partitions)
     lossy: bool = False                         # UTF-8 with a few undecodable rows (reading.text_encoding)
+    # A CSV scanned with `split_every`: the file cut into parts a worker reads itself (read_part), each
+    # (text position, index of its first record, data rows in it); None: rows are sent as cells.
+    parts: Optional[list[tuple[int, int, int]]] = None
 
     def rows(self) -> Iterator[Row]:
         """Every row of the file, numbered as the officer sees it (pass 2 and later)."""
@@ -113,6 +118,20 @@ class RegisterScan:
             if index <= self.header_index or all(map(is_blank, cells)):
                 continue
             yield row_no, (cells + [None] * width)[:width]
+
+    def read_part(self, part: tuple[int, int, int]) -> list[Row]:
+        """One of `parts`: its data rows as data() gives them, read from the file by whichever process
+        evaluates them (the same records: each part starts where the csv reader had finished one)."""
+        position, index, count = part
+        reader = _CsvReader(Path(self.path), self.name, self.encoding or "utf-8-sig", self.delimiter, self.lossy)
+        width, out = self.width, []
+        for i, (row_no, cells) in enumerate(reader.records(position, index), start=index):
+            if i <= self.header_index or all(map(is_blank, cells)):
+                continue
+            out.append((row_no, (cells + [None] * width)[:width]))
+            if len(out) >= count:
+                break
+        return out
 
     def chunks(self, size: int = DEFAULT_CHUNK_SIZE) -> Iterator[list[Row]]:
         chunk: list[Row] = []
@@ -156,9 +175,11 @@ class RowChecker:
 
 
 def scan_register(path, *, columns: tuple[Column, ...], sheet: Optional[str] = None, keep_ids: bool = False,
-                  find_duplicates: bool = True) -> RegisterScan:
+                  find_duplicates: bool = True, split_every: Optional[int] = None) -> RegisterScan:
     """Pass 1 over a register file (see the module docstring). With keep_ids the id hashes stay on the
-    scan (for a partitioned register, whose duplicates are found across all its files)."""
+    scan (for a partitioned register, whose duplicates are found across all its files). With
+    split_every, a CSV is also cut into `parts` of at least that many data rows (the first part may
+    hold up to the few rows read ahead to find the header more)."""
     path = Path(path)
     name = str(path)
     kind = _kind(path, name)
@@ -166,7 +187,7 @@ def scan_register(path, *, columns: tuple[Column, ...], sheet: Optional[str] = N
         encoding, lossy = csv_encoding(path, name)
         try:
             delimiter = csv_delimiter(path, encoding, lossy)
-            scan = _scan(path, name, kind, sheet, encoding, delimiter, columns, lossy)
+            scan = _scan(path, name, kind, sheet, encoding, delimiter, columns, lossy, split_every)
         except UnicodeDecodeError:
             raise InputFileError(f"{name}: not readable as UTF-8 or GB18030 (GBK) text; "
                                  "save it from Excel as \"CSV UTF-8\" or as .xlsx") from None
@@ -212,8 +233,14 @@ def iter_register(path, *, as_of: date, policy: Policy, sheet: Optional[str] = N
 
 # ---------------------------------------------------------------------------------------- pass 1
 def _scan(path: Path, name: str, kind: str, sheet: Optional[str], encoding: Optional[str],
-          delimiter: str, columns: tuple[Column, ...], lossy: bool = False) -> RegisterScan:
-    rows = _rows(path, name, kind, sheet, encoding, delimiter, lossy)
+          delimiter: str, columns: tuple[Column, ...], lossy: bool = False,
+          split_every: Optional[int] = None) -> RegisterScan:
+    reader = None
+    if kind == "csv":
+        reader = _CsvReader(path, name, encoding or "utf-8-sig", delimiter, lossy)
+        rows = bounded_rows(reader.records(), name)
+    else:
+        rows = _rows(path, name, kind, sheet, encoding, delimiter, lossy)
     head: list[Row] = []
     if kind in ("json", "parquet"):
         head = [next(rows)]                     # the keys are the header: nothing to search
@@ -248,7 +275,12 @@ def _scan(path: Path, name: str, kind: str, sheet: Optional[str], encoding: Opti
         yield from head[header_index + 1:]
         yield from rows
 
+    # Parts (split_every): cut only after a record read from the file just now, where the reader's
+    # position is the next record's (the rows read ahead for the header are in the first part).
+    parts: Optional[list] = [] if reader is not None and split_every else None
+    part_start, part_rows, ahead = (0, 0), 0, len(head) - header_index - 1
     for row_no, cells in data():
+        ahead -= 1
         used = row_width(cells)
         if not used:
             blank_rows += 1
@@ -256,6 +288,9 @@ def _scan(path: Path, name: str, kind: str, sheet: Optional[str], encoding: Opti
                 blank_shown.append(row_no)
             continue
         data_rows += 1
+        if parts is not None and data_rows - part_rows >= split_every and ahead < 0:
+            parts.append((*part_start, data_rows - part_rows))
+            part_start, part_rows = (reader.tell(), row_no), data_rows
         width = max(width, used)
         for i in headerless:
             if i < len(cells) and not is_blank(cells[i]):
@@ -267,6 +302,8 @@ def _scan(path: Path, name: str, kind: str, sheet: Optional[str], encoding: Opti
             if enterprise_id:
                 ids.add(id_key(enterprise_id))
 
+    if parts is not None and data_rows > part_rows:
+        parts.append((*part_start, data_rows - part_rows))
     headers = header_labels(header_cells, width)
     header = map_headers(headers, columns, name)
     # The first rows again, for the unit check (a few hundred rows: cheap, and pass 1 stays one loop).
@@ -287,7 +324,7 @@ def _scan(path: Path, name: str, kind: str, sheet: Optional[str], encoding: Opti
     return RegisterScan(name=name, path=str(path), kind=kind, sheet=sheet, encoding=encoding,
                         delimiter=delimiter, header_index=header_index, header_row_no=header_row_no,
                         headers=headers, header=header, width=width, warnings=warnings, data_rows=data_rows,
-                        ids=ids, lossy=lossy)
+                        ids=ids, lossy=lossy, parts=parts)
 
 
 def _row_id(raw: Any, column) -> Optional[str]:
@@ -363,12 +400,34 @@ def _rows(path: Path, name: str, kind: str, sheet: Optional[str], encoding: Opti
 
 
 def _csv_rows(path: Path, name: str, encoding: str, delimiter: str, lossy: bool = False) -> Iterator[Row]:
-    with path.open("r", encoding=encoding, newline="", errors="replace" if lossy else "strict") as fh:
-        try:
-            # Row numbers count records, not lines, so they match the row Excel shows for the same file.
-            yield from enumerate(csv.reader(fh, delimiter=delimiter), start=1)
-        except csv.Error as exc:
-            raise InputFileError(f"{name}: not a well-formed CSV file ({exc})") from None
+    return _CsvReader(path, name, encoding, delimiter, lossy).records()
+
+
+class _CsvReader:
+    """A CSV file's records, numbered. Lines are read with readline (the same lines as iterating the
+    file), so `tell()` can give the text position after the last record returned: a cookie of the text
+    file (a byte offset and the decoder's state) that seeking to later resumes at the next record —
+    also after a cell holding a newline, because the csv reader had finished the record there. tell() costs
+    tens of microseconds: it is asked only where a register is cut into parts."""
+
+    def __init__(self, path: Path, name: str, encoding: str, delimiter: str, lossy: bool = False):
+        self.path, self.name, self.encoding, self.delimiter, self.lossy = path, name, encoding, delimiter, lossy
+        self._fh = None
+
+    def records(self, position: int = 0, index: int = 0) -> Iterator[Row]:
+        with self.path.open("r", encoding=self.encoding, newline="",
+                            errors="replace" if self.lossy else "strict") as fh:
+            self._fh = fh
+            if position:
+                fh.seek(position)
+            try:
+                # Row numbers count records, not lines, so they match the row Excel shows for the same file.
+                yield from enumerate(csv.reader(iter(fh.readline, ""), delimiter=self.delimiter), start=index + 1)
+            except csv.Error as exc:
+                raise InputFileError(f"{self.name}: not a well-formed CSV file ({exc})") from None
+
+    def tell(self) -> int:
+        return self._fh.tell()
 
 
 def _parquet_rows(path: Path, name: str) -> Iterator[Row]:
