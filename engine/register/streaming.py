@@ -235,12 +235,8 @@ def iter_register(path, *, as_of: date, policy: Policy, sheet: Optional[str] = N
 def _scan(path: Path, name: str, kind: str, sheet: Optional[str], encoding: Optional[str],
           delimiter: str, columns: tuple[Column, ...], lossy: bool = False,
           split_every: Optional[int] = None) -> RegisterScan:
-    reader = None
-    if kind == "csv":
-        reader = _CsvReader(path, name, encoding or "utf-8-sig", delimiter, lossy)
-        rows = bounded_rows(reader.records(), name)
-    else:
-        rows = _rows(path, name, kind, sheet, encoding, delimiter, lossy)
+    reader = _CsvReader(path, name, encoding or "utf-8-sig", delimiter, lossy) if kind == "csv" else None
+    rows = bounded_rows(reader.records(), name) if reader else _rows(path, name, kind, sheet, encoding, delimiter)
     head: list[Row] = []
     if kind in ("json", "parquet"):
         head = [next(rows)]                     # the keys are the header: nothing to search
@@ -258,12 +254,7 @@ def _scan(path: Path, name: str, kind: str, sheet: Optional[str], encoding: Opti
     warnings = [InputProblem(name, n, None, f"skipped as a title row above the header: {row_text(cells)}")
                 for n, cells in head[:header_index] if not all(map(is_blank, cells))]
 
-    id_index, id_column = None, None
-    for i, cell in enumerate(header_cells):
-        found = match_header(cell_text(cell).strip(), columns) if not is_blank(cell) else None
-        if found and found[0].id == "enterprise_id":
-            id_index, id_column = i, found[0]
-            break
+    id_index, id_column = _id_column(header_cells, columns)
     headerless = [i for i, cell in enumerate(header_cells) if is_blank(cell)]
     header_width = len(header_cells)
     with_values: set[int] = set()
@@ -275,12 +266,8 @@ def _scan(path: Path, name: str, kind: str, sheet: Optional[str], encoding: Opti
         yield from head[header_index + 1:]
         yield from rows
 
-    # Parts (split_every): cut only after a record read from the file just now, where the reader's
-    # position is the next record's (the rows read ahead for the header are in the first part).
-    parts: Optional[list] = [] if reader is not None and split_every else None
-    part_start, part_rows, ahead = (0, 0), 0, len(head) - header_index - 1
+    cut = _Parts(reader, split_every, head[-1][0]) if reader is not None and split_every else None
     for row_no, cells in data():
-        ahead -= 1
         used = row_width(cells)
         if not used:
             blank_rows += 1
@@ -288,9 +275,8 @@ def _scan(path: Path, name: str, kind: str, sheet: Optional[str], encoding: Opti
                 blank_shown.append(row_no)
             continue
         data_rows += 1
-        if parts is not None and data_rows - part_rows >= split_every and ahead < 0:
-            parts.append((*part_start, data_rows - part_rows))
-            part_start, part_rows = (reader.tell(), row_no), data_rows
+        if cut:
+            cut.after(row_no, data_rows)
         width = max(width, used)
         for i in headerless:
             if i < len(cells) and not is_blank(cells[i]):
@@ -302,8 +288,6 @@ def _scan(path: Path, name: str, kind: str, sheet: Optional[str], encoding: Opti
             if enterprise_id:
                 ids.add(id_key(enterprise_id))
 
-    if parts is not None and data_rows > part_rows:
-        parts.append((*part_start, data_rows - part_rows))
     headers = header_labels(header_cells, width)
     header = map_headers(headers, columns, name)
     # The first rows again, for the unit check (a few hundred rows: cheap, and pass 1 stays one loop).
@@ -324,7 +308,37 @@ def _scan(path: Path, name: str, kind: str, sheet: Optional[str], encoding: Opti
     return RegisterScan(name=name, path=str(path), kind=kind, sheet=sheet, encoding=encoding,
                         delimiter=delimiter, header_index=header_index, header_row_no=header_row_no,
                         headers=headers, header=header, width=width, warnings=warnings, data_rows=data_rows,
-                        ids=ids, lossy=lossy, parts=parts)
+                        ids=ids, lossy=lossy, parts=cut.done(data_rows) if cut else None)
+
+
+def _id_column(header_cells: list, columns: tuple[Column, ...]) -> tuple[Optional[int], Optional[Column]]:
+    """Where the enterprise id is in the header, and its column, if it is there."""
+    for i, cell in enumerate(header_cells):
+        found = match_header(cell_text(cell).strip(), columns) if not is_blank(cell) else None
+        if found and found[0].id == "enterprise_id":
+            return i, found[0]
+    return None, None
+
+
+class _Parts:
+    """Where pass 1 cuts a CSV into parts of at least `every` data rows (scan_register split_every): only
+    after a record read from the file just now, where the reader's position is the next record's — the
+    rows read ahead to find the header (up to `ahead_to`) stay in the first part."""
+
+    def __init__(self, reader: "_CsvReader", every: int, ahead_to: int):
+        self.reader, self.every, self.ahead_to = reader, every, ahead_to
+        self.parts: list[tuple[int, int, int]] = []
+        self.start, self.rows = (0, 0), 0          # (position, index of the first record), data rows before
+
+    def after(self, row_no: int, data_rows: int) -> None:
+        if data_rows - self.rows >= self.every and row_no > self.ahead_to:
+            self.parts.append((*self.start, data_rows - self.rows))
+            self.start, self.rows = (self.reader.tell(), row_no), data_rows
+
+    def done(self, data_rows: int) -> list[tuple[int, int, int]]:
+        if data_rows > self.rows:
+            self.parts.append((*self.start, data_rows - self.rows))
+        return self.parts
 
 
 def _row_id(raw: Any, column) -> Optional[str]:
