@@ -65,20 +65,16 @@ class Evaluator:
         self.condition_detail = condition_detail and exact
         self.exact = exact
         self._derived = [s for s in book.facts.values() if s.fn]
+        self._groups: dict[tuple, list[FiredGroup]] = {}
         FACT_TYPES.update({fid: spec.type for fid, spec in book.facts.items()})
 
     def evaluate(self, enterprise: Enterprise) -> EnterpriseResult:
         values = fact_values(enterprise, self._derived, self.as_of)
         record = self.compiled.encoder.record(values)
-        fired = self.compiled.engine.fire_all(record)
-        by_family: dict[str, list[tuple[str, RuleTag]]] = {}
-        for name in fired:
-            if name in self.compiled.tags:
-                tag = self.compiled.tags[name]
-                by_family.setdefault(tag.family, []).append((name, tag))
+        groups = self._grouped(self.compiled.engine.fire_all(record))
         present = None if self.exact else {k for k, v in values.items() if v is not None}
-        decisions = self._follow_included([self._decide(plan, values, by_family.get(fname, []), enterprise, present)
-                                           for fname, plan in self.compiled.plans.items()])
+        decisions = self._follow_included([self._decide(plan, values, group, enterprise, present)
+                                           for plan, group in zip(self.compiled.plans.values(), groups)])
         return EnterpriseResult(enterprise_id=enterprise.enterprise_id, name=enterprise.name, town=enterprise.town,
                                 in_park=enterprise.in_park, as_of=self.as_of.isoformat(), policy=self.policy.id,
                                 decisions=decisions, facts=values)
@@ -86,8 +82,25 @@ class Evaluator:
     def evaluate_many(self, enterprises: Iterable[Enterprise]) -> list[EnterpriseResult]:
         return [self.evaluate(e) for e in enterprises]
 
+    def _grouped(self, fired: list[str]) -> list["FiredGroup"]:
+        """The rules that fired, by family in the plans' order; remembered per list of fired rules (what
+        durable_rules returned for the record, nothing else): a register repeats a few hundred lists."""
+        key = tuple(fired)
+        cache = self._groups
+        groups = cache.get(key)
+        if groups is None:
+            by_family: dict[str, list[tuple[str, RuleTag]]] = {}
+            for name in fired:
+                tag = self.compiled.tags.get(name)
+                if tag is not None:
+                    by_family.setdefault(tag.family, []).append((name, tag))
+            groups = [FiredGroup(by_family.get(fname, [])) for fname in self.compiled.plans]
+            if len(cache) < VERDICT_CACHE_LIMIT:
+                cache[key] = groups
+        return groups
+
     # ------------------------------------------------------------------------------------------
-    def _decide(self, plan: FamilyPlan, values: dict, fired: list[tuple[str, RuleTag]], ent: Enterprise,
+    def _decide(self, plan: FamilyPlan, values: dict, fired: "FiredGroup", ent: Enterprise,
                 present: Optional[set] = None) -> Decision:
         spec = plan.family.spec
         conclusion = spec.conclusion
@@ -105,19 +118,17 @@ class Evaluator:
                                   f"the exact evaluation {python_verdict}")
         else:
             missing = missing_verdict_facts(plan, values, self.book, present)
-        outcome = engine_verdict.outcome
-        # Insufficient data: cite the first rule that could not be evaluated.
-        rule_id = engine_verdict.rule_id or next(
-            (f.rule.id for f in findings if f.status == "missing"), conclusion.id)
-        clause_id = conclusion.clause if rule_id == conclusion.id else self.book_rule(plan, rule_id).clause
-        decision = Decision(type=plan.name, outcome=outcome, rule_id=rule_id, clause_id=clause_id,
-                            clause_text=self._clause_text(clause_id), findings=findings, params=plan.params,
-                            triggered=list(engine_verdict.failing) if spec.decision == "indicators" else [],
-                            fired=[n for n, _ in fired])
-        ids = interpretation_ids(findings) if findings else plan_interpretation_ids(plan)   # the same ids
-        decision.readings = [self.policy.interpretations[i] for i in ids if i in self.policy.interpretations]
-        decision.triggered_codes = list(dict.fromkeys(
-            self.book_rule(plan, rid).code for rid in decision.triggered))
+        # Without findings, what follows from the verdict alone is worked out once per set of fired rules.
+        known = plan.memo.setdefault("decided", {})
+        static = None if findings else known.get(fired.key)
+        if static is None:
+            static = self._static_parts(plan, engine_verdict, findings)
+            if not findings and len(known) < VERDICT_CACHE_LIMIT:
+                known[fired.key] = static
+        rule_id, clause_id, clause_text, triggered, codes, readings = static
+        decision = Decision(type=plan.name, outcome=engine_verdict.outcome, rule_id=rule_id, clause_id=clause_id,
+                            clause_text=clause_text, findings=findings, params=plan.params, triggered=list(triggered),
+                            triggered_codes=list(codes), fired=list(fired.names), readings=list(readings))
         # Classifications (path, origin, beneficiary) describe a positive decision only.
         for attribute, case in (engine_verdict.attributes if engine_verdict.category == "pos" else ()):
             rule = next(r for r in plan.rules_of_kind("classification") if r.attribute == attribute)
@@ -143,6 +154,19 @@ class Evaluator:
                                                                    or fnd.rule.id == engine_verdict.rule_id)
              for f in fnd.missing_facts})
         return decision
+
+    def _static_parts(self, plan: FamilyPlan, verdict: Verdict, findings: list[RuleFinding]) -> tuple:
+        """(rule id, clause id, clause text, triggered rules, their codes, readings) of a decision: what
+        the verdict and the findings give, whatever the facts."""
+        conclusion = plan.family.spec.conclusion
+        # Insufficient data: cite the first rule that could not be evaluated.
+        rule_id = verdict.rule_id or next((f.rule.id for f in findings if f.status == "missing"), conclusion.id)
+        clause_id = conclusion.clause if rule_id == conclusion.id else self.book_rule(plan, rule_id).clause
+        triggered = list(verdict.failing) if plan.family.spec.decision == "indicators" else []
+        ids = interpretation_ids(findings) if findings else plan_interpretation_ids(plan)   # the same ids
+        return (rule_id, clause_id, self._clause_text(clause_id), triggered,
+                list(dict.fromkeys(self.book_rule(plan, rid).code for rid in triggered)),
+                [self.policy.interpretations[i] for i in ids if i in self.policy.interpretations])
 
     def _follow_included(self, decisions: list[Decision]) -> list[Decision]:
         """A family that includes another (the town award includes the enterprise award) rewards exactly
@@ -257,16 +281,27 @@ def plan_interpretation_ids(plan: FamilyPlan) -> list[str]:
     return plan.memo["interpretations"]
 
 
-def read_fired_cached(plan: FamilyPlan, fired: list[tuple[str, RuleTag]]) -> Verdict:
+class FiredGroup:
+    """The durable_rules rules of one family that fired for a record: (name, tag) pairs in firing order,
+    their names, and the set of names (what the family's verdict is a function of)."""
+
+    __slots__ = ("pairs", "names", "key")
+
+    def __init__(self, pairs: list[tuple[str, RuleTag]]):
+        self.pairs = pairs
+        self.names = tuple(name for name, _ in pairs)
+        self.key = frozenset(self.names)
+
+
+def read_fired_cached(plan: FamilyPlan, fired: FiredGroup) -> Verdict:
     """read_fired, remembered per set of fired durable_rules rules: the verdict depends on nothing else,
     and a register repeats the same few sets (an error is raised again each time, never remembered)."""
     cache = plan.memo.setdefault("verdicts", {})
-    key = frozenset([name for name, _ in fired])
-    verdict = cache.get(key)
+    verdict = cache.get(fired.key)
     if verdict is None:
-        verdict = read_fired(plan, [t for _, t in fired])
+        verdict = read_fired(plan, [t for _, t in fired.pairs])
         if len(cache) < VERDICT_CACHE_LIMIT:
-            cache[key] = verdict
+            cache[fired.key] = verdict
     return verdict
 
 
