@@ -105,8 +105,9 @@ def run_measured(cmd: list[str]) -> dict:
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if proc.returncode not in (0, 1):      # 1: some rows rejected (the generator puts a few typos in)
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err.decode()[-2000:]}")
+    # The machine's load when the run ended, beside its figures: wall-clock rates mean little under load.
     return {"wall_s": round(wall, 3), "cpu_s": round(cpu, 3), "peak_rss_mib": round(peak[0] / 2 ** 20, 1),
-            "exit": proc.returncode}
+            "exit": proc.returncode, "load": round(os.getloadavg()[0], 1)}
 
 
 # name -> (format, extra options, engine); each run on 1 and on N workers (columnar: one process)
@@ -276,8 +277,9 @@ def main(argv: list[str] | None = None) -> None:
             entry["runs"][key] = result
             print(f"  {label:>5} {key:<20} {result['rows_per_s']:>7,} rows/s  {result['rows_per_cpu_s']:>6,} rows/CPU-s  "
                   f"{result['bytes_per_enterprise']:>6,} B/enterprise  peak RSS {result['peak_rss_mib']:>7,.1f} MiB  "
-                  f"({result['wall_s']} s)", flush=True)
+                  f"({result['wall_s']} s, load {result['load']})", flush=True)
         entry["in_process"] = in_process(path, min(n, args.sample), args.profile, args.passes)
+        entry["in_process"]["load"] = round(os.getloadavg()[0], 1)
         report["sizes"][label] = entry
         rates = {k: v for k, v in entry["in_process"].items() if k != "profile"}
         print(f"  {label:>5} in process: {json.dumps(rates)}", flush=True)
@@ -314,7 +316,7 @@ def table(report: dict) -> str:
     """One line per size and output: rates, bytes per enterprise, memory; then the issue's goals."""
     w = report["workers"]
     head = ["size", "output", "w1 rows/s", f"w{w} rows/s", "speed-up", "w1 rows/CPU-s", "w1 steady", "B/enterprise",
-            f"peak RSS w{w} MiB", "wall s"]
+            f"peak RSS w{w} MiB", "wall s", "load"]
     lines = [head]
     for label, e in report["sizes"].items():
         runs = e["runs"]
@@ -326,10 +328,10 @@ def table(report: dict) -> str:
                           f"{many['rows_per_s'] / one['rows_per_s']:.2f}x" if one and many else None,
                           one and one["rows_per_cpu_s"], one and one.get("rows_per_cpu_s_steady"),
                           last["bytes_per_enterprise"], last["peak_rss_mib"],
-                          last["wall_s"]])
+                          last["wall_s"], "/".join(str(r["load"]) for r in (one, many) if r and "load" in r) or None])
         ip = e["in_process"]
         lines.append([label, "engine as used (in process)", None, None, None, ip["engine_as_used"], None, None, None,
-                      None])
+                      None, ip.get("load")])
     cells = [["—" if c is None else (f"{c:,}" if isinstance(c, (int, float)) else str(c)) for c in row]
              for row in lines]
     widths = [max(len(row[i]) for row in cells) for i in range(len(head))]
