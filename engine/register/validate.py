@@ -30,6 +30,7 @@ class RowOutcome:
     enterprise_id: Optional[str] = None   # as normalised, for the duplicate check across rows
 
 
+_NOTHING: dict = {}         # "not remembered" (a parsed value is never this object)
 MEMO_LIMIT = 2_000        # distinct cells remembered per column; a column with more is not remembered
 
 
@@ -53,6 +54,12 @@ def validate_row(cells: list[Any], header: HeaderMap, *, as_of: date, towns: Tow
     longest = limit("CELL_CHARS")
     for column_id, where in header.fields.items():
         raw = cells[where.index] if where.index < len(cells) else None
+        if memo is not None and type(raw) is str:
+            # A text parsed before in this column passed every check below: its value, at once.
+            hit = (memo.get(column_id) or _NOTHING).get(raw, _NOTHING)
+            if hit is not _NOTHING:
+                values[column_id] = hit
+                continue
         if isinstance(raw, str) and len(raw) > longest:
             problem(column_id, f"the cell holds {len(raw):,} characters; the limit is {longest:,} (CELL_CHARS, "
                                "docs/limits.md)")
@@ -62,9 +69,6 @@ def validate_row(cells: list[Any], header: HeaderMap, *, as_of: date, towns: Tow
                 problem(column_id, f"{where.column.describe()} is required but the cell is empty")
             continue
         seen = memo.get(column_id, {}) if memo is not None and type(raw) is str else None
-        if seen is not None and raw in seen:
-            values[column_id] = seen[raw]
-            continue
         try:
             values[column_id] = parse_cell(where.column, raw, unit=where.money_unit)
         except CellError as exc:
