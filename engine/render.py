@@ -209,7 +209,8 @@ def display_width(text: str) -> int:
 def render_decision(decision: Decision, result: EnterpriseResult, book: Rulebook, lang: str = "zh") -> str:
     words = _explain_words(book, lang)
     template = environment().get_template(f"explain_{lang}.txt.j2")
-    return template.render(d=decision, r=result, family=book.families[decision.type].spec, **words).strip()
+    return template.render(d=decision, r=result, family=book.families[decision.type].spec,
+                           findings=lambda d: findings_text(d, words), **words).strip()
 
 
 _EXPLAIN_WORDS: dict[tuple[int, str], tuple[Rulebook, dict]] = {}
@@ -250,10 +251,66 @@ def _explain_words(book: Rulebook, lang: str) -> dict:
 
     words = {"fmt": fmt, "families": {k: f.spec for k, f in book.families.items()},
              "money": lambda v, both=False: money(v, lang, both), "provenance": provenance, "remember": remember}
+    # The condition lines' macros, made once with these words (not at every explanation), and the
+    # words of a rule's heading (engine/templates/_words_{lang}.j2).
+    words["lines"] = environment().get_template(f"_explain_lines_{lang}.j2").make_module(dict(words))
+    words["w"] = environment().get_template(f"_words_{lang}.j2").module
     if len(_EXPLAIN_WORDS) >= 8:         # a long-lived process (tests, the web app) loads many rulebooks
         _EXPLAIN_WORDS.clear()
     _EXPLAIN_WORDS[(id(book), lang)] = (book, words)
     return words
+
+
+def findings_text(d: Decision, words: dict) -> str:
+    """Each rule the decision considered: its heading (mark, clause, label, status, reading, alternatives),
+    then its condition lines and the changes that would turn it. Assembled here rather than looped in
+    jinja: an explanation has dozens of rules, and the words still come from the templates."""
+    w, fmt, lines, remember = words["w"], words["fmt"], words["lines"], words["remember"]
+    zh = fmt.lang == "zh"
+    rule_words, marks, status_words = w.RULE, w.MARK, w.STATUS
+    out: list[str] = []
+    for f in d.findings:
+        rule, status = f.rule, f.status
+        kind = rule.kind
+        if kind == "classification" and not d.attributes:
+            continue
+        head = [marks[status], " ", rule.clause, " ", rule.label_zh if zh else rule.label_en, status_words[status]]
+        if rule.interpretation:
+            head.append(rule_words["reading"].format(rule.interpretation))
+        alt = fmt.any_of(f) if kind not in ("classification", "not_modelled") else None
+        if alt and status in ("met", "not_met"):
+            if alt["top"]:
+                held = rule_words["held"].format(alt["held"]) if alt["held"] and status == "met" else ""
+                head.append(rule_words["any_top"].format(held))
+            elif kind not in ("indicator", "exclusion"):
+                head.append(rule_words["any_inner"])
+        if f.included_from:
+            family = words["families"][f.included_from]
+            head.append(rule_words["included"].format(family.label_zh if zh else family.label_en))
+        out.append("".join(head) + "\n")
+        if status == "not_modelled":
+            out.append("    " + (rule.reason_zh if zh else rule.reason) + "\n")
+        elif kind != "classification":
+            out += _condition_lines(f, status == "not_applicable" or kind in ("indicator", "exclusion"), w,
+                                    lines.condition, remember)
+        if f.changes:
+            changes = str(lines.changes(f))
+            if changes:
+                out.append(changes + "\n")
+    return "".join(out)
+
+
+def _condition_lines(f, case: bool, w, macro, remember) -> list[str]:
+    """A rule's conditions, one line each: for a case (an indicator, an exclusion, a rule that does not
+    apply) whether it holds (• · ?); otherwise met or not (✓ ✗ ?), and · for an unmet alternative of a
+    rule that holds."""
+    marks = w.CASE_MARK if case else w.CHECK_MARK
+    quiet = not case and f.status == "met"
+    out = []
+    for c in f.conditions:
+        mark = w.CASE_MARK[False] if quiet and c.met is False else marks[c.met]
+        out.append("    " + mark + " " + remember(macro, c, case) + "\n")
+    return out
 
 
 def _value_key(value: Any) -> tuple:
