@@ -236,25 +236,24 @@ def _explain_words(book: Rulebook, lang: str) -> dict:
             found = provenances[id(rp)] = (rp, provenance_template.render(p=rp))
         return found[1]
 
-    def remember(macro, c, no_margin=False) -> str:
-        """The condition macro's text for c, rendered once per distinct condition. The key holds
-        everything the macro reads; parameters by identity (they live as long as the rulebook's plan,
-        and are kept in the key so an id is never reused while remembered)."""
+    w = environment().get_template(f"_words_{lang}.j2").module
+
+    def remember(c, case=False) -> str:
+        """A condition's line (case: without its margin), built once per distinct condition. The key
+        holds everything the line shows; parameters by identity (they live as long as the rulebook's
+        plan, and are kept in the key so an id is never reused while remembered)."""
         key = (c.fact, _value_key(c.value), c.op, _value_key(c.threshold), c.context, _value_key(c.margin),
-               c.missing_note_zh, c.missing_note_en, bool(no_margin), tuple(map(id, c.params)))
+               c.missing_note_zh, c.missing_note_en, bool(case), tuple(map(id, c.params)))
         found = lines.get(key)
         if found is None or any(a is not b for a, b in zip(found[0], c.params)):
             if len(lines) >= REMEMBERED_LINES:
                 lines.clear()
-            found = lines[key] = (tuple(c.params), str(macro(c, no_margin)))
+            found = lines[key] = (tuple(c.params), condition_text(c, case, fmt, w, provenance))
         return found[1]
 
     words = {"fmt": fmt, "families": {k: f.spec for k, f in book.families.items()},
              "money": lambda v, both=False: money(v, lang, both), "provenance": provenance, "remember": remember}
-    # The condition lines' macros, made once with these words (not at every explanation), and the
-    # words of a rule's heading (engine/templates/_words_{lang}.j2).
-    words["lines"] = environment().get_template(f"_explain_lines_{lang}.j2").make_module(dict(words))
-    words["w"] = environment().get_template(f"_words_{lang}.j2").module
+    words["w"] = w          # the words of a rule's heading and lines (engine/templates/_words_{lang}.j2)
     if len(_EXPLAIN_WORDS) >= 8:         # a long-lived process (tests, the web app) loads many rulebooks
         _EXPLAIN_WORDS.clear()
     _EXPLAIN_WORDS[(id(book), lang)] = (book, words)
@@ -265,7 +264,7 @@ def findings_text(d: Decision, words: dict) -> str:
     """Each rule the decision considered: its heading (mark, clause, label, status, reading, alternatives),
     then its condition lines and the changes that would turn it. Assembled here rather than looped in
     jinja: an explanation has dozens of rules, and the words still come from the templates."""
-    w, fmt, lines, remember = words["w"], words["fmt"], words["lines"], words["remember"]
+    w, fmt, remember = words["w"], words["fmt"], words["remember"]
     zh = fmt.lang == "zh"
     rule_words, marks, status_words = w.RULE, w.MARK, w.STATUS
     out: list[str] = []
@@ -291,16 +290,15 @@ def findings_text(d: Decision, words: dict) -> str:
         if status == "not_modelled":
             out.append("    " + (rule.reason_zh if zh else rule.reason) + "\n")
         elif kind != "classification":
-            out += _condition_lines(f, status == "not_applicable" or kind in ("indicator", "exclusion"), w,
-                                    lines.condition, remember)
+            out += _condition_lines(f, status == "not_applicable" or kind in ("indicator", "exclusion"), w, remember)
         if f.changes:
-            changes = str(lines.changes(f))
+            changes = changes_text(f, fmt, w.LINE)
             if changes:
                 out.append(changes + "\n")
     return "".join(out)
 
 
-def _condition_lines(f, case: bool, w, macro, remember) -> list[str]:
+def _condition_lines(f, case: bool, w, remember) -> list[str]:
     """A rule's conditions, one line each: for a case (an indicator, an exclusion, a rule that does not
     apply) whether it holds (• · ?); otherwise met or not (✓ ✗ ?), and · for an unmet alternative of a
     rule that holds."""
@@ -309,8 +307,43 @@ def _condition_lines(f, case: bool, w, macro, remember) -> list[str]:
     out = []
     for c in f.conditions:
         mark = w.CASE_MARK[False] if quiet and c.met is False else marks[c.met]
-        out.append("    " + mark + " " + remember(macro, c, case) + "\n")
+        out.append("    " + mark + " " + remember(c, case) + "\n")
     return out
+
+
+def condition_text(c, case: bool, fmt: Formatter, w, provenance) -> str:
+    """One condition: the fact's label and value, what is required (the threshold with the basis of its
+    parameters) and, unless it is a case, the margin; a parameter tested alone shows its value."""
+    words, zh = w.LINE, fmt.lang == "zh"
+    if c.fact is None:
+        p = c.params[0]
+        return words["param"].format(label=p.parameter.label_zh if zh else p.parameter.label_en,
+                                     value=fmt.param(p), basis=provenance(p))
+    label, value, op = fmt.fact_label(c.fact), fmt.value(c.fact, c.value), w.OP[c.op]
+    if c.op in ("exists", "missing"):
+        return words["presence"].format(label=label, value=value, op=op)
+    if c.context:
+        threshold = words["context"].format(w.CONTEXT[c.context], fmt.value(c.fact, c.threshold))
+    elif c.params:
+        threshold = words["based"].format(words["times"].join(fmt.param(p) for p in c.params[:2]),
+                                          words["basis_sep"].join(provenance(p) for p in c.params))
+    else:
+        threshold = fmt.value(c.fact, c.threshold)
+    text = words["compare"].format(label=label, value=value, op=op, threshold=threshold)
+    if c.margin is not None and not case:
+        text += words["short"].format(fmt.margin(c.fact, c.margin))
+    note = c.missing_note_zh if zh else c.missing_note_en
+    return text + words["note"].format(note) if note else text
+
+
+def changes_text(f, fmt: Formatter, words: dict) -> str:
+    """What would turn an unmet rule: each alternative whose every change has a margin, its facts' moves."""
+    alternatives = [alt for alt in f.changes if all(c.margin is not None for c in alt)]
+    if not alternatives:
+        return ""
+    return words["qualify"] + words["or"].join(
+        words["and"].join(words["up" if c.direction == "up" else "down"].format(
+            fmt.fact_label(c.fact), fmt.margin(c.fact, c.margin)) for c in alt) for alt in alternatives)
 
 
 def _value_key(value: Any) -> tuple:
