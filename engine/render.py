@@ -197,6 +197,7 @@ def environment() -> jinja2.Environment:
     env.filters["yuan"] = lambda yuan: _grouped(Decimal(str(yuan)), 2) if yuan not in (None, "") else yuan
     env.filters["wan"] = lambda yuan: _grouped(Decimal(str(yuan)) / 10000, 2) if yuan not in (None, "") else yuan
     env.filters["pad"] = lambda text, width: str(text) + " " * max(0, width - display_width(str(text)))
+    env.tests["fresh"] = lambda reading, quoted: quoted.first("reading", reading.id)    # not yet quoted above
     return env
 
 
@@ -206,11 +207,43 @@ def display_width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in str(text))
 
 
-def render_decision(decision: Decision, result: EnterpriseResult, book: Rulebook, lang: str = "zh") -> str:
+def render_decision(decision: Decision, result: EnterpriseResult, book: Rulebook, lang: str = "zh",
+                    quoted: Optional["Quoted"] = None) -> str:
+    """One decision's explanation. `quoted`: what the enterprise's explanation has quoted above (a clause's
+    text, a reading, a long basis of a parameter, the decision a rule's conditions are shared with); the
+    decision then points to it instead of repeating it. Alone, a decision quotes everything it cites once."""
     words = _explain_words(book, lang)
+    quoted = Quoted() if quoted is None else quoted
     template = environment().get_template(f"explain_{lang}.txt.j2")
-    return template.render(d=decision, r=result, family=book.families[decision.type].spec,
-                           findings=lambda d: findings_text(d, words), **words).strip()
+    text = template.render(d=decision, r=result, family=book.families[decision.type].spec, quoted=quoted,
+                           findings=lambda d: findings_text(d, words, quoted), **words).strip()
+    quoted.first("decision", decision.type)
+    return text
+
+
+def render_explanations(result: EnterpriseResult, book: Rulebook, lang: str, types=()) -> list[str]:
+    """The explanation of an enterprise's decisions (those of `types`, or all), one text per decision, each
+    text a clause, reading or parameter basis quotes quoted in full only at its first citation
+    (`explain` prints these; `check --explain` carries them)."""
+    quoted = Quoted()
+    return [render_decision(d, result, book, lang, quoted) for d in result.decisions if not types or d.type in types]
+
+
+class Quoted:
+    """What an explanation has already shown in full: later citations point to it ("见上", "above")."""
+
+    def __init__(self) -> None:
+        self.seen: set[tuple] = set()
+
+    def first(self, kind: str, key: Any) -> bool:
+        """True the first time (kind, key) is cited, and remembers it."""
+        if (kind, key) in self.seen:
+            return False
+        self.seen.add((kind, key))
+        return True
+
+    def has(self, kind: str, key: Any) -> bool:
+        return (kind, key) in self.seen
 
 
 _EXPLAIN_WORDS: dict[tuple[int, str], tuple[Rulebook, dict]] = {}
@@ -238,17 +271,25 @@ def _explain_words(book: Rulebook, lang: str) -> dict:
 
     w = environment().get_template(f"_words_{lang}.j2").module
 
-    def remember(c, case=False) -> str:
+    def remember(c, case: bool, quoted: Quoted) -> str:
         """A condition's line (case: without its margin), built once per distinct condition. The key
-        holds everything the line shows; parameters by identity (they live as long as the rulebook's
-        plan, and are kept in the key so an id is never reused while remembered)."""
+        holds everything the line shows: parameters by identity (they live as long as the rulebook's
+        plan, and are kept in the key so an id is never reused while remembered), and whether each long
+        basis of a parameter, or the note of an assumed one, was quoted above (then the line points to it)."""
+        bases = [provenance(p) for p in c.params]
+        above = tuple((p.assumed or len(b) > w.QUOTE_ONCE_OVER) and quoted.has("basis", b) for p, b in zip(c.params, bases))
         key = (c.fact, _value_key(c.value), c.op, _value_key(c.threshold), c.context, _value_key(c.margin),
-               c.missing_note_zh, c.missing_note_en, bool(case), tuple(map(id, c.params)))
+               c.missing_note_zh, c.missing_note_en, bool(case), tuple(map(id, c.params)), above)
         found = lines.get(key)
         if found is None or any(a is not b for a, b in zip(found[0], c.params)):
             if len(lines) >= REMEMBERED_LINES:
                 lines.clear()
-            found = lines[key] = (tuple(c.params), condition_text(c, case, fmt, w, provenance))
+            # Quoted above: an assumed value says so (without the note why), a long basis points up.
+            shown = {id(p): (w.LINE["assumed" if p.assumed else "above"] if a else b)
+                     for p, a, b in zip(c.params, above, bases)}
+            found = lines[key] = (tuple(c.params), condition_text(c, case, fmt, w, lambda p: shown[id(p)]))
+        for b in bases:
+            quoted.first("basis", b)
         return found[1]
 
     words = {"fmt": fmt, "families": {k: f.spec for k, f in book.families.items()},
@@ -260,10 +301,11 @@ def _explain_words(book: Rulebook, lang: str) -> dict:
     return words
 
 
-def findings_text(d: Decision, words: dict) -> str:
+def findings_text(d: Decision, words: dict, quoted: Quoted) -> str:
     """Each rule the decision considered: its heading (mark, clause, label, status, reading, alternatives),
-    then its condition lines and the changes that would turn it. Assembled here rather than looped in
-    jinja: an explanation has dozens of rules, and the words still come from the templates."""
+    then its condition lines and the changes that would turn it; a rule shared with a decision shown
+    above, its heading only (its conditions are there, the same), unless it decides this one. Assembled
+    here rather than looped in jinja: an explanation has dozens of rules; the words are the templates'."""
     w, fmt, remember = words["w"], words["fmt"], words["remember"]
     zh = fmt.lang == "zh"
     rule_words, marks, status_words = w.RULE, w.MARK, w.STATUS
@@ -283,14 +325,20 @@ def findings_text(d: Decision, words: dict) -> str:
                 head.append(rule_words["any_top"].format(held))
             elif kind not in ("indicator", "exclusion"):
                 head.append(rule_words["any_inner"])
+        shown_above = False
         if f.included_from:
             family = words["families"][f.included_from]
-            head.append(rule_words["included"].format(family.label_zh if zh else family.label_en))
+            shown_above = quoted.has("decision", f.included_from) and rule.id != d.rule_id
+            head.append(rule_words["included_above" if shown_above else "included"].format(
+                family.label_zh if zh else family.label_en))
         out.append("".join(head) + "\n")
+        if shown_above:
+            continue
         if status == "not_modelled":
             out.append("    " + (rule.reason_zh if zh else rule.reason) + "\n")
         elif kind != "classification":
-            out += _condition_lines(f, status == "not_applicable" or kind in ("indicator", "exclusion"), w, remember)
+            out += _condition_lines(f, status == "not_applicable" or kind in ("indicator", "exclusion"), w,
+                                    lambda c, case: remember(c, case, quoted))
         if f.changes:
             changes = changes_text(f, fmt, w.LINE)
             if changes:
@@ -311,14 +359,14 @@ def _condition_lines(f, case: bool, w, remember) -> list[str]:
     return out
 
 
-def condition_text(c, case: bool, fmt: Formatter, w, provenance) -> str:
+def condition_text(c, case: bool, fmt: Formatter, w, basis) -> str:
     """One condition: the fact's label and value, what is required (the threshold with the basis of its
     parameters) and, unless it is a case, the margin; a parameter tested alone shows its value."""
     words, zh = w.LINE, fmt.lang == "zh"
     if c.fact is None:
         p = c.params[0]
         return words["param"].format(label=p.parameter.label_zh if zh else p.parameter.label_en,
-                                     value=fmt.param(p), basis=provenance(p))
+                                     value=fmt.param(p), basis=basis(p))
     label, value, op = fmt.fact_label(c.fact), fmt.value(c.fact, c.value), w.OP[c.op]
     if c.op in ("exists", "missing"):
         return words["presence"].format(label=label, value=value, op=op)
@@ -326,7 +374,7 @@ def condition_text(c, case: bool, fmt: Formatter, w, provenance) -> str:
         threshold = words["context"].format(w.CONTEXT[c.context], fmt.value(c.fact, c.threshold))
     elif c.params:
         threshold = words["based"].format(words["times"].join(fmt.param(p) for p in c.params[:2]),
-                                          words["basis_sep"].join(provenance(p) for p in c.params))
+                                          words["basis_sep"].join(basis(p) for p in c.params))
     else:
         threshold = fmt.value(c.fact, c.threshold)
     text = words["compare"].format(label=label, value=value, op=op, threshold=threshold)

@@ -84,13 +84,13 @@ class ChunkRenderer:
 
     def line(self, result) -> str:
         from engine.contract import enterprise_document, ndjson_line
-        from engine.render import render_decision
+        from engine.render import render_explanations
         spec = self.spec
         doc = enterprise_document(
             self.contract, result, result.facts,
             amount_rules=[[a.rule_id for a in d.amount_lines if a.chosen] for d in result.decisions],
             findings=[d.findings for d in result.decisions] if spec.detail == "full" else None,
-            explanations=[render_decision(d, result, self.book, spec.lang) for d in result.decisions]
+            explanations=render_explanations(result, self.book, spec.lang)
             if spec.explain else None)
         return ndjson_line(doc)
 

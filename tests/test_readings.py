@@ -38,7 +38,9 @@ def test_explain_prints_the_readings_used_marked_as_readings_and_the_assumed_mar
     assert award.splitlines()[0].endswith("【假定值：政策未规定金额】")
     assert "〔解读 first_time_only〕" in award
     assert "基础奖励按解读就高不重复〔解读 one_award_per_year〕" in award
-    assert "所依据的解读（本工具对条文的理解，不是条文原文" in award
+    # The heading says once in full what a reading is; every later decision still marks its readings.
+    assert text.count("所依据的解读（本工具对条文的理解，不是条文原文") == 1
+    assert "所依据的解读（不是条文原文）：" in award
     english = run("explain", AWARDED, REGISTER, "--as-of", "2024-12-31", "--lang", "en")
     assert "[ASSUMED: the policy states no amount]" in english and "Readings relied on" in english
 

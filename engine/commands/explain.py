@@ -30,12 +30,12 @@ class Explained:
     def text(self, lang: str) -> str:
         """A header, then every decision's explanation, each followed by a blank line; or, brief,
         each decision's conclusion, amount, clause and deciding condition."""
-        from engine.render import environment, render_brief, render_decision
+        from engine.render import environment, render_brief, render_explanations
         if self.brief:
             return render_brief(self.result, self.book, lang, list(self.types))
         header = environment().get_template(f"_command_words_{lang}.j2").module.explain_header(self.result)
-        return "".join([header + "\n", *(render_decision(d, self.result, self.book, lang) + "\n\n"
-                                        for d in self.result.decisions if not self.types or d.type in self.types)])
+        return "".join([header + "\n", *(text + "\n\n" for text in render_explanations(self.result, self.book, lang,
+                                                                                      self.types))])
 
 
 def explain(enterprise_id: str, file: Path, *, as_of: date, policy_id: str, sheet: Optional[str],
