@@ -149,7 +149,7 @@ def in_process(path: Path, sample: int, profile: bool, repeat: int = 3) -> dict:
     from engine.crosscheck import ColumnarCrossCheck
     from engine.output import result_json, summary_row
     from engine.register import iter_register
-    from engine.render import render_decision
+    from engine.render import render_explanations
     as_of = date.fromisoformat(AS_OF)
     policy, book = load_engine_inputs(POLICY)
     enterprises = []
@@ -190,15 +190,15 @@ def in_process(path: Path, sample: int, profile: bool, repeat: int = 3) -> dict:
     compact = [r for c in chunks for r in summaries[id(c)]]
     out["contract_line"] = rate(lambda r: ndjson_line(enterprise_document(contract, r, r.facts)), compact)
     results = [full.evaluate(e) for e in enterprises[:min(n, 2000)]]
-    out["render_explanations"] = rate(lambda r: [render_decision(d, r, book, "zh") for d in r.decisions], results)
+    out["render_explanations"] = rate(lambda r: render_explanations(r, book, "zh"), results)
     out["render_json_v1"] = rate(lambda r: json.dumps(result_json(r, book, "zh"), ensure_ascii=False), results)
     out = {k: (round(v) if isinstance(v, float) else v) for k, v in out.items()}
     if profile:
         out["profile"] = {}
         for label, fn, items in (("evaluate_summary", summary.evaluate, enterprises[:5000]),
                                  ("evaluate_full", full.evaluate, enterprises[:5000]),
-                                 ("render_explanations", lambda r: [render_decision(d, r, book, "zh")
-                                                                    for d in r.decisions], results[:500])):
+                                 ("render_explanations", lambda r: render_explanations(r, book, "zh"),
+                                  results[:500])):
             prof = cProfile.Profile()
             prof.enable()
             for item in items:
