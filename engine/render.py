@@ -197,7 +197,6 @@ def environment() -> jinja2.Environment:
     env.filters["yuan"] = lambda yuan: _grouped(Decimal(str(yuan)), 2) if yuan not in (None, "") else yuan
     env.filters["wan"] = lambda yuan: _grouped(Decimal(str(yuan)) / 10000, 2) if yuan not in (None, "") else yuan
     env.filters["pad"] = lambda text, width: str(text) + " " * max(0, width - display_width(str(text)))
-    env.tests["fresh"] = lambda reading, quoted: quoted.first("reading", reading.id)    # not yet quoted above
     return env
 
 
@@ -245,6 +244,11 @@ class Quoted:
     def has(self, kind: str, key: Any) -> bool:
         return (kind, key) in self.seen
 
+    def readings(self, readings: list) -> tuple[list, list[str]]:
+        """(the readings not quoted above, now quoted; the ids of those that were)."""
+        fresh = [i for i in readings if self.first("reading", i.id)]
+        return fresh, [i.id for i in readings if i not in fresh]
+
 
 _EXPLAIN_WORDS: dict[tuple[int, str], tuple[Rulebook, dict]] = {}
 REMEMBERED_LINES = 20000     # distinct condition lines kept per rulebook and language (then started afresh)
@@ -260,40 +264,43 @@ def _explain_words(book: Rulebook, lang: str) -> dict:
         return hit[1]
     fmt = Formatter(book, lang)
     provenance_template = environment().get_template(f"provenance_{lang}.txt.j2")
-    provenances: dict[int, tuple[ResolvedParam, str]] = {}
+    provenances: dict[int, tuple[ResolvedParam, str, bool]] = {}
     lines: dict[tuple, tuple] = {}
+    w = environment().get_template(f"_words_{lang}.j2").module
 
-    def provenance(rp: ResolvedParam) -> str:
+    def basis(rp: ResolvedParam) -> tuple[str, bool]:
+        """The parameter's basis, and whether it is quoted once per explanation (an assumed value's
+        note, a basis longer than QUOTE_ONCE_OVER) and pointed to after."""
         found = provenances.get(id(rp))
         if found is None or found[0] is not rp:
-            found = provenances[id(rp)] = (rp, provenance_template.render(p=rp))
-        return found[1]
-
-    w = environment().get_template(f"_words_{lang}.j2").module
+            text = provenance_template.render(p=rp)
+            found = provenances[id(rp)] = (rp, text, rp.assumed or len(text) > w.QUOTE_ONCE_OVER)
+        return found[1], found[2]
 
     def remember(c, case: bool, quoted: Quoted) -> str:
         """A condition's line (case: without its margin), built once per distinct condition. The key
         holds everything the line shows: parameters by identity (they live as long as the rulebook's
         plan, and are kept in the key so an id is never reused while remembered), and whether each long
         basis of a parameter, or the note of an assumed one, was quoted above (then the line points to it)."""
-        bases = [provenance(p) for p in c.params]
-        above = tuple((p.assumed or len(b) > w.QUOTE_ONCE_OVER) and quoted.has("basis", b) for p, b in zip(c.params, bases))
+        params, seen = c.params, quoted.seen
+        bases = [basis(p) for p in params]
+        above = tuple(once and ("basis", text) in seen for text, once in bases)
         key = (c.fact, _value_key(c.value), c.op, _value_key(c.threshold), c.context, _value_key(c.margin),
-               c.missing_note_zh, c.missing_note_en, bool(case), tuple(map(id, c.params)), above)
+               c.missing_note_zh, c.missing_note_en, case, tuple(map(id, params)), above)
         found = lines.get(key)
-        if found is None or any(a is not b for a, b in zip(found[0], c.params)):
+        if found is None or any(a is not b for a, b in zip(found[0], params)):
             if len(lines) >= REMEMBERED_LINES:
                 lines.clear()
             # Quoted above: an assumed value says so (without the note why), a long basis points up.
-            shown = {id(p): (w.LINE["assumed" if p.assumed else "above"] if a else b)
-                     for p, a, b in zip(c.params, above, bases)}
-            found = lines[key] = (tuple(c.params), condition_text(c, case, fmt, w, lambda p: shown[id(p)]))
-        for b in bases:
-            quoted.first("basis", b)
+            shown = {id(p): (w.LINE["assumed" if p.assumed else "above"] if a else b[0])
+                     for p, a, b in zip(params, above, bases)}
+            found = lines[key] = (tuple(params), condition_text(c, case, fmt, w, lambda p: shown[id(p)]))
+        seen.update(("basis", text) for text, once in bases if once)
         return found[1]
 
     words = {"fmt": fmt, "families": {k: f.spec for k, f in book.families.items()},
-             "money": lambda v, both=False: money(v, lang, both), "provenance": provenance, "remember": remember}
+             "money": lambda v, both=False: money(v, lang, both), "provenance": lambda rp: basis(rp)[0],
+             "remember": remember}
     words["w"] = w          # the words of a rule's heading and lines (engine/templates/_words_{lang}.j2)
     if len(_EXPLAIN_WORDS) >= 8:         # a long-lived process (tests, the web app) loads many rulebooks
         _EXPLAIN_WORDS.clear()
@@ -394,9 +401,14 @@ def changes_text(f, fmt: Formatter, words: dict) -> str:
             fmt.fact_label(c.fact), fmt.margin(c.fact, c.margin)) for c in alt) for alt in alternatives)
 
 
+_KEYED_AS_IS = frozenset({str, bool, int, type(None), Fraction, date})
+
+
 def _value_key(value: Any) -> tuple:
-    """A value as a dictionary key that tells apart what prints differently (1 and True, 1.0 and 1.00)."""
-    return (type(value), repr(value))
+    """A value as a dictionary key that tells apart what prints differently (1 and True, 1.0 and 1.00):
+    by type and value where equal values print the same, else by type and repr (Decimal, tuples)."""
+    kind = type(value)
+    return (kind, value) if kind in _KEYED_AS_IS else (kind, repr(value))
 
 
 # Outcomes that are not a plain "yes": a one-line reason says why.
