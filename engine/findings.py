@@ -6,6 +6,7 @@ writer (engine/contract.py) uses the same findings for the deciding conditions o
 """
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any, Optional
@@ -15,6 +16,15 @@ from engine.decisions import ConditionFinding
 from engine.encoding import UNITS
 
 FACT_TYPES: dict[str, str] = {}     # fact id -> type, filled from the rulebook (for margins' units)
+SHARED_FINDINGS = 50000             # leaf findings a plan keeps across records (then started afresh)
+_KEYED_AS_IS = frozenset({str, bool, int, type(None), Fraction, date})
+
+
+def value_key(value: Any) -> tuple:
+    """A value as a dictionary key that tells apart what prints differently (1 and True, 1.0 and 1.00):
+    by type and value where equal values print the same, else by type and repr (Decimal, tuples)."""
+    kind = type(value)
+    return (kind, value) if kind in _KEYED_AS_IS else (kind, repr(value))
 
 
 class ExactRecord:
@@ -69,7 +79,22 @@ class ExactRecord:
         key = (rule_id, id(lf))
         hit = self._findings.get(key)
         if hit is None:
-            hit = self._findings[key] = (lf, self._build(rule_id, lf))
+            hit = self._findings[key] = (lf, self._shared(rule_id, lf) if type(lf) is logic.Leaf
+                                         else self._build(rule_id, lf))
+        return hit[1]
+
+    def _shared(self, rule_id: str, lf: logic.Leaf) -> Optional[ConditionFinding]:
+        """A comparison's finding depends on its fact's value alone: records with the same value share
+        one, built once per plan (findings are never changed after they are built)."""
+        memo = self._plan_memo.get("shared_findings")
+        if memo is None:
+            memo = self._plan_memo["shared_findings"] = {}
+        key = (rule_id, id(lf), value_key(self.values.get(lf.fact)))
+        hit = memo.get(key)
+        if hit is None or hit[0] is not lf:
+            if len(memo) >= SHARED_FINDINGS:
+                memo.clear()
+            hit = memo[key] = (lf, self._build(rule_id, lf))
         return hit[1]
 
     def _build(self, rule_id: str, lf: logic.Node) -> Optional[ConditionFinding]:

@@ -13,6 +13,7 @@ import jinja2
 
 from engine.decisions import Decision, EnterpriseResult
 from engine.facts import YearMonth
+from engine.findings import value_key
 from engine.policy import ResolvedParam
 from engine.rules_model import AnyOf, Ref, Rulebook, iter_nodes
 
@@ -285,7 +286,7 @@ def _explain_words(book: Rulebook, lang: str) -> dict:
         params, seen = c.params, quoted.seen
         bases = [basis(p) for p in params]
         above = tuple(once and ("basis", text) in seen for text, once in bases)
-        key = (c.fact, _value_key(c.value), c.op, _value_key(c.threshold), c.context, _value_key(c.margin),
+        key = (c.fact, value_key(c.value), c.op, value_key(c.threshold), c.context, value_key(c.margin),
                c.missing_note_zh, c.missing_note_en, case, tuple(map(id, params)), above)
         found = lines.get(key)
         if found is None or any(a is not b for a, b in zip(found[0], params)):
@@ -401,14 +402,6 @@ def changes_text(f, fmt: Formatter, words: dict) -> str:
             fmt.fact_label(c.fact), fmt.margin(c.fact, c.margin)) for c in alt) for alt in alternatives)
 
 
-_KEYED_AS_IS = frozenset({str, bool, int, type(None), Fraction, date})
-
-
-def _value_key(value: Any) -> tuple:
-    """A value as a dictionary key that tells apart what prints differently (1 and True, 1.0 and 1.00):
-    by type and value where equal values print the same, else by type and repr (Decimal, tuples)."""
-    kind = type(value)
-    return (kind, value) if kind in _KEYED_AS_IS else (kind, repr(value))
 
 
 # Outcomes that are not a plain "yes": a one-line reason says why.
