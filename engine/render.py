@@ -267,6 +267,7 @@ def _explain_words(book: Rulebook, lang: str) -> dict:
     provenance_template = environment().get_template(f"provenance_{lang}.txt.j2")
     provenances: dict[int, tuple[ResolvedParam, str, bool]] = {}
     lines: dict[tuple, tuple] = {}
+    by_finding: dict[int, tuple] = {}       # a finding (kept, so its id is not reused) -> its line
     w = environment().get_template(f"_words_{lang}.j2").module
 
     def basis(rp: ResolvedParam) -> tuple[str, bool]:
@@ -286,17 +287,24 @@ def _explain_words(book: Rulebook, lang: str) -> dict:
         params, seen = c.params, quoted.seen
         bases = [basis(p) for p in params]
         above = tuple(once and ("basis", text) in seen for text, once in bases)
+        seen.update(("basis", text) for text, once in bases if once)
+        same = by_finding.get(id(c))        # records with the same value share a finding (findings.py)
+        if same is not None and same[0] is c and same[1] == (case, above):
+            return same[2]
         key = (c.fact, value_key(c.value), c.op, value_key(c.threshold), c.context, value_key(c.margin),
                c.missing_note_zh, c.missing_note_en, case, tuple(map(id, params)), above)
         found = lines.get(key)
         if found is None or any(a is not b for a, b in zip(found[0], params)):
             if len(lines) >= REMEMBERED_LINES:
                 lines.clear()
+                by_finding.clear()
             # Quoted above: an assumed value says so (without the note why), a long basis points up.
             shown = {id(p): (w.LINE["assumed" if p.assumed else "above"] if a else b[0])
                      for p, a, b in zip(params, above, bases)}
             found = lines[key] = (tuple(params), condition_text(c, case, fmt, w, lambda p: shown[id(p)]))
-        seen.update(("basis", text) for text, once in bases if once)
+        if len(by_finding) >= REMEMBERED_LINES:
+            by_finding.clear()
+        by_finding[id(c)] = (c, (case, above), found[1])
         return found[1]
 
     words = {"fmt": fmt, "families": {k: f.spec for k, f in book.families.items()},
