@@ -248,7 +248,8 @@ class Quoted:
     def readings(self, readings: list) -> tuple[list, list[str]]:
         """(the readings not quoted above, now quoted; the ids of those that were)."""
         fresh = [i for i in readings if self.first("reading", i.id)]
-        return fresh, [i.id for i in readings if i not in fresh]
+        shown = {i.id for i in fresh}
+        return fresh, [i.id for i in readings if i.id not in shown]
 
 
 _EXPLAIN_WORDS: dict[tuple[int, str], tuple[Rulebook, dict]] = {}
