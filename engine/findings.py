@@ -6,7 +6,6 @@ writer (engine/contract.py) uses the same findings for the deciding conditions o
 """
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any, Optional
@@ -16,15 +15,6 @@ from engine.decisions import ConditionFinding
 from engine.encoding import UNITS
 
 FACT_TYPES: dict[str, str] = {}     # fact id -> type, filled from the rulebook (for margins' units)
-SHARED_FINDINGS = 50000             # leaf findings a plan keeps across records (then started afresh)
-_KEYED_AS_IS = frozenset({str, bool, int, type(None), Fraction, date})
-
-
-def value_key(value: Any) -> tuple:
-    """A value as a dictionary key that tells apart what prints differently (1 and True, 1.0 and 1.00):
-    by type and value where equal values print the same, else by type and repr (Decimal, tuples)."""
-    kind = type(value)
-    return (kind, value) if kind in _KEYED_AS_IS else (kind, repr(value))
 
 
 class ExactRecord:
@@ -79,44 +69,8 @@ class ExactRecord:
         key = (rule_id, id(lf))
         hit = self._findings.get(key)
         if hit is None:
-            hit = self._findings[key] = (lf, self._shared(rule_id, lf) if type(lf) is logic.Leaf
-                                         else self._build(rule_id, lf))
+            hit = self._findings[key] = (lf, self._build(rule_id, lf))
         return hit[1]
-
-    def conditions(self, rule_id: str, node: logic.Node) -> list[ConditionFinding]:
-        """The findings on the node's leaves. They depend on the values of the leaves' facts alone:
-        records with the same values share them (the caller gets its own list to extend)."""
-        facts = self._plan_memo.get(("facts", id(node)))
-        if facts is None or facts[0] is not node:
-            facts = self._plan_memo[("facts", id(node))] = (
-                node, tuple(lf.fact for lf in self.leaves(node) if type(lf) is not logic.Const))
-        values = self.values
-        key = ("conditions", rule_id, id(node), tuple(value_key(values.get(f)) for f in facts[1]))
-        found = self._shared_get(key, node)
-        if found is None:
-            found = self._shared_put(key, node, [f for f in (self.finding(rule_id, lf) for lf in self.leaves(node))
-                                                 if f is not None])
-        return list(found)
-
-    def _shared(self, rule_id: str, lf: logic.Leaf) -> Optional[ConditionFinding]:
-        """A comparison's finding depends on its fact's value alone: records with the same value share
-        one, built once per plan (findings are never changed after they are built)."""
-        key = (rule_id, id(lf), value_key(self.values.get(lf.fact)))
-        found = self._shared_get(key, lf)
-        return self._shared_put(key, lf, self._build(rule_id, lf)) if found is None else found
-
-    def _shared_get(self, key: tuple, node: logic.Node) -> Any:
-        memo = self._plan_memo.get("shared_findings")
-        hit = None if memo is None else memo.get(key)
-        return None if hit is None or hit[0] is not node else hit[1]
-
-    def _shared_put(self, key: tuple, node: logic.Node, found: Any) -> Any:
-        """Kept with its node (so the node's id is never reused while kept), at most SHARED_FINDINGS."""
-        memo = self._plan_memo.setdefault("shared_findings", {})
-        if len(memo) >= SHARED_FINDINGS:
-            memo.clear()
-        memo[key] = (node, found)
-        return found
 
     def _build(self, rule_id: str, lf: logic.Node) -> Optional[ConditionFinding]:
         values = self.values
@@ -157,7 +111,8 @@ class ExactRecord:
 
 def condition_findings(rule_id: str, node: logic.Node, values: dict,
                        exact: Optional[ExactRecord] = None) -> list[ConditionFinding]:
-    return (exact or ExactRecord(values)).conditions(rule_id, node)
+    exact = exact or ExactRecord(values)
+    return [f for f in (exact.finding(rule_id, lf) for lf in exact.leaves(node)) if f is not None]
 
 
 def _margin(value: Any, op: str, threshold: Any, unit: Fraction, exact_threshold: Optional[Fraction] = None) -> Any:

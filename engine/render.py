@@ -13,7 +13,6 @@ import jinja2
 
 from engine.decisions import Decision, EnterpriseResult
 from engine.facts import YearMonth
-from engine.findings import value_key
 from engine.policy import ResolvedParam
 from engine.rules_model import AnyOf, Ref, Rulebook, iter_nodes
 
@@ -268,7 +267,6 @@ def _explain_words(book: Rulebook, lang: str) -> dict:
     provenance_template = environment().get_template(f"provenance_{lang}.txt.j2")
     provenances: dict[int, tuple[ResolvedParam, str, bool]] = {}
     lines: dict[tuple, tuple] = {}
-    by_finding: dict[int, tuple] = {}       # a finding (kept, so its id is not reused) -> its line
     w = environment().get_template(f"_words_{lang}.j2").module
 
     def basis(rp: ResolvedParam) -> tuple[str, bool]:
@@ -288,24 +286,17 @@ def _explain_words(book: Rulebook, lang: str) -> dict:
         params, seen = c.params, quoted.seen
         bases = [basis(p) for p in params]
         above = tuple(once and ("basis", text) in seen for text, once in bases)
-        seen.update(("basis", text) for text, once in bases if once)
-        same = by_finding.get(id(c))        # records with the same value share a finding (findings.py)
-        if same is not None and same[0] is c and same[1] == (case, above):
-            return same[2]
-        key = (c.fact, value_key(c.value), c.op, value_key(c.threshold), c.context, value_key(c.margin),
+        key = (c.fact, _value_key(c.value), c.op, _value_key(c.threshold), c.context, _value_key(c.margin),
                c.missing_note_zh, c.missing_note_en, case, tuple(map(id, params)), above)
         found = lines.get(key)
         if found is None or any(a is not b for a, b in zip(found[0], params)):
             if len(lines) >= REMEMBERED_LINES:
                 lines.clear()
-                by_finding.clear()
             # Quoted above: an assumed value says so (without the note why), a long basis points up.
             shown = {id(p): (w.LINE["assumed" if p.assumed else "above"] if a else b[0])
                      for p, a, b in zip(params, above, bases)}
             found = lines[key] = (tuple(params), condition_text(c, case, fmt, w, lambda p: shown[id(p)]))
-        if len(by_finding) >= REMEMBERED_LINES:
-            by_finding.clear()
-        by_finding[id(c)] = (c, (case, above), found[1])
+        seen.update(("basis", text) for text, once in bases if once)
         return found[1]
 
     words = {"fmt": fmt, "families": {k: f.spec for k, f in book.families.items()},
@@ -411,6 +402,14 @@ def changes_text(f, fmt: Formatter, words: dict) -> str:
             fmt.fact_label(c.fact), fmt.margin(c.fact, c.margin)) for c in alt) for alt in alternatives)
 
 
+_KEYED_AS_IS = frozenset({str, bool, int, type(None), Fraction, date})
+
+
+def _value_key(value: Any) -> tuple:
+    """A value as a dictionary key that tells apart what prints differently (1 and True, 1.0 and 1.00):
+    by type and value where equal values print the same, else by type and repr (Decimal, tuples)."""
+    kind = type(value)
+    return (kind, value) if kind in _KEYED_AS_IS else (kind, repr(value))
 
 
 # Outcomes that are not a plain "yes": a one-line reason says why.
