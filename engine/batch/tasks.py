@@ -55,6 +55,8 @@ class Job:
     duplicates: dict = field(default_factory=dict)   # partitioned: id -> [(file, row)] across files
     reform: Any = None                         # a what-if Reform (engine/overrides.py) every worker applies
     town: Optional[str] = None                 # only this town's enterprises are written (all are checked)
+    reader: Any = None                         # --engine columnar: the ColumnReader forked workers validate
+                                               # batches with (pipeline.validates_apart); never pickled
     token: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 
@@ -194,8 +196,8 @@ def worker_for(job: Job) -> ChunkWorker:
 
 def run_task(job: Job, task: tuple) -> Any:
     """One unit of work, in whichever process runs it: ("chunk", rows), ("part", part of the job's CSV
-    as RegisterScan.parts gives it), ("ids", path), ("locate", (path, keys)), ("partition", path) or
-    ("columnar", frame)."""
+    as RegisterScan.parts gives it), ("ids", path), ("locate", (path, keys)), ("partition", path),
+    ("columnar", frame) or ("columnar-raw", pyarrow batch)."""
     kind, payload = task
     try:
         if kind == "chunk":
@@ -214,6 +216,9 @@ def run_task(job: Job, task: tuple) -> Any:
         if kind == "columnar":            # one batch of --engine columnar (engine/columnar/pipeline.py)
             from engine.columnar.pipeline import batch_task
             return batch_task(job, payload)
+        if kind == "columnar-raw":        # the same, validated here first (pipeline.validates_apart)
+            from engine.columnar.pipeline import raw_batch_task
+            return raw_batch_task(job, payload)
     except EngineError:
         raise
     except ScaleupError as exc:

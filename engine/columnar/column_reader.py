@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import itertools
 import operator
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any, Iterator
+from typing import Any, Iterator, Optional
 
 import numpy as np
 
@@ -41,6 +42,24 @@ from engine.register.validate import check_units, validate_row
 
 LIMIT64 = 1 << 62
 IDENTITY = ("enterprise_id", "name")     # unique per row: kept as text, not as categories
+
+
+APART_STATE = ("blank_rows", "values_without_header", "width", "unit_samples", "units_checked", "rejected",
+               "fallback_rows", "accepted", "ids", "id_tag")
+
+
+@dataclass
+class BatchState:
+    """What one batch validated in a worker adds to its reader's state (ColumnReader.validate_apart)."""
+    blank_rows: list
+    values_without_header: set
+    width: int
+    unit_samples: dict
+    rejected: dict
+    fallback_rows: int
+    accepted: int
+    hashes: list          # int64 arrays of id hashes, and of their row numbers
+    rows: list
 
 
 class ColumnReader:
@@ -110,14 +129,19 @@ class ColumnReader:
         self.header_row_no = None if self.source.header_first else self.header_row
 
     # ---------------------------------------------------------------------------------- batches
-    def batches(self, chunk_rows: int) -> Iterator[tuple[np.ndarray, Frame]]:
-        """(row numbers, Frame) of each batch's accepted rows, in file order."""
+    def batches(self, chunk_rows: int, apart: bool = False) -> Iterator:
+        """(row numbers, Frame) of each batch's accepted rows, in file order. `apart`: a batch of pyarrow
+        arrays is yielded as it is (a RawBatch), for a worker process's copy of this reader to validate
+        (validate_apart) and this one to take in (absorb); the caller calls end_batches() after the last."""
         for raw in self.source.batches(self.ncols, self.header_row, chunk_rows):
             if not len(raw):
                 continue
             last = int(raw.numbers[-1])
             if last > self.most_rows - (1 if self.source.header_first else 0):
                 raise exceeded("REGISTER_ROWS", self.name, f"more than {self.most_rows:,} rows")
+            if apart and raw.arrays is not None:
+                yield raw
+                continue
             if raw.arrays is not None:
                 out = self._arrow_batch(raw.numbers, raw.arrays)
             elif raw.lines is not None:
@@ -126,8 +150,50 @@ class ColumnReader:
                 out = self._record_batch(raw.records)
             if out is not None:
                 yield out
+        if not apart:
+            self.end_batches()
+
+    def end_batches(self) -> None:
         self._check_units()
         self.done = True
+
+    # ---------------------------------------------------------------------------------- a batch apart
+    def validate_apart(self, raw) -> tuple[Optional[tuple[np.ndarray, Frame]], "BatchState"]:
+        """_arrow_batch in a worker process's copy of this reader (forked after the header was read):
+        (row numbers, Frame) of the accepted rows, and what the batch adds to the reader's state —
+        this copy's state is left as it was."""
+        saved = {k: getattr(self, k) for k in APART_STATE}
+        self.blank_rows, self.rejected, self.fallback_rows, self.accepted = [], {}, 0, 0
+        self.values_without_header = set(saved["values_without_header"])
+        self.unit_samples = {cid: [] for cid in CHECKED_COLUMNS}
+        self.units_checked = True                   # the parent checks units, on the samples in file order
+        self.ids, self.id_tag = IdLog(spill_rows=1 << 62), 0
+        try:
+            out = self._arrow_batch(raw.numbers, raw.arrays)
+            state = BatchState(self.blank_rows, self.values_without_header - saved["values_without_header"],
+                               self.width, self.unit_samples, self.rejected, self.fallback_rows, self.accepted,
+                               self.ids.hashes, self.ids.rows)
+        finally:
+            for k, v in saved.items():
+                setattr(self, k, v)
+        return out, state
+
+    def absorb(self, state: "BatchState") -> None:
+        """Take in what a batch validated apart added, batches in file order (see batches)."""
+        self.blank_rows += state.blank_rows
+        self.values_without_header |= state.values_without_header
+        self.width = max(self.width, state.width)
+        for cid, found in state.unit_samples.items():
+            if found and len(self.unit_samples[cid]) < SAMPLE:
+                self.unit_samples[cid] += found[:SAMPLE - len(self.unit_samples[cid])]
+        if not self.units_checked and all(len(v) >= SAMPLE for k, v in self.unit_samples.items()
+                                          if state.unit_samples.get(k)):
+            self._check_units()
+        self.rejected.update(state.rejected)
+        self.fallback_rows += state.fallback_rows
+        self.accepted += state.accepted
+        for hashes, rows in zip(state.hashes, state.rows):
+            self.ids.add(hashes, rows + self.id_tag)
 
     def _record_batch(self, batch: list):
         """Records as Python lists: (row number, cells)."""

@@ -365,7 +365,7 @@ def write_partitions(stream: PartitionedStream, job, executor, out_dir: Path, ch
         tmps: dict[int, Path] = {}
         writer, at = None, -1
         try:
-            for _n, piece in executor.map(job, tasks()):
+            for _n, piece, _state in executor.map(job, tasks()):
                 k = order.popleft()
                 if k != at:
                     if writer is not None:

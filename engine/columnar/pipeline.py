@@ -12,13 +12,16 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import IO, Optional
 
 from engine.columnar.evaluator import ColumnarEvaluator
 from engine.columnar.output import csv_field, contract_lines, csv_header, csv_records, summary_arrow
 from engine.columnar.reader import CHUNK_ROWS, RegisterStream
+from engine.columnar.sources import RawBatch
 
 FORMATS = ("csv", "ndjson", "json", "parquet")
 
@@ -93,19 +96,47 @@ def batch_task(job, frame):
                                 detail=job.output.detail if job.output else "compact")
         ready = _EVALUATORS[job.token] = (evaluator, contract)
     evaluator, contract = ready
-    return frame.n, render(evaluator.evaluate_frame(frame), job.fmt, contract)
+    return frame.n, render(evaluator.evaluate_frame(frame), job.fmt, contract), None
+
+
+def raw_batch_task(job, raw):
+    """("columnar-raw", raw): a batch of pyarrow arrays validated by this worker's copy of the job's
+    reader, then evaluated and rendered; with what the batch adds to the reader's state."""
+    out, state = job.reader.validate_apart(raw)
+    if out is None:
+        return 0, None, state
+    n, piece, _ = batch_task(job, out[1])
+    return n, piece, state
+
+
+def validates_apart(stream, executor) -> bool:
+    """Worker processes validate the batches too when they are forked from this one (they hold a copy of
+    its reader: the header already read) — a local pool on Linux, for one register file read by
+    pyarrow. Otherwise (one process, Dask, a dataset) batches are validated here."""
+    return (isinstance(stream, RegisterStream) and stream.reader is not None and executor.name == "local"
+            and executor.workers > 1 and sys.platform.startswith("linux"))
 
 
 def run(stream: RegisterStream, job, executor, writer: BatchWriter, chunk_rows: int = CHUNK_ROWS,
         on_batch=None) -> None:
-    """Every batch read here, evaluated and rendered by the executor's workers (in order, a few in
-    flight), written here; then the duplicates' rows taken out."""
-    tasks = (("columnar", frame) for _rows, frame in stream.batches(chunk_rows))
+    """Every batch read here, validated (here or by the workers: validates_apart), evaluated and
+    rendered by the executor's workers (in order, a few in flight), written here; then the duplicates'
+    rows taken out."""
+    apart = validates_apart(stream, executor)
+    if apart:
+        job = replace(job, reader=stream.reader)
+    items = stream.batches(chunk_rows, apart=True) if apart else stream.batches(chunk_rows)
+    tasks = (("columnar-raw", item) if isinstance(item, RawBatch) else ("columnar", item[1]) for item in items)
     try:
-        for n, piece in executor.map(job, tasks):
-            writer.write(piece)
+        for n, piece, state in executor.map(job, tasks):
+            if state is not None:
+                stream.reader.absorb(state)
+            if piece is not None:
+                writer.write(piece)
             if on_batch is not None:
                 on_batch(n)
+        if apart:
+            stream.finish()
     finally:
         writer.close()
     if stream.duplicate_ids:
@@ -158,5 +189,5 @@ def copy_out(path: Path, target: IO[bytes]) -> None:
         shutil.copyfileobj(fh, target, 1 << 20)
 
 
-__all__ = ["FORMATS", "BatchWriter", "batch_task", "render", "run", "drop_ids", "finish_json", "spool_path",
+__all__ = ["FORMATS", "BatchWriter", "batch_task", "raw_batch_task", "validates_apart", "render", "run", "drop_ids", "finish_json", "spool_path",
            "copy_out"]

@@ -80,11 +80,19 @@ class RegisterStream:
     def total_rows(self) -> int:
         return self.accepted + len(self.rejected)
 
-    def batches(self, chunk_rows: int = CHUNK_ROWS) -> Iterator[tuple[np.ndarray, Frame]]:
+    def batches(self, chunk_rows: int = CHUNK_ROWS, apart: bool = False) -> Iterator:
+        """`apart` (a reader only): batches of pyarrow arrays come as RawBatches, validated by worker
+        processes (ColumnReader.validate_apart / absorb); then the caller calls finish()."""
         if self.reader is None:
             yield from self._via_register(chunk_rows)
             return
-        yield from self.reader.batches(chunk_rows)
+        yield from self.reader.batches(chunk_rows, apart)
+        if not apart:
+            self.finish()
+
+    def finish(self) -> None:
+        if not self.reader.done:
+            self.reader.end_batches()
         self.headers, self.rejected, self.warnings = self.reader.finish()
         self.duplicate_ids = self.reader.duplicate_ids
         self.accepted = self.reader.accepted - self.reader.dropped
