@@ -99,3 +99,16 @@ def evaluate():
         day = date.fromisoformat(as_of) if isinstance(as_of, str) else as_of
         return evaluator(day).evaluate(enterprise(**facts))
     return run
+
+
+def register_with_a_latin1_row(folder: Path) -> Path:
+    """The bundled register with one cell of its fourth record (file line 5) written in Latin-1: a UTF-8
+    file with one undecodable row."""
+    lines = (ROOT / "examples" / "register.csv").read_bytes().split(b"\n")
+    cells = lines[4].split(b",")
+    cells[1] = "Café Müller".encode("latin-1")
+    lines[4] = b",".join(cells)
+    path = folder / "mixed.csv"
+    path.write_bytes(b"\n".join(lines))
+    return path
+

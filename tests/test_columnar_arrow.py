@@ -19,7 +19,7 @@ from hypothesis import given, strategies as st
 from cli import main
 from engine.columnar import arrow_source, id_log
 from engine.columnar.reader import open_register_stream
-from tests.conftest import ROOT, policy_and_rules
+from tests.conftest import ROOT, policy_and_rules, register_with_a_latin1_row
 
 REGISTER = ROOT / "examples" / "register.csv"
 AS_OF = "2024-12-31"
@@ -144,12 +144,7 @@ def _verdicts(line: str) -> tuple:
 
 
 def test_a_row_with_undecodable_bytes_is_rejected_alone_naming_it(tmp_path):
-    lines = REGISTER.read_bytes().split(b"\n")
-    cells = lines[4].split(b",")
-    cells[1] = "Café Müller".encode("latin-1")
-    lines[4] = b",".join(cells)
-    path = tmp_path / "mixed.csv"
-    path.write_bytes(b"\n".join(lines))
+    path = register_with_a_latin1_row(tmp_path)
     durable = outputs(path, tmp_path, "durable", "csv")
     columnar = outputs(path, tmp_path, "columnar", "csv", "--chunk-size", 3)
     assert columnar == durable and "not UTF-8 text" in durable[2]

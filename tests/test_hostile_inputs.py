@@ -20,7 +20,7 @@ from cli import main
 from engine.errors import InputFileError
 from engine.register import read_register, scan_register
 from engine.register.columns import register_columns
-from tests.conftest import ROOT, policy_and_rules
+from tests.conftest import ROOT, policy_and_rules, register_with_a_latin1_row
 
 REGISTER = ROOT / "examples" / "register.csv"
 AS_OF = date(2024, 12, 31)
@@ -82,12 +82,7 @@ def test_the_columnar_reader_rejects_the_same_future_date(tmp_path):
 
 # ---------------------------------------------------------------- encodings
 def test_one_latin1_row_in_a_utf8_file_is_rejected_alone(tmp_path):
-    lines = REGISTER.read_bytes().split(b"\n")
-    cells = lines[4].split(b",")
-    cells[1] = "Café Müller".encode("latin-1")
-    lines[4] = b",".join(cells)
-    path = tmp_path / "mixed.csv"
-    path.write_bytes(b"\n".join(lines))
+    path = register_with_a_latin1_row(tmp_path)
     result = both_readers(path)
     assert [r.row for r in result.rejected] == [5]
     assert "not UTF-8 text" in result.rejected[0].problems[0].message
