@@ -120,6 +120,12 @@ check_options = stacked(
                  help="json/ndjson: the deciding conditions, or every condition of every rule considered."),
     click.option("--with-policy", "with_policy", is_flag=True,
                  help="ndjson: the policy document (clauses, parameters, rules, interpretations) as the first line."),
+    click.option("--cross-check", "cross_check", type=click.Choice(["columnar", "exact"]), default="columnar",
+                 show_default=True,
+                 help="Summary runs: what checks every durable_rules verdict. columnar: the columnar engine, "
+                      "batch by batch (the register read and derived once, column-wise); exact: the exact "
+                      "evaluation of every rule, row by row, on the register as the row-by-row reader reads "
+                      "it (slower; shares nothing with the columnar path). Recorded in JSON/NDJSON."),
     click.option("--no-cross-check", "no_cross_check", is_flag=True,
                  help="Summary runs: skip checking every row with the columnar engine (recorded as "
                       "\"cross_check\": \"off\" in JSON/NDJSON and warned on stderr)."))

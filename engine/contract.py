@@ -56,11 +56,11 @@ def enterprise_document(contract: Contract, result: Any, values: dict, *,
     decisions = []
     for k, d in enumerate(result.decisions):
         plan = contract.plans[d.type]
-        doc = _decision(contract, plan, d, values, amount_rules[k] if amount_rules else ())
+        doc = decision_object(contract, plan, d, values, amount_rules[k] if amount_rules else ())
         if contract.detail == "full":
             fnd = findings[k] if findings is not None else (
                 explain_family(plan, values, contract.book)[0] if plan.evaluable else [])
-            every = [_condition(contract, c, d.rule_id) for f in fnd for c in f.conditions]
+            every = [condition_object(contract, c, d.rule_id) for f in fnd for c in f.conditions]
             if every:
                 doc["conditions"] = every
             doc["rules"] = [{"rule_id": f.rule.id, "kind": f.rule.kind, "status": f.status,
@@ -94,7 +94,7 @@ def deciding_rules(plan: FamilyPlan, d: Any) -> list[str]:
     return ids + [t for t in d.triggered if t not in ids]
 
 
-def _decision(contract: Contract, plan: FamilyPlan, d: Any, values: dict, paid: Sequence[str]) -> dict:
+def decision_object(contract: Contract, plan: FamilyPlan, d: Any, values: dict, paid: Sequence[str]) -> dict:
     rules = deciding_rules(plan, d)
     by_id = _rules_by_id(plan)
     cited = [by_id[r] for r in [*rules, *paid] if r in by_id]
@@ -110,7 +110,7 @@ def _decision(contract: Contract, plan: FamilyPlan, d: Any, values: dict, paid: 
         for rid in rules:
             node = plan.nodes.get(rid)
             if node is not None:
-                conditions += [_condition(contract, c, d.rule_id) for c in condition_findings(rid, node, values, exact)]
+                conditions += [condition_object(contract, c, d.rule_id) for c in condition_findings(rid, node, values, exact)]
     basis = None
     if d.amount_yuan is not None:       # the weakest provenance of the amounts paid (zero amounts add nothing)
         basis = combined_basis(plan.params[by_id[r].amount_param].provenance for r in paid
@@ -146,6 +146,22 @@ def _decision(contract: Contract, plan: FamilyPlan, d: Any, values: dict, paid: 
     return doc
 
 
+def split_at_conditions(doc: dict) -> tuple[str, str]:
+    """A decision object's encoded text before and after the items of its conditions list (where
+    decision_object puts "conditions": before "parameters", or last): `before + ",".join(encoded
+    conditions) + after` is the object's line with those conditions (engine/columnar/contract_text.py)."""
+    marker = "\x00conditions\x00"
+    marked: dict = {}
+    for key, value in doc.items():
+        if key == "parameters":
+            marked["conditions"] = marker
+        if key != "conditions":
+            marked[key] = value
+    marked.setdefault("conditions", marker)
+    before, after = ndjson_line(marked).split(ndjson_line(marker))
+    return before + "[", "]" + after
+
+
 def parameter_references(params) -> dict:
     """The parameters behind a decision by kind of provenance, each with its value in force:
     {"source": {"scale_threshold": "20000000.00"}, "assumed": {...}} (each kind named once, not per
@@ -156,7 +172,7 @@ def parameter_references(params) -> dict:
     return out
 
 
-def _condition(contract: Contract, c, decided_by: str) -> dict:
+def condition_object(contract: Contract, c, decided_by: str) -> dict:
     """One condition; its rule_id only when it is not the decision's own rule_id (most conditions
     belong to the one deciding rule)."""
     kind = contract.kinds.get(c.fact) if c.fact else (c.params[0].parameter.type if c.params else None)

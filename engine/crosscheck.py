@@ -3,7 +3,10 @@
 A summary run (CSV, XLSX, the table, compact JSON/NDJSON) takes each family's verdict from durable_rules
 without the exact per-row evaluation that builds explanations (engine/evaluate.py, `exact=False`). Every
 row is still checked by an independent implementation compiled from the same rule records: the columnar
-engine (engine/columnar/evaluator.py), run over the whole chunk at once. Any difference in a verdict
+engine (engine/columnar/evaluator.py), run over the whole chunk at once. This module compares chunks read
+row by row (XLSX, the table, --town, folders of files); a register file written as CSV, NDJSON or JSON
+goes through the columnar pipeline and is compared there, on VERDICT_FIELDS
+(engine/columnar/durable_verdicts.py). Any difference in a verdict
 field (outcome, deciding rule, clause, amount, beneficiary, classifications, triggered indicators,
 missing columns, reason) stops the run with EngineError naming the row, the enterprise, the family and
 both values; the command exits 3. Runs that show explanations are checked by the exact evaluation instead.
@@ -26,6 +29,10 @@ CORRUPT_ENV = "SCALEUP_TEST_CORRUPT_COLUMNAR"
 CHECK_MODES = ("columnar", "exact", "off")     # how a run's rows were cross-checked (recorded in the output)
 COMPARED = ("outcome", "rule_id", "clause_id", "amount_yuan", "beneficiary", "attributes", "triggered",
             "triggered_codes", "missing_facts", "reason")
+# What durable_rules decides (engine/columnar/durable_verdicts.py compares these): not which register
+# columns are missing, which it cannot see; and where no rule decided, not the rule cited for it either.
+VERDICT_FIELDS = tuple(f for f in COMPARED if f != "missing_facts")
+UNDECIDED_FIELDS = tuple(f for f in VERDICT_FIELDS if f not in ("rule_id", "clause_id"))
 _fields = attrgetter(*COMPARED)      # a decision's compared fields as one tuple
 
 
@@ -45,7 +52,7 @@ class ColumnarCrossCheck:
         from engine.columnar.evaluator import ColumnarEvaluator
         # Its own plan (plan_policy inside): nothing shared with the durable path but the records.
         self.columnar = ColumnarEvaluator(policy, book, as_of)
-        self._corrupt = _corruption()
+        self._corrupt = corrupted_outcome()
 
     def check(self, results: Sequence, enterprises: Sequence, rows: Optional[Sequence] = None) -> None:
         if not results:
@@ -54,7 +61,7 @@ class ColumnarCrossCheck:
         for k, fam in enumerate(self.columnar.families):
             # A columnar decision is a function of its row in the family's result columns: built once per
             # distinct row (a chunk has a few hundred), then compared with every durable decision that has it.
-            keys = _row_keys(batch.out[fam.name], len(results))
+            keys = row_keys(batch.out[fam.name], len(results))
             seen: dict = {}
             for i, result in enumerate(results):
                 durable = result.decisions[k]
@@ -78,7 +85,7 @@ class ColumnarCrossCheck:
                         f"durable_rules gives {name} {a!r}, the columnar engine {b!r}")
 
 
-def _row_keys(arrays: dict, n: int) -> Optional[list]:
+def row_keys(arrays: dict, n: int) -> Optional[list]:
     """Each row's values across the family's result columns, as one hashable key (None: some value
     cannot be a key; then every row's decision is built)."""
     keys = list(zip(*(arrays[name].tolist() for name in sorted(arrays))))
@@ -89,7 +96,7 @@ def _row_keys(arrays: dict, n: int) -> Optional[list]:
     return keys if len(keys) == n else None
 
 
-def _corruption() -> Optional[tuple[str, str]]:
+def corrupted_outcome() -> Optional[tuple[str, str]]:
     spec = os.environ.get(CORRUPT_ENV, "").strip()
     if not spec or ":" not in spec:
         return None

@@ -97,11 +97,12 @@ class RuleEngine:
         check_record(record)
         return self._fire(ruleset, record)
 
-    def _fire(self, ruleset: str, record: dict[str, Any]) -> list[str]:
+    def _fire(self, ruleset: str, record: dict[str, Any], projected: bool = False) -> list[str]:
         rules = self._rulesets[ruleset]
         sid = f"s{next(self._sids)}"
         fields = self.ruleset_fields[ruleset]
-        fact = dict(record) if fields is None else {key: value for key, value in record.items() if key in fields}
+        fact = dict(record) if fields is None or projected else {
+            key: value for key, value in record.items() if key in fields}
         fact.update(DISCRIMINATOR, sid=sid)
         self.sessions_opened += 1
         try:
@@ -158,6 +159,20 @@ class RuleEngine:
             return list(dict.fromkeys(self._fired))
         finally:
             self._host.delete_state(name, sid)
+
+    def record_fields(self, every_field: list[str]) -> list[list[str]]:
+        """Per ruleset, in fire_all's order, the record fields it is sent (`every_field` where its rules'
+        fields could not be read)."""
+        return [every_field if fields is None else sorted(set(fields) - set(DISCRIMINATOR))
+                for fields in (self.ruleset_fields[name] for name in self.ruleset_names)]
+
+    def fire_projected(self, records) -> list[str]:
+        """fire_all with each ruleset's record already cut to record_fields (one per ruleset, in order)."""
+        out: list[str] = []
+        for ruleset, record in zip(self.ruleset_names, records):
+            check_record(record)
+            out.extend(self._fire(ruleset, record, projected=True))
+        return out
 
     def fire_all(self, record: dict[str, Any]) -> list[str]:
         check_record(record)

@@ -75,6 +75,10 @@ class Encoder:
                                  if kind != "year_month"]
         return plan
 
+    def record_facts(self) -> list[tuple[str, str]]:
+        """(fact, kind) of every fact a record carries, in record order."""
+        return [(fact, kind) for fact, kind, _ in self._record_plan()]
+
     def record(self, values: dict[str, Any]) -> dict[str, Any]:
         """The engine's view of one enterprise: only facts rules may test, missing ones left out
         (durable_rules never matches a missing field, which is the three-valued 'unknown')."""

@@ -56,14 +56,21 @@ class Evaluator:
     from durable_rules alone, no findings. A family whose facts are all present can have no missing
     rule, so nothing more is needed; where a fact it reads is missing (or durable_rules decided nothing),
     that family is still evaluated exactly — for the columns behind insufficient data and the rule cited
-    for it — and must agree as always."""
+    for it — and must agree as always.
+
+    `verdict_only=True` (with exact=False): what durable_rules decides and nothing else — no missing
+    columns and, where no rule decided (insufficient data), the family's conclusion cited. For the summary
+    runs that write the columnar engine's results once every row's verdict has been found equal to
+    durable_rules' (engine/columnar/durable_verdicts.py); the facts' values are read only by
+    classifications that take a fact's value."""
 
     def __init__(self, policy: Policy, book: Rulebook, as_of: date, *, condition_detail: bool = True,
-                 exact: bool = True):
+                 exact: bool = True, verdict_only: bool = False):
         self.compiled: CompiledPolicy = compile_policy(policy, book, as_of)
         self.policy, self.book, self.as_of = policy, book, as_of
         self.condition_detail = condition_detail and exact
         self.exact = exact
+        self.verdict_only = verdict_only and not exact
         self._derived = [s for s in book.facts.values() if s.fn]
         self._groups: dict[tuple, list[FiredGroup]] = {}
         FACT_TYPES.update({fid: spec.type for fid, spec in book.facts.items()})
@@ -71,9 +78,9 @@ class Evaluator:
     def evaluate(self, enterprise: Enterprise) -> EnterpriseResult:
         values = fact_values(enterprise, self._derived, self.as_of)
         record = self.compiled.encoder.record(values)
-        groups = self._grouped(self.compiled.engine.fire_all(record))
+        groups = self.grouped(self.compiled.engine.fire_all(record))
         present = None if self.exact else {k for k, v in values.items() if v is not None}
-        decisions = self._follow_included([self._decide(plan, values, group, enterprise, present)
+        decisions = self.follow_included([self.decide(plan, values, group, enterprise, present)
                                            for plan, group in zip(self.compiled.plans.values(), groups)])
         return EnterpriseResult(enterprise_id=enterprise.enterprise_id, name=enterprise.name, town=enterprise.town,
                                 in_park=enterprise.in_park, as_of=self.as_of.isoformat(), policy=self.policy.id,
@@ -82,7 +89,7 @@ class Evaluator:
     def evaluate_many(self, enterprises: Iterable[Enterprise]) -> list[EnterpriseResult]:
         return [self.evaluate(e) for e in enterprises]
 
-    def _grouped(self, fired: list[str]) -> list["FiredGroup"]:
+    def grouped(self, fired: list[str]) -> list["FiredGroup"]:
         """The rules that fired, by family in the plans' order; remembered per list of fired rules (what
         durable_rules returned for the record, nothing else): a register repeats a few hundred lists."""
         key = tuple(fired)
@@ -100,7 +107,7 @@ class Evaluator:
         return groups
 
     # ------------------------------------------------------------------------------------------
-    def _decide(self, plan: FamilyPlan, values: dict, fired: "FiredGroup", ent: Enterprise,
+    def decide(self, plan: FamilyPlan, values: dict, fired: "FiredGroup", ent: Enterprise,
                 present: Optional[set] = None) -> Decision:
         spec = plan.family.spec
         conclusion = spec.conclusion
@@ -111,7 +118,9 @@ class Evaluator:
         engine_verdict = read_fired_cached(plan, fired)
         findings: list[RuleFinding] = []
         missing = None
-        if self.exact or engine_verdict.category == "none":
+        if self.verdict_only:
+            missing = []
+        elif self.exact or engine_verdict.category == "none":
             findings, python_verdict = explain_family(plan, values, self.book, self.condition_detail)
             if engine_verdict != python_verdict:
                 raise EngineError(f"{ent.enterprise_id} {plan.name}: durable_rules concluded {engine_verdict}, "
@@ -168,7 +177,7 @@ class Evaluator:
                 list(dict.fromkeys(self.book_rule(plan, rid).code for rid in triggered)),
                 [self.policy.interpretations[i] for i in ids if i in self.policy.interpretations])
 
-    def _follow_included(self, decisions: list[Decision]) -> list[Decision]:
+    def follow_included(self, decisions: list[Decision]) -> list[Decision]:
         """A family that includes another (the town award includes the enterprise award) rewards exactly
         the firms the other rewards: where the other's conditions hold but it offers no amount for the
         firm (an industry-only notice and a software firm), this one is not offered either."""

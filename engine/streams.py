@@ -32,6 +32,7 @@ class OutputSpec:
     detail: str = "compact"         # v2: compact (deciding conditions) | full (every condition of every rule)
     cross_check: bool = True        # summary runs: the columnar engine checks every row (off: recorded)
     with_policy: bool = False       # ndjson: the policy document as the first line
+    exact_check: bool = False       # summary runs checked by the exact per-row evaluation, not the columnar engine
 
     @property
     def needs_explanations(self) -> bool:
@@ -48,14 +49,14 @@ class ChunkRenderer:
         from engine.evaluate import Evaluator
         from engine.output import csv_columns
         self.spec, self.book = spec, book
-        exact = spec.needs_explanations
+        exact = spec.needs_explanations or spec.exact_check
         self.cross = None
         if not exact and spec.cross_check:
             try:
                 self.cross = ColumnarCrossCheck(policy, book, as_of)
             except PolicyDataError:
                 exact = True        # a policy the columnar engine cannot express: checked exactly instead
-        self.evaluator = Evaluator(policy, book, as_of, condition_detail=exact, exact=exact)
+        self.evaluator = Evaluator(policy, book, as_of, condition_detail=spec.needs_explanations, exact=exact)
         mode = "exact" if exact else ("columnar" if self.cross else "off")
         self.contract = Contract(self.evaluator.compiled.plans, book, engine="durable", cross_check=mode,
                                  detail=spec.detail, explain=spec.explain)

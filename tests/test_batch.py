@@ -210,12 +210,19 @@ def test_rejected_rows_stream_to_the_errors_file_exactly_as_before(tmp_path):
     assert not RejectedWriter(tmp_path / "never.csv", ["a"]).count and not (tmp_path / "never.csv").exists()
 
 
-def test_a_failed_run_leaves_no_half_written_output(tmp_path, monkeypatch):
+@pytest.mark.parametrize("path", ["rows", "batches"])
+def test_a_failed_run_leaves_no_half_written_output(tmp_path, monkeypatch, path):
+    """Row by row (--cross-check exact) or in batches (engine/columnar/durable_verdicts.py)."""
     out = tmp_path / "decisions.csv"
+    from engine.columnar import pipeline
     from engine.streams import ChunkRenderer
-    monkeypatch.setattr(ChunkRenderer, "render", lambda self, enterprises, rows=None: 1 / 0)
+    if path == "rows":
+        monkeypatch.setattr(ChunkRenderer, "render", lambda self, enterprises, rows=None: 1 / 0)
+    else:
+        monkeypatch.setattr(pipeline, "render", lambda batch, fmt, contract=None: 1 / 0)
     with pytest.raises(ZeroDivisionError):
-        run_check("--format", "csv", "--workers", "1", "--out", str(out))
+        run_check("--format", "csv", "--workers", "1", "--out", str(out),
+                  *(["--cross-check", "exact"] if path == "rows" else []), "--chunk-size", "10")
     assert not out.exists() and not list(tmp_path.iterdir())
 
 

@@ -93,6 +93,10 @@ def outputs(path: Path, tmp: Path, engine: str, fmt: str, *extra) -> tuple:
     return result.exit_code, text, errors.read_text(encoding="utf-8") if errors.exists() else None, lines
 
 
+# The durable engine's row-by-row path, checked exactly: the reference the columnar reader is held to (its
+# default summary runs read through the columnar reader themselves: engine/columnar/durable_verdicts.py).
+ROW_PATH = ("--cross-check", "exact")
+
 CASES = {
     "csv": lambda tmp: write_csv(tmp / "r.csv", hostile_rows()),
     "gbk": lambda tmp: write_csv(tmp / "r.csv", hostile_rows(), "gb18030"),
@@ -105,7 +109,7 @@ CASES = {
 @pytest.mark.parametrize("fmt", ["csv", "ndjson"])
 def test_hostile_registers_give_the_durable_output_in_small_batches(tmp_path, case, fmt, monkeypatch):
     path = CASES[case](tmp_path)
-    durable = outputs(path, tmp_path, "durable", fmt)
+    durable = outputs(path, tmp_path, "durable", fmt, *ROW_PATH)
     assert durable[0] == 1 and durable[2].count("\n") > 8        # rows were rejected, every class
     for arrow in (True, False):
         monkeypatch.setattr(arrow_source, "available", lambda: arrow)
@@ -134,7 +138,7 @@ def test_workers_that_validate_the_batches_give_what_one_process_gives(tmp_path,
     two = outputs(path, tmp_path, "columnar", "csv", "--chunk-size", 4, "--workers", 2)
     assert one[0] == 1 and one[2].count("\n") > 8
     assert two == one
-    assert one == outputs(path, tmp_path, "durable", "csv")
+    assert one == outputs(path, tmp_path, "durable", "csv", *ROW_PATH)
 
 
 def _verdicts(line: str) -> tuple:
@@ -145,7 +149,7 @@ def _verdicts(line: str) -> tuple:
 
 def test_a_row_with_undecodable_bytes_is_rejected_alone_naming_it(tmp_path):
     path = register_with_a_latin1_row(tmp_path)
-    durable = outputs(path, tmp_path, "durable", "csv")
+    durable = outputs(path, tmp_path, "durable", "csv", *ROW_PATH)
     columnar = outputs(path, tmp_path, "columnar", "csv", "--chunk-size", 3)
     assert columnar == durable and "not UTF-8 text" in durable[2]
     assert any("row 5" in line for line in durable[3])
@@ -220,7 +224,7 @@ def test_the_reader_holds_a_bounded_number_of_batches(tmp_path):
 def test_a_register_missing_a_required_column_is_refused_with_the_row_paths_message(tmp_path, suffix):
     rows = [r[:1] + r[2:] for r in sample()]                    # no 企业名称 (name) column
     path = (write_csv if suffix == "csv" else write_parquet)(tmp_path / f"r.{suffix}", rows)
-    durable = outputs(path, tmp_path, "durable", "csv")
+    durable = outputs(path, tmp_path, "durable", "csv", *ROW_PATH)
     columnar = outputs(path, tmp_path, "columnar", "csv")
     assert durable[0] == columnar[0] != 0 and "missing required column" in " ".join(durable[3])
     assert columnar[3] == durable[3]

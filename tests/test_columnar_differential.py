@@ -243,7 +243,8 @@ def test_sample_register_through_both_engines():
                     f"sample register as of {as_of}:")
 
 
-def test_every_yaml_case_through_both_engines():
+def yaml_cases_by_day() -> dict:
+    """Every YAML case's enterprise, grouped by (as-of date, policy id)."""
     by_day: dict = {}
     for param in ALL_CASES:
         doc, case = param.values
@@ -251,6 +252,11 @@ def test_every_yaml_case_through_both_engines():
         facts.update(case.get("facts", {}))
         as_of = date.fromisoformat(str(case.get("as_of", doc.get("defaults", {}).get("as_of"))))
         by_day.setdefault((as_of, doc.get("policy", "wanzhou-2022-80")), []).append(enterprise(**facts))
+    return by_day
+
+
+def test_every_yaml_case_through_both_engines():
+    by_day = yaml_cases_by_day()
     assert sum(len(v) for v in by_day.values()) == len(ALL_CASES)
     for (as_of, policy_id), ents in by_day.items():
         policy, book = policy_and_rules(policy_id)

@@ -9,7 +9,7 @@ from typing import IO, Callable, Optional
 class Progress:
     """Rows done, rows/s and rows rejected so far, on one line of stderr, when stderr is a terminal."""
 
-    def __init__(self, total: int, enabled: Optional[bool] = None, stream: IO[str] = None,
+    def __init__(self, total: Optional[int], enabled: Optional[bool] = None, stream: IO[str] = None,
                  clock: Callable[[], float] = time.monotonic, unit: str = "rows", lang: str = "en"):
         self.stream = stream or sys.stderr
         self.lang = lang
@@ -23,7 +23,7 @@ class Progress:
         self.done += rows
         self.rejected += rejected
         now = self.clock()
-        if self.enabled and (now - self.last >= 0.25 or self.done >= self.total):
+        if self.enabled and (now - self.last >= 0.25 or self.total is not None and self.done >= self.total):
             self.last = now
             self.stream.write("\r" + self.line(now) + "\x1b[K")
             self.stream.flush()
@@ -32,6 +32,9 @@ class Progress:
     def line(self, now: float) -> str:
         from engine.render import say
         rate = self.done / max(now - self.start, 1e-9)
+        if self.total is None:          # a register read in batches: its length is known at the end
+            return say(self.lang, "progress_open", done=f"{self.done:,}", unit=say(self.lang, f"unit_{self.unit}"),
+                       rate=f"{rate:,.0f}")
         pct = f" {100 * self.done / self.total:3.0f}%" if self.total else ""
         return say(self.lang, "progress", done=f"{self.done:,}", total=f"{self.total:,}",
                    unit=say(self.lang, f"unit_{self.unit}"), pct=pct, rate=f"{rate:,.0f}", rejected=f"{self.rejected:,}")

@@ -246,6 +246,10 @@ class ColumnarEvaluator:
         follow_included(self.families, batch.out)
         return batch
 
+    def derived_parts(self, frame: Frame) -> list:
+        """The (row positions or None, derived frame) parts evaluate_frame evaluated the frame in."""
+        return self._parts(frame)
+
     def _parts(self, frame: Frame):
         """(row positions or None for all, frame ready to evaluate), cached on the frame for sweeps."""
         key = ("parts", self.as_of, frozenset(self.needed), frozenset(self.as_values), id(self.book))

@@ -319,7 +319,7 @@ def _choose_amounts(fam: CompiledFamily, ch: Chunk, out: dict, where, pos: np.nd
 
 
 def follow_included(families: list[CompiledFamily], out: dict[str, dict]) -> None:
-    """engine.evaluate.Evaluator._follow_included over whole columns: a family that includes another is
+    """engine.evaluate.Evaluator.follow_included over whole columns: a family that includes another is
     not offered where that one is not offered (its conditions hold, no amount for the firm). Then every
     row not offered reads as the decision says: the negative outcome, no attributes."""
     for fam in families:

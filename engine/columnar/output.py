@@ -210,10 +210,10 @@ def contract_lines(batch: ColumnarBatch, contract, positions: Optional[Iterable[
         result = batch.result(i)
         values = fact_values(batch.frame.row_values(i), derived, ev.as_of)   # type: ignore[arg-type]
         yield ndjson_line(enterprise_document(contract, result, values, amount_rules=[
-            _paid(batch, fam, i) for fam in ev.families]))
+            paid_rules(batch, fam, i) for fam in ev.families]))
 
 
-def _paid(batch: ColumnarBatch, fam, i: int) -> list[str]:
+def paid_rules(batch: ColumnarBatch, fam, i: int) -> list[str]:
     """The amount rules paid to row i (the highest base, the highest positive bonus)."""
     if not fam.plan.evaluable or batch.out[fam.name]["cat"][i] != POS:
         return []

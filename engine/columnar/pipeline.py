@@ -18,6 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import IO, Optional
 
+from engine.columnar.contract_text import ContractText
 from engine.columnar.evaluator import ColumnarEvaluator
 from engine.columnar.output import csv_field, contract_lines, csv_header, csv_records, summary_arrow
 from engine.columnar.reader import CHUNK_ROWS, RegisterStream
@@ -27,12 +28,14 @@ FORMATS = ("csv", "ndjson", "json", "parquet")
 
 
 def render(batch, fmt: str, contract=None):
-    """One evaluated batch as its output: CSV records or NDJSON lines (text), or a pyarrow Table."""
+    """One evaluated batch as its output: CSV records or NDJSON lines (text), or a pyarrow Table.
+    `contract`: NDJSON's engine/contract.Contract, or the ContractText that writes it."""
     if fmt == "csv":
         return csv_records(batch)
     if fmt == "parquet":
         return summary_arrow(batch)
-    return "".join(line + "\n" for line in contract_lines(batch, contract))
+    lines = contract.lines(batch) if isinstance(contract, ContractText) else contract_lines(batch, contract)
+    return "".join(line + "\n" for line in lines)
 
 
 class BatchWriter:
@@ -77,26 +80,44 @@ class BatchWriter:
 _EVALUATORS: dict = {}
 
 
-def batch_task(job, frame):
-    """engine/batch/tasks.run_task's ("columnar", frame): one batch evaluated and rendered in whichever
-    process (or Dask worker) runs it; the evaluator is compiled once per process and run."""
+def batch_task(job, payload):
+    """engine/batch/tasks.run_task's ("columnar", frame or (row numbers, frame)): one batch evaluated and
+    rendered in whichever process (or Dask worker) runs it; the evaluator is compiled once per process
+    and run. On the durable engine (`job.engine`), every row's verdicts are durable_rules' and compared
+    with the columnar engine's before the batch is rendered (engine/columnar/durable_verdicts.py)."""
+    rows, frame = payload if isinstance(payload, tuple) else (None, payload)
     ready = _EVALUATORS.get(job.token)
     if ready is None:
-        from engine.contract import Contract
-        from engine.evaluate import load_engine_inputs
         _EVALUATORS.clear()
-        policy, book = load_engine_inputs(job.policy_id)
-        if job.reform is not None:
-            from engine.analysis.reform import apply_reform
-            policy = apply_reform(policy, job.reform)
-        evaluator = ColumnarEvaluator(policy, book, job.as_of)
-        contract = None
-        if job.fmt == "ndjson":
-            contract = Contract(evaluator.plan.plans, book, engine="columnar", cross_check="off",
-                                detail=job.output.detail if job.output else "compact")
-        ready = _EVALUATORS[job.token] = (evaluator, contract)
-    evaluator, contract = ready
-    return frame.n, render(evaluator.evaluate_frame(frame), job.fmt, contract), None
+        ready = _EVALUATORS[job.token] = _prepare(job)
+    evaluator, contract, durable = ready
+    batch = evaluator.evaluate_frame(frame)
+    if durable is not None:
+        durable.confirm(batch, rows)
+    return frame.n, render(batch, job.fmt, contract), None
+
+
+def _prepare(job):
+    """(columnar evaluator, contract for NDJSON, durable_rules' verdicts or None) of a job, per process."""
+    from engine.contract import Contract
+    from engine.evaluate import load_engine_inputs
+    policy, book = load_engine_inputs(job.policy_id)
+    if job.reform is not None:
+        from engine.analysis.reform import apply_reform
+        policy = apply_reform(policy, job.reform)
+    evaluator = ColumnarEvaluator(policy, book, job.as_of)
+    durable = None
+    if job.engine == "durable":
+        from engine.columnar.durable_verdicts import DurableVerdicts
+        durable = DurableVerdicts(policy, book, job.as_of, evaluator)
+    contract = None
+    if job.fmt == "ndjson":
+        contract = Contract(evaluator.plan.plans, book, engine=job.engine,
+                            cross_check="columnar" if durable is not None else "off",
+                            detail=job.output.detail if job.output else "compact")
+        if contract.detail == "compact":
+            contract = ContractText(contract, evaluator)
+    return evaluator, contract, durable
 
 
 def raw_batch_task(job, raw):
@@ -105,7 +126,7 @@ def raw_batch_task(job, raw):
     out, state = job.reader.validate_apart(raw)
     if out is None:
         return 0, None, state
-    n, piece, _ = batch_task(job, out[1])
+    n, piece, _ = batch_task(job, out)
     return n, piece, state
 
 
@@ -126,7 +147,7 @@ def run(stream: RegisterStream, job, executor, writer: BatchWriter, chunk_rows: 
     if apart:
         job = replace(job, reader=stream.reader)
     items = stream.batches(chunk_rows, apart=True) if apart else stream.batches(chunk_rows)
-    tasks = (("columnar-raw", item) if isinstance(item, RawBatch) else ("columnar", item[1]) for item in items)
+    tasks = (("columnar-raw", item) if isinstance(item, RawBatch) else ("columnar", item) for item in items)
     try:
         for n, piece, state in executor.map(job, tasks):
             if state is not None:

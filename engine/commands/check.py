@@ -43,12 +43,13 @@ class CheckOptions:
     detail: str = "compact"
     with_policy: bool = False
     no_cross_check: bool = False
+    cross_check: str = "columnar"      # summary runs: columnar | exact (engine/crosscheck.CHECK_MODES)
     town: Optional[str] = None         # only this town or street (a name, former name or NBS code)
 
     def output(self):
         from engine.streams import OutputSpec
         return OutputSpec(self.fmt, self.lang, int(self.schema), self.explain, self.detail, not self.no_cross_check,
-                          self.with_policy)
+                          self.with_policy, exact_check=self.cross_check == "exact")
 
     def refuse_conflicts(self, file: Path) -> None:
         """Option combinations a check cannot run (cli.py shows them as usage errors, exit 2)."""
@@ -109,6 +110,10 @@ class CheckOptions:
             raise UsageConflict("--explain and --detail go with --format json or ndjson")
         if self.with_policy and self.fmt != "ndjson":
             raise UsageConflict("--with-policy goes with --format ndjson")
+        if self.no_cross_check and self.cross_check == "exact":
+            raise UsageConflict("--no-cross-check and --cross-check exact contradict each other")
+        if self.cross_check == "exact" and self.engine_name == "columnar":
+            raise UsageConflict("--cross-check exact goes with --engine durable (it checks durable_rules' verdicts)")
         if self.explain and self.engine_name == "columnar":
             raise UsageConflict("--explain needs --engine durable (explanations come from durable_rules)")
 
@@ -130,7 +135,8 @@ def check(file: Path, *, as_of: date, policy_id: str, options: CheckOptions, set
     reform = reform_from_options(set_items, overrides, as_of)
     if options.town is not None:
         options.town = resolve_town(policy_and_rules(policy_id)[0], options.town)
-    if options.engine_name == "columnar":
+    if options.engine_name == "columnar" or (durable_in_batches(file, options)
+                                             and _columnar_expresses(policy_id, reform, as_of)):
         return Checked(_check_columnar(file, as_of, policy_id, options, reform, reporter, stdout))
     executor = make_executor(options.executor_name, options.workers, options.scheduler)
     try:
@@ -139,6 +145,32 @@ def check(file: Path, *, as_of: date, policy_id: str, options: CheckOptions, set
         return Checked(_check_file(file, as_of, policy_id, options, executor, reform, reporter, stdout))
     finally:
         executor.close()
+
+
+def durable_in_batches(file: Path, o: CheckOptions) -> bool:
+    """A summary run of the durable engine (CSV, compact NDJSON or JSON v2 of one register file, every row
+    cross-checked) goes through the columnar pipeline: read, validated and derived column-wise, each
+    row's verdicts decided by durable_rules and compared with the columnar engine's before the batch is
+    written (engine/columnar/durable_verdicts.py). The rest keeps the row path: explanations, the
+    workbook and the table, --town, --cross-check exact, --no-cross-check (nothing to compare against:
+    the row path's own output), folders of register files, and a policy the columnar engine cannot
+    express (its rows are checked exactly)."""
+    return (o.engine_name == "durable" and not file.is_dir() and not o.no_cross_check and o.town is None
+            and o.cross_check == "columnar"
+            and not o.explain and o.detail == "compact"
+            and (o.out is None or o.out.suffix.lower() != ".xlsx")
+            and (o.fmt in ("csv", "ndjson") or o.fmt == "json" and o.schema == "2"))
+
+
+def _columnar_expresses(policy_id: str, reform, as_of: date) -> bool:
+    """Whether the columnar engine compiles this policy (else its durable runs check every row exactly)."""
+    from engine.columnar.evaluator import ColumnarEvaluator
+    from engine.errors import PolicyDataError
+    try:
+        ColumnarEvaluator(*policy_and_rules(policy_id, reform), as_of)
+    except PolicyDataError:
+        return False
+    return True
 
 
 @contextmanager

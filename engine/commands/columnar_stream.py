@@ -21,7 +21,9 @@ def check_in_batches(file: Path, as_of: date, policy_id: str, reform, o, reporte
     from engine.batch.local import make_executor
     from engine.batch.tasks import Job
     from engine.columnar import pipeline
+    from engine.batch.progress import Progress
     from engine.columnar.reader import open_register_stream
+    from engine.register.streaming import DEFAULT_CHUNK_SIZE
     from engine.output import csv_headers
     from engine.streams import policy_line
     if file.is_dir():
@@ -30,13 +32,17 @@ def check_in_batches(file: Path, as_of: date, policy_id: str, reform, o, reporte
     else:
         stream = open_register_stream(file, as_of=as_of, policy=policy, sheet=o.sheet, notice=reporter.warning)
     fmt = "ndjson" if o.fmt == "json" else o.fmt
-    job = Job(policy_id, as_of, fmt, o.lang, output=o.output(), reform=reform)
+    job = Job(policy_id, as_of, fmt, o.lang, output=o.output(), reform=reform, engine=o.engine_name)
     first = policy_line(policy, book, as_of) if o.with_policy else None
-    executor = make_executor(o.executor_name, o.workers or 1, o.scheduler)
+    # The durable engine's runs keep its defaults: every core, and batches of a thousand rows (a batch is
+    # a second of durable_rules work, so that every worker has its share of a small register).
+    durable = o.engine_name == "durable"
+    executor = make_executor(o.executor_name, o.workers if durable else (o.workers or 1), o.scheduler)
+    chunk_rows = o.chunk_size or (DEFAULT_CHUNK_SIZE if durable else pipeline.CHUNK_ROWS)
     try:
         if file.is_dir() and fmt == "parquet":
             from engine.columnar import partitions
-            partitions.write_partitions(stream, job, executor, o.out, o.chunk_size or pipeline.CHUNK_ROWS,
+            partitions.write_partitions(stream, job, executor, o.out, chunk_rows,
                                         partitions.run_info(policy, book, as_of, reform))
             report_read(stream, reporter, o.errors)
             return len(stream.rejected)
@@ -47,7 +53,11 @@ def check_in_batches(file: Path, as_of: date, policy_id: str, reform, o, reporte
             try:
                 writer = pipeline.BatchWriter(fmt, target, headers=csv_headers(o.lang),
                                               first_line=None if o.fmt == "json" else first)
-                pipeline.run(stream, job, executor, writer, o.chunk_size or pipeline.CHUNK_ROWS)
+                bar = Progress(None, enabled=o.progress, lang=o.lang)
+                try:
+                    pipeline.run(stream, job, executor, writer, chunk_rows, on_batch=lambda n: bar.update(n, 0))
+                finally:
+                    bar.close()
                 if spooled:
                     _deliver(target, tmp, stdout, o.fmt)
             finally:

@@ -1,0 +1,156 @@
+"""Output contract v2 lines of an evaluated columnar batch, written as text pieces worked out once.
+
+engine/contract.py builds each enterprise's object and encodes it; for a batch that is mostly repeated
+work: a decision's members other than its conditions (outcome, rules, clauses, readings, amount,
+parameters...) follow from the family's result columns for the row, which a register repeats a few
+hundred times, and a condition's text follows from the values of the facts it reads. So the encoded
+text of each is remembered — a decision per family and result, a rule's conditions per the values of
+the facts they show — and each line is put together from them. Every piece is made by
+engine/contract.py's own builder (`decision_object` with the conditions left out, `condition_object`),
+so a line is byte for byte what `ndjson_line(enterprise_document(...))` gives (tests/test_output_contract.py
+and tests/test_durable_verdicts.py compare them).
+
+Facts are read from the batch's columns and derived (engine/derive.py) only where a deciding condition
+shows them.
+"""
+from __future__ import annotations
+
+from typing import Iterable, Iterator, Optional
+
+from engine import logic
+from engine.columnar.durable_verdicts import column_values
+from engine.contract import (SCHEMA_VERSION, Contract, condition_object, deciding_rules, decision_object,
+                             ndjson_line, split_at_conditions)
+from engine.crosscheck import row_keys
+from engine.derive import FUNCTIONS
+from engine.findings import ExactRecord
+
+REMEMBERED = 1 << 15           # condition texts kept per process (about 100 bytes each); forgotten all at once
+                               # when full: a revenue's condition is seldom seen twice, an industry's often
+
+
+class ContractText:
+    """One per contract and columnar evaluator (per process)."""
+
+    def __init__(self, contract: Contract, ev):
+        self.contract, self.ev = contract, ev
+        self.derived = {s.id: s for s in ev.book.facts.values() if s.fn}
+        self.order = list(self.derived)                  # declaration order: later facts use earlier ones
+        self.decisions: dict = {}
+        self.conditions: dict = {}
+
+    def lines(self, batch, positions: Optional[Iterable[int]] = None) -> Iterator[str]:
+        families = self.ev.families
+        keys = [row_keys(batch.out[fam.name], batch.n) for fam in families]
+        if any(k is None for k in keys):        # a value that cannot be a key: the object, built whole
+            from engine.columnar.output import contract_lines
+            yield from contract_lines(batch, self.contract, positions)
+            return
+        columns = Columns(batch.frame)
+        frame, ev = batch.frame, self.ev
+        encode = ndjson_line
+        as_of = ev.as_of.isoformat()
+        for i in (range(batch.n) if positions is None else positions):
+            parts = []
+            values = None
+            for k, fam in enumerate(families):
+                piece = self.decisions.get((k, keys[k][i]))
+                if piece is None:
+                    piece = self.decisions[(k, keys[k][i])] = self._decision_piece(batch, fam, i)
+                if piece.rules:
+                    if values is None:
+                        values = {}
+                    parts.append(piece.text(self._conditions(piece, fam.plan, columns, i, values)))
+                else:
+                    parts.append(piece.plain)
+            head = encode({"schema": SCHEMA_VERSION, "enterprise_id": frame.enterprise_id[i], "name": frame.name[i],
+                           "as_of": as_of, "policy": ev.policy.id, "engine": self.contract.engine,
+                           "cross_check": self.contract.cross_check, "decisions": []})
+            yield head[:-2] + ",".join(parts) + "]}"       # the empty list's "]}" after the decisions
+
+    def _decision_piece(self, batch, fam, i: int) -> "DecisionPiece":
+        from engine.columnar.output import paid_rules
+        d = batch.decision(fam, i)
+        plan = fam.plan
+        doc = decision_object(self.contract, plan, d, None, paid_rules(batch, fam, i))
+        rules = [rid for rid in deciding_rules(plan, d) if plan.nodes.get(rid) is not None]
+        leaves = {rid: list(logic.leaves(plan.nodes[rid])) for rid in rules}
+        shown = {rid: tuple(dict.fromkeys(lf.fact for lf in leaves[rid] if isinstance(lf, (logic.Leaf, logic.Exists))))
+                 for rid in rules}
+        return DecisionPiece(doc, rules, leaves, d.rule_id, self._inputs(shown))
+
+    def _inputs(self, shown: dict) -> list[str]:
+        """The facts the shown facts are derived from, transitively, in the order they are derived."""
+        needed: set[str] = set()
+        todo = [f for facts in shown.values() for f in facts]
+        while todo:
+            f = todo.pop()
+            if f not in needed:
+                needed.add(f)
+                spec = self.derived.get(f)
+                todo += list(spec.args) if spec is not None else []
+        return [f for f in needed if f not in self.derived] + [f for f in self.order if f in needed]
+
+    def _conditions(self, piece: "DecisionPiece", plan, columns: "Columns", i: int, values: dict) -> list[str]:
+        for f in piece.inputs:
+            if f not in values:
+                spec = self.derived.get(f)
+                values[f] = columns.value(f, i) if spec is None else FUNCTIONS[spec.fn](
+                    *(values.get(a) for a in spec.args), self.ev.as_of)
+        out = []
+        exact = None
+        memo = self.conditions
+        for rid in piece.rules:
+            # A condition's finding depends on its own fact's value alone (engine/findings.py _build).
+            for leaf in piece.leaves[rid]:
+                fact = getattr(leaf, "fact", None)
+                key = (rid, piece.decided_by, id(leaf), values.get(fact) if fact else None)
+                text = memo.get(key)
+                if text is None:
+                    exact = exact or ExactRecord(values, plan.memo)
+                    finding = exact.finding(rid, leaf)
+                    text = "" if finding is None else ndjson_line(condition_object(self.contract, finding,
+                                                                                  piece.decided_by))
+                    if len(memo) >= REMEMBERED:
+                        memo.clear()
+                    memo[key] = text
+                if text:
+                    out.append(text)
+        return out
+
+
+class DecisionPiece:
+    """A decision's encoded text around its conditions; `rules`: the deciding rules whose conditions show."""
+
+    def __init__(self, doc: dict, rules: list[str], leaves: dict, decided_by: str, inputs: list[str]):
+        self.rules, self.leaves, self.decided_by, self.inputs = rules, leaves, decided_by, inputs
+        self.plain = ndjson_line(doc)
+        self.before, self.after = split_at_conditions(doc)
+
+    def text(self, conditions: list[str]) -> str:
+        if not conditions:
+            return self.plain
+        return self.before + ",".join(conditions) + self.after
+
+
+class Columns:
+    """A batch's register columns as Python values, each made once when first needed."""
+
+    def __init__(self, frame):
+        self.frame = frame
+        self.cache: dict = {}
+
+    def value(self, fact: str, i: int):
+        values = self.cache.get(fact)
+        if values is None:
+            col = self.frame.columns.get(fact)
+            if col is not None:
+                values = column_values(col)
+            elif fact in ("enterprise_id", "name", "town", "in_park"):
+                values = getattr(self.frame, fact).tolist()
+            else:
+                values = [None] * self.frame.n
+            if col is not None and col.ftype == "tags":
+                values = [() if v is None else v for v in values]
+            self.cache[fact] = values
+        return values[i]

@@ -1,0 +1,196 @@
+"""durable_rules' verdicts for a batch the columnar engine has evaluated: the durable engine's summary runs.
+
+A summary run (`check --format csv | ndjson | json | parquet` without explanations) on the durable engine
+reads, validates and derives the register column-wise, as `--engine columnar` does, and the columnar
+engine evaluates each batch. Then, row by row, durable_rules decides:
+
+* each row's facts are encoded for durable_rules from the columns (engine/encoding.py's exact codes,
+  computed a column at a time: a figure in its unit ×2, a derived fraction's code as it is, a date
+  YYYYMMDD, a tag one boolean per tag the rules name) and asserted in every ruleset, as
+  Evaluator.evaluate asserts them;
+* the rules that fired give each family's Decision exactly as Evaluator gives it (read_fired,
+  Evaluator(verdict_only=True));
+* that Decision is compared with the columnar engine's for the same row: outcome, deciding rule and
+  clause, amount, beneficiary, classifications, triggered indicators and their codes, reason
+  (engine/crosscheck.py VERDICT_FIELDS). Any difference stops the run (EngineError, exit 3) naming the
+  register row, the enterprise, the family and both values — before the batch is written.
+
+The batch is then written from the columnar results, which every compared field has shown to be
+durable_rules' verdicts. Two things durable_rules cannot say are not compared and come from the columnar
+engine: which register columns are missing (durable_rules only sees that no rule matched) and, where no
+rule decided (insufficient data), which rule to cite. Explanation runs (--explain, --detail full,
+`explain`) take both from the exact evaluation instead.
+
+Comparisons are remembered per (rules fired, facts a classification reads, columnar result): a
+register repeats a few hundred of them, so each row costs its durable_rules sessions and a lookup.
+"""
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any, Optional
+
+import numpy as np
+
+from engine.columnar.frame import Col, Frame, to_python
+from engine.crosscheck import UNDECIDED_FIELDS, VERDICT_FIELDS, corrupted_outcome, row_keys
+from engine.encoding import SATURATION
+from engine.errors import EngineError
+from engine.evaluate import Evaluator, read_fired_cached
+
+REMEMBERED = 1 << 16          # comparisons kept per process (small tuples of ints; forgotten all at once when full)
+
+
+class DurableVerdicts:
+    """Built once per worker process, beside the ColumnarEvaluator whose batches it confirms."""
+
+    def __init__(self, policy, book, as_of, columnar):
+        self.evaluator = Evaluator(policy, book, as_of, exact=False, verdict_only=True)
+        compiled = self.evaluator.compiled
+        self.engine, self.encoder, self.columnar = compiled.engine, compiled.encoder, columnar
+        self.plans = list(compiled.plans.values())
+        every = [f for fact, kind in self.encoder.record_facts()
+                 for f in (self.encoder.tag_fields.get(fact, {}).values() if kind == "tags" else [fact])]
+        self.fields = self.engine.record_fields(every)
+        self.value_facts = sorted({value["fact"] for plan in self.plans if plan.evaluable
+                                   for r in plan.rules_of_kind("classification")
+                                   for _, value in plan.cases.get(r.id, ()) if isinstance(value, dict) and "fact" in value})
+        self.confirmed: set = set()
+        self._reads: dict = {}
+        self._ids: dict = {}          # a set of fired rules or a columnar result -> a small int (the keys stay small)
+        self.corrupt = corrupted_outcome()
+
+    def confirm(self, batch, rows: Optional[np.ndarray] = None) -> None:
+        """Every row of the evaluated batch decided by durable_rules and compared with the columnar result;
+        raises EngineError at the first difference."""
+        ckeys = self._columnar_keys(batch)
+        ids = batch.frame.enterprise_id
+        for positions, part in self.columnar.derived_parts(batch.frame):
+            records = self.records(part)
+            values = {f: column_values(part.columns[f]) for f in self.value_facts}
+            for j, fields in enumerate(zip(*records) if records else ()):
+                i = j if positions is None else int(positions[j])
+                fired = tuple(self.engine.fire_projected(fields))
+                reads = self._reads.get(fired)
+                if reads is None:
+                    reads = self._reads[fired] = self._facts_read(fired)
+                seen = (self._id(fired), tuple(values[f][j] for f in reads), self._id(ckeys[i]))
+                if seen in self.confirmed and not self.corrupt:
+                    continue
+                self._compare(batch, i, fired, {f: v[j] for f, v in values.items()},
+                              ids[i], rows[i] if rows is not None else None)
+                if len(self.confirmed) >= REMEMBERED:
+                    self.confirmed.clear()
+                self.confirmed.add(seen)
+
+    # ------------------------------------------------------------------------------------------
+    def records(self, part: Frame) -> list[list[dict]]:
+        """Per ruleset, each row's record as RuleEngine sends it (only the fields its rules test)."""
+        encoded = encoded_columns(part, self.encoder, {f for fs in self.fields for f in fs})
+        out = []
+        for fields in self.fields:
+            cols = [encoded[f] for f in fields]
+            out.append([{k: v for k, v in zip(fields, vals) if v is not None} for vals in zip(*cols)]
+                       if cols else [{} for _ in range(part.n)])
+        return out
+
+    def _id(self, key) -> int:
+        ids = self._ids
+        found = ids.get(key)
+        if found is None:
+            if len(ids) >= REMEMBERED:      # never in practice (a few thousand); then start again
+                ids.clear()
+                self.confirmed.clear()
+            found = ids[key] = len(ids)
+        return found
+
+    def _facts_read(self, fired: tuple) -> tuple:
+        """The facts whose values the decisions of these fired rules take: a positive decision's
+        classification case that names a fact (the town that receives a town award)."""
+        reads = []
+        for plan, group in zip(self.plans, self.evaluator.grouped(list(fired))):
+            if not plan.evaluable:
+                continue
+            verdict = read_fired_cached(plan, group)
+            if verdict.category != "pos":
+                continue
+            for attribute, case in verdict.attributes:
+                rule = next(r for r in plan.rules_of_kind("classification") if r.attribute == attribute)
+                value = plan.cases[rule.id][case][1]
+                if isinstance(value, dict) and "fact" in value:
+                    reads.append(value["fact"])
+        return tuple(sorted(set(reads)))
+
+    def _columnar_keys(self, batch) -> list:
+        """Each row's columnar result, over every family, as one hashable key."""
+        per_family = [row_keys(batch.out[fam.name], batch.n) for fam in self.columnar.families]
+        if any(k is None for k in per_family):
+            return [None] * batch.n
+        return list(zip(*per_family)) if per_family else [()] * batch.n
+
+    def _compare(self, batch, i: int, fired: tuple, values: dict, enterprise_id: str, row: Any) -> None:
+        ev = self.evaluator
+        groups = ev.grouped(list(fired))
+        who = SimpleNamespace(enterprise_id=enterprise_id)
+        durable = ev.follow_included([ev.decide(plan, values, group, who)
+                                      for plan, group in zip(self.plans, groups)])
+        for k, fam in enumerate(self.columnar.families):
+            mine, plan = durable[k], self.plans[k]
+            theirs = batch.decision(fam, i)
+            if mine.type != theirs.type:
+                raise EngineError(f"cross-check: family order differs ({mine.type} / {theirs.type})")
+            if self.corrupt == (enterprise_id, fam.name):
+                theirs.outcome = "corrupted-by-test-hook"
+            undecided = plan.evaluable and read_fired_cached(plan, groups[k]).category == "none"
+            for name in (UNDECIDED_FIELDS if undecided else VERDICT_FIELDS):
+                a, b = getattr(mine, name), getattr(theirs, name)
+                if a != b:
+                    where = f"row {row}, " if row is not None else ""
+                    raise EngineError(
+                        f"cross-check failed at {where}enterprise {enterprise_id}, {mine.type}: "
+                        f"durable_rules gives {name} {a!r}, the columnar engine {b!r}")
+
+
+def encoded_columns(frame: Frame, encoder, wanted: set) -> dict[str, list]:
+    """The record fields durable_rules receives (engine/encoding.py Encoder.record), a column at a time:
+    field -> one value per row, None where the fact is missing (the field is then left out)."""
+    out: dict[str, list] = {}
+    for fact, kind in encoder.record_facts():
+        if kind == "tags":
+            for tag, field in encoder.tag_fields.get(fact, {}).items():
+                if field in wanted:
+                    col = _column(frame, fact)
+                    has = np.array([tag in (v or ()) for v in col.vocab] + [False], dtype=bool)
+                    out[field] = has[np.where(col.present, col.values, -1)].tolist()
+            continue
+        if fact not in wanted:
+            continue
+        col = _column(frame, fact)
+        if col.kind in ("num", "code") and col.values.dtype != object:
+            # num: an exact integer in the fact's unit, so its code is 2·x; code: the code itself.
+            codes = col.values * 2 if col.kind == "num" else col.values
+            codes = np.clip(codes, -SATURATION, SATURATION).tolist()
+        elif col.kind == "cat":
+            table = [encoder(fact, v) for v in col.vocab] + [None]
+            codes = [table[c] for c in col.values.tolist()]           # code -1 (missing): the None at the end
+        else:
+            codes = [encoder(fact, to_python(v, col.ftype)) for v in col.values.tolist()]
+        if not col.present.all():
+            for j in np.flatnonzero(~col.present).tolist():
+                codes[j] = None
+        out[fact] = codes
+    return out
+
+
+def column_values(col: Col) -> list:
+    """A column's values as an Enterprise holds them (None where missing)."""
+    if col.kind == "cat":
+        table = list(col.vocab) + [None]
+        return [table[c] for c in col.values.tolist()]
+    return [to_python(v, col.ftype) if p else None for v, p in zip(col.values.tolist(), col.present.tolist())]
+
+
+def _column(frame: Frame, fact: str) -> Col:
+    col = frame.columns.get(fact)
+    if col is None:     # the columnar engine derives what its rules read; the durable rules read the same
+        raise EngineError(f"durable_rules tests {fact}, which the columnar frame does not hold")
+    return col

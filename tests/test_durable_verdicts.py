@@ -1,0 +1,142 @@
+"""Summary runs of the durable engine go through the columnar pipeline (engine/columnar/durable_verdicts.py):
+durable_rules decides every row from records built a column at a time, and the columnar engine's results
+are written only where every verdict field agrees. These tests hold that path to the row-by-row one:
+
+* the records durable_rules receives are, field for field, the ones Evaluator sends for the same
+  enterprise (generated registers and parameters, every YAML case, figures too wide for int64);
+* `check` writes the same CSV and NDJSON, the same rejected rows and the same messages as the row path
+  checked exactly (`--cross-check exact`), on the hostile register, for 1 and 2 workers;
+* a disagreement from either side stops the run naming the row (the columnar side: tests/test_output_contract.py).
+"""
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import assume, given, settings
+
+from cli import main
+from engine.columnar.durable_verdicts import DurableVerdicts
+from engine.columnar.evaluator import ColumnarEvaluator
+from engine.derive import fact_values
+from engine.errors import EngineError, PolicyDataError
+from tests.conftest import ROOT, enterprise, policy_and_rules
+from tests.test_columnar_arrow import CASES
+from tests.test_columnar_differential import EXAMPLES, scenarios, yaml_cases_by_day
+
+REGISTER = ROOT / "examples" / "register.csv"
+
+
+def firm(**facts):
+    base = dict(town="分水镇", in_park=False, industry_code="C3484", is_legal_person=True,
+                established_on="2015-03-01", in_scope=False)
+    return enterprise(**{**base, **facts})
+
+
+def row_path_records(dv: DurableVerdicts, ents, as_of) -> list[list[dict]]:
+    """What Evaluator.evaluate sends durable_rules for each enterprise, cut per ruleset as RuleEngine cuts it."""
+    ev = dv.evaluator
+    out = []
+    for e in ents:
+        record = ev.compiled.encoder.record(fact_values(e, ev._derived, as_of))
+        out.append([{k: v for k, v in record.items() if k in fields} for fields in dv.fields])
+    return out
+
+
+def column_records(dv: DurableVerdicts, frame) -> list[list[dict]]:
+    rows: list = [None] * frame.n
+    for positions, part in dv.columnar.derived_parts(frame):
+        for j, fields in enumerate(zip(*dv.records(part))):
+            rows[j if positions is None else int(positions[j])] = list(fields)
+    return rows
+
+
+def confirmed(policy, book, as_of, ents) -> DurableVerdicts:
+    columnar = ColumnarEvaluator(policy, book, as_of)
+    dv = DurableVerdicts(policy, book, as_of, columnar)
+    frame = columnar.frame(ents)
+    batch = columnar.evaluate_frame(frame)
+    assert column_records(dv, frame) == row_path_records(dv, ents, as_of)
+    dv.confirm(batch)          # raises EngineError on any difference
+    return dv
+
+
+@settings(max_examples=EXAMPLES)
+@given(scenarios())
+def test_records_and_verdicts_equal_the_row_paths_on_generated_registers(scenario):
+    policy, book, as_of, _, ents = scenario
+    try:
+        ColumnarEvaluator(policy, book, as_of)
+        DurableVerdicts(policy, book, as_of, ColumnarEvaluator(policy, book, as_of))
+    except PolicyDataError:
+        assume(False)
+    confirmed(policy, book, as_of, ents)
+
+
+def test_every_yaml_case_is_confirmed_by_durable_rules():
+    for (as_of, policy_id), ents in yaml_cases_by_day().items():
+        confirmed(*policy_and_rules(policy_id), as_of, ents)
+
+
+def test_a_figure_too_wide_for_int64_reaches_durable_rules_exactly():
+    """Rows with a figure beyond the columnar engine's int64 range are evaluated apart on Python integers;
+    their records (saturated codes) are still the row path's."""
+    policy, book = policy_and_rules()
+    ents = [firm(revenue_last_year=Decimal("123456789012345678.91")), firm(revenue_last_year=Decimal("30000000"))]
+    confirmed(policy, book, date(2024, 12, 31), ents)
+
+
+def test_durable_rules_missing_a_rule_stops_the_batch_naming_the_row(monkeypatch):
+    """The check is two-sided: here durable_rules is made to decide nothing (no rule fires)."""
+    policy, book = policy_and_rules()
+    as_of = date(2024, 12, 31)
+    columnar = ColumnarEvaluator(policy, book, as_of)
+    dv = DurableVerdicts(policy, book, as_of, columnar)
+    ents = [firm(revenue_last_year=Decimal("30000000"))]
+    batch = columnar.evaluate_frame(columnar.frame(ents))
+    monkeypatch.setattr(dv.engine, "fire_projected", lambda records: [])
+    with pytest.raises(EngineError, match=r"cross-check failed at row 7, enterprise .*durable_rules gives"):
+        dv.confirm(batch, rows=[7])
+
+
+# ------------------------------------------------------------------------------------------ end to end
+def run(path, tmp_path, fmt, *extra):
+    out, errors = tmp_path / f"out.{fmt}", tmp_path / "errors.csv"
+    errors.unlink(missing_ok=True)
+    result = CliRunner().invoke(main, ["check", str(path), "--as-of", "2024-12-31", "--format", fmt,
+                                       "--out", str(out), "--errors", str(errors), *extra], catch_exceptions=False)
+    text = out.read_text(encoding="utf-8") if out.exists() else ""
+    if fmt == "ndjson":     # the one field that differs: which second implementation checked the rows
+        docs = [json.loads(line) for line in text.splitlines()]
+        assert {d["cross_check"] for d in docs} == {"exact" if "exact" in extra else "columnar"}
+        text = [{k: v for k, v in d.items() if k != "cross_check"} for d in docs]
+    return (result.exit_code, text, errors.read_text(encoding="utf-8") if errors.exists() else None,
+            sorted(result.stderr.splitlines()))
+
+
+@pytest.mark.parametrize("case", ["csv", "xlsx"])
+@pytest.mark.parametrize("fmt", ["csv", "ndjson"])
+def test_summary_runs_write_what_the_row_path_writes(tmp_path, case, fmt):
+    path = CASES[case](tmp_path)
+    row_path = run(path, tmp_path, fmt, "--cross-check", "exact", "--workers", "1")
+    assert row_path[0] == 1 and row_path[2].count("\n") > 8         # rows were rejected, every class
+    for workers in ("1", "2"):
+        assert run(path, tmp_path, fmt, "--workers", workers, "--chunk-size", "9") == row_path
+
+
+def test_json_and_the_sample_register_too(tmp_path):
+    row_path = run(REGISTER, tmp_path, "json", "--cross-check", "exact")
+    batched = run(REGISTER, tmp_path, "json")
+    assert batched[0] == row_path[0] == 0
+    strip = [{k: v for k, v in d.items() if k != "cross_check"} for d in json.loads(batched[1])]
+    assert strip == [{k: v for k, v in d.items() if k != "cross_check"} for d in json.loads(row_path[1])]
+    assert {d["cross_check"] for d in json.loads(batched[1])} == {"columnar"}
+
+
+def test_exact_and_off_contradict_each_other():
+    result = CliRunner().invoke(main, ["check", str(REGISTER), "--as-of", "2024-12-31", "--no-cross-check",
+                                       "--cross-check", "exact"])
+    assert result.exit_code == 2 and "contradict" in result.output
