@@ -110,7 +110,10 @@ def decision_object(contract: Contract, plan: FamilyPlan, d: Any, values: dict, 
         for rid in rules:
             node = plan.nodes.get(rid)
             if node is not None:
-                conditions += [condition_object(contract, c, d.rule_id) for c in condition_findings(rid, node, values, exact)]
+                # A test on a parameter alone (which revenue measure the district uses) is the same for every
+                # enterprise: its parameter is under "parameters"; --detail full lists the test itself.
+                conditions += [condition_object(contract, c, d.rule_id)
+                               for c in condition_findings(rid, node, values, exact) if c.fact is not None]
     basis = None
     if d.amount_yuan is not None:       # the weakest provenance of the amounts paid (zero amounts add nothing)
         basis = combined_basis(plan.params[by_id[r].amount_param].provenance for r in paid

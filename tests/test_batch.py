@@ -276,6 +276,20 @@ def test_progress_shows_rows_rate_and_rejected_on_a_terminal_only():
     assert quiet.getvalue() == ""
 
 
+def test_progress_of_a_batched_run_shows_rows_and_rate_without_a_total():
+    """A register read in batches (engine/columnar/durable_verdicts.py) is counted as it goes."""
+    ticks = iter([0.0, 2.0, 4.0, 4.0])
+    shown = Tty()
+    bar = Progress(None, stream=shown, clock=lambda: next(ticks), lang="zh")
+    bar.update(1000, 0)
+    bar.update(1000, 0)
+    bar.close()
+    assert "2,000 行  每秒 500 行" in shown.getvalue()
+    result = CliRunner().invoke(main, ["check", str(REGISTER), "--as-of", "2024-12-31", "--format", "csv",
+                                       "--progress", "--chunk-size", "10", "--lang", "en"], catch_exceptions=False)
+    assert result.exit_code == 0 and "50 rows" in result.stderr and "rows/s" in result.stderr
+
+
 # ---------------------------------------------------------------- partitioned registers, on this machine
 def partition(folder: Path, sizes=(17, 17, 16)) -> Path:
     lines = REGISTER.read_text(encoding="utf-8-sig").splitlines()

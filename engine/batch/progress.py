@@ -47,6 +47,9 @@ class Progress:
             self.shown = False
 
     def close(self) -> None:
+        if self.enabled and self.total is None and self.done:     # the count it ended at
+            self.stream.write("\r" + self.line(self.clock()) + "\x1b[K")
+            self.shown = True
         if self.shown:
             self.stream.write("\n")
             self.stream.flush()

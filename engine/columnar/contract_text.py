@@ -104,7 +104,9 @@ class ContractText:
             # A condition's finding depends on its own fact's value alone (engine/findings.py _build).
             for leaf in piece.leaves[rid]:
                 fact = getattr(leaf, "fact", None)
-                key = (rid, piece.decided_by, id(leaf), values.get(fact) if fact else None)
+                if fact is None:        # a test on a parameter alone: not in compact lines (decision_object)
+                    continue
+                key = (rid, piece.decided_by, id(leaf), values.get(fact))
                 text = memo.get(key)
                 if text is None:
                     exact = exact or ExactRecord(values, plan.memo)
