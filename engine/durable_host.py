@@ -24,7 +24,6 @@ import json
 from typing import Any, Iterable, Optional
 
 from durable import engine as _durable_engine
-from durable.engine import MessageNotHandledException
 
 from engine.errors import EngineError
 
@@ -34,6 +33,7 @@ CATCH_ALL = "__catch_all__"
 DISCRIMINATOR = {"record_kind": "enterprise"}
 MAX_RULES_PER_RULESET = 60          # durable_rules errors (303) past 64 co-matching conditions per fact
 _host_counter = itertools.count(1)
+EXACT = 2 ** 53                     # integers beyond this are not exact as the doubles durable_rules compares
 
 
 class _SyncHost(_durable_engine.Host):
@@ -97,19 +97,25 @@ class RuleEngine:
         check_record(record)
         return self._fire(ruleset, record)
 
-    def _fire(self, ruleset: str, record: dict[str, Any], projected: bool = False) -> list[str]:
-        rules = self._rulesets[ruleset]
+    def _fire(self, ruleset: str, record: dict[str, Any]) -> list[str]:
         sid = f"s{next(self._sids)}"
         fields = self.ruleset_fields[ruleset]
-        fact = dict(record) if fields is None or projected else {
-            key: value for key, value in record.items() if key in fields}
+        fact = dict(record) if fields is None else {key: value for key, value in record.items() if key in fields}
         fact.update(DISCRIMINATOR, sid=sid)
+        return self._run_session(ruleset, sid, json.dumps(fact, ensure_ascii=False))
+
+    def _run_session(self, ruleset: str, sid: str, text: str) -> list[str]:
+        """Assert one record (its JSON text, `sid` inside) in a fresh session, run its agenda, delete it."""
+        rules = self._rulesets[ruleset]
         self.sessions_opened += 1
-        try:
-            state_offset = rules.assert_fact(fact)
-        except MessageNotHandledException:
+        # The C call under Ruleset.assert_fact, its result read as the library's _handle_result reads it.
+        result = _c.assert_fact(rules._handle, text)
+        if result[0] == 1:
             # Cannot happen with the catch-all; if it does, the session exists but must not be deleted.
-            raise EngineError(f"no rule matched the record in {ruleset}, not even the catch-all") from None
+            raise EngineError(f"no rule matched the record in {ruleset}, not even the catch-all")
+        if result[0] == 2:
+            raise EngineError(f"durable_rules had already seen the record asserted in {ruleset}")
+        state_offset = 0 if result[0] == 3 else result[1]
         try:
             # each rule once, in firing order: `$or` branches may fire one rule more than once
             return list(dict.fromkeys(self._dispatch(rules._handle, state_offset)))
@@ -166,12 +172,15 @@ class RuleEngine:
         return [every_field if fields is None else sorted(set(fields) - set(DISCRIMINATOR))
                 for fields in (self.ruleset_fields[name] for name in self.ruleset_names)]
 
-    def fire_projected(self, records) -> list[str]:
-        """fire_all with each ruleset's record already cut to record_fields (one per ruleset, in order)."""
+    def fire_serialised(self, bodies) -> list[str]:
+        """fire_all with each ruleset's record (in ruleset order) already cut to record_fields and written
+        as JSON members, `,"field":value` each (engine/columnar/durable_verdicts.member_texts, which checks
+        every value as check_record does): the same C calls without a dict, a type check and json.dumps
+        per record."""
         out: list[str] = []
-        for ruleset, record in zip(self.ruleset_names, records):
-            check_record(record)
-            out.extend(self._fire(ruleset, record, projected=True))
+        for ruleset, body in zip(self.ruleset_names, bodies):
+            sid = f"s{next(self._sids)}"
+            out.extend(self._run_session(ruleset, sid, '{"record_kind":"enterprise","sid":"%s"%s}' % (sid, body)))
         return out
 
     def fire_all(self, record: dict[str, Any]) -> list[str]:
@@ -239,7 +248,7 @@ def check_record(record: dict[str, Any]) -> None:
         if isinstance(value, bool) or isinstance(value, str):
             continue
         if isinstance(value, int):
-            if abs(value) >= 2 ** 53:
+            if abs(value) >= EXACT:
                 raise EngineError(f"{key}={value} is too large to compare exactly in durable_rules")
             continue
         raise EngineError(f"{key}={value!r}: only bool, int and str values go into durable_rules")

@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from hypothesis import assume, given, settings
 
 from cli import main
-from engine.columnar.durable_verdicts import DurableVerdicts
+from engine.columnar.durable_verdicts import DurableVerdicts, member_texts
 from engine.columnar.evaluator import ColumnarEvaluator
 from engine.derive import fact_values
 from engine.errors import EngineError, PolicyDataError
@@ -47,10 +47,11 @@ def row_path_records(dv: DurableVerdicts, ents, as_of) -> list[list[dict]]:
 
 
 def column_records(dv: DurableVerdicts, frame) -> list[list[dict]]:
+    """The JSON members DurableVerdicts writes for each row and ruleset, read back as records."""
     rows: list = [None] * frame.n
     for positions, part in dv.columnar.derived_parts(frame):
-        for j, fields in enumerate(zip(*dv.records(part))):
-            rows[j if positions is None else int(positions[j])] = list(fields)
+        for j, members in enumerate(zip(*dv.members(part))):
+            rows[j if positions is None else int(positions[j])] = [json.loads("{" + m[1:] + "}") for m in members]
     return rows
 
 
@@ -89,6 +90,17 @@ def test_a_figure_too_wide_for_int64_reaches_durable_rules_exactly():
     confirmed(policy, book, date(2024, 12, 31), ents)
 
 
+@pytest.mark.parametrize("value", [2 ** 53, 0.5, Decimal("1.5"), ("a",)])
+def test_a_value_durable_rules_cannot_compare_exactly_is_refused(value):
+    with pytest.raises(EngineError, match="revenue"):
+        member_texts("revenue", [1, value])
+
+
+def test_members_are_json_that_durable_rules_reads_as_the_record():
+    assert member_texts("in_scope", [True, None, False]) == [',"in_scope":true', "", ',"in_scope":false']
+    assert member_texts("town", ["分水镇", '"q"']) == [',"town":"分水镇"', ',"town":"\\"q\\""']
+
+
 def test_durable_rules_missing_a_rule_stops_the_batch_naming_the_row(monkeypatch):
     """The check is two-sided: here durable_rules is made to decide nothing (no rule fires)."""
     policy, book = policy_and_rules()
@@ -97,7 +109,7 @@ def test_durable_rules_missing_a_rule_stops_the_batch_naming_the_row(monkeypatch
     dv = DurableVerdicts(policy, book, as_of, columnar)
     ents = [firm(revenue_last_year=Decimal("30000000"))]
     batch = columnar.evaluate_frame(columnar.frame(ents))
-    monkeypatch.setattr(dv.engine, "fire_projected", lambda records: [])
+    monkeypatch.setattr(dv.engine, "fire_serialised", lambda records: [])
     with pytest.raises(EngineError, match=r"cross-check failed at row 7, enterprise .*durable_rules gives"):
         dv.confirm(batch, rows=[7])
 

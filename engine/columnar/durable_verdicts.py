@@ -26,12 +26,14 @@ register repeats a few hundred of them, so each row costs its durable_rules sess
 """
 from __future__ import annotations
 
+import json
 from types import SimpleNamespace
 from typing import Any, Optional
 
 import numpy as np
 
 from engine.columnar.frame import Col, Frame, to_python
+from engine.durable_host import EXACT, check_record
 from engine.crosscheck import UNDECIDED_FIELDS, VERDICT_FIELDS, corrupted_outcome, row_keys
 from engine.encoding import SATURATION
 from engine.errors import EngineError
@@ -65,11 +67,11 @@ class DurableVerdicts:
         ckeys = self._columnar_keys(batch)
         ids = batch.frame.enterprise_id
         for positions, part in self.columnar.derived_parts(batch.frame):
-            records = self.records(part)
+            records = self.members(part)
             values = {f: column_values(part.columns[f]) for f in self.value_facts}
             for j, fields in enumerate(zip(*records) if records else ()):
                 i = j if positions is None else int(positions[j])
-                fired = tuple(self.engine.fire_projected(fields))
+                fired = tuple(self.engine.fire_serialised(fields))
                 reads = self._reads.get(fired)
                 if reads is None:
                     reads = self._reads[fired] = self._facts_read(fired)
@@ -83,14 +85,15 @@ class DurableVerdicts:
                 self.confirmed.add(seen)
 
     # ------------------------------------------------------------------------------------------
-    def records(self, part: Frame) -> list[list[dict]]:
-        """Per ruleset, each row's record as RuleEngine sends it (only the fields its rules test)."""
+    def members(self, part: Frame) -> list[list[str]]:
+        """Per ruleset, each row's record as RuleEngine sends it (only the fields its rules test), written
+        as JSON members for RuleEngine.fire_serialised."""
         encoded = encoded_columns(part, self.encoder, {f for fs in self.fields for f in fs})
+        texts = {f: member_texts(f, values) for f, values in encoded.items()}
         out = []
         for fields in self.fields:
-            cols = [encoded[f] for f in fields]
-            out.append([{k: v for k, v in zip(fields, vals) if v is not None} for vals in zip(*cols)]
-                       if cols else [{} for _ in range(part.n)])
+            cols = [texts[f] for f in fields]
+            out.append(["".join(row) for row in zip(*cols)] if cols else [""] * part.n)
         return out
 
     def _id(self, key) -> int:
@@ -178,6 +181,29 @@ def encoded_columns(frame: Frame, encoder, wanted: set) -> dict[str, list]:
             for j in np.flatnonzero(~col.present).tolist():
                 codes[j] = None
         out[fact] = codes
+    return out
+
+
+def member_texts(field: str, values: list) -> list[str]:
+    """`,"field":value` of each row ("" where missing), every distinct value checked once as
+    durable_host.check_record checks a record (bool, str, or an int inside a double's exact range)."""
+    key = "," + json.dumps(field) + ":"
+    texts: dict = {}            # booleans and words: a column has a few
+    out: list[str] = []
+    append = out.append
+    for v in values:
+        if v is None:
+            append("")
+        elif type(v) is int:    # a figure's code: json.dumps writes an int as str() does
+            if not -EXACT < v < EXACT:
+                check_record({field: v})        # raises, naming the field
+            append(key + str(v))
+        else:
+            text = texts.get(v)
+            if text is None:
+                check_record({field: v})
+                text = texts[v] = key + json.dumps(v, ensure_ascii=False)
+            append(text)
     return out
 
 
