@@ -100,13 +100,25 @@ class ExactRecord:
         return None
 
     def _static(self, lf: logic.Leaf) -> tuple:
-        """(unit of the fact's precision, threshold as a Fraction or None): the same for every record."""
-        key = ("static", id(lf))
-        hit = self._plan_memo.get(key)
-        if hit is None:
-            threshold = Fraction(lf.threshold) if logic_is_number(lf.threshold) else None
-            hit = self._plan_memo[key] = (lf, UNITS.get(FACT_TYPES.get(lf.fact), Fraction(1)), threshold)
-        return hit[1:]
+        return leaf_static(lf, self._plan_memo)
+
+
+def leaf_static(lf: logic.Leaf, plan_memo: dict) -> tuple:
+    """(unit of the fact's precision, threshold as a Fraction or None): the same for every record."""
+    key = ("static", id(lf))
+    hit = plan_memo.get(key)
+    if hit is None:
+        threshold = Fraction(lf.threshold) if logic_is_number(lf.threshold) else None
+        hit = plan_memo[key] = (lf, UNITS.get(FACT_TYPES.get(lf.fact), Fraction(1)), threshold)
+    return hit[1:]
+
+
+def leaf_margin(lf: logic.Leaf, value: Any, met: Optional[bool], plan_memo: dict) -> Any:
+    """The margin ExactRecord.finding gives a leaf with this value and status (None unless unmet)."""
+    if met is not False:
+        return None
+    unit, threshold = leaf_static(lf, plan_memo)
+    return _margin(value, lf.op, lf.threshold, unit, threshold)
 
 
 def condition_findings(rule_id: str, node: logic.Node, values: dict,

@@ -6,20 +6,26 @@ are written only where every verdict field agrees. These tests hold that path to
   enterprise (generated registers and parameters, every YAML case, figures too wide for int64);
 * `check` writes the same CSV and NDJSON, the same rejected rows and the same messages as the row path
   checked exactly (`--cross-check exact`), on the hostile register, for 1 and 2 workers;
-* a disagreement from either side stops the run naming the row (the columnar side: tests/test_output_contract.py).
+* a disagreement from either side stops the run naming the row (the columnar side: tests/test_output_contract.py);
+* a compact NDJSON condition written from its fixed parts is the contract builder's text, byte for byte.
 """
 from __future__ import annotations
 
 import json
 from datetime import date
 from decimal import Decimal
+from fractions import Fraction
 
 import pytest
 from click.testing import CliRunner
-from hypothesis import assume, given, settings
+from hypothesis import assume, given, settings, strategies as st
 
 from cli import main
+from engine import logic
+from engine.columnar.contract_text import FIGURES, LeafText
 from engine.columnar.durable_verdicts import DurableVerdicts, member_texts
+from engine.contract import Contract, condition_object, ndjson_line
+from engine.findings import ExactRecord, leaf_margin
 from engine.columnar.evaluator import ColumnarEvaluator
 from engine.derive import fact_values
 from engine.errors import EngineError, PolicyDataError
@@ -152,3 +158,47 @@ def test_exact_and_off_contradict_each_other():
     result = CliRunner().invoke(main, ["check", str(REGISTER), "--as-of", "2024-12-31", "--no-cross-check",
                                        "--cross-check", "exact"])
     assert result.exit_code == 2 and "contradict" in result.output
+
+
+# ------------------------------------------------------------------------------------------ NDJSON text
+def _comparisons():
+    """(plan, rule id, leaf, threshold) of every comparison on a figure in the Wanzhou rules."""
+    from engine import logic
+    from engine.compiler import plan_policy
+    policy, book = policy_and_rules()
+    plans = plan_policy(policy, book, date(2024, 12, 31)).plans
+    contract = Contract(plans, book)
+    out = []
+    for plan in plans.values():
+        for rid, node in (plan.nodes.items() if plan.evaluable else ()):
+            for leaf in logic.leaves(node):
+                if type(leaf) is logic.Leaf and contract.kinds.get(leaf.fact) in FIGURES:
+                    out.append((plan, rid, leaf))
+    return contract, out
+
+
+CONTRACT, COMPARISONS = _comparisons()
+
+
+@settings(max_examples=60)
+@given(st.sampled_from(COMPARISONS), st.one_of(st.none(), st.integers(-10 ** 11, 10 ** 11)),
+       st.integers(1, 12), st.booleans())
+def test_a_comparisons_text_is_what_the_contract_builder_encodes(comparison, fen, months, own_rule):
+    """contract_text.LeafText writes a condition's fixed parts once; the line must still be byte for byte
+    ndjson_line(condition_object(...)) — for money, annualised fractions and counts, met or not, missing."""
+    plan, rid, leaf = comparison
+    kind = CONTRACT.kinds[leaf.fact]
+    if fen is None:
+        value = None
+    elif kind == "money":
+        value = Decimal(fen) / 100 if months == 12 else Fraction(fen * 12, 100 * months)
+    elif kind == "ratio":
+        value = Fraction(fen, 10 ** 6 * months)
+    else:
+        value = fen // 10 ** 6
+    values = {leaf.fact: value}
+    decided_by = rid if own_rule else "another.rule"
+    finding = ExactRecord(values, plan.memo).finding(rid, leaf)
+    met = logic.evaluate(leaf, values)
+    fast = LeafText(CONTRACT, rid, leaf, decided_by).text(value, met, leaf_margin(leaf, value, met, plan.memo))
+    assert fast == ndjson_line(condition_object(CONTRACT, finding, decided_by))

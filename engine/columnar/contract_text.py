@@ -23,8 +23,10 @@ from engine.contract import (SCHEMA_VERSION, Contract, condition_object, decidin
                              ndjson_line, split_at_conditions)
 from engine.crosscheck import row_keys
 from engine.derive import FUNCTIONS
-from engine.findings import ExactRecord
+from engine.findings import ExactRecord, leaf_margin
+from engine.output import json_value
 
+FIGURES = ("money", "ratio", "int", "decimal")
 REMEMBERED = 1 << 15           # condition texts kept per process (about 100 bytes each); forgotten all at once
                                # when full: a revenue's condition is seldom seen twice, an industry's often
 
@@ -77,7 +79,14 @@ class ContractText:
         leaves = {rid: list(logic.leaves(plan.nodes[rid])) for rid in rules}
         shown = {rid: tuple(dict.fromkeys(lf.fact for lf in leaves[rid] if isinstance(lf, (logic.Leaf, logic.Exists))))
                  for rid in rules}
-        return DecisionPiece(doc, rules, leaves, d.rule_id, self._inputs(shown))
+        piece = DecisionPiece(doc, rules, leaves, d.rule_id, self._inputs(shown))
+        kinds = self.contract.kinds
+        # Each condition shown: (rule, leaf, fact, its fixed text parts or None, a figure?, memo key head).
+        # A test on a parameter alone (no fact) is not in compact lines (decision_object).
+        piece.slots = [(rid, lf, lf.fact, LeafText(self.contract, rid, lf, d.rule_id) if type(lf) is logic.Leaf else None,
+                        kinds.get(lf.fact) in FIGURES, (rid, d.rule_id, id(lf)))
+                       for rid in rules for lf in leaves[rid] if getattr(lf, "fact", None) is not None]
+        return piece
 
     def _inputs(self, shown: dict) -> list[str]:
         """The facts the shown facts are derived from, transitively, in the order they are derived."""
@@ -100,24 +109,32 @@ class ContractText:
         out = []
         exact = None
         memo = self.conditions
-        for rid in piece.rules:
-            # A condition's finding depends on its own fact's value alone (engine/findings.py _build).
-            for leaf in piece.leaves[rid]:
-                fact = getattr(leaf, "fact", None)
-                if fact is None:        # a test on a parameter alone: not in compact lines (decision_object)
-                    continue
-                key = (rid, piece.decided_by, id(leaf), values.get(fact))
+        # A condition's finding depends on its own fact's value alone (engine/findings.py _build): remembered
+        # per value, except a figure's (seldom seen twice).
+        for rid, leaf, fact, fast, figure, key_head in piece.slots:
+            value = values.get(fact)
+            remember = value is None or not figure
+            if remember:
+                key = (key_head, value)
                 text = memo.get(key)
-                if text is None:
-                    exact = exact or ExactRecord(values, plan.memo)
-                    finding = exact.finding(rid, leaf)
-                    text = "" if finding is None else ndjson_line(condition_object(self.contract, finding,
-                                                                                  piece.decided_by))
-                    if len(memo) >= REMEMBERED:
-                        memo.clear()
-                    memo[key] = text
-                if text:
-                    out.append(text)
+                if text is not None:
+                    if text:
+                        out.append(text)
+                    continue
+            if fast is not None:
+                met = logic.evaluate(leaf, values)
+                text = fast.text(value, met, leaf_margin(leaf, value, met, plan.memo) if met is False else None)
+            else:
+                exact = exact or ExactRecord(values, plan.memo)
+                finding = exact.finding(rid, leaf)
+                text = "" if finding is None else ndjson_line(condition_object(self.contract, finding,
+                                                                              piece.decided_by))
+            if remember:
+                if len(memo) >= REMEMBERED:
+                    memo.clear()
+                memo[key] = text
+            if text:
+                out.append(text)
         return out
 
 
@@ -126,6 +143,7 @@ class DecisionPiece:
 
     def __init__(self, doc: dict, rules: list[str], leaves: dict, decided_by: str, inputs: list[str]):
         self.rules, self.leaves, self.decided_by, self.inputs = rules, leaves, decided_by, inputs
+        self.slots: list = []
         self.plain = ndjson_line(doc)
         self.before, self.after = split_at_conditions(doc)
 
@@ -133,6 +151,33 @@ class DecisionPiece:
         if not conditions:
             return self.plain
         return self.before + ",".join(conditions) + self.after
+
+
+class LeafText:
+    """One comparison's condition object as condition_object encodes it, its fixed parts written once:
+    `{["rule_id":…,]"fact":…,"value":V,"op":…,"threshold":…,"met":M[,"margin":G]}`."""
+
+    MET = {True: "true", False: "false", None: "null"}
+
+    def __init__(self, contract: Contract, rule_id: str, leaf, decided_by: str):
+        self.kind = contract.kinds.get(leaf.fact)
+        head = {"rule_id": rule_id} if rule_id != decided_by else {}
+        head["fact"] = leaf.fact
+        self.before = ndjson_line(head)[:-1] + ',"value":'
+        self.middle = (',"op":' + ndjson_line(leaf.op) + ',"threshold":'
+                       + ndjson_line(json_value(leaf.threshold, self.kind)) + ',"met":')
+
+    def text(self, value, met, margin) -> str:
+        out = self.before + self.encoded(value) + self.middle + self.MET[met]
+        if margin is not None:
+            out += ',"margin":' + self.encoded(margin)
+        return out + "}"
+
+    def encoded(self, value) -> str:
+        shown = json_value(value, self.kind)
+        if type(shown) is str and self.kind in FIGURES:     # digits, a sign and a point: nothing to escape
+            return '"' + shown + '"'
+        return ndjson_line(shown)
 
 
 class Columns:
