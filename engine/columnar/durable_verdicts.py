@@ -59,6 +59,7 @@ class DurableVerdicts:
         self.confirmed: set = set()
         self._reads: dict = {}
         self._ids: dict = {}          # a set of fired rules or a columnar result -> a small int (the keys stay small)
+        self._sides: tuple = ({}, {})  # each side's compared fields, by (fired, facts read) and by columnar result
         self.corrupt = corrupted_outcome()
 
     def confirm(self, batch, rows: Optional[np.ndarray] = None) -> None:
@@ -78,7 +79,7 @@ class DurableVerdicts:
                 seen = (self._id(fired), tuple(values[f][j] for f in reads), self._id(ckeys[i]))
                 if seen in self.confirmed and not self.corrupt:
                     continue
-                self._compare(batch, i, fired, {f: v[j] for f, v in values.items()},
+                self._compare(batch, i, fired, seen, {f: v[j] for f, v in values.items()},
                               ids[i], rows[i] if rows is not None else None)
                 if len(self.confirmed) >= REMEMBERED:
                     self.confirmed.clear()
@@ -103,6 +104,8 @@ class DurableVerdicts:
             if len(ids) >= REMEMBERED:      # never in practice (a few thousand); then start again
                 ids.clear()
                 self.confirmed.clear()
+                for side in self._sides:
+                    side.clear()
             found = ids[key] = len(ids)
         return found
 
@@ -130,27 +133,49 @@ class DurableVerdicts:
             return [None] * batch.n
         return list(zip(*per_family)) if per_family else [()] * batch.n
 
-    def _compare(self, batch, i: int, fired: tuple, values: dict, enterprise_id: str, row: Any) -> None:
+    def _compare(self, batch, i: int, fired: tuple, seen: tuple, values: dict, enterprise_id: str, row: Any) -> None:
+        """Each family's compared fields, durable_rules' (remembered per fired rules and facts read) against
+        the columnar engine's (remembered per columnar result); the first difference raises."""
+        durable_side, columnar_side = self._sides
+        if len(durable_side) + len(columnar_side) >= REMEMBERED:
+            durable_side.clear()
+            columnar_side.clear()
+        mine = durable_side.get(seen[:2])
+        if mine is None:
+            mine = durable_side[seen[:2]] = self._durable_fields(fired, values, enterprise_id)
+        theirs = None if self.corrupt else columnar_side.get(seen[2])
+        if theirs is None:
+            theirs = [(fam.name, {name: getattr(d, name) for name in VERDICT_FIELDS})
+                      for fam, d in ((fam, batch.decision(fam, i)) for fam in self.columnar.families)]
+            if self.corrupt:
+                for name, fields in theirs:
+                    if self.corrupt == (enterprise_id, name):
+                        fields["outcome"] = "corrupted-by-test-hook"
+            else:
+                columnar_side[seen[2]] = theirs
+        for (family, names, a), (other, b) in zip(mine, theirs):
+            if family != other:
+                raise EngineError(f"cross-check: family order differs ({family} / {other})")
+            for name, value in zip(names, a):
+                if value != b[name]:
+                    where = f"row {row}, " if row is not None else ""
+                    raise EngineError(
+                        f"cross-check failed at {where}enterprise {enterprise_id}, {family}: "
+                        f"durable_rules gives {name} {value!r}, the columnar engine {b[name]!r}")
+
+    def _durable_fields(self, fired: tuple, values: dict, enterprise_id: str) -> list:
+        """(family, names compared, their values) of each decision these fired rules give, as Evaluator
+        gives it. Where no rule decided, the rule cited is not compared (durable_rules names none)."""
         ev = self.evaluator
         groups = ev.grouped(list(fired))
         who = SimpleNamespace(enterprise_id=enterprise_id)
-        durable = ev.follow_included([ev.decide(plan, values, group, who)
-                                      for plan, group in zip(self.plans, groups)])
-        for k, fam in enumerate(self.columnar.families):
-            mine, plan = durable[k], self.plans[k]
-            theirs = batch.decision(fam, i)
-            if mine.type != theirs.type:
-                raise EngineError(f"cross-check: family order differs ({mine.type} / {theirs.type})")
-            if self.corrupt == (enterprise_id, fam.name):
-                theirs.outcome = "corrupted-by-test-hook"
-            undecided = plan.evaluable and read_fired_cached(plan, groups[k]).category == "none"
-            for name in (UNDECIDED_FIELDS if undecided else VERDICT_FIELDS):
-                a, b = getattr(mine, name), getattr(theirs, name)
-                if a != b:
-                    where = f"row {row}, " if row is not None else ""
-                    raise EngineError(
-                        f"cross-check failed at {where}enterprise {enterprise_id}, {mine.type}: "
-                        f"durable_rules gives {name} {a!r}, the columnar engine {b!r}")
+        decisions = ev.follow_included([ev.decide(plan, values, group, who) for plan, group in zip(self.plans, groups)])
+        out = []
+        for plan, group, d in zip(self.plans, groups, decisions):
+            undecided = plan.evaluable and read_fired_cached(plan, group).category == "none"
+            names = UNDECIDED_FIELDS if undecided else VERDICT_FIELDS
+            out.append((d.type, names, tuple(getattr(d, name) for name in names)))
+        return out
 
 
 def encoded_columns(frame: Frame, encoder, wanted: set) -> dict[str, list]:
