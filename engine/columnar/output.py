@@ -112,8 +112,10 @@ def _known(batch: ColumnarBatch, column: str) -> None:
 
 def csv_records(batch: ColumnarBatch) -> bytes:
     """The batch's summary rows as CSV records (no header), UTF-8. Each run of adjacent columns held in
-    Blocks (every column but the id and the name) is joined and encoded once per distinct combination
-    of their codes, so a row is three pieces of bytes: its id, its name and the rest."""
+    Blocks (every column but the id and the name) is joined once per code: with pyarrow, each Block's
+    joined texts are spread over the rows by pyarrow and a row's pieces joined there (no Python object
+    per row); without it, the Blocks' codes are combined into one (a row is three pieces of bytes: its
+    id, its name and the rest) and joined in Python."""
     parts = summary_parts(batch)
     n = batch.n
     segments: list = []             # [holder, columns]: adjacent columns of one Block or one per-row list
@@ -126,17 +128,43 @@ def csv_records(batch: ColumnarBatch) -> bytes:
             segments[-1][1].append(c)
         else:
             segments.append([got, [c]])
-    pieces = []
+    if not n:
+        return b""
+    from engine.columnar.arrow_source import available
+    if available():       # pyarrow takes each Block's few joined texts by code and joins the pieces
+        return _records_arrow([(got, None) if not isinstance(got, Block) else
+                               ([",".join(cells) for cells in zip(*(got.texts[c] for c in cols))], got.codes)
+                               for got, cols in segments])
+    pieces: list[tuple[list[str], Optional[np.ndarray]]] = []     # (texts, codes: None for one text a row)
     for in_blocks, group in groupby(segments, key=lambda seg: isinstance(seg[0], Block)):
         if not in_blocks:
-            pieces += [list(map(str.encode, texts)) for texts, _ in group]
+            pieces += [(texts, None) for texts, _ in group]
             continue
         joined = combine([(block.codes, len(block.texts[cols[0]]),
                            {str(k): [",".join(cells) for cells in zip(*(block.texts[c] for c in cols))]})
                           for k, (block, cols) in enumerate(group)], n)
-        texts = [",".join(cells).encode() for cells in zip(*joined.texts.values())]
-        pieces.append(np.array(texts, dtype=object)[joined.codes].tolist())
-    return b"\r\n".join(map(b",".join, zip(*pieces))) + b"\r\n" if n else b""
+        pieces.append(([",".join(cells) for cells in zip(*joined.texts.values())], joined.codes))
+    return _records_python(pieces)
+
+
+def _records_python(pieces: list) -> bytes:
+    rows = [list(map(str.encode, texts)) if codes is None
+            else np.array([t.encode() for t in texts], dtype=object)[codes].tolist() for texts, codes in pieces]
+    return b"\r\n".join(map(b",".join, zip(*rows))) + b"\r\n"
+
+
+def _records_arrow(pieces: list) -> bytes:
+    """The pieces joined by pyarrow: the last piece of a row carries its line end, so the joined
+    column's bytes are the records, one after the other."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    texts, codes = pieces[-1]
+    pieces = pieces[:-1] + [([t + "\r\n" for t in texts], codes)]
+    text = pa.large_string()        # 64-bit offsets: a batch's records may pass 2 GiB
+    arrays = [pa.array(texts, text) if codes is None else pa.array(texts, text).take(codes) for texts, codes in pieces]
+    joined = pc.binary_join_element_wise(*arrays, pa.scalar(",", text))
+    offsets = np.frombuffer(joined.buffers()[1], dtype=np.int64)[joined.offset:joined.offset + len(joined) + 1]
+    return joined.buffers()[2][int(offsets[0]):int(offsets[-1])].to_pybytes()
 
 
 def csv_header(headers: Optional[list[str]] = None, bom: bool = True) -> str:
