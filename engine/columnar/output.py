@@ -68,15 +68,45 @@ def _plain_or_cell(values: list, _cell=_cell) -> list[str]:
     return [v if v.isalnum() else _cell(v) for v in values]
 
 
-def summary_parts(batch: ColumnarBatch, _cell=_cell) -> dict[str, Union[list[str], Block]]:
+def _row_texts(values: np.ndarray, cell, text_type=None):
+    """One text per row (ids, names), neutralised and quoted by `cell`: a list, or with `text_type` a
+    pyarrow array of that type, in which pyarrow finds the few cells that `cell` may change (a formula
+    start, a comma, a quote or a line break) and Python rewrites only those."""
+    if text_type is None:
+        return _plain_or_cell(values.tolist(), cell)
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    try:
+        arr = pa.array(values, text_type)
+    except (TypeError, ValueError, pa.ArrowException):       # a value that is not text
+        return pa.array(_plain_or_cell(values.tolist(), cell), text_type)
+    if arr.null_count:
+        return pa.array([cell(v) for v in values.tolist()], text_type)
+    if cell is plain_text:
+        return arr
+    touched = pc.match_substring_regex(arr, _TOUCHED)
+    if not pc.any(touched).as_py():
+        return arr
+    texts = values.tolist()
+    for i in np.flatnonzero(touched.to_numpy(zero_copy_only=False)).tolist():
+        texts[i] = cell(texts[i])
+    return pa.array(texts, text_type)
+
+
+# A text _cell may change: neutralise's formula starts, csv_field's characters to quote (RE2).
+_TOUCHED = '^[=+@\\t\\r-]|[,"\\r\\n]'
+
+
+def summary_parts(batch: ColumnarBatch, _cell=_cell, text_type=None) -> dict[str, Union[list[str], Block]]:
     """Every CSV column's cells (neutralised and quoted; with _cell=plain_text as they are): ids and names
-    as one text per enterprise, every other column in a Block (summary_cells.py) of a few texts."""
+    as one text per enterprise (a list, or a pyarrow array of `text_type`: _row_texts), every other
+    column in a Block (summary_cells.py) of a few texts."""
     n = batch.n
     f = batch.frame
     towns, town_codes = factorize(f.town.tolist())
     parts: dict[str, Union[list[str], Block]] = {
-        "enterprise_id": _plain_or_cell(f.enterprise_id.tolist(), _cell),
-        "name": _plain_or_cell(f.name.tolist(), _cell),
+        "enterprise_id": _row_texts(f.enterprise_id, _cell, text_type),
+        "name": _row_texts(f.name, _cell, text_type),
         "town": Block(np.where(town_codes < 0, len(towns), town_codes), {"town": [_cell(t) for t in towns] + [""]}),
         "in_park": Block(f.in_park.astype(np.int64), {"in_park": ["false", "true"]}),
         "as_of": Block(np.zeros(n, np.int64), {"as_of": [_cell(batch.ev.as_of.isoformat())]}),
@@ -91,7 +121,7 @@ def summary_arrow(batch: ColumnarBatch):
     """The summary's columns as a pyarrow Table of text (cells as they are, not Excel-proofed): a Block's
     column is its few texts taken by code in pyarrow, never a Python string per row."""
     import pyarrow as pa
-    parts = summary_parts(batch, plain_text)
+    parts = summary_parts(batch, plain_text, pa.string())
     columns = []
     for c in csv_columns():
         got = parts.get(c)
@@ -101,7 +131,7 @@ def summary_arrow(batch: ColumnarBatch):
         if isinstance(got, Block):
             columns.append(pa.array(got.texts[c], pa.string()).take(pa.array(got.codes)))
         else:
-            columns.append(pa.array(got, pa.string()))
+            columns.append(got)
     return pa.table(columns, schema=pa.schema([(c, pa.string()) for c in csv_columns()]))
 
 
@@ -116,7 +146,9 @@ def csv_records(batch: ColumnarBatch) -> bytes:
     joined texts are spread over the rows by pyarrow and a row's pieces joined there (no Python object
     per row); without it, the Blocks' codes are combined into one (a row is three pieces of bytes: its
     id, its name and the rest) and joined in Python."""
-    parts = summary_parts(batch)
+    from engine.columnar.arrow_source import available
+    arrow = available() and batch.n > 0
+    parts = summary_parts(batch, text_type=_large_string() if arrow else None)
     n = batch.n
     segments: list = []             # [holder, columns]: adjacent columns of one Block or one per-row list
     for c in csv_columns():
@@ -130,8 +162,7 @@ def csv_records(batch: ColumnarBatch) -> bytes:
             segments.append([got, [c]])
     if not n:
         return b""
-    from engine.columnar.arrow_source import available
-    if available():       # pyarrow takes each Block's few joined texts by code and joins the pieces
+    if arrow:       # pyarrow takes each Block's few joined texts by code and joins the pieces
         return _records_arrow([(got, None) if not isinstance(got, Block) else
                                ([",".join(cells) for cells in zip(*(got.texts[c] for c in cols))], got.codes)
                                for got, cols in segments])
@@ -158,13 +189,22 @@ def _records_arrow(pieces: list) -> bytes:
     column's bytes are the records, one after the other."""
     import pyarrow as pa
     import pyarrow.compute as pc
+    text = _large_string()
     texts, codes = pieces[-1]
-    pieces = pieces[:-1] + [([t + "\r\n" for t in texts], codes)]
-    text = pa.large_string()        # 64-bit offsets: a batch's records may pass 2 GiB
-    arrays = [pa.array(texts, text) if codes is None else pa.array(texts, text).take(codes) for texts, codes in pieces]
+    ends = codes is not None            # the line end goes on the last piece's few texts
+    if ends:
+        pieces = pieces[:-1] + [([t + "\r\n" for t in texts], codes)]
+    arrays = [texts if codes is None else pa.array(texts, text).take(codes) for texts, codes in pieces]
     joined = pc.binary_join_element_wise(*arrays, pa.scalar(",", text))
+    if not ends:
+        joined = pc.binary_join_element_wise(joined, pa.scalar("\r\n", text), pa.scalar("", text))
     offsets = np.frombuffer(joined.buffers()[1], dtype=np.int64)[joined.offset:joined.offset + len(joined) + 1]
     return joined.buffers()[2][int(offsets[0]):int(offsets[-1])].to_pybytes()
+
+
+def _large_string():
+    import pyarrow as pa
+    return pa.large_string()        # 64-bit offsets: a batch's records may pass 2 GiB
 
 
 def csv_header(headers: Optional[list[str]] = None, bom: bool = True) -> str:
