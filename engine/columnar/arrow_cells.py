@@ -32,12 +32,24 @@ def as_numpy(mask) -> np.ndarray:
     return np.asarray(mask.to_numpy(zero_copy_only=False), dtype=bool)
 
 
+def per_text(fn):
+    """A test of every cell of a string array, also taking a dictionary array of strings (no nulls;
+    arrow_source): then it tests each distinct text once and spreads the answers by the codes."""
+    def test(arr, *args):
+        if pa.types.is_dictionary(arr.type):
+            return fn(arr.dictionary, *args)[arr.indices.to_numpy(zero_copy_only=False)]
+        return fn(arr, *args)
+    test.__doc__ = fn.__doc__
+    return test
+
+
+@per_text
 def non_blank(arr) -> np.ndarray:
     return as_numpy(pc.match_substring_regex(arr, _NOT_SPACE))
 
 
 def any_non_blank(arr) -> bool:
-    return bool(pc.any(pc.match_substring_regex(arr, _NOT_SPACE)).as_py())
+    return bool(non_blank(arr).any())
 
 
 def blank_rows(arrays: list) -> np.ndarray:
@@ -53,26 +65,32 @@ def blank_rows(arrays: list) -> np.ndarray:
 
 def stripped(arr) -> list:
     """str.strip() of every cell; only the cells that begin or end with a space are stripped in Python."""
+    if pa.types.is_dictionary(arr.type):
+        arr = arr.cast(pa.string())
     texts = arr.to_pylist()
     for i in np.flatnonzero(as_numpy(pc.match_substring_regex(arr, _EDGE_SPACE))).tolist():
         texts[i] = texts[i].strip()
     return texts
 
 
+@per_text
 def controls(arr) -> np.ndarray:
     return as_numpy(pc.match_substring_regex(arr, _CONTROL))
 
 
+@per_text
 def longer_than(arr, most: int) -> np.ndarray:
     if len(arr) == 0 or pc.max(pc.binary_length(arr)).as_py() <= most:    # no more characters than bytes
         return np.zeros(len(arr), dtype=bool)
     return as_numpy(pc.greater(pc.utf8_length(arr), most))
 
 
+@per_text
 def holding(arr, text: str) -> np.ndarray:
     return as_numpy(pc.match_substring(arr, text))
 
 
+@per_text
 def uscc_valid(arr) -> np.ndarray:
     """cells.uscc_valid on a string array, on its bytes."""
     n = len(arr)
@@ -89,10 +107,12 @@ def uscc_valid(arr) -> np.ndarray:
 
 
 def parse(parser: ColumnParser, arr) -> np.ndarray:
-    """parser.parse(cells) for the cells of a string array."""
+    """parser.parse(cells) for the cells of a string array (or a dictionary array of strings)."""
     if parser.kind == "money" and places(parser.unit) <= 6:
+        if pa.types.is_dictionary(arr.type):
+            return _money(parser, arr.dictionary)[arr.indices.to_numpy(zero_copy_only=False)]
         return _money(parser, arr)
-    encoded = pc.dictionary_encode(arr)
+    encoded = arr if pa.types.is_dictionary(arr.type) else pc.dictionary_encode(arr)
     texts = encoded.dictionary.to_pylist()
     table = parser.parse(texts)
     indices = encoded.indices.to_numpy(zero_copy_only=False)

@@ -185,12 +185,28 @@ class ArrowParquet(Source):
     rows are numbered from 1, as engine/register numbers them."""
 
     def __init__(self, path: Path, name: str, rows: int = PARQUET_ROWS):
-        import pyarrow.parquet as pq
         self.path, self.name, self.batch_rows = path, name, rows
-        self.file = pq.ParquetFile(path)
+        self.read_dictionary: list[str] = []
+        self.file = self._open()
         self.names = list(self.file.schema_arrow.names)
+        self.file_names = set(self.names)         # (a dataset's partition adds its folder keys to names)
 
     header_first = True
+
+    def _open(self):
+        import pyarrow.parquet as pq
+        return pq.ParquetFile(self.path, read_dictionary=self.read_dictionary or None)
+
+    def dictionaries(self, positions: list[int]) -> None:
+        """Read these columns (of few distinct texts) as dictionary arrays: pyarrow hands over each
+        distinct text once and a code per row, never a string per cell."""
+        names = [self.names[i] for i in positions if i < len(self.names)]
+        if len(set(self.names)) != len(self.names) or not names:
+            return            # a name given twice: read_dictionary could not tell the columns apart
+        self.read_dictionary = [n for n in names if n in self.file_names]
+        if self.file is not None:
+            self.file.close()
+            self.file = self._open()
 
     def head(self) -> Iterator[tuple[int, list]]:
         yield 0, list(self.names)
@@ -205,7 +221,7 @@ class ArrowParquet(Source):
         rows = min(rows, self.batch_rows)
         start = 1
         for columns in self._pieces(rows):
-            arrays = [c.cast(pa.string()).fill_null("") for c in columns]
+            arrays = [_text(c) for c in columns]
             del columns
             n = len(arrays[0]) if arrays else 0
             batch = RawBatch(np.arange(start, start + n, dtype=np.int64), arrays)
@@ -234,3 +250,12 @@ class ArrowParquet(Source):
             table = self.file.read_row_groups(take)
             yield [c.combine_chunks() for c in table.columns]
             del table
+
+
+def _text(column):
+    """A column as text cells ("" for a null): a string array, or a dictionary array of strings without
+    nulls as it is."""
+    import pyarrow as pa
+    if pa.types.is_dictionary(column.type) and not column.null_count and pa.types.is_string(column.type.value_type):
+        return column
+    return column.cast(pa.string()).fill_null("")

@@ -121,6 +121,7 @@ class ColumnReader:
         self.fields = dict(self.header.fields)
         self.cols = {cid: ColumnParser(hf.column, hf.money_unit, self.towns) for cid, hf in self.fields.items()
                      if cid not in IDENTITY}
+        self.source.dictionaries([self.fields[cid].index for cid, col in self.cols.items() if col.kind != "money"])
         self.blank_header = [i for i in range(self.width0) if is_blank(header_cells[i])]
         self.width = self.width0
         self.values_without_header: set[int] = set()

@@ -115,9 +115,8 @@ class DatasetFile(ArrowParquet):
 
     def batches(self, ncols: int = 0, after: int = 0, rows: int = PARQUET_ROWS):
         import pyarrow as pa
-        import pyarrow.parquet as pq
         if self.file is None:
-            self.file = pq.ParquetFile(self.path)
+            self.file = self._open()
         try:
             for batch in super().batches(ncols, after, rows):
                 if self.fill:

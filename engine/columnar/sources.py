@@ -48,6 +48,10 @@ class Source:
     def usual_width(self, below: list, header_cells: list) -> int:
         return len(header_cells)
 
+    def dictionaries(self, positions: list[int]) -> None:
+        """The columns at these positions hold few distinct texts (a source may hand them over as
+        pyarrow dictionary arrays)."""
+
     def records(self, after: int) -> Iterator[tuple[int, list]]:
         """Every record below `after`, one by one (for the rare reads that need them all)."""
         for batch in self.batches(0, after, 10_000):
