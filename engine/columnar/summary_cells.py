@@ -50,15 +50,21 @@ def family_block(batch: ColumnarBatch, fam, cell: Callable[[Any], str]) -> Block
             parts.append((np.zeros(n, np.int64), 1, {f"{t}.{key}": [""]}))
             continue
         k = chosen[-1]
+        cases = fam.classes[k][2]
+        if all(src == "const" for _, (src, _) in cases):     # the case decides the value: no value per row
+            case = a[f"case:{k}"].astype(np.int64)
+            texts = [cell(v) for _, (_, v) in cases] + [""]
+            parts.append((np.where(case < 0, len(cases), case), len(texts), {f"{t}.{key}": texts}))
+            continue
         values = np.where(a[f"case:{k}"] >= 0, a[f"value:{k}"], None).tolist()
         distinct, codes = factorize(values)      # None: code -1, the last text
         texts = [cell(v) for v in distinct] + [""]
         parts.append((np.where(codes < 0, len(distinct), codes), len(texts), {f"{t}.{key}": texts}))
     codes_of = {i: next(r.code for r in plan.family.rules if r.id == fam.rule_ids[i]) for i, *_ in fam.ind}
-    parts.append(_bits(a["trig"], f"{t}.triggered", lambda bits: cell(" ".join(dict.fromkeys(
-        codes_of[i] for i, _, _, _, b in fam.ind if bits >> b & 1)))))
-    parts.append(_bits(a["missing"], f"{t}.missing", lambda bits: cell(" ".join(
-        g for b, g in enumerate(fam.report_facts) if bits >> b & 1))))
+    parts.append(_bits(a["trig"], f"{t}.triggered", _memo(fam, "triggered", cell, lambda bits: cell(" ".join(
+        dict.fromkeys(codes_of[i] for i, _, _, _, b in fam.ind if bits >> b & 1))))))
+    parts.append(_bits(a["missing"], f"{t}.missing", _memo(fam, "missing", cell, lambda bits: cell(" ".join(
+        g for b, g in enumerate(fam.report_facts) if bits >> b & 1)))))
     return combine(parts, n)
 
 
@@ -78,6 +84,28 @@ def _amounts(batch: ColumnarBatch, fam, a: dict, cell) -> tuple[np.ndarray, int,
     pos = (a["cat"] == POS) & ~a["unoffered"]      # not offered: no amount (the outcome says so)
     pair = (a["base"].astype(np.int64) + 1) * k + (a["bonus"].astype(np.int64) + 1) + 1
     return np.where(pos, pair, 0), k * k + 1, {names[0]: amount, names[1]: basis}
+
+
+_MEMOS: dict = {}
+
+
+def _memo(fam, column: str, cell, text_of):
+    """text_of, remembered across the batches of a run: a family's distinct bit sets recur in every
+    batch. Keyed by the compiled family object itself (kept alive and compared by identity)."""
+    key = (id(fam), column, cell)
+    held = _MEMOS.get(key)
+    if held is None or held[0] is not fam:
+        if len(_MEMOS) > 64:           # another policy or evaluator: forget the old ones
+            _MEMOS.clear()
+        held = _MEMOS[key] = (fam, {})
+    texts = held[1]
+
+    def remembered(bits: int) -> str:
+        text = texts.get(bits)
+        if text is None:
+            text = texts[bits] = text_of(bits)
+        return text
+    return remembered
 
 
 def _bits(bits: np.ndarray, name: str, text_of) -> tuple[np.ndarray, int, dict[str, list[str]]]:
