@@ -26,7 +26,7 @@ import numpy as np
 from engine.columnar.sources import RawBatch, Source
 
 BLOCK_BYTES = 1 << 22          # CSV bytes parsed at once (about 20k rows of a typical register)
-PARQUET_ROWS = 65_536
+PARQUET_ROWS = 1 << 15         # rows of a Parquet batch: about a CSV block's (BLOCK_BYTES), so a worker holds as much
 
 
 def available() -> bool:
