@@ -15,7 +15,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from engine.columnar.cells import MISSING_NUM, ColumnParser, int_array, uscc_codes_valid
+from engine.columnar.cells import MISSING_NUM, ColumnParser, id_hashes, int_array, uscc_codes_valid
+from engine.columnar.id_log import NO_ID
 from engine.register.units import places
 
 # Python's str.isspace() characters (what is_blank strips), as one RE2 class: a cell without any other
@@ -90,20 +91,25 @@ def holding(arr, text: str) -> np.ndarray:
     return as_numpy(pc.match_substring(arr, text))
 
 
-@per_text
-def uscc_valid(arr) -> np.ndarray:
-    """cells.uscc_valid on a string array, on its bytes."""
+def uscc_valid(arr) -> tuple[np.ndarray, np.ndarray]:
+    """cells.uscc_valid on a string array, on its bytes; with the id hash (cells.id_hashes) of each
+    valid cell, NO_ID for the others, from the same bytes."""
+    if pa.types.is_dictionary(arr.type):
+        arr = arr.cast(pa.string())
     n = len(arr)
     out = np.zeros(n, dtype=bool)
+    hashes = np.full(n, NO_ID, dtype=np.int64)
     right = as_numpy(pc.equal(pc.binary_length(arr), 18))
     if not right.any():
-        return out
+        return out, hashes
     sub = arr.filter(pa.array(right)) if not right.all() else arr
     sub = pa.concat_arrays([sub])              # a fresh array: its bytes start at its first value
     offsets = np.frombuffer(sub.buffers()[1], dtype=np.int32)[sub.offset:sub.offset + len(sub) + 1]
-    data = np.frombuffer(sub.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]]
-    out[right] = uscc_codes_valid(data.reshape(len(sub), 18))
-    return out
+    data = np.frombuffer(sub.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]].reshape(len(sub), 18)
+    valid = uscc_codes_valid(data)
+    out[right] = valid
+    hashes[np.flatnonzero(right)[valid]] = id_hashes(data[valid])
+    return out, hashes
 
 
 def parse(parser: ColumnParser, arr) -> np.ndarray:

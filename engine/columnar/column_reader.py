@@ -317,7 +317,7 @@ class ColumnReader:
         ids = id_arr.to_pylist()
         names = ac.stripped(name_arr)
         parsed = {cid: ac.parse(col, arrays[index[cid].index]) for cid, col in self.cols.items()}
-        valid = ac.uscc_valid(id_arr)
+        valid, id_codes = ac.uscc_valid(id_arr)
         unsure = ~valid | ac.controls(name_arr)      # a valid USCC holds no control character
         if not all(names):
             unsure |= np.array([not m for m in names], dtype=bool)
@@ -325,11 +325,14 @@ class ColumnReader:
             unsure |= ac.longer_than(arr, self.longest)
             if self.lossy:
                 unsure |= ac.holding(arr, UNDECODABLE)
-        return self._decide(numbers.tolist(), ids, names, parsed, unsure, lambda i: [a[i].as_py() for a in arrays])
+        return self._decide(numbers.tolist(), ids, names, parsed, unsure, lambda i: [a[i].as_py() for a in arrays],
+                            id_codes)
 
-    def _decide(self, numbers: list, ids: list, names: list, parsed: dict, unsure: np.ndarray, cells_of):
+    def _decide(self, numbers: list, ids: list, names: list, parsed: dict, unsure: np.ndarray, cells_of,
+                id_codes: Optional[np.ndarray] = None):
         """The rows of one chunk accepted or rejected: `parsed` holds every column's parse, `unsure` the
-        rows for validate_row. Returns (row numbers, Frame) of the accepted rows."""
+        rows for validate_row. Returns (row numbers, Frame) of the accepted rows. `id_codes`: the id
+        hash of every row whose id is a valid USCC, already made from the id column's bytes."""
         w0 = self.width0
         for cid in CHECKED_COLUMNS:     # the first values that parse, rejected rows too (as sample_yuan)
             if cid in parsed and len(self.unit_samples[cid]) < SAMPLE:
@@ -342,7 +345,9 @@ class ColumnReader:
         self._cross_checks(parsed, unsure)
         hashes = np.full(len(ids), NO_ID, dtype=np.int64)
         fast = np.flatnonzero(~unsure)
-        if len(fast):
+        if id_codes is not None:                # a row not unsure has a valid USCC
+            hashes[fast] = id_codes[fast]
+        elif len(fast):
             codes = np.array([ids[i] for i in fast.tolist()], dtype="S18")
             hashes[fast] = id_hashes(codes.view(np.uint8).reshape(len(fast), 18))
         accepted = ~unsure
