@@ -90,7 +90,8 @@ class ArrowCsv(Source):
     def _input(self):
         import pyarrow as pa
         if self.encoding in ("utf-8-sig", "utf-8") and not self.lossy:
-            return pa.OSFile(str(self.path), "r")       # pyarrow skips a UTF-8 byte order mark itself
+            mapped = _Mapped.open(self.path)            # pyarrow skips a UTF-8 byte order mark itself
+            return mapped if mapped is not None else pa.OSFile(str(self.path), "r")
         encoding = "utf-8-sig" if self.encoding == "utf-8-sig" else self.encoding
         raw = _Transcoded(self.path, encoding, "replace" if self.lossy else "strict")
         return pa.PythonFile(io.BufferedReader(raw, 1 << 20), mode="r")
@@ -106,27 +107,78 @@ class ArrowCsv(Source):
             return "skip"
 
         names = [str(i) for i in range(ncols)]
+        source = self._input()
         reader = pcsv.open_csv(
-            self._input(),
+            source.reader if isinstance(source, _Mapped) else source,
             read_options=pcsv.ReadOptions(column_names=names, use_threads=False, block_size=self.block_bytes),
             parse_options=pcsv.ParseOptions(delimiter=self.delimiter, newlines_in_values=True,
                                             ignore_empty_lines=False, invalid_row_handler=other_width),
             convert_options=pcsv.ConvertOptions(column_types={n: pa.string() for n in names},
                                                 strings_can_be_null=False, quoted_strings_can_be_null=False))
         next_no = 1
-        with reader:
-            for batch in reader:
-                n = batch.num_rows
-                numbers, taken = _numbers(next_no, n, {k for k, _ in odd})
-                mine = [(k, t) for k, t in odd if k < taken]
-                del odd[:len(mine)]
-                next_no = taken
-                for part in _trimmed(_batch(numbers, list(batch.columns), mine, self.delimiter), after):
-                    yield from _sliced(part, rows)
+        blocks = 0
+        try:
+            with reader:
+                for batch in reader:
+                    blocks += 1
+                    if isinstance(source, _Mapped):     # the blocks before the last are parsed: give them back
+                        source.release((blocks - 1) * self.block_bytes)
+                    n = batch.num_rows
+                    numbers, taken = _numbers(next_no, n, {k for k, _ in odd})
+                    mine = [(k, t) for k, t in odd if k < taken]
+                    del odd[:len(mine)]
+                    next_no = taken
+                    for part in _trimmed(_batch(numbers, list(batch.columns), mine, self.delimiter), after):
+                        yield from _sliced(part, rows)
+        finally:
+            if isinstance(source, _Mapped):
+                del reader
+                source.close()
         if odd:
             numbers = np.array([k for k, _ in odd], dtype=np.int64)
             for part in _trimmed(_batch(numbers[:0], None, odd, self.delimiter), after):
                 yield from _sliced(part, rows)
+
+
+class _Mapped:
+    """A UTF-8 CSV file mapped into memory, handed to pyarrow as one buffer. pyarrow's streaming CSV
+    reader reads up to 32 blocks ahead of the one it parses: read from a file, those are copies (measured
+    140 MiB of a 183 MB register held at once); from the mapped buffer they are views that cost nothing
+    until parsed. The pages of blocks already parsed are given back to the system (madvise), so the
+    mapping's resident pages stay about the blocks in hand, however long the file."""
+
+    def __init__(self, fh, mapped):
+        import pyarrow as pa
+        self.fh, self.map = fh, mapped
+        self.reader = pa.BufferReader(pa.py_buffer(mapped))
+
+    @classmethod
+    def open(cls, path: Path) -> Optional["_Mapped"]:
+        import mmap
+        if not hasattr(mmap.mmap, "madvise") or not hasattr(mmap, "MADV_DONTNEED"):
+            return None
+        fh = open(path, "rb")
+        try:
+            return cls(fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ))
+        except (OSError, ValueError):           # an empty file cannot be mapped
+            fh.close()
+            return None
+
+    def close(self) -> None:
+        self.reader = None
+        try:
+            self.map.close()
+        except BufferError:         # a view of the buffer is still held: the mapping goes with it
+            pass
+        self.fh.close()
+
+    def release(self, upto: int) -> None:
+        """Drop the mapped pages below `upto` from this process (read again from the file if touched)."""
+        import mmap
+        upto = min(upto, len(self.map))
+        upto -= upto % mmap.PAGESIZE
+        if upto > 0:
+            self.map.madvise(mmap.MADV_DONTNEED, 0, upto)
 
 
 def _numbers(start: int, n: int, odd: set[int]) -> tuple[np.ndarray, int]:
