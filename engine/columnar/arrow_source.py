@@ -295,7 +295,9 @@ class ArrowParquet(Source):
                 group += 1
                 continue
             take, count = [group], meta.row_group(group).num_rows
-            while group + len(take) < meta.num_row_groups and count < rows:
+            # As many whole groups as fit in `rows`: a batch is never cut into a full one and a scrap.
+            while group + len(take) < meta.num_row_groups and \
+                    count + meta.row_group(group + len(take)).num_rows <= rows:
                 count += meta.row_group(group + len(take)).num_rows
                 take.append(group + len(take))
             group += len(take)
