@@ -179,7 +179,7 @@ def in_process(path: Path, sample: int, profile: bool, repeat: int = 3) -> dict:
     out["engine_as_used"] = rate(full.compiled.engine.fire_all, records)
     # The batched durable path asserts each record as JSON text written column-wise (fire_serialised):
     # cheaper per record than fire_all's dicts. The goals are measured against the faster of the two.
-    out["engine_serialised"] = rate(full.compiled.engine.fire_serialised, serialised_records(policy, book, as_of, path, n))
+    out["engine_serialised"] = rate(full.compiled.engine.fire_serialised, serialised_records(policy, book, as_of, enterprises))
     engine = full.compiled.engine
     out["engine_library_dispatch"] = rate(
         lambda r: [engine.fire_with_library_dispatch(rs, r) for rs in engine.ruleset_names], records)
@@ -213,20 +213,19 @@ def in_process(path: Path, sample: int, profile: bool, repeat: int = 3) -> dict:
     return out
 
 
-def serialised_records(policy, book, as_of, path: Path, n: int) -> list:
-    """The first n accepted rows' records as DurableVerdicts writes them (per ruleset, JSON members)."""
+def serialised_records(policy, book, as_of, enterprises: list) -> list:
+    """The sample's records as DurableVerdicts writes them (per ruleset, JSON members)."""
     from engine.columnar.durable_verdicts import DurableVerdicts
     from engine.columnar.evaluator import ColumnarEvaluator
-    from engine.columnar.reader import read_register_frame
     columnar = ColumnarEvaluator(policy, book, as_of)
     verdicts = DurableVerdicts(policy, book, as_of, columnar)
-    frame = read_register_frame(path, as_of=as_of, policy=policy).frame
+    frame = columnar.frame(enterprises)
     rows: list = [None] * frame.n
     columnar.evaluate_frame(frame)
     for positions, part in columnar.derived_parts(frame):
         for j, members in enumerate(zip(*verdicts.members(part))):
             rows[j if positions is None else int(positions[j])] = members
-    return rows[:n]
+    return rows
 
 
 def cold_start(repeat: int) -> dict:
