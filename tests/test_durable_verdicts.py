@@ -202,3 +202,25 @@ def test_a_comparisons_text_is_what_the_contract_builder_encodes(comparison, fen
     met = logic.evaluate(leaf, values)
     fast = LeafText(CONTRACT, rid, leaf, decided_by).text(value, met, leaf_margin(leaf, value, met, plan.memo))
     assert fast == ndjson_line(condition_object(CONTRACT, finding, decided_by))
+
+
+def test_rows_whose_columnar_result_is_no_key_are_each_compared(monkeypatch):
+    """A columnar result that cannot be a key (row_keys gives None) is never taken as seen before: a
+    difference on the second of two identical firms is still found."""
+    policy, book = policy_and_rules()
+    as_of = date(2024, 12, 31)
+    columnar = ColumnarEvaluator(policy, book, as_of)
+    dv = DurableVerdicts(policy, book, as_of, columnar)
+    ents = [firm(revenue_last_year=Decimal("30000000")), firm(revenue_last_year=Decimal("30000000"))]
+    batch = columnar.evaluate_frame(columnar.frame(ents))
+    monkeypatch.setattr(dv, "_columnar_keys", lambda batch: [None] * batch.n)
+    decision = batch.decision
+
+    def wrong_on_row_1(fam, i):
+        d = decision(fam, i)
+        if i == 1:
+            d.outcome = "wrong"
+        return d
+    monkeypatch.setattr(batch, "decision", wrong_on_row_1)
+    with pytest.raises(EngineError, match="row 3, enterprise"):
+        dv.confirm(batch, rows=[2, 3])

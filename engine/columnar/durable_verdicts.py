@@ -76,14 +76,17 @@ class DurableVerdicts:
                 reads = self._reads.get(fired)
                 if reads is None:
                     reads = self._reads[fired] = self._facts_read(fired)
-                seen = (self._id(fired), tuple(values[f][j] for f in reads), self._id(ckeys[i]))
-                if seen in self.confirmed and not self.corrupt:
+                durable_key = (self._id(fired), tuple(values[f][j] for f in reads))
+                # Nothing is remembered for a row whose columnar result is no key, or under the test hook.
+                seen = None if ckeys[i] is None or self.corrupt else (*durable_key, self._id(ckeys[i]))
+                if seen is not None and seen in self.confirmed:
                     continue
-                self._compare(batch, i, fired, seen, {f: v[j] for f, v in values.items()},
+                self._compare(batch, i, fired, durable_key, seen, {f: v[j] for f, v in values.items()},
                               ids[i], rows[i] if rows is not None else None)
-                if len(self.confirmed) >= REMEMBERED:
-                    self.confirmed.clear()
-                self.confirmed.add(seen)
+                if seen is not None:
+                    if len(self.confirmed) >= REMEMBERED:
+                        self.confirmed.clear()
+                    self.confirmed.add(seen)
 
     # ------------------------------------------------------------------------------------------
     def members(self, part: Frame) -> list[list[str]]:
@@ -133,25 +136,26 @@ class DurableVerdicts:
             return [None] * batch.n
         return list(zip(*per_family)) if per_family else [()] * batch.n
 
-    def _compare(self, batch, i: int, fired: tuple, seen: tuple, values: dict, enterprise_id: str, row: Any) -> None:
+    def _compare(self, batch, i: int, fired: tuple, durable_key: tuple, seen: Optional[tuple], values: dict,
+                 enterprise_id: str, row: Any) -> None:
         """Each family's compared fields, durable_rules' (remembered per fired rules and facts read) against
         the columnar engine's (remembered per columnar result); the first difference raises."""
         durable_side, columnar_side = self._sides
         if len(durable_side) + len(columnar_side) >= REMEMBERED:
             durable_side.clear()
             columnar_side.clear()
-        mine = durable_side.get(seen[:2])
+        mine = durable_side.get(durable_key)
         if mine is None:
-            mine = durable_side[seen[:2]] = self._durable_fields(fired, values, enterprise_id)
-        theirs = None if self.corrupt else columnar_side.get(seen[2])
+            mine = durable_side[durable_key] = self._durable_fields(fired, values, enterprise_id)
+        theirs = None if seen is None else columnar_side.get(seen[2])
         if theirs is None:
-            theirs = [(fam.name, {name: getattr(d, name) for name in VERDICT_FIELDS})
-                      for fam, d in ((fam, batch.decision(fam, i)) for fam in self.columnar.families)]
-            if self.corrupt:
-                for name, fields in theirs:
-                    if self.corrupt == (enterprise_id, name):
-                        fields["outcome"] = "corrupted-by-test-hook"
-            else:
+            theirs = []
+            for fam in self.columnar.families:
+                fields = {name: getattr(batch.decision(fam, i), name) for name in VERDICT_FIELDS}
+                if self.corrupt == (enterprise_id, fam.name):
+                    fields["outcome"] = "corrupted-by-test-hook"
+                theirs.append((fam.name, fields))
+            if seen is not None:
                 columnar_side[seen[2]] = theirs
         for (family, names, a), (other, b) in zip(mine, theirs):
             if family != other:
