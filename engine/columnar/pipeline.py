@@ -45,13 +45,12 @@ class BatchWriter:
         self.fmt, self.path = fmt, path
         self.parquet = None
         self.fh = None
-        if fmt == "csv":           # CSV records come as UTF-8 bytes (output.csv_records)
+        if fmt != "parquet":       # CSV records and NDJSON lines come as UTF-8 bytes (batch_task)
             self.fh = open(path, "wb")
-            self.fh.write(csv_header(headers).encode())
-        elif fmt != "parquet":
-            self.fh = open(path, "w", encoding="utf-8", newline="")
-            if first_line is not None and fmt == "ndjson":
-                self.fh.write(first_line + "\n")
+            if fmt == "csv":
+                self.fh.write(csv_header(headers).encode())
+            elif first_line is not None and fmt == "ndjson":
+                self.fh.write((first_line + "\n").encode("utf-8"))
 
     def write(self, piece) -> None:
         if self.fmt != "parquet":
@@ -94,7 +93,10 @@ def batch_task(job, payload):
     batch = evaluator.evaluate_frame(frame)
     if durable is not None:
         durable.confirm(batch, rows)
-    return frame.n, render(batch, job.fmt, contract), None
+    piece = render(batch, job.fmt, contract)
+    # NDJSON lines travel back as UTF-8 bytes: pickled as they are, written as they are (as text, the
+    # parent decoded them from the pickle and encoded them again to write them).
+    return frame.n, piece.encode("utf-8") if type(piece) is str else piece, None
 
 
 def _prepare(job):
