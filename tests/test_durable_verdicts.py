@@ -26,6 +26,7 @@ from engine.columnar.contract_text import FIGURES, LeafText
 from engine.columnar.durable_verdicts import DurableVerdicts, member_texts
 from engine.contract import Contract, condition_object, ndjson_line
 from engine.findings import ExactRecord, leaf_margin
+from engine.output import json_value
 from engine.columnar.evaluator import ColumnarEvaluator
 from engine.derive import fact_values
 from engine.errors import EngineError, PolicyDataError
@@ -200,8 +201,28 @@ def test_a_comparisons_text_is_what_the_contract_builder_encodes(comparison, fen
     decided_by = rid if own_rule else "another.rule"
     finding = ExactRecord(values, plan.memo).finding(rid, leaf)
     met = logic.evaluate(leaf, values)
-    fast = LeafText(CONTRACT, rid, leaf, decided_by).text(value, met, leaf_margin(leaf, value, met, plan.memo))
+    fast = LeafText(CONTRACT, rid, leaf, decided_by).line(leaf, value, met, plan.memo)
     assert fast == ndjson_line(condition_object(CONTRACT, finding, decided_by))
+
+
+MONEY_LIMITS = [c for c in COMPARISONS if CONTRACT.kinds[c[2].fact] == "money" and type(c[2].threshold) is Decimal]
+
+
+@settings(max_examples=80)
+@given(st.sampled_from(MONEY_LIMITS), st.integers(-10 ** 22, 10 ** 22), st.integers(-5, 2))
+def test_a_money_margin_worked_out_in_decimal_is_the_fractions(comparison, digits, exponent):
+    """LeafText.money_margin (Decimal, exact or nothing) writes the margin as json_value writes the
+    Fraction leaf_margin gives: for amounts in cents and below the cent (there it may leave it to the
+    Fractions)."""
+    plan, rid, leaf = comparison
+    value = Decimal(digits).scaleb(exponent)
+    met = logic.evaluate(leaf, {leaf.fact: value})
+    assume(met is False)
+    margin = LeafText(CONTRACT, rid, leaf, rid).money_margin(value)
+    expected = json_value(leaf_margin(leaf, value, met, plan.memo), "money")
+    assert margin is None or margin == expected
+    if exponent >= -2 and abs(digits) < 10 ** 20:     # an amount in cents, as registers give: the Decimal path
+        assert margin == expected
 
 
 def test_rows_whose_columnar_result_is_no_key_are_each_compared(monkeypatch):

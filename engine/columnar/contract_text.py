@@ -15,6 +15,8 @@ shows them.
 """
 from __future__ import annotations
 
+from decimal import (ROUND_HALF_EVEN, Context, Decimal, DecimalException, Inexact, InvalidOperation, Overflow,
+                     Rounded)
 from typing import Iterable, Iterator, Optional
 
 from engine import logic
@@ -27,6 +29,10 @@ from engine.findings import ExactRecord, leaf_margin
 from engine.output import json_value
 
 FIGURES = ("money", "ratio", "int", "decimal")
+CENT = Decimal("0.01")
+# Exact or an exception: a result that would be rounded (more digits than 28, or below the cent in
+# quantize) raises, and the Fraction path decides.
+_EXACT = Context(prec=28, rounding=ROUND_HALF_EVEN, traps=[Inexact, Rounded, InvalidOperation, Overflow])
 REMEMBERED = 1 << 15           # condition texts kept per process (about 100 bytes each); forgotten all at once
                                # when full: a revenue's condition is seldom seen twice, an industry's often
 
@@ -122,8 +128,7 @@ class ContractText:
                         out.append(text)
                     continue
             if fast is not None:
-                met = logic.evaluate(leaf, values)
-                text = fast.text(value, met, leaf_margin(leaf, value, met, plan.memo) if met is False else None)
+                text = fast.line(leaf, value, logic.evaluate(leaf, values), plan.memo)
             else:
                 exact = exact or ExactRecord(values, plan.memo)
                 finding = exact.finding(rid, leaf)
@@ -161,13 +166,41 @@ class LeafText:
 
     def __init__(self, contract: Contract, rule_id: str, leaf, decided_by: str):
         self.kind = contract.kinds.get(leaf.fact)
+        # A money limit in Decimal (most figures a line shows, compared with a Decimal amount): its margin
+        # can be worked out in Decimal (money_margin) instead of through Fractions.
+        self.decimal_money = (self.kind == "money" and type(leaf.threshold) is Decimal
+                              and leaf.op in ("<", "<=", ">", ">="))
+        self.threshold, self.strict = leaf.threshold, leaf.op in ("<", ">")
         head = {"rule_id": rule_id} if rule_id != decided_by else {}
         head["fact"] = leaf.fact
         self.before = ndjson_line(head)[:-1] + ',"value":'
         self.middle = (',"op":' + ndjson_line(leaf.op) + ',"threshold":'
                        + ndjson_line(json_value(leaf.threshold, self.kind)) + ',"met":')
 
+    def line(self, leaf, value, met, plan_memo: dict) -> str:
+        """The condition's text for this value of its fact and whether the leaf is met."""
+        margin = None
+        if met is False:
+            margin = self.money_margin(value) if self.decimal_money and type(value) is Decimal else None
+            if margin is None:
+                margin = leaf_margin(leaf, value, met, plan_memo)
+        return self.text(value, met, margin)
+
+    def money_margin(self, value: Decimal) -> Optional[str]:
+        """The text json_value gives leaf_margin's Fraction for a Decimal amount that does not meet the
+        limit: |limit − amount|, a cent more beyond a strict limit, in yuan to the cent. Decimal
+        arithmetic that must be exact (any rounding raises): None when it is not, and the caller takes
+        the Fraction path."""
+        try:
+            diff = _EXACT.abs(_EXACT.subtract(self.threshold, value))
+            if self.strict:
+                diff = _EXACT.add(diff, CENT)
+            return str(_EXACT.quantize(diff, CENT))
+        except DecimalException:
+            return None
+
     def text(self, value, met, margin) -> str:
+        """`margin`: a number, or the text money_margin already wrote (json_value leaves text as it is)."""
         out = self.before + self.encoded(value) + self.middle + self.MET[met]
         if margin is not None:
             out += ',"margin":' + self.encoded(margin)
