@@ -57,7 +57,12 @@ class ContractText:
         columns = Columns(batch.frame)
         frame, ev = batch.frame, self.ev
         encode = ndjson_line
-        as_of = ev.as_of.isoformat()
+        # A line's members before its decisions, encoded once around the two that differ per row.
+        marker = "\x00"
+        head = encode({"schema": SCHEMA_VERSION, "enterprise_id": marker, "name": marker,
+                       "as_of": ev.as_of.isoformat(), "policy": ev.policy.id, "engine": self.contract.engine,
+                       "cross_check": self.contract.cross_check, "decisions": []})
+        start, middle, end = head[:-2].split(encode(marker))     # less the empty list's "]}"
         for i in (range(batch.n) if positions is None else positions):
             parts = []
             values = None
@@ -71,10 +76,8 @@ class ContractText:
                     parts.append(piece.text(self._conditions(piece, fam.plan, columns, i, values)))
                 else:
                     parts.append(piece.plain)
-            head = encode({"schema": SCHEMA_VERSION, "enterprise_id": frame.enterprise_id[i], "name": frame.name[i],
-                           "as_of": as_of, "policy": ev.policy.id, "engine": self.contract.engine,
-                           "cross_check": self.contract.cross_check, "decisions": []})
-            yield head[:-2] + ",".join(parts) + "]}"       # the empty list's "]}" after the decisions
+            yield (start + encode(frame.enterprise_id[i]) + middle + encode(frame.name[i]) + end + ",".join(parts)
+                   + "]}")
 
     def _decision_piece(self, batch, fam, i: int) -> "DecisionPiece":
         from engine.columnar.output import paid_rules
