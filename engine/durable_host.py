@@ -78,6 +78,7 @@ class RuleEngine:
         except Exception as exc:  # durable reports bad definitions as bare error codes
             raise EngineError(f"durable_rules refused the compiled rules: {exc}") from None
         self._rulesets = {name: self._host.get_ruleset(self._prefix + name) for name in rulesets}
+        self._handles = {name: rules._handle for name, rules in self._rulesets.items()}
 
     def _action(self, rule_name: str):
         fired = self._fired
@@ -106,10 +107,10 @@ class RuleEngine:
 
     def _run_session(self, ruleset: str, sid: str, text: str) -> list[str]:
         """Assert one record (its JSON text, `sid` inside) in a fresh session, run its agenda, delete it."""
-        rules = self._rulesets[ruleset]
+        handle = self._handles[ruleset]
         self.sessions_opened += 1
         # The C call under Ruleset.assert_fact, its result read as the library's _handle_result reads it.
-        result = _c.assert_fact(rules._handle, text)
+        result = _c.assert_fact(handle, text)
         if result[0] == 1:
             # Cannot happen with the catch-all; if it does, the session exists but must not be deleted.
             raise EngineError(f"no rule matched the record in {ruleset}, not even the catch-all")
@@ -118,10 +119,10 @@ class RuleEngine:
         state_offset = 0 if result[0] == 3 else result[1]
         try:
             # each rule once, in firing order: `$or` branches may fire one rule more than once
-            return list(dict.fromkeys(self._dispatch(rules._handle, state_offset)))
+            return list(dict.fromkeys(self._dispatch(handle, state_offset)))
         finally:
             try:
-                rules.delete_state(sid)
+                _c.delete_state(handle, sid)         # the C call under Ruleset.delete_state
             except Exception as exc:  # pragma: no cover - would mean the session leaked
                 raise EngineError(f"could not delete durable_rules session {sid}: {exc}") from None
 
@@ -136,12 +137,13 @@ class RuleEngine:
         tests/test_batch.py)."""
         fired = self._fired
         fired.clear()
+        actions = self._actions
         result = _c.start_action_for_state(handle, state_offset)
         messages = result[1] if result else None
         while messages:
             name = _action_name(messages)
             try:
-                self._actions[name](None)
+                actions[name](None)
             except BaseException as exc:    # never swallowed, unlike in the library
                 _c.abandon_action(handle, state_offset)
                 raise EngineError(f"an action failed inside durable_rules: {str(exc)[:300]}") from None
