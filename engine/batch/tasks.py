@@ -199,7 +199,7 @@ def worker_for(job: Job) -> ChunkWorker:
 def run_task(job: Job, task: tuple) -> Any:
     """One unit of work, in whichever process runs it: ("chunk", rows), ("part", part of the job's CSV
     as RegisterScan.parts gives it), ("ids", path), ("locate", (path, keys)), ("partition", path),
-    ("columnar", frame) or ("columnar-raw", pyarrow batch)."""
+    ("columnar", frame), ("columnar-raw", pyarrow batch) or ("columnar-span", (span of a CSV, rows))."""
     kind, payload = task
     try:
         if kind == "chunk":
@@ -221,6 +221,9 @@ def run_task(job: Job, task: tuple) -> Any:
         if kind == "columnar-raw":        # the same, validated here first (pipeline.validates_apart)
             from engine.columnar.pipeline import raw_batch_task
             return raw_batch_task(job, payload)
+        if kind == "columnar-span":       # the same, a part of a CSV read here first (pipeline.run)
+            from engine.columnar.pipeline import span_task
+            return span_task(job, payload)
     except EngineError:
         raise
     except ScaleupError as exc:

@@ -17,7 +17,9 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import os
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Optional
 
@@ -98,16 +100,41 @@ class ArrowCsv(Source):
 
     def batches(self, ncols: int, after: int = 0, rows: int = 1 << 30) -> Iterator[RawBatch]:
         """Every record numbered above `after`, in batches of at most `rows`."""
+        source = self._input()
+        try:
+            yield from self._parsed(source, 1, ncols, after, rows)
+        finally:
+            if isinstance(source, _Mapped):
+                source.close()
+
+    def span_batches(self, span: "Span", ncols: int, after: int, rows: int) -> Iterator[RawBatch]:
+        """The records of one span of the file (spans()), numbered as in the whole file: what a worker
+        process reads for itself."""
+        import pyarrow as pa
+        with open(self.path, "rb") as fh:
+            text = os.pread(fh.fileno(), span.end - span.start, span.start)
+        yield from self._parsed(pa.BufferReader(pa.py_buffer(text)), span.first, ncols, after, rows)
+
+    def spans(self) -> Optional[list["Span"]]:
+        """The file cut into spans of about a block each, at line ends, with the number of each span's
+        first record — when a line end is always a record's end and the records can be counted by
+        their line ends: a UTF-8 file without a quote character (a quoted cell may hold a line break)
+        nor a carriage return alone. Else None: the file is parsed in one piece, here."""
+        if self.encoding not in ("utf-8-sig", "utf-8") or self.lossy:
+            return None
+        return cut_spans(self.path, self.block_bytes)
+
+    def _parsed(self, source, first: int, ncols: int, after: int, rows: int) -> Iterator[RawBatch]:
+        """The records of a pyarrow input whose first record is numbered `first`."""
         import pyarrow as pa
         import pyarrow.csv as pcsv
         odd: list[tuple[int, str]] = []       # (record number, text) of records of another width
 
         def other_width(row) -> str:
-            odd.append((row.number, row.text))
+            odd.append((row.number + first - 1, row.text))
             return "skip"
 
         names = [str(i) for i in range(ncols)]
-        source = self._input()
         reader = pcsv.open_csv(
             source.reader if isinstance(source, _Mapped) else source,
             read_options=pcsv.ReadOptions(column_names=names, use_threads=False, block_size=self.block_bytes),
@@ -115,7 +142,7 @@ class ArrowCsv(Source):
                                             ignore_empty_lines=False, invalid_row_handler=other_width),
             convert_options=pcsv.ConvertOptions(column_types={n: pa.string() for n in names},
                                                 strings_can_be_null=False, quoted_strings_can_be_null=False))
-        next_no = 1
+        next_no = first
         blocks = 0
         try:
             with reader:
@@ -131,13 +158,43 @@ class ArrowCsv(Source):
                     for part in _trimmed(_batch(numbers, list(batch.columns), mine, self.delimiter), after):
                         yield from _sliced(part, rows)
         finally:
-            if isinstance(source, _Mapped):
-                del reader
-                source.close()
+            del reader           # before a mapped source is closed: it holds views of the mapping
         if odd:
             numbers = np.array([k for k, _ in odd], dtype=np.int64)
             for part in _trimmed(_batch(numbers[:0], None, odd, self.delimiter), after):
                 yield from _sliced(part, rows)
+
+
+@dataclass(frozen=True)
+class Span:
+    """Bytes [start, end) of a CSV file, whole records, the first numbered `first`; `records` of them."""
+    start: int
+    end: int
+    first: int
+    records: int
+
+
+def cut_spans(path: Path, block_bytes: int) -> Optional[list[Span]]:
+    """The file in spans of about `block_bytes`, each ending at a line end (the last at the file's end).
+    None if the file holds a quote character or a carriage return not followed by a line feed (then a
+    line end is not surely a record's end, nor is every record end counted by one), or a block without
+    a line end (a record longer than a block). The file is read into one buffer used again for every
+    block: a new buffer a block costs more in page faults than the search and count."""
+    spans: list[Span] = []
+    start, first = 0, 1
+    buffer = bytearray(block_bytes)
+    with open(path, "rb") as fh:
+        while True:
+            got = os.preadv(fh.fileno(), [buffer], start)
+            if not got:
+                return spans
+            ends = buffer.rfind(b"\n", 0, got) + 1 if got == block_bytes else got
+            if ends == 0 or buffer.find(b'"', 0, got) >= 0 or (
+                    buffer.find(b"\r", 0, got) >= 0 and buffer.count(b"\r", 0, got) != buffer.count(b"\r\n", 0, got)):
+                return None
+            lines = int(np.count_nonzero(np.frombuffer(buffer, np.uint8, ends) == 10))
+            spans.append(Span(start, start + ends, first, lines + (buffer[ends - 1] != 10)))
+            start, first = start + ends, first + lines
 
 
 class _Mapped:

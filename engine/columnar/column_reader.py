@@ -137,22 +137,36 @@ class ColumnReader:
         for raw in self.source.batches(self.ncols, self.header_row, chunk_rows):
             if not len(raw):
                 continue
-            last = int(raw.numbers[-1])
-            if last > self.most_rows - (1 if self.source.header_first else 0):
-                raise exceeded("REGISTER_ROWS", self.name, f"more than {self.most_rows:,} rows")
+            self._within_rows(int(raw.numbers[-1]))
             if apart and raw.arrays is not None:
                 yield raw
                 continue
-            if raw.arrays is not None:
-                out = self._arrow_batch(raw.numbers, raw.arrays)
-            elif raw.lines is not None:
-                out = self._plain_batch(raw.numbers.tolist(), raw.lines)
-            else:
-                out = self._record_batch(raw.records)
+            out = self._raw_batch(raw)
             if out is not None:
                 yield out
         if not apart:
             self.end_batches()
+
+    def spans(self) -> Optional[Iterator]:
+        """The source's spans for worker processes to read themselves (RegisterStream.spans), each
+        checked against REGISTER_ROWS before it is handed on, as batches() checks a batch; None if the
+        source cannot be cut."""
+        spans = self.source.spans()
+        if spans is None:
+            return None
+        return (span for span in spans if self._within_rows(span.first + span.records - 1))
+
+    def _within_rows(self, last: int) -> bool:
+        if last > self.most_rows - (1 if self.source.header_first else 0):
+            raise exceeded("REGISTER_ROWS", self.name, f"more than {self.most_rows:,} rows")
+        return True
+
+    def _raw_batch(self, raw):
+        if raw.arrays is not None:
+            return self._arrow_batch(raw.numbers, raw.arrays)
+        if raw.lines is not None:
+            return self._plain_batch(raw.numbers.tolist(), raw.lines)
+        return self._record_batch(raw.records)
 
     def end_batches(self) -> None:
         self._check_units()
@@ -160,7 +174,7 @@ class ColumnReader:
 
     # ---------------------------------------------------------------------------------- a batch apart
     def validate_apart(self, raw) -> tuple[Optional[tuple[np.ndarray, Frame]], "BatchState"]:
-        """_arrow_batch in a worker process's copy of this reader (forked after the header was read):
+        """A batch validated in a worker process's copy of this reader (forked after the header was read):
         (row numbers, Frame) of the accepted rows, and what the batch adds to the reader's state —
         this copy's state is left as it was."""
         saved = {k: getattr(self, k) for k in APART_STATE}
@@ -170,7 +184,7 @@ class ColumnReader:
         self.units_checked = True                   # the parent checks units, on the samples in file order
         self.ids, self.id_tag = IdLog(spill_rows=1 << 62), 0
         try:
-            out = self._arrow_batch(raw.numbers, raw.arrays)
+            out = self._raw_batch(raw)
             state = BatchState(self.blank_rows, self.values_without_header - saved["values_without_header"],
                                self.width, self.unit_samples, self.rejected, self.fallback_rows, self.accepted,
                                self.ids.hashes, self.ids.rows)

@@ -132,6 +132,16 @@ def raw_batch_task(job, raw):
     return n, piece, state
 
 
+def span_task(job, payload):
+    """("columnar-span", (span, rows)): the records of one span of the job's CSV file (ArrowCsv.spans)
+    read by this worker, then each batch of at most `rows` handled as raw_batch_task handles it: (rows
+    accepted, the rendered batches, what each batch adds to the reader's state), in file order."""
+    span, rows = payload
+    reader = job.reader
+    done = [raw_batch_task(job, raw) for raw in reader.source.span_batches(span, reader.ncols, reader.header_row, rows)]
+    return sum(n for n, _, _ in done), [piece for _, piece, _ in done if piece is not None], [s for _, _, s in done]
+
+
 def validates_apart(stream, executor) -> bool:
     """Worker processes validate the batches too when they are forked from this one (they hold a copy of
     its reader: the header already read) — a local pool on Linux, for one register file read by
@@ -146,16 +156,23 @@ def run(stream: RegisterStream, job, executor, writer: BatchWriter, chunk_rows: 
     rendered by the executor's workers (in order, a few in flight), written here; then the duplicates'
     rows taken out."""
     apart = validates_apart(stream, executor)
+    spans = None
     if apart:
         job = replace(job, reader=stream.reader)
-    items = stream.batches(chunk_rows, apart=True) if apart else stream.batches(chunk_rows)
-    tasks = (("columnar-raw", item) if isinstance(item, RawBatch) else ("columnar", item) for item in items)
+        spans = stream.reader.spans()
+    if spans is not None:       # the workers read their spans of the file themselves: no parse here
+        tasks = (("columnar-span", (span, chunk_rows)) for span in spans)
+    else:
+        items = stream.batches(chunk_rows, apart=True) if apart else stream.batches(chunk_rows)
+        tasks = (("columnar-raw", item) if isinstance(item, RawBatch) else ("columnar", item) for item in items)
     try:
         for n, piece, state in executor.map(job, tasks):
-            if state is not None:
-                stream.reader.absorb(state)
-            if piece is not None:
-                writer.write(piece)
+            for one in (state if isinstance(state, list) else [state]):       # a span's: one per batch
+                if one is not None:
+                    stream.reader.absorb(one)
+            for one in (piece if isinstance(piece, list) else [piece]):
+                if one is not None:
+                    writer.write(one)
             if on_batch is not None:
                 on_batch(n)
         if apart:
@@ -212,5 +229,5 @@ def copy_out(path: Path, target: IO[bytes]) -> None:
         shutil.copyfileobj(fh, target, 1 << 20)
 
 
-__all__ = ["FORMATS", "BatchWriter", "batch_task", "raw_batch_task", "validates_apart", "render", "run", "drop_ids", "finish_json", "spool_path",
+__all__ = ["FORMATS", "BatchWriter", "batch_task", "raw_batch_task", "span_task", "validates_apart", "render", "run", "drop_ids", "finish_json", "spool_path",
            "copy_out"]

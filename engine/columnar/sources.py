@@ -48,6 +48,11 @@ class Source:
     def usual_width(self, below: list, header_cells: list) -> int:
         return len(header_cells)
 
+    def spans(self) -> Optional[list]:
+        """The file cut into parts a worker process can read and number by itself
+        (arrow_source.ArrowCsv.spans), or None: read in one piece by this process."""
+        return None
+
     def dictionaries(self, positions: list[int]) -> None:
         """The columns at these positions hold few distinct texts (a source may hand them over as
         pyarrow dictionary arrays)."""

@@ -1,0 +1,87 @@
+"""--workers 2 on a UTF-8 CSV without quotes: the parent cuts the file into spans at line ends
+(arrow_source.cut_spans) and each worker reads, numbers, validates, evaluates and renders its spans
+itself. The output, the --errors file and the messages are one process's, byte for byte, with
+duplicates, blank and short rows and a title row falling in different workers' spans; a file where a
+line end may not end a record (a quote: a quoted cell may hold a line break) is parsed whole by the
+parent, as before."""
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+
+from engine.columnar import arrow_source, id_log
+from tests.test_columnar_arrow import hostile_rows, outputs
+
+pytest.importorskip("pyarrow")
+
+
+def _text(rows, newline: str) -> bytes:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator=newline).writerows(rows)
+    return buf.getvalue().encode("utf-8")
+
+
+def _unquoted(rows):
+    """The hostile register without the cells csv.writer would quote (a thousands separator)."""
+    return [[cell.replace(",", "") for cell in row] for row in rows]
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_spans_number_every_record_as_the_whole_file_does(tmp_path, newline):
+    path = tmp_path / "r.csv"
+    path.write_bytes(_text(_unquoted(hostile_rows()), newline).rstrip(b"\r\n"))      # no final line end
+    whole = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"), newline="")))
+    spans = arrow_source.cut_spans(path, 700)
+    assert spans is not None and len(spans) > 10
+    data = path.read_bytes()
+    numbered = []
+    for span in spans:
+        records = list(csv.reader(io.StringIO(data[span.start:span.end].decode("utf-8"), newline="")))
+        assert len(records) == span.records
+        numbered += list(enumerate(records, start=span.first))
+    assert numbered == list(enumerate(whole, start=1))
+    assert spans[-1].end == len(data)
+
+
+@pytest.mark.parametrize("text", [b'a,b\n"x\ny",1\n', b"a,b\rc,d\n", b"a,b\n" + b"x" * 900 + b"\n"])
+def test_a_file_whose_line_ends_may_not_end_records_is_not_cut(tmp_path, text):
+    """A quote (a quoted cell may hold a line break), a carriage return alone (csv.reader ends a record
+    there), a record longer than a span."""
+    path = tmp_path / "r.csv"
+    path.write_bytes(text)
+    assert arrow_source.cut_spans(path, 700) is None
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_workers_reading_their_own_spans_write_what_one_process_writes(tmp_path, monkeypatch, newline):
+    rows = _unquoted(hostile_rows())
+    rows.insert(0, ["某区规下企业名录（测试）"])                       # a title row above the header
+    path = tmp_path / "r.csv"
+    path.write_bytes(_text(rows, newline))
+    cut = arrow_source.cut_spans
+    made = []
+    monkeypatch.setattr(arrow_source, "cut_spans", lambda p, size: made.append(cut(p, 600)) or made[-1])
+    monkeypatch.setattr(id_log, "SPILL_ROWS", 5)
+    one = outputs(path, tmp_path, "columnar", "csv", "--chunk-size", 4)
+    assert not made                                   # one process parses the file itself
+    for fmt_args in (("csv", "--chunk-size", 4), ("ndjson", "--chunk-size", 3)):
+        two = outputs(path, tmp_path, "columnar", fmt_args[0], *fmt_args[1:], "--workers", 2)
+        alone = outputs(path, tmp_path, "columnar", fmt_args[0], *fmt_args[1:])
+        assert two == alone
+    assert len(made) == 2 and len(made[0]) > 10        # the workers read spans, more than one each
+    assert one[0] == 1 and one[2].count("\n") > 8 and "title row" in "".join(one[3])
+    assert one[2].count("also appears in") >= 4                  # both rows of each duplicated id
+
+
+def test_a_register_with_quoted_line_breaks_is_parsed_whole_by_the_parent(tmp_path, monkeypatch):
+    rows = hostile_rows()
+    rows[5][1] = rows[5][1] + "\n分公司"                                # a line break inside a quoted name
+    path = tmp_path / "r.csv"
+    path.write_bytes(_text(rows, "\n"))
+    cut = arrow_source.cut_spans
+    monkeypatch.setattr(arrow_source, "cut_spans", lambda p, size: cut(p, 600))
+    one = outputs(path, tmp_path, "columnar", "csv", "--chunk-size", 4)
+    assert outputs(path, tmp_path, "columnar", "csv", "--chunk-size", 4, "--workers", 2) == one
+    assert arrow_source.cut_spans(path, 600) is None and one[0] == 1
