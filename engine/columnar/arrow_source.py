@@ -74,6 +74,13 @@ class ArrowCsv(Source):
                  block_bytes: int = BLOCK_BYTES):
         self.path, self.name, self.encoding, self.lossy, self.delimiter = path, name, encoding, lossy, delimiter
         self.block_bytes = block_bytes
+        self.dictionary_positions: set[int] = set()
+
+    def dictionaries(self, positions: list[int]) -> None:
+        """Have pyarrow read these columns (of few distinct texts) as dictionary arrays: each distinct
+        text of a block is made once and tested once (arrow_cells.per_text), not a string per cell that
+        the reader dictionary-encodes again."""
+        self.dictionary_positions = set(positions)
 
     def head(self) -> Iterator[tuple[int, list]]:
         from engine.columnar.csv_text import csv_errors
@@ -135,12 +142,14 @@ class ArrowCsv(Source):
             return "skip"
 
         names = [str(i) for i in range(ncols)]
+        coded = pa.dictionary(pa.int32(), pa.string())
         reader = pcsv.open_csv(
             source.reader if isinstance(source, _Mapped) else source,
             read_options=pcsv.ReadOptions(column_names=names, use_threads=False, block_size=self.block_bytes),
             parse_options=pcsv.ParseOptions(delimiter=self.delimiter, newlines_in_values=True,
                                             ignore_empty_lines=False, invalid_row_handler=other_width),
-            convert_options=pcsv.ConvertOptions(column_types={n: pa.string() for n in names},
+            convert_options=pcsv.ConvertOptions(column_types={n: coded if i in self.dictionary_positions
+                                                              else pa.string() for i, n in enumerate(names)},
                                                 strings_can_be_null=False, quoted_strings_can_be_null=False))
         next_no = first
         blocks = 0

@@ -14,7 +14,7 @@ import numpy as np
 @dataclass
 class RawBatch:
     """Consecutive records: `numbers` (int64, as the officer sees them) and one of `arrays` (a pyarrow
-    string array per column position, no nulls), `records` ((number, cells) each) or `lines` (records
+    string array, or dictionary array of strings, per column position, no nulls), `records` ((number, cells) each) or `lines` (records
     of a file without quotes, to be split at the delimiter)."""
 
     numbers: np.ndarray
