@@ -3,7 +3,8 @@
 itself. The output, the --errors file and the messages are one process's, byte for byte, with
 duplicates, blank and short rows and a title row falling in different workers' spans; a file where a
 line end may not end a record (a quote: a quoted cell may hold a line break) is parsed whole by the
-parent, as before."""
+parent, as before. The workers leave rendered CSV in part files beside the output, which the parent
+appends and removes."""
 from __future__ import annotations
 
 import csv
@@ -71,6 +72,7 @@ def test_workers_reading_their_own_spans_write_what_one_process_writes(tmp_path,
         alone = outputs(path, tmp_path, "columnar", fmt_args[0], *fmt_args[1:])
         assert two == alone
     assert len(made) == 2 and len(made[0]) > 10        # the workers read spans, more than one each
+    assert not list(tmp_path.glob(".*.part"))          # the CSV parts the workers wrote are appended and gone
     assert one[0] == 1 and one[2].count("\n") > 8 and "title row" in "".join(one[3])
     assert one[2].count("also appears in") >= 4                  # both rows of each duplicated id
 

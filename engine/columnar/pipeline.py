@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
 import sys
 import tempfile
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Optional
 
@@ -53,6 +54,9 @@ class BatchWriter:
                 self.fh.write((first_line + "\n").encode("utf-8"))
 
     def write(self, piece) -> None:
+        if isinstance(piece, Spooled):
+            self._append(piece.path)
+            return
         if self.fmt != "parquet":
             self.fh.write(piece)
             return
@@ -61,6 +65,23 @@ class BatchWriter:
             self.parquet = pq.ParquetWriter(self.path, piece.schema)
         if piece.num_rows:
             self.parquet.write_table(piece)
+
+    def _append(self, path: str) -> None:
+        """A part a worker wrote, appended by the system (copy_file_range: its bytes never pass through
+        this process), then removed."""
+        self.fh.flush()
+        with open(path, "rb") as src:
+            left = os.fstat(src.fileno()).st_size
+            try:
+                while left > 0:
+                    done = os.copy_file_range(src.fileno(), self.fh.fileno(), left)
+                    if not done:
+                        break
+                    left -= done
+            except OSError:         # a file system that cannot: the rest copied here
+                pass
+            shutil.copyfileobj(src, self.fh, 1 << 20)
+        os.unlink(path)
 
     def close(self) -> None:
         if self.fh is not None:
@@ -77,6 +98,12 @@ class BatchWriter:
 
 # ------------------------------------------------------------------------------- a batch, in any process
 _EVALUATORS: dict = {}
+
+
+@dataclass(frozen=True)
+class Spooled:
+    """Rendered CSV records a worker wrote to this file (span_task), for BatchWriter to append."""
+    path: str
 
 
 def batch_task(job, payload):
@@ -139,7 +166,16 @@ def span_task(job, payload):
     span, rows = payload
     reader = job.reader
     done = [raw_batch_task(job, raw) for raw in reader.source.span_batches(span, reader.ncols, reader.header_row, rows)]
-    return sum(n for n, _, _ in done), [piece for _, piece, _ in done if piece is not None], [s for _, _, s in done]
+    pieces = [piece for _, piece, _ in done if piece is not None]
+    if job.spool is not None and pieces and all(isinstance(piece, bytes) for piece in pieces):
+        # CSV bytes are left in a file rather than pickled and sent through the pool's pipe (a copy in
+        # this process, the pipe, and two in the parent): the parent's BatchWriter appends the file.
+        with tempfile.NamedTemporaryFile(dir=job.spool, prefix=f".{job.token}-", suffix=".part",
+                                         delete=False) as part:
+            for piece in pieces:
+                part.write(piece)
+        pieces = [Spooled(part.name)]
+    return sum(n for n, _, _ in done), pieces, [s for _, _, s in done]
 
 
 def validates_apart(stream, executor) -> bool:
@@ -161,6 +197,8 @@ def run(stream: RegisterStream, job, executor, writer: BatchWriter, chunk_rows: 
         job = replace(job, reader=stream.reader)
         spans = stream.reader.spans()
     if spans is not None:       # the workers read their spans of the file themselves: no parse here
+        if writer.fmt == "csv":
+            job = replace(job, spool=str(writer.path.parent))
         tasks = (("columnar-span", (span, chunk_rows)) for span in spans)
     else:
         items = stream.batches(chunk_rows, apart=True) if apart else stream.batches(chunk_rows)
@@ -179,6 +217,9 @@ def run(stream: RegisterStream, job, executor, writer: BatchWriter, chunk_rows: 
             stream.finish()
     finally:
         writer.close()
+        if job.spool is not None:           # parts of a run stopped early
+            for part in Path(job.spool).glob(f".{job.token}-*.part"):
+                part.unlink(missing_ok=True)
     if stream.duplicate_ids:
         drop_ids(writer.fmt, writer.path, stream.duplicate_ids)
 
