@@ -13,7 +13,7 @@ import io
 import pytest
 
 from engine.columnar import arrow_source, id_log
-from tests.test_columnar_arrow import hostile_rows, outputs
+from tests.test_columnar_arrow import AS_OF, hostile_rows, outputs, run
 
 pytest.importorskip("pyarrow")
 
@@ -87,3 +87,23 @@ def test_a_register_with_quoted_line_breaks_is_parsed_whole_by_the_parent(tmp_pa
     one = outputs(path, tmp_path, "columnar", "csv", "--chunk-size", 4)
     assert outputs(path, tmp_path, "columnar", "csv", "--chunk-size", 4, "--workers", 2) == one
     assert arrow_source.cut_spans(path, 600) is None and one[0] == 1
+
+
+def test_workers_reading_their_own_parquet_row_groups_write_what_one_process_writes(tmp_path, monkeypatch):
+    """A text-only Parquet register: each worker reads its own row groups (ArrowParquet.spans), a group
+    of more rows than a batch in pieces; rows numbered as one process numbers them."""
+    pq = pytest.importorskip("pyarrow.parquet")
+    from tests.test_columnar_arrow import write_parquet
+    path = write_parquet(tmp_path / "r.parquet", [r for r in _unquoted(hostile_rows()) if any(r)])
+    monkeypatch.setattr(id_log, "SPILL_ROWS", 5)
+    spans = arrow_source.ArrowParquet(path, "r.parquet").spans(4)
+    assert len(spans) == pq.ParquetFile(path).metadata.num_row_groups and spans[1].first == 8
+    for chunk in ("4", "16"):              # groups of 7 rows: cut in batches, or several in one
+        tables = []
+        for workers in ("1", "2"):
+            out, errors = tmp_path / f"d{workers}.parquet", tmp_path / "errors.csv"
+            result = run("check", path, "--as-of", AS_OF, "--engine", "columnar", "--format", "parquet",
+                         "--out", out, "--errors", errors, "--chunk-size", chunk, "--workers", workers)
+            assert result.exit_code == 1
+            tables.append((pq.read_table(out), errors.read_text(encoding="utf-8"), result.output))
+        assert tables[0] == tables[1] and tables[0][0].num_rows > 30

@@ -122,7 +122,7 @@ class ArrowCsv(Source):
             text = os.pread(fh.fileno(), span.end - span.start, span.start)
         yield from self._parsed(pa.BufferReader(pa.py_buffer(text)), span.first, ncols, after, rows)
 
-    def spans(self) -> Optional[list["Span"]]:
+    def spans(self, rows: int = 0) -> Optional[list["Span"]]:
         """The file cut into spans of about a block each, at line ends, with the number of each span's
         first record — when a line end is always a record's end and the records can be counted by
         their line ends: a UTF-8 file without a quote character (a quoted cell may hold a line break)
@@ -335,10 +335,33 @@ class ArrowParquet(Source):
                    for f in self.file.schema_arrow)
 
     def batches(self, ncols: int = 0, after: int = 0, rows: int = PARQUET_ROWS) -> Iterator[RawBatch]:
-        import pyarrow as pa
         rows = min(rows, self.batch_rows)
-        start = 1
-        for columns in self._pieces(rows):
+        yield from self._numbered(self._pieces(self.file, _group_runs(self.file.metadata, rows), rows), 1, after, rows)
+
+    def spans(self, rows: int = PARQUET_ROWS) -> Optional[list[Span]]:
+        """The row groups as batches() takes them together (start, end: group indexes), each span
+        numbered from its first row: a worker process reads its own."""
+        rows = min(rows, self.batch_rows)
+        meta = self.file.metadata
+        spans, first = [], 1
+        for groups in _group_runs(meta, rows):
+            records = sum(meta.row_group(g).num_rows for g in groups)
+            spans.append(Span(groups[0], groups[-1] + 1, first, records))
+            first += records
+        return spans
+
+    def span_batches(self, span: Span, ncols: int, after: int, rows: int) -> Iterator[RawBatch]:
+        """The rows of one span (spans()), read by this worker process through a file of its own (the
+        parent's open file is not shared with a forked process)."""
+        rows = min(rows, self.batch_rows)
+        if getattr(self, "_pid", None) != os.getpid():
+            self._pid, self._own = os.getpid(), self._open()
+        own = self._own
+        runs = (g for g in _group_runs(own.metadata, rows) if span.start <= g[0] < span.end)
+        yield from self._numbered(self._pieces(own, runs, rows), span.first, after, rows)
+
+    def _numbered(self, pieces, start: int, after: int, rows: int) -> Iterator[RawBatch]:
+        for columns in pieces:
             arrays = [_text(c) for c in columns]
             del columns
             n = len(arrays[0]) if arrays else 0
@@ -347,29 +370,36 @@ class ArrowParquet(Source):
             for part in _trimmed(batch, after):
                 yield from _sliced(part, rows)
 
-    def _pieces(self, rows: int) -> Iterator[list]:
+    @staticmethod
+    def _pieces(file, runs, rows: int) -> Iterator[list]:
         """The columns of consecutive rows: whole row groups, a few at a time (ParquetFile.iter_batches
         keeps memory it has decoded, measured +45 MB a million rows; read_row_groups does not), except
         that a row group of more than `rows` rows (pyarrow writes up to a million rows a group) is
         decoded `rows` at a time by iter_batches, so a batch is never the whole group."""
-        meta = self.file.metadata
-        group = 0
-        while group < meta.num_row_groups:
-            if meta.row_group(group).num_rows > rows:
-                for piece in self.file.iter_batches(batch_size=rows, row_groups=[group], use_threads=False):
+        meta = file.metadata
+        for take in runs:
+            if meta.row_group(take[0]).num_rows > rows:
+                for piece in file.iter_batches(batch_size=rows, row_groups=take, use_threads=False):
                     yield piece.columns
-                group += 1
                 continue
-            take, count = [group], meta.row_group(group).num_rows
-            # As many whole groups as fit in `rows`: a batch is never cut into a full one and a scrap.
+            table = file.read_row_groups(take)
+            yield [c.combine_chunks() for c in table.columns]
+            del table
+
+
+def _group_runs(meta, rows: int) -> Iterator[list[int]]:
+    """The row groups read together: as many whole groups as fit in `rows` (a batch is never cut into a
+    full one and a scrap), a group of more than `rows` alone."""
+    group = 0
+    while group < meta.num_row_groups:
+        take, count = [group], meta.row_group(group).num_rows
+        if count <= rows:
             while group + len(take) < meta.num_row_groups and \
                     count + meta.row_group(group + len(take)).num_rows <= rows:
                 count += meta.row_group(group + len(take)).num_rows
                 take.append(group + len(take))
-            group += len(take)
-            table = self.file.read_row_groups(take)
-            yield [c.combine_chunks() for c in table.columns]
-            del table
+        group += len(take)
+        yield take
 
 
 def _text(column):

@@ -147,11 +147,11 @@ class ColumnReader:
         if not apart:
             self.end_batches()
 
-    def spans(self) -> Optional[Iterator]:
+    def spans(self, rows: int) -> Optional[Iterator]:
         """The source's spans for worker processes to read themselves (RegisterStream.spans), each
         checked against REGISTER_ROWS before it is handed on, as batches() checks a batch; None if the
         source cannot be cut."""
-        spans = self.source.spans()
+        spans = self.source.spans(rows)
         if spans is None:
             return None
         return (span for span in spans if self._within_rows(span.first + span.records - 1))

@@ -195,7 +195,7 @@ def run(stream: RegisterStream, job, executor, writer: BatchWriter, chunk_rows: 
     spans = None
     if apart:
         job = replace(job, reader=stream.reader)
-        spans = stream.reader.spans()
+        spans = stream.reader.spans(chunk_rows)
     if spans is not None:       # the workers read their spans of the file themselves: no parse here
         if writer.fmt == "csv":
             job = replace(job, spool=str(writer.path.parent))
