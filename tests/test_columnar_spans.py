@@ -107,3 +107,25 @@ def test_workers_reading_their_own_parquet_row_groups_write_what_one_process_wri
             assert result.exit_code == 1
             tables.append((pq.read_table(out), errors.read_text(encoding="utf-8"), result.output))
         assert tables[0] == tables[1] and tables[0][0].num_rows > 30
+
+
+@pytest.mark.parametrize("system_copy", [True, False])
+def test_a_part_file_is_appended_whole_and_removed(tmp_path, monkeypatch, system_copy):
+    """BatchWriter appends a worker's part after what it wrote, by copy_file_range or, on a file system
+    that refuses it, by copying the bytes itself."""
+    import os
+    from engine.columnar.pipeline import BatchWriter, Spooled
+    if not system_copy:
+        def refuse(*_):
+            raise OSError(18, "Invalid cross-device link")
+        monkeypatch.setattr(os, "copy_file_range", refuse, raising=False)
+    part = tmp_path / ".x-1.part"
+    part.write_bytes("91500101MA5U7F2X3K,甲公司\r\n".encode() * 3000)
+    writer = BatchWriter("csv", tmp_path / "out.csv", headers=["enterprise_id", "name"])
+    writer.write(b"first\r\n")
+    writer.write(Spooled(str(part)))
+    writer.write(b"last\r\n")
+    writer.close()
+    text = (tmp_path / "out.csv").read_bytes()
+    assert text.endswith(b"first\r\n" + "91500101MA5U7F2X3K,甲公司\r\n".encode() * 3000 + b"last\r\n")
+    assert not part.exists()

@@ -72,9 +72,10 @@ class BatchWriter:
         self.fh.flush()
         with open(path, "rb") as src:
             left = os.fstat(src.fileno()).st_size
+            copy = getattr(os, "copy_file_range", None)
             try:
-                while left > 0:
-                    done = os.copy_file_range(src.fileno(), self.fh.fileno(), left)
+                while left > 0 and copy is not None:
+                    done = copy(src.fileno(), self.fh.fileno(), left)
                     if not done:
                         break
                     left -= done
