@@ -211,6 +211,23 @@ def stages(path: str, as_of: str, out: str) -> None:
                       "write": write, "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 
 
+def split_cpu(path: str, fmt: str, workers: str, out: str) -> None:
+    """In a child process: `check --engine columnar` run in this process, then the CPU seconds of this
+    process (the parent: start-up, cutting or parsing the register, taking in the workers' state,
+    writing) and of its workers apart, with the load average. Prints one line."""
+    import cli
+    sys.argv = ["scaleup", "check", path, "--as-of", "2024-12-31", "--engine", "columnar", "--format", fmt,
+                "--out", out, "--workers", workers]
+    t = time.perf_counter()
+    try:
+        cli.main()
+    except SystemExit:
+        pass
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    print(f"{fmt} --workers {workers}: wall {time.perf_counter() - t:.1f}s, parent CPU {me.ru_utime + me.ru_stime:.2f}s, "
+          f"workers CPU {kids.ru_utime + kids.ru_stime:.2f}s, load {os.getloadavg()[0]:.2f}")
+
+
 def to_parquet(csv_path: Path, out: Path) -> None:
     """The register as Parquet, every column text (as an export from a statistics system would be)."""
     import pyarrow as pa
@@ -331,9 +348,14 @@ def main() -> None:
                     help="more end-to-end sizes (the e2e register repeated, new ids), e.g. 10000000")
     ap.add_argument("--workers", default="1,2", help="--workers values for the end-to-end runs")
     ap.add_argument("--stages", nargs=3, metavar=("FILE", "AS_OF", "OUT"), help=argparse.SUPPRESS)
+    ap.add_argument("--split-cpu", nargs=4, metavar=("FILE", "FORMAT", "WORKERS", "OUT"),
+                    help="one end-to-end run in this process: the parent's and the workers' CPU seconds apart")
     args = ap.parse_args()
     if args.stages:
         stages(*args.stages)
+        return
+    if args.split_cpu:
+        split_cpu(*args.split_cpu)
         return
     args.workers = [int(w) for w in args.workers.split(",") if w]
     if args.quick:
