@@ -90,15 +90,18 @@ def test_a_register_with_quoted_line_breaks_is_parsed_whole_by_the_parent(tmp_pa
 
 
 def test_workers_reading_their_own_parquet_row_groups_write_what_one_process_writes(tmp_path, monkeypatch):
-    """A text-only Parquet register: each worker reads its own row groups (ArrowParquet.spans), a group
-    of more rows than a batch in pieces; rows numbered as one process numbers them."""
+    """A text-only Parquet register: each worker reads its own row groups (ArrowParquet.spans), two
+    groups to a batch; rows numbered as one process numbers them. Groups larger than a batch are read
+    by the parent, as before."""
     pq = pytest.importorskip("pyarrow.parquet")
     from tests.test_columnar_arrow import write_parquet
     path = write_parquet(tmp_path / "r.parquet", [r for r in _unquoted(hostile_rows()) if any(r)])
     monkeypatch.setattr(id_log, "SPILL_ROWS", 5)
-    spans = arrow_source.ArrowParquet(path, "r.parquet").spans(4)
-    assert len(spans) == pq.ParquetFile(path).metadata.num_row_groups and spans[1].first == 8
-    for chunk in ("4", "16"):              # groups of 7 rows: cut in batches, or several in one
+    source = arrow_source.ArrowParquet(path, "r.parquet")
+    assert source.spans(4) is None          # groups of 7 rows, batches of 4: the parent reads them
+    spans = source.spans(16)
+    assert [s.first for s in spans[:3]] == [1, 15, 29] and spans[0].end - spans[0].start == 2
+    for chunk in ("4", "16"):
         tables = []
         for workers in ("1", "2"):
             out, errors = tmp_path / f"d{workers}.parquet", tmp_path / "errors.csv"

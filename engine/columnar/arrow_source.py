@@ -340,9 +340,12 @@ class ArrowParquet(Source):
 
     def spans(self, rows: int = PARQUET_ROWS) -> Optional[list[Span]]:
         """The row groups as batches() takes them together (start, end: group indexes), each span
-        numbered from its first row: a worker process reads its own."""
+        numbered from its first row: a worker process reads its own. None if a group holds more rows
+        than a batch: its worker would hold all of the group's rendered batches at once."""
         rows = min(rows, self.batch_rows)
         meta = self.file.metadata
+        if any(meta.row_group(g).num_rows > rows for g in range(meta.num_row_groups)):
+            return None
         spans, first = [], 1
         for groups in _group_runs(meta, rows):
             records = sum(meta.row_group(g).num_rows for g in groups)

@@ -148,7 +148,7 @@ class ColumnReader:
             self.end_batches()
 
     def spans(self, rows: int) -> Optional[Iterator]:
-        """The source's spans for worker processes to read themselves (RegisterStream.spans), each
+        """The source's spans for worker processes to read themselves (pipeline.run), each
         checked against REGISTER_ROWS before it is handed on, as batches() checks a batch; None if the
         source cannot be cut."""
         spans = self.source.spans(rows)

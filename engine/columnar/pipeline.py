@@ -161,8 +161,8 @@ def raw_batch_task(job, raw):
 
 
 def span_task(job, payload):
-    """("columnar-span", (span, rows)): the records of one span of the job's CSV file (ArrowCsv.spans)
-    read by this worker, then each batch of at most `rows` handled as raw_batch_task handles it: (rows
+    """("columnar-span", (span, rows)): the records of one span of the job's register file (its
+    source's spans: ArrowCsv, ArrowParquet) read by this worker, then each batch of at most `rows` handled as raw_batch_task handles it: (rows
     accepted, the rendered batches, what each batch adds to the reader's state), in file order."""
     span, rows = payload
     reader = job.reader
