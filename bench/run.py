@@ -386,16 +386,19 @@ def goals(report: dict) -> list[str]:
     out = []
     for label, e in report["sizes"].items():
         runs = e["runs"]
-        engine = max(e["in_process"]["engine_as_used"], e["in_process"].get("engine_serialised", 0))
+        # The baseline is "engine as used" (fire_all: the records as the row path hands them over);
+        # the summary path now pays the cheaper serialised records, so it is held to that one too.
+        as_used, serialised = e["in_process"]["engine_as_used"], e["in_process"].get("engine_serialised", 0)
 
         def rate(key, field="rows_per_s"):
             return runs[key][field] if key in runs else None
 
         parts = []
         if rate("csv_w1", "rows_per_cpu_s"):
-            parts.append(f"csv {rate('csv_w1', 'rows_per_cpu_s') / engine:.0%} of engine as used (the faster "
-                         f"baseline) per CPU-s (≥75%; "
-                         f"{rate('csv_w1', 'rows_per_cpu_s_steady') / engine:.0%} without the start-up)")
+            csv, steady = rate("csv_w1", "rows_per_cpu_s"), rate("csv_w1", "rows_per_cpu_s_steady")
+            parts.append(f"csv {csv / as_used:.0%} of engine as used per CPU-s (≥75%; {steady / as_used:.0%} "
+                         f"without the start-up)" + (f", {csv / serialised:.0%} of serialised records "
+                                                     f"({steady / serialised:.0%})" if serialised else ""))
         for name in ("csv", "ndjson", "ndjson_explain", "ndjson_full"):
             if rate(f"{name}_w1") and rate(f"{name}_w{w}"):
                 parts.append(f"{name} 1→{w} workers {rate(f'{name}_w{w}') / rate(f'{name}_w1'):.2f}x (≥1.8x)")
