@@ -42,9 +42,20 @@ def copy_policy(source: Path, folder: Path) -> Path:
 
 
 def policy_and_rules(policy_id: str = POLICY_ID):
-    """A bundled policy by id, or a test policy folder named from the project root (tests/districts/…)."""
+    """A bundled policy by id, or a test policy folder named from the project root (tests/districts/…).
+    Loaded once per process: tests call this inside loops (a fresh load parses every YAML file, ~0.2 s),
+    no test edits these folders (edits go to copies: copy_policy), and nothing mutates the loaded
+    Policy and Rulebook — the cached evaluator() below already shares them between tests. A folder
+    outside the project (a test's tmp_path) is loaded afresh every time."""
     if (ROOT / policy_id / "policy.yaml").is_file():
         policy_id = str(ROOT / policy_id)
+    if Path(policy_id).is_absolute() and ROOT not in Path(policy_id).resolve().parents:
+        return load_engine_inputs(policy_id)
+    return _bundled_policy_and_rules(policy_id)
+
+
+@lru_cache(maxsize=None)
+def _bundled_policy_and_rules(policy_id: str):
     return load_engine_inputs(policy_id)
 
 
