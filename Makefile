@@ -40,8 +40,14 @@ demo: $(STAMP)
 	@echo "== scaleup targets examples/register.csv --as-of $(AS_OF)   (the plan's annex beside the register)"
 	@$(BIN)/scaleup targets examples/register.csv --as-of $(AS_OF) | head -24
 
+# The suite runs in one pytest-xdist worker per logical CPU (TEST_WORKERS=0: one process, no xdist).
+# --dist loadfile keeps a file's tests in one worker, so a module-scoped fixture (a register checked
+# once, a generated ledger) is built once, not once per worker.
+TEST_WORKERS ?= logical
+PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
+
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(PYTEST)
 
 # make serve                  http://127.0.0.1:8000, the award ledger in $(DATA)/scaleup.db
 # make serve PORT=8080 DATA=~/scaleup-data
@@ -51,7 +57,7 @@ serve: $(STAMP)
 	$(BIN)/scaleup serve --port $(PORT) --data $(DATA)
 
 test-deep: $(STAMP)
-	HYPOTHESIS_PROFILE=deep $(BIN)/python -m pytest
+	HYPOTHESIS_PROFILE=deep $(PYTEST)
 
 # make bench                         sizes 1k, 10k, 100k (bench/README.md)
 # make bench SIZES=1k,10k,100k,1m    any sizes; ARGS="--profile" etc. for more options of bench/run.py
