@@ -27,6 +27,13 @@ settings.register_profile("deep", max_examples=600, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
+
+def fast_examples(count: int) -> int:
+    """max_examples for a property that is slow per example (it builds an engine for each): `count` in
+    the default profile, the profile's own count under HYPOTHESIS_PROFILE=deep (`make test-deep`)."""
+    profile = settings().max_examples
+    return min(count, profile) if profile <= 100 else profile
+
 MONEY_COLUMNS = ("revenue_last_year", "revenue_ytd", "revenue_ytd_last_year", "profit_ytd")
 
 

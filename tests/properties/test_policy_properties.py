@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 
 from engine.evaluate import Evaluator
 from engine.facts import Enterprise, YearMonth
@@ -16,7 +16,7 @@ from engine.analysis.reform import Reform, apply_reform
 from engine.render import money
 from engine.report.report import build_report_data
 from engine.register import read_register
-from tests.conftest import ROOT, evaluator, policy_and_rules
+from tests.conftest import ROOT, evaluator, fast_examples, policy_and_rules
 from tests.properties.strategies import AS_OF_DATES, enterprises, registers
 
 LEVEL = {"none": 0, "yellow": 1, "red": 2}
@@ -182,6 +182,8 @@ def check_award_totals_are_the_sums_of_the_enterprises_decisions(ents, as_of, at
     return view["summary"]["town_awards"]
 
 
+# A report built per example; the sample-register test below holds the case with six awards.
+@settings(max_examples=fast_examples(20))
 @given(registers(max_size=10), st.sampled_from(["town", "development_zone"]))
 def test_award_totals_by_place_are_the_sums_of_the_enterprises_decisions(reg, attribution):
     as_of, ents = reg
@@ -292,6 +294,8 @@ def test_one_fen_below_the_threshold_is_below_and_the_threshold_itself_is_not(ev
 
 # ---------------------------------------------------------------- time
 
+# Two engines built per example (~0.15 CPU s): 15 dates in the default profile, the full count when deep.
+@settings(max_examples=fast_examples(15))
 @given(st.dates(date(2022, 2, 1), date(2025, 11, 30)), st.integers(21_000_000, 30_000_000))
 def test_a_parameter_change_takes_effect_exactly_on_its_date(effective, new_threshold):
     policy, book = policy_and_rules()
