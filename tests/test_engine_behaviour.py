@@ -53,7 +53,7 @@ def test_csv_xlsx_and_json_registers_give_the_same_decisions():
 def test_no_engine_session_outlives_its_enterprise():
     ev = evaluator(AS_OF)
     ents = sample_enterprises()
-    for _ in range(30):                 # 1500 evaluations, over the engine's 1024-session limit
+    for _ in range(21):                 # 1050 evaluations, over the engine's 1024-session limit
         ev.evaluate_many(ents)
     host = ev.compiled.engine._host
     for name in ev.compiled.rulesets:
