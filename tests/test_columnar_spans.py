@@ -72,7 +72,7 @@ def test_workers_reading_their_own_spans_write_what_one_process_writes(tmp_path,
         alone = outputs(path, tmp_path, "columnar", fmt_args[0], *fmt_args[1:])
         assert two == alone
     assert len(made) == 2 and len(made[0]) > 10        # the workers read spans, more than one each
-    assert not list(tmp_path.glob(".*.part"))          # the CSV parts the workers wrote are appended and gone
+    assert not list(tmp_path.glob(".*.part"))          # the parts (CSV, NDJSON) the workers wrote are appended and gone
     assert one[0] == 1 and one[2].count("\n") > 8 and "title row" in "".join(one[3])
     assert one[2].count("also appears in") >= 4                  # both rows of each duplicated id
 

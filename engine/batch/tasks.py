@@ -58,7 +58,7 @@ class Job:
     reader: Any = None                         # --engine columnar: the ColumnReader forked workers validate
                                                # batches with (pipeline.validates_apart); never pickled
     spool: Optional[str] = None                # --engine columnar: the folder where workers leave rendered
-                                               # CSV parts for the parent to append (pipeline.span_task)
+                                               # text parts for the parent to append (pipeline.span_task)
     engine: str = "columnar"                   # the columnar pipeline: durable = durable_rules decides every
                                                # row, the columnar engine cross-checks (columnar/durable_verdicts.py)
     token: str = field(default_factory=lambda: uuid.uuid4().hex)

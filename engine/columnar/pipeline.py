@@ -103,7 +103,8 @@ _EVALUATORS: dict = {}
 
 @dataclass(frozen=True)
 class Spooled:
-    """Rendered CSV records a worker wrote to this file (span_task), for BatchWriter to append."""
+    """Rendered text (CSV records, NDJSON lines) a worker wrote to this file (span_task), for BatchWriter
+    to append."""
     path: str
 
 
@@ -162,21 +163,28 @@ def raw_batch_task(job, raw):
 
 def span_task(job, payload):
     """("columnar-span", (span, rows)): the records of one span of the job's register file (its
-    source's spans: ArrowCsv, ArrowParquet) read by this worker, then each batch of at most `rows` handled as raw_batch_task handles it: (rows
-    accepted, the rendered batches, what each batch adds to the reader's state), in file order."""
+    source's spans: ArrowCsv, ArrowParquet) read by this worker, then each batch of at most `rows`
+    handled as raw_batch_task handles it: (rows accepted, the rendered batches, what each batch adds to
+    the reader's state), in file order."""
     span, rows = payload
     reader = job.reader
-    done = [raw_batch_task(job, raw) for raw in reader.source.span_batches(span, reader.ncols, reader.header_row, rows)]
-    pieces = [piece for _, piece, _ in done if piece is not None]
-    if job.spool is not None and pieces and all(isinstance(piece, bytes) for piece in pieces):
-        # CSV bytes are left in a file rather than pickled and sent through the pool's pipe (a copy in
-        # this process, the pipe, and two in the parent): the parent's BatchWriter appends the file.
-        with tempfile.NamedTemporaryFile(dir=job.spool, prefix=f".{job.token}-", suffix=".part",
-                                         delete=False) as part:
-            for piece in pieces:
+    batches = reader.source.span_batches(span, reader.ncols, reader.header_row, rows)
+    if job.spool is None:
+        done = [raw_batch_task(job, raw) for raw in batches]
+        return (sum(n for n, _, _ in done), [piece for _, piece, _ in done if piece is not None],
+                [s for _, _, s in done])
+    # Text (CSV records, NDJSON lines) is left in a file, a batch at a time, rather than pickled and sent
+    # through the pool's pipe (a copy here, the pipe, and two in the parent) — and never a whole span's
+    # worth held here (a span of NDJSON is ~60 MB): the parent's BatchWriter appends the file.
+    accepted, states = 0, []
+    with tempfile.NamedTemporaryFile(dir=job.spool, prefix=f".{job.token}-", suffix=".part", delete=False) as part:
+        for raw in batches:
+            n, piece, state = raw_batch_task(job, raw)
+            accepted += n
+            states.append(state)
+            if piece is not None:
                 part.write(piece)
-        pieces = [Spooled(part.name)]
-    return sum(n for n, _, _ in done), pieces, [s for _, _, s in done]
+    return accepted, [Spooled(part.name)], states
 
 
 def validates_apart(stream, executor) -> bool:
@@ -198,7 +206,7 @@ def run(stream: RegisterStream, job, executor, writer: BatchWriter, chunk_rows: 
         job = replace(job, reader=stream.reader)
         spans = stream.reader.spans(chunk_rows)
     if spans is not None:       # the workers read their spans of the file themselves: no parse here
-        if writer.fmt == "csv":
+        if writer.fmt != "parquet":     # text the workers leave in part files (span_task)
             job = replace(job, spool=str(writer.path.parent))
         tasks = (("columnar-span", (span, chunk_rows)) for span in spans)
     else:
