@@ -29,13 +29,23 @@ def _unquoted(rows):
     return [[cell.replace(",", "") for cell in row] for row in rows]
 
 
+@pytest.mark.parametrize("rows", [0, 3])
 @pytest.mark.parametrize("newline", ["\n", "\r\n"])
-def test_spans_number_every_record_as_the_whole_file_does(tmp_path, newline):
+def test_spans_number_every_record_as_the_whole_file_does(tmp_path, newline, rows):
+    """rows=3: each block is cut further where its batches of 3 records (after the header) end, so a
+    worker takes a batch, not a block."""
     path = tmp_path / "r.csv"
     path.write_bytes(_text(_unquoted(hostile_rows()), newline).rstrip(b"\r\n"))      # no final line end
     whole = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"), newline="")))
-    spans = arrow_source.cut_spans(path, 700)
+    size = 3000 if rows else 700          # blocks of ~12 hostile records, cut into batches of 3
+    spans = arrow_source.cut_spans(path, size, rows, 1)
+    blocks = arrow_source.cut_spans(path, size)
     assert spans is not None and len(spans) > 10
+    if rows:
+        assert len(spans) > 2 * len(blocks)
+        assert all(len(range(max(s.first, 2), s.first + s.records)) <= rows for s in spans)
+    else:
+        assert spans == blocks
     data = path.read_bytes()
     numbered = []
     for span in spans:
@@ -63,7 +73,7 @@ def test_workers_reading_their_own_spans_write_what_one_process_writes(tmp_path,
     path.write_bytes(_text(rows, newline))
     cut = arrow_source.cut_spans
     made = []
-    monkeypatch.setattr(arrow_source, "cut_spans", lambda p, size: made.append(cut(p, 600)) or made[-1])
+    monkeypatch.setattr(arrow_source, "cut_spans", lambda p, size, *rest: made.append(cut(p, 600, *rest)) or made[-1])
     monkeypatch.setattr(id_log, "SPILL_ROWS", 5)
     one = outputs(path, tmp_path, "columnar", "csv", "--chunk-size", 4)
     assert not made                                   # one process parses the file itself
@@ -83,7 +93,7 @@ def test_a_register_with_quoted_line_breaks_is_parsed_whole_by_the_parent(tmp_pa
     path = tmp_path / "r.csv"
     path.write_bytes(_text(rows, "\n"))
     cut = arrow_source.cut_spans
-    monkeypatch.setattr(arrow_source, "cut_spans", lambda p, size: cut(p, 600))
+    monkeypatch.setattr(arrow_source, "cut_spans", lambda p, size, *rest: cut(p, 600, *rest))
     one = outputs(path, tmp_path, "columnar", "csv", "--chunk-size", 4)
     assert outputs(path, tmp_path, "columnar", "csv", "--chunk-size", 4, "--workers", 2) == one
     assert arrow_source.cut_spans(path, 600) is None and one[0] == 1

@@ -151,7 +151,7 @@ class ColumnReader:
         """The source's spans for worker processes to read themselves (pipeline.run), each
         checked against REGISTER_ROWS before it is handed on, as batches() checks a batch; None if the
         source cannot be cut."""
-        spans = self.source.spans(rows)
+        spans = self.source.spans(rows, self.header_row)
         if spans is None:
             return None
         return (span for span in spans if self._within_rows(span.first + span.records - 1))

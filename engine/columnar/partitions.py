@@ -113,7 +113,7 @@ class DatasetFile(ArrowParquet):
         self.fill = fill
         self.names = self.names + [key for key, _ in fill]
 
-    def spans(self, rows: int):
+    def spans(self, rows: int, after: int = 0):
         return None           # read whole, here: its batches get the folder keys (batches)
 
     def batches(self, ncols: int = 0, after: int = 0, rows: int = PARQUET_ROWS):

@@ -48,7 +48,7 @@ class Source:
     def usual_width(self, below: list, header_cells: list) -> int:
         return len(header_cells)
 
-    def spans(self, rows: int) -> Optional[list]:
+    def spans(self, rows: int, after: int = 0) -> Optional[list]:
         """The file cut into parts a worker process can read and number by itself, the batches of at
         most `rows` it then makes the same as batches() makes (arrow_source ArrowCsv.spans,
         ArrowParquet.spans), or None: read in one piece by this process."""
