@@ -152,14 +152,16 @@ class ColumnReader:
         checked against REGISTER_ROWS before it is handed on, as batches() checks a batch; None if the
         source cannot be cut."""
         spans = self.source.spans(rows, self.header_row)
-        if spans is None:
-            return None
-        return (span for span in spans if self._within_rows(span.first + span.records - 1))
+        return None if spans is None else self._checked_spans(spans)
 
-    def _within_rows(self, last: int) -> bool:
+    def _checked_spans(self, spans) -> Iterator:
+        for span in spans:
+            self._within_rows(span.first + span.records - 1)
+            yield span
+
+    def _within_rows(self, last: int) -> None:
         if last > self.most_rows - (1 if self.source.header_first else 0):
             raise exceeded("REGISTER_ROWS", self.name, f"more than {self.most_rows:,} rows")
-        return True
 
     def _raw_batch(self, raw):
         if raw.arrays is not None:
