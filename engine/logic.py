@@ -133,10 +133,10 @@ def compare(value: Any, op: str, threshold: Any) -> bool:
         return any(tag in threshold for tag in value)
     if isinstance(value, (Decimal, Fraction, int)) and not isinstance(value, bool) and type(value) is not type(threshold):
         value, threshold = Fraction(value), Fraction(threshold)     # exact across Decimal, int and Fraction
-    return _COMPARE[op](value, threshold)
+    return COMPARE[op](value, threshold)
 
 
-_COMPARE = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt,
+COMPARE = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt,
             ">=": operator.ge}
 
 

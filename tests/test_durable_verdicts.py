@@ -225,6 +225,26 @@ def test_a_money_margin_worked_out_in_decimal_is_the_fractions(comparison, digit
         assert margin == expected
 
 
+IN_FEN = [c for c in MONEY_LIMITS if LeafText(CONTRACT, c[1], c[2], c[1]).fen_limit is not None]
+
+
+@settings(max_examples=80)
+@given(st.sampled_from(IN_FEN), st.one_of(st.integers(-10 ** 4, 10 ** 4), st.integers(-(1 << 42), 1 << 42)),
+       st.booleans())
+def test_an_amount_written_from_its_fen_is_what_the_contract_builder_encodes(comparison, fen, own_rule):
+    """ContractText writes a register's amount against a limit in whole fen from the fen column
+    (LeafText.fen_line): the same bytes as the condition object built from the amount in yuan — met or
+    not, on either side of the limit, on it, negative, zero, below one yuan."""
+    plan, rid, leaf = comparison
+    fen = fen if fen % 3 else int(leaf.threshold * 100) + fen % 2     # often at the limit or a fen off it
+    value = Decimal(fen).scaleb(-2)
+    values = {leaf.fact: value}
+    decided_by = rid if own_rule else "another.rule"
+    finding = ExactRecord(values, plan.memo).finding(rid, leaf)
+    fast = LeafText(CONTRACT, rid, leaf, decided_by)
+    assert fast.fen_line(fen) == ndjson_line(condition_object(CONTRACT, finding, decided_by))
+
+
 def test_rows_whose_columnar_result_is_no_key_are_each_compared(monkeypatch):
     """A columnar result that cannot be a key (row_keys gives None) is never taken as seen before: a
     difference on the second of two identical firms is still found."""

@@ -29,6 +29,7 @@ from engine.findings import ExactRecord, leaf_margin
 from engine.output import json_value
 
 FIGURES = ("money", "ratio", "int", "decimal")
+FEN = "fen"         # a slot's figure written from the register's amounts in fen (ContractText._conditions)
 CENT = Decimal("0.01")
 # Exact or an exception: a result that would be rounded (more digits than 28, or below the cent in
 # quantize) raises, and the Fraction path decides.
@@ -44,8 +45,9 @@ class ContractText:
         self.contract, self.ev = contract, ev
         self.derived = {s.id: s for s in ev.book.facts.values() if s.fn}
         self.order = list(self.derived)                  # declaration order: later facts use earlier ones
-        self.decisions: dict = {}
-        self.conditions: dict = {}
+        self.decisions: dict = {}           # family index -> its result key -> DecisionPiece
+        self.remembered: dict = {}          # (rule, deciding rule, leaf) -> value -> the condition's text
+        self.remembered_count = 0
 
     def lines(self, batch, positions: Optional[Iterable[int]] = None) -> Iterator[str]:
         families = self.ev.families
@@ -63,21 +65,34 @@ class ContractText:
                        "as_of": ev.as_of.isoformat(), "policy": ev.policy.id, "engine": self.contract.engine,
                        "cross_check": self.contract.cross_check, "decisions": []})
         start, middle, end = head[:-2].split(encode(marker))     # less the empty list's "]}"
+        known = [(k, fam, self.decisions.setdefault(k, {}), keys[k]) for k, fam in enumerate(families)]
+        conditions = self._conditions
+        ids, names = frame.enterprise_id, frame.name
         for i in (range(batch.n) if positions is None else positions):
             parts = []
             values = None
-            for k, fam in enumerate(families):
-                piece = self.decisions.get((k, keys[k][i]))
+            for k, fam, pieces, fam_keys in known:
+                piece = pieces.get(fam_keys[i])
                 if piece is None:
-                    piece = self.decisions[(k, keys[k][i])] = self._decision_piece(batch, fam, i)
-                if piece.rules:
-                    if values is None:
-                        values = {}
-                    parts.append(piece.text(self._conditions(piece, fam.plan, columns, i, values)))
-                else:
+                    piece = pieces[fam_keys[i]] = self._decision_piece(batch, fam, i)
+                if not piece.slots:
                     parts.append(piece.plain)
-            yield (start + encode(frame.enterprise_id[i]) + middle + encode(frame.name[i]) + end + ",".join(parts)
-                   + "]}")
+                    continue
+                whole = piece.whole
+                if whole is not None:
+                    key = tuple([columns.value(f, i) for f in piece.base])
+                    text = whole.get(key)
+                    if text is not None:
+                        parts.append(text)
+                        continue
+                if values is None:
+                    values = {}
+                shown = conditions(piece, fam.plan, columns, i, values)
+                text = piece.before + ",".join(shown) + piece.after if shown else piece.plain
+                if whole is not None:
+                    self._remember(whole, key, text)
+                parts.append(text)
+            yield start + encode(ids[i]) + middle + encode(names[i]) + end + ",".join(parts) + "]}"
 
     def _decision_piece(self, batch, fam, i: int) -> "DecisionPiece":
         from engine.columnar.output import paid_rules
@@ -90,12 +105,36 @@ class ContractText:
                  for rid in rules}
         piece = DecisionPiece(doc, rules, leaves, d.rule_id, self._inputs(shown))
         kinds = self.contract.kinds
-        # Each condition shown: (rule, leaf, fact, its fixed text parts or None, a figure?, memo key head).
+        # Each condition shown: (leaf, fact, its fixed text parts or None, a figure?, the texts remembered
+        # per value of the fact — per rule, leaf and deciding rule, as the text depends on them).
         # A test on a parameter alone (no fact) is not in compact lines (decision_object).
-        piece.slots = [(rid, lf, lf.fact, LeafText(self.contract, rid, lf, d.rule_id) if type(lf) is logic.Leaf else None,
-                        kinds.get(lf.fact) in FIGURES, (rid, d.rule_id, id(lf)))
-                       for rid in rules for lf in leaves[rid] if getattr(lf, "fact", None) is not None]
+        piece.slots = []
+        for rid in rules:
+            for lf in leaves[rid]:
+                if getattr(lf, "fact", None) is None:
+                    continue
+                fast = LeafText(self.contract, rid, lf, d.rule_id) if type(lf) is logic.Leaf else None
+                figure = kinds.get(lf.fact) in FIGURES
+                # A register's own amount against a limit in whole fen: written from the fen column.
+                in_fen = figure and fast is not None and fast.fen_limit is not None and lf.fact not in self.derived
+                piece.slots.append((lf, lf.fact, fast, FEN if in_fen else figure,
+                                    self.remembered.setdefault((rid, d.rule_id, id(lf)), {}), rid))
+        piece.base = [f for f in piece.inputs if f not in self.derived]
+        # No figure among the facts it reads (shown or derived from): the decision's whole text is
+        # remembered per their values (an industry, a yes or no, a date), derivations and all.
+        if not any(kinds.get(f) in FIGURES for f in piece.inputs):
+            piece.whole = self.remembered.setdefault(("decision", id(piece)), {})
+        piece.inputs = [(f, self.derived.get(f)) for f in piece.inputs]
         return piece
+
+    def _remember(self, memo: dict, key, text: str) -> None:
+        """A text kept for its key; all are forgotten at once when REMEMBERED are kept."""
+        if self.remembered_count >= REMEMBERED:
+            for kept in self.remembered.values():
+                kept.clear()
+            self.remembered_count = 0
+        memo[key] = text
+        self.remembered_count += 1
 
     def _inputs(self, shown: dict) -> list[str]:
         """The facts the shown facts are derived from, transitively, in the order they are derived."""
@@ -110,22 +149,23 @@ class ContractText:
         return [f for f in needed if f not in self.derived] + [f for f in self.order if f in needed]
 
     def _conditions(self, piece: "DecisionPiece", plan, columns: "Columns", i: int, values: dict) -> list[str]:
-        for f in piece.inputs:
+        for f, spec in piece.inputs:
             if f not in values:
-                spec = self.derived.get(f)
                 values[f] = columns.value(f, i) if spec is None else FUNCTIONS[spec.fn](
                     *(values.get(a) for a in spec.args), self.ev.as_of)
         out = []
         exact = None
-        memo = self.conditions
         # A condition's finding depends on its own fact's value alone (engine/findings.py _build): remembered
-        # per value, except a figure's (seldom seen twice).
-        for rid, leaf, fact, fast, figure, key_head in piece.slots:
-            value = values.get(fact)
-            remember = value is None or not figure
-            if remember:
-                key = (key_head, value)
-                text = memo.get(key)
+        # per value, except a figure's (seldom seen twice), which a register's money column gives in fen.
+        for leaf, fact, fast, figure, memo, rid in piece.slots:
+            value = values[fact]
+            if figure and value is not None:
+                fen = columns.fen(fact) if figure is FEN else None
+                if fen is not None:
+                    out.append(fast.fen_line(fen[i]))
+                    continue
+            else:
+                text = memo.get(value)
                 if text is not None:
                     if text:
                         out.append(text)
@@ -137,10 +177,8 @@ class ContractText:
                 finding = exact.finding(rid, leaf)
                 text = "" if finding is None else ndjson_line(condition_object(self.contract, finding,
                                                                               piece.decided_by))
-            if remember:
-                if len(memo) >= REMEMBERED:
-                    memo.clear()
-                memo[key] = text
+            if not figure or value is None:
+                self._remember(memo, value, text)
             if text:
                 out.append(text)
         return out
@@ -152,13 +190,10 @@ class DecisionPiece:
     def __init__(self, doc: dict, rules: list[str], leaves: dict, decided_by: str, inputs: list[str]):
         self.rules, self.leaves, self.decided_by, self.inputs = rules, leaves, decided_by, inputs
         self.slots: list = []
+        self.base: list[str] = []                # the register's facts among the inputs
+        self.whole: Optional[dict] = None        # the decision's text per their values, or None
         self.plain = ndjson_line(doc)
         self.before, self.after = split_at_conditions(doc)
-
-    def text(self, conditions: list[str]) -> str:
-        if not conditions:
-            return self.plain
-        return self.before + ",".join(conditions) + self.after
 
 
 class LeafText:
@@ -174,6 +209,11 @@ class LeafText:
         self.decimal_money = (self.kind == "money" and type(leaf.threshold) is Decimal
                               and leaf.op in ("<", "<=", ">", ">="))
         self.threshold, self.strict = leaf.threshold, leaf.op in ("<", ">")
+        # The limit in whole fen, when it is one: a register's amount (in fen) is then compared and its
+        # margin worked out in integers (fen_line).
+        cents = self.threshold * 100 if self.decimal_money else None
+        self.fen_limit = int(cents) if cents is not None and cents == cents.to_integral_value() else None
+        self.compare = logic.COMPARE.get(leaf.op)
         head = {"rule_id": rule_id} if rule_id != decided_by else {}
         head["fact"] = leaf.fact
         self.before = ndjson_line(head)[:-1] + ',"value":'
@@ -188,6 +228,16 @@ class LeafText:
             if margin is None:
                 margin = leaf_margin(leaf, value, met, plan_memo)
         return self.text(value, met, margin)
+
+    def fen_line(self, fen: int) -> str:
+        """The condition's text for an amount of `fen` (present), as `line` writes it for that amount in
+        yuan: compared with the limit in fen, the margin |limit − amount| (a fen more beyond a strict
+        limit), both written to the cent."""
+        limit = self.fen_limit
+        out = self.before + '"' + fen_text(fen) + '"' + self.middle
+        if self.compare(fen, limit):
+            return out + "true}"
+        return out + 'false,"margin":"' + fen_text(abs(limit - fen) + self.strict) + '"}'
 
     def money_margin(self, value: Decimal) -> Optional[str]:
         """The text json_value gives leaf_margin's Fraction for a Decimal amount that does not meet the
@@ -216,12 +266,29 @@ class LeafText:
         return ndjson_line(shown)
 
 
+def fen_text(fen: int) -> str:
+    """An amount in fen written in yuan to the cent, as json_value writes the Decimal (−0.05, 0.00, 12.30)."""
+    units, cents = divmod(abs(fen), 100)
+    return ("-" if fen < 0 else "") + str(units) + "." + ("0" + str(cents) if cents < 10 else str(cents))
+
+
 class Columns:
     """A batch's register columns as Python values, each made once when first needed."""
 
     def __init__(self, frame):
         self.frame = frame
         self.cache: dict = {}
+        self.fens: dict = {}
+
+    def fen(self, fact: str) -> Optional[list]:
+        """A money column held in fen (`num`) as Python integers, or None (the column is categorical:
+        amounts too large for the integer columns)."""
+        found = self.fens.get(fact, False)
+        if found is False:
+            col = self.frame.columns.get(fact)
+            found = self.fens[fact] = (col.values.tolist() if col is not None and col.kind == "num"
+                                       and col.ftype == "money" else None)
+        return found
 
     def value(self, fact: str, i: int):
         values = self.cache.get(fact)
