@@ -102,7 +102,8 @@ check_options = stacked(
     click.option("--scheduler", default=None, envvar="SCALEUP_DASK_SCHEDULER", metavar="ADDRESS",
                  help="Dask scheduler, e.g. tcp://10.1.2.3:8786 (with --executor dask; env SCALEUP_DASK_SCHEDULER)."),
     click.option("--chunk-size", type=click.IntRange(min=1), default=None,
-                 help="Rows read, evaluated and written together [default: 1000; 100 for json]. Memory "
+                 help="Rows read, evaluated and written together [default: 1000; 100 for json; --engine "
+                      "columnar: 50,000, 5,000 for ndjson and json]. Memory "
                       "depends on this, not on the size of the register."),
     click.option("--progress/--no-progress", "progress", default=None,
                  help="Rows done, rows/s and rejected rows on stderr [default: when stderr is a terminal]."),
