@@ -118,8 +118,9 @@ def summary_parts(batch: ColumnarBatch, _cell=_cell, text_type=None) -> dict[str
 
 
 def summary_arrow(batch: ColumnarBatch):
-    """The summary's columns as a pyarrow Table of text (cells as they are, not Excel-proofed): a Block's
-    column is its few texts taken by code in pyarrow, never a Python string per row."""
+    """The summary's columns as a pyarrow Table of text (cells as they are, not Excel-proofed): ids and
+    names as string arrays, every other column as a dictionary array (`coded`). BatchWriter writes them so
+    that the file reads back as plain text columns."""
     import pyarrow as pa
     parts = summary_parts(batch, plain_text, pa.string())
     columns = []
@@ -128,11 +129,20 @@ def summary_arrow(batch: ColumnarBatch):
         if got is None:
             _known(batch, c)
             got = Block(np.zeros(batch.n, np.int64), {c: [""]})
-        if isinstance(got, Block):
-            columns.append(pa.array(got.texts[c], pa.string()).take(pa.array(got.codes)))
-        else:
-            columns.append(got)
-    return pa.table(columns, schema=pa.schema([(c, pa.string()) for c in csv_columns()]))
+        columns.append(coded(got.codes, got.texts[c]) if isinstance(got, Block) else got)
+    return pa.table(columns, names=csv_columns())
+
+
+def coded(codes: np.ndarray, texts: list[str]):
+    """A Block's column as a dictionary array: each distinct text once and an int32 code per row. No string
+    is made per row, and the Parquet writer writes the dictionary as the column chunk's dictionary page
+    and the codes as its indices instead of hashing a string per row again; a batch sent back from a
+    worker is some 4 bytes a cell, not the text. (A Block's texts repeat across its code combinations:
+    they are made distinct here, so the file's dictionary holds each text once.)"""
+    import pyarrow as pa
+    index: dict[str, int] = {}
+    renumber = np.fromiter((index.setdefault(t, len(index)) for t in texts), np.int32, len(texts))
+    return pa.DictionaryArray.from_arrays(renumber[codes], pa.array(list(index), pa.string()))
 
 
 def _known(batch: ColumnarBatch, column: str) -> None:

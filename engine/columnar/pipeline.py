@@ -60,9 +60,8 @@ class BatchWriter:
         if self.fmt != "parquet":
             self.fh.write(piece)
             return
-        import pyarrow.parquet as pq
         if self.parquet is None:
-            self.parquet = pq.ParquetWriter(self.path, piece.schema)
+            self.parquet = text_parquet(self.path, piece.schema)
         if piece.num_rows:
             self.parquet.write_table(piece)
 
@@ -90,11 +89,18 @@ class BatchWriter:
         if self.fmt == "parquet":
             if self.parquet is None:
                 import pyarrow as pa
-                import pyarrow.parquet as pq
                 from engine.output import csv_columns
-                pq.write_table(pa.table({c: pa.array([], pa.string()) for c in csv_columns()}), self.path)
-            else:
-                self.parquet.close()
+                self.parquet = text_parquet(self.path, pa.schema([(c, pa.string()) for c in csv_columns()]))
+            self.parquet.close()
+
+
+def text_parquet(path: Path, schema):
+    """A Parquet writer whose file reads back as text columns, whether a column comes as strings or as a
+    dictionary array of strings (output.summary_arrow): the Arrow schema is not stored in the file, so
+    readers take each column's Parquet type (UTF-8 text); a dictionary array's dictionary becomes the
+    column chunk's dictionary page as it is."""
+    import pyarrow.parquet as pq
+    return pq.ParquetWriter(path, schema, store_schema=False)
 
 
 # ------------------------------------------------------------------------------- a batch, in any process
