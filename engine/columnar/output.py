@@ -103,7 +103,7 @@ def summary_parts(batch: ColumnarBatch, _cell=_cell, text_type=None) -> dict[str
     column in a Block (summary_cells.py) of a few texts."""
     n = batch.n
     f = batch.frame
-    towns, town_codes = factorize(f.town.tolist())
+    towns, town_codes = _town_codes(f)
     parts: dict[str, Union[list[str], Block]] = {
         "enterprise_id": _row_texts(f.enterprise_id, _cell, text_type),
         "name": _row_texts(f.name, _cell, text_type),
@@ -115,6 +115,15 @@ def summary_parts(batch: ColumnarBatch, _cell=_cell, text_type=None) -> dict[str
         block = family_block(batch, fam, _cell)
         parts.update(dict.fromkeys(block.texts, block))
     return parts
+
+
+def _town_codes(f) -> tuple[list, np.ndarray]:
+    """(towns, a code per row: -1 none) from the frame's town column, whose text column is made from
+    these codes (column_reader, Frame.from_enterprises): no Python string looked up per row."""
+    col = f.columns.get("town")
+    if col is not None and col.kind == "cat" and len(col.values) == f.n:
+        return col.vocab, col.values.astype(np.int64)
+    return factorize(f.town.tolist())
 
 
 def summary_arrow(batch: ColumnarBatch):
@@ -140,9 +149,12 @@ def coded(codes: np.ndarray, texts: list[str]):
     worker is some 4 bytes a cell, not the text. (A Block's texts repeat across its code combinations:
     they are made distinct here, so the file's dictionary holds each text once.)"""
     import pyarrow as pa
-    index: dict[str, int] = {}
-    renumber = np.fromiter((index.setdefault(t, len(index)) for t in texts), np.int32, len(texts))
-    return pa.DictionaryArray.from_arrays(renumber[codes], pa.array(list(index), pa.string()))
+    distinct = list(dict.fromkeys(texts))
+    if len(distinct) == len(texts):
+        return pa.DictionaryArray.from_arrays(codes.astype(np.int32), pa.array(texts, pa.string()))
+    position = {t: k for k, t in enumerate(distinct)}
+    renumber = np.fromiter(map(position.__getitem__, texts), np.int32, len(texts))
+    return pa.DictionaryArray.from_arrays(renumber[codes], pa.array(distinct, pa.string()))
 
 
 def _known(batch: ColumnarBatch, column: str) -> None:

@@ -56,10 +56,12 @@ def family_block(batch: ColumnarBatch, fam, cell: Callable[[Any], str]) -> Block
             texts = [cell(v) for _, (_, v) in cases] + [""]
             parts.append((np.where(case < 0, len(cases), case), len(texts), {f"{t}.{key}": texts}))
             continue
-        values = np.where(a[f"case:{k}"] >= 0, a[f"value:{k}"], None).tolist()
-        distinct, codes = factorize(values)      # None: code -1, the last text
+        given = np.flatnonzero(a[f"case:{k}"] >= 0)     # the rows of a case (the others: the last text)
+        distinct, found = factorize(a[f"value:{k}"][given].tolist())      # None: code -1, the last text
+        codes = np.full(n, len(distinct), np.int64)
+        codes[given] = np.where(found < 0, len(distinct), found)
         texts = [cell(v) for v in distinct] + [""]
-        parts.append((np.where(codes < 0, len(distinct), codes), len(texts), {f"{t}.{key}": texts}))
+        parts.append((codes, len(texts), {f"{t}.{key}": texts}))
     codes_of = {i: next(r.code for r in plan.family.rules if r.id == fam.rule_ids[i]) for i, *_ in fam.ind}
     parts.append(_bits(a["trig"], f"{t}.triggered", _memo(fam, "triggered", cell, lambda bits: cell(" ".join(
         dict.fromkeys(codes_of[i] for i, _, _, _, b in fam.ind if bits >> b & 1))))))
