@@ -118,8 +118,9 @@ def test_workers_reading_their_own_parquet_row_groups_write_what_one_process_wri
             result = run("check", path, "--as-of", AS_OF, "--engine", "columnar", "--format", "parquet",
                          "--out", out, "--errors", errors, "--chunk-size", chunk, "--workers", workers)
             assert result.exit_code == 1
-            tables.append((pq.read_table(out), errors.read_text(encoding="utf-8"), result.output))
-        assert tables[0] == tables[1] and tables[0][0].num_rows > 30
+            tables.append((out.read_bytes(), errors.read_text(encoding="utf-8"), result.output))
+        assert tables[0] == tables[1], "two workers wrote other bytes than one"
+        assert pq.read_table(out).num_rows > 30
 
 
 @pytest.mark.parametrize("system_copy", [True, False])
@@ -142,3 +143,30 @@ def test_a_part_file_is_appended_whole_and_removed(tmp_path, monkeypatch, system
     text = (tmp_path / "out.csv").read_bytes()
     assert text.endswith(b"first\r\n" + "91500101MA5U7F2X3K,甲公司\r\n".encode() * 3000 + b"last\r\n")
     assert not part.exists()
+
+
+def test_a_batch_written_to_parquet_is_the_same_bytes_whatever_its_process_read_before(tmp_path):
+    """Each worker renders the batches it is given, not all of them: a batch's Parquet bytes must not
+    depend on the batches its process read before (the reader's town vocabulary grows with them), or two
+    workers would write other bytes than one."""
+    from datetime import date
+    from engine.columnar.evaluator import ColumnarEvaluator
+    from engine.columnar.pipeline import BatchWriter, render
+    from engine.columnar.reader import open_register_stream
+    from tests.conftest import policy_and_rules
+    from tests.test_columnar_arrow import sample, write_parquet
+    header, body = sample()[0], sample()[1:]
+    policy, book = policy_and_rules()
+    day = date.fromisoformat(AS_OF)
+    written = []
+    # Groups of 7 rows, batches of 14: rows 29-42 are a batch of both files, after 28 rows of other towns
+    # in the whole register.
+    for name, rows in (("whole", body), ("tail", body[28:])):
+        stream = open_register_stream(write_parquet(tmp_path / f"{name}.parquet", [header] + rows), as_of=day,
+                                      policy=policy)
+        numbers, frame = [b for b in stream.batches(14) if b[0][0] == 29 - (28 if name == "tail" else 0)][0]
+        writer = BatchWriter("parquet", tmp_path / f"{name}.out.parquet", headers=[])
+        writer.write(render(ColumnarEvaluator(policy, book, day).evaluate_frame(frame), "parquet"))
+        writer.close()
+        written.append((tmp_path / f"{name}.out.parquet").read_bytes())
+    assert written[0] == written[1]

@@ -118,12 +118,20 @@ def summary_parts(batch: ColumnarBatch, _cell=_cell, text_type=None) -> dict[str
 
 
 def _town_codes(f) -> tuple[list, np.ndarray]:
-    """(towns, a code per row: -1 none) from the frame's town column, whose text column is made from
-    these codes (column_reader, Frame.from_enterprises): no Python string looked up per row."""
+    """(the towns in order of first appearance, a code per row: -1 none), as factorize gives them, from the
+    frame's town column, whose text column is made from these very codes (column_reader,
+    Frame.from_enterprises): no Python string looked up per row. (The column's vocabulary is the
+    reader's so far, which differs between worker processes: so it is renumbered by the batch's rows.)"""
     col = f.columns.get("town")
-    if col is not None and col.kind == "cat" and len(col.values) == f.n:
-        return col.vocab, col.values.astype(np.int64)
-    return factorize(f.town.tolist())
+    if col is None or col.kind != "cat" or len(col.values) != f.n:
+        return factorize(f.town.tolist())
+    shifted = col.values.astype(np.int64) + 1           # 0: none
+    seen, first = np.unique(shifted, return_index=True)
+    order = seen[np.argsort(first, kind="stable")]
+    order = order[order > 0]
+    renumber = np.full(len(col.vocab) + 1, -1, np.int64)
+    renumber[order] = np.arange(len(order))
+    return [col.vocab[k - 1] for k in order.tolist()], renumber[shifted]
 
 
 def summary_arrow(batch: ColumnarBatch):
