@@ -8,6 +8,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import subprocess
+import sys
 import tracemalloc
 from datetime import date
 from pathlib import Path
@@ -286,3 +289,19 @@ def test_the_utf8_check_is_pythons_at_any_block_size(tmp_path_factory, pieces, b
     except UnicodeDecodeError:
         valid = False
     assert is_utf8(path, block) == valid
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="jemalloc is chosen on Linux only")
+@pytest.mark.parametrize("chosen", [None, "system"])
+def test_the_columnar_path_takes_arrow_memory_from_jemalloc_unless_the_user_chose_a_pool(chosen):
+    """mimalloc, pyarrow's default, kept pages of freed batches in every process (lean_memory_pool)."""
+    pa = pytest.importorskip("pyarrow")
+    if "jemalloc" not in pa.supported_memory_backends():
+        pytest.skip("this pyarrow has no jemalloc")
+    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    if chosen:
+        env["ARROW_DEFAULT_MEMORY_POOL"] = chosen
+    code = ("from engine.columnar.arrow_source import lean_memory_pool; lean_memory_pool(); "
+            "import pyarrow; print(pyarrow.default_memory_pool().backend_name)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == (chosen or "jemalloc")

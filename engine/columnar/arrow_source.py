@@ -18,6 +18,7 @@ import codecs
 import csv
 import io
 import os
+import sys
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +39,29 @@ def available() -> bool:
     except ImportError:
         return False
     return True
+
+
+def lean_memory_pool() -> None:
+    """pyarrow's buffers taken from jemalloc, which gives the pages of freed buffers back to the system,
+    unless the user chose a pool (ARROW_DEFAULT_MEMORY_POOL). pyarrow's default pool on Linux, mimalloc,
+    kept some 50 MiB of pages per process that no batch used any more: a worker of --workers 2 on 1M
+    Parquet rows held 134 MiB private, 70 of them in mimalloc's arena, with at most 14 MiB of Arrow
+    buffers allocated at any time (jemalloc: 85 MiB). pyarrow reads the variable when it is imported, so
+    before then it is set (and forked workers inherit the pool); after, only pyarrow's calls from Python
+    are given the pool."""
+    if os.environ.get("ARROW_DEFAULT_MEMORY_POOL") or not sys.platform.startswith("linux"):
+        return           # (jemalloc is in pyarrow's Linux wheels; elsewhere pyarrow's default stays)
+    imported = "pyarrow" in sys.modules
+    os.environ["ARROW_DEFAULT_MEMORY_POOL"] = "jemalloc"
+    try:
+        import pyarrow as pa
+    except ImportError:
+        return
+    if imported:
+        try:
+            pa.set_memory_pool(pa.jemalloc_memory_pool())
+        except NotImplementedError:           # a pyarrow built without jemalloc: its default stays
+            pass
 
 
 class _Transcoded(io.RawIOBase):

@@ -31,6 +31,8 @@ def check_in_batches(file: Path, as_of: date, policy_id: str, reform, o, reporte
     from engine.register.streaming import DEFAULT_CHUNK_SIZE
     from engine.output import csv_headers
     from engine.streams import policy_line
+    from engine.columnar.arrow_source import lean_memory_pool
+    lean_memory_pool()
     if file.is_dir():
         from engine.columnar.partitions import open_dataset
         stream = open_dataset(file, as_of=as_of, policy=policy)
