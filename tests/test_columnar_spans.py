@@ -170,3 +170,15 @@ def test_a_batch_written_to_parquet_is_the_same_bytes_whatever_its_process_read_
         writer.close()
         written.append((tmp_path / f"{name}.out.parquet").read_bytes())
     assert written[0] == written[1]
+
+
+def test_a_worker_reads_its_row_groups_through_the_file_opened_before_it_was_forked(tmp_path, monkeypatch):
+    """Opening the file again would decode its footer again in every worker (47 MiB each for the 1,740
+    row groups of a 10M-row register); every span's rows still come, numbered as in the whole file."""
+    from tests.test_columnar_arrow import sample, write_parquet
+    rows = sample()
+    source = arrow_source.ArrowParquet(write_parquet(tmp_path / "r.parquet", rows), "r.parquet")
+    spans = source.spans(16)
+    monkeypatch.setattr(arrow_source.ArrowParquet, "_open", lambda self: pytest.fail("the file was opened again"))
+    numbers = [n for span in reversed(spans) for raw in source.span_batches(span, 0, 0, 16) for n in raw.numbers]
+    assert sorted(numbers) == list(range(1, len(rows))) and len(spans) > 2
