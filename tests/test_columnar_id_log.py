@@ -7,6 +7,7 @@ import os
 import numpy as np
 from hypothesis import given, strategies as st
 
+from engine.columnar import id_log
 from engine.columnar.id_log import NO_ID, IdLog
 
 
@@ -18,8 +19,18 @@ def brute_force(hashes: list[int], rows: list[int]) -> list[int]:
 HASHES = st.sampled_from([NO_ID, 1, -1, 2**62, -(2**63), 2**63 - 1, 12345, -98765])
 
 
-@given(st.lists(st.lists(HASHES, min_size=1, max_size=9), min_size=1, max_size=8), st.integers(1, 12))
-def test_spilled_and_held_logs_name_the_same_rows(batches, spill_rows):
+@given(st.lists(st.lists(HASHES, min_size=1, max_size=9), min_size=1, max_size=8), st.integers(1, 12),
+       st.integers(1, 20))
+def test_spilled_and_held_logs_name_the_same_rows(batches, spill_rows, piece):
+    """`piece`: a spill sorts that many pairs into their buckets at a time (SPILL_PIECE)."""
+    saved, id_log.SPILL_PIECE = id_log.SPILL_PIECE, piece
+    try:
+        _spilled_and_held(batches, spill_rows)
+    finally:
+        id_log.SPILL_PIECE = saved
+
+
+def _spilled_and_held(batches, spill_rows):
     held, spilled = IdLog(spill_rows=1 << 30), IdLog(spill_rows=spill_rows)
     all_hashes, all_rows, row = [], [], 2
     for batch in batches:

@@ -18,6 +18,7 @@ NO_ID = 0                  # hash slot of a row without an enterprise id: never 
 BUCKET_BITS = 6
 BUCKETS = 1 << BUCKET_BITS
 SPILL_ROWS = 1 << 20       # 16 MiB of pairs
+SPILL_PIECE = 1 << 18      # pairs sorted into their buckets at a time (the sort's arrays: ~18 MiB)
 
 
 class IdLog:
@@ -68,12 +69,24 @@ class IdLog:
                 yield pairs[:, 0].copy(), pairs[:, 1].copy()
 
     def _spill(self) -> None:
+        """The held pairs appended to their buckets' files, about SPILL_PIECE pairs at a time: sorted all
+        at once, a million pairs took some 72 MiB of arrays for a moment (the parent's peak on a
+        10M-row register)."""
         if not self.hashes:
             return
         if self.folder is None:
             self.folder = tempfile.TemporaryDirectory(prefix="scaleup-ids-")
-        hashes, rows = np.concatenate(self.hashes), np.concatenate(self.rows)
+        held = list(zip(self.hashes, self.rows))
         self.hashes, self.rows, self.held = [], [], 0
+        while held:
+            take, count = 1, len(held[0][0])
+            while take < len(held) and count + len(held[take][0]) <= SPILL_PIECE:
+                count += len(held[take][0])
+                take += 1
+            piece, held = held[:take], held[take:]
+            self._append(np.concatenate([h for h, _ in piece]), np.concatenate([r for _, r in piece]))
+
+    def _append(self, hashes: np.ndarray, rows: np.ndarray) -> None:
         bucket = (hashes.view(np.uint64) >> np.uint64(64 - BUCKET_BITS)).astype(np.int64)
         order = np.argsort(bucket, kind="stable")
         bounds = np.searchsorted(bucket[order], np.arange(BUCKETS + 1))
