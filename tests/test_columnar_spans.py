@@ -120,6 +120,7 @@ def test_workers_reading_their_own_parquet_row_groups_write_what_one_process_wri
             assert result.exit_code == 1
             tables.append((out.read_bytes(), errors.read_text(encoding="utf-8"), result.output))
         assert tables[0] == tables[1], "two workers wrote other bytes than one"
+        assert not list(tmp_path.glob(".*.part")), "a worker's part file was left"
         assert pq.read_table(out).num_rows > 30
 
 
@@ -143,6 +144,33 @@ def test_a_part_file_is_appended_whole_and_removed(tmp_path, monkeypatch, system
     text = (tmp_path / "out.csv").read_bytes()
     assert text.endswith(b"first\r\n" + "91500101MA5U7F2X3K,甲公司\r\n".encode() * 3000 + b"last\r\n")
     assert not part.exists()
+
+
+def test_a_parquet_part_is_written_a_row_group_a_batch_and_removed(tmp_path):
+    """A worker's Parquet batches come as an Arrow IPC stream (each batch with dictionaries of its
+    own); BatchWriter writes each as a row group of text and removes the part, an empty part too."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from engine.columnar.pipeline import BatchWriter, Spooled, ArrowParts
+
+    def table(ids, codes, texts):
+        return pa.table([pa.array(ids), pa.DictionaryArray.from_arrays(pa.array(codes, pa.int32()), pa.array(texts))],
+                        names=["enterprise_id", "outcome"])
+    part, empty = tmp_path / ".x-1.part", tmp_path / ".x-2.part"
+    with open(part, "wb") as fh:
+        parts = ArrowParts(fh)
+        parts.write(table(["a", "b"], [0, 1], ["yes", "no"]))
+        parts.write(table(["c"], [0], ["no"]))
+    empty.write_bytes(b"")
+    writer = BatchWriter("parquet", tmp_path / "out.parquet", headers=[])
+    writer.write(Spooled(str(part)))
+    writer.write(Spooled(str(empty)))
+    writer.write(table(["d"], [0], ["maybe"]))
+    writer.close()
+    read = pq.read_table(tmp_path / "out.parquet")
+    assert read.to_pydict() == {"enterprise_id": ["a", "b", "c", "d"], "outcome": ["yes", "no", "no", "maybe"]}
+    assert pq.ParquetFile(tmp_path / "out.parquet").metadata.num_row_groups == 3
+    assert not part.exists() and not empty.exists()
 
 
 def test_a_batch_written_to_parquet_is_the_same_bytes_whatever_its_process_read_before(tmp_path):
