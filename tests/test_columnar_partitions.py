@@ -136,6 +136,7 @@ def test_partitions_out_one_file_each_the_same_bytes_for_any_number_of_workers(t
         result = check(folder, "--format", "parquet", "--out", out, "--chunk-size", 3, *extra)
         assert result.exit_code == stream.exit_code == 1, result.output
         outs[key] = {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*.parquet"))}
+        assert not list(out.glob(".*.part")), "a worker's part file was left"
         return json.loads((out / "_scaleup_run.json").read_text(encoding="utf-8"))
 
     run_file = parquet_out("1")

@@ -220,6 +220,9 @@ def run_task(job: Job, task: tuple) -> Any:
         if kind == "columnar":            # one batch of --engine columnar (engine/columnar/pipeline.py)
             from engine.columnar.pipeline import batch_task
             return batch_task(job, payload)
+        if kind == "columnar-part":       # the same, the table left in a part file (partitions.py)
+            from engine.columnar.pipeline import part_task
+            return part_task(job, payload)
         if kind == "columnar-raw":        # the same, validated here first (pipeline.validates_apart)
             from engine.columnar.pipeline import raw_batch_task
             return raw_batch_task(job, payload)

@@ -26,7 +26,7 @@ import json
 import os
 from collections import deque
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path, PurePosixPath
 from typing import Any, Iterator, Optional
@@ -357,11 +357,16 @@ def write_partitions(stream: PartitionedStream, job, executor, out_dir: Path, ch
         if target.exists() and _identity(target) in inputs:
             raise OutputFileError(f"{target}: is an input of this command; give another output folder")
     order: deque = deque()
+    # Worker processes of this machine leave each table in a part file in the output folder for the
+    # parent to map and write (pipeline.part_task), rather than send it through the pool's pipe.
+    kind = "columnar"
+    if executor.name == "local" and executor.workers > 1:
+        kind, job = "columnar-part", replace(job, spool=str(out_dir))
 
     def tasks():
         for k, _rows, frame in stream.partition_batches(chunk_rows):
             order.append(k)
-            yield "columnar", frame
+            yield kind, frame
 
     with ExitStack() as stack:
         tmps: dict[int, Path] = {}
@@ -378,6 +383,9 @@ def write_partitions(stream: PartitionedStream, job, executor, out_dir: Path, ch
         finally:
             if writer is not None:
                 writer.close()
+            if job.spool is not None:           # parts of a run stopped early
+                for part in out_dir.glob(f".{job.token}-*.part"):
+                    part.unlink(missing_ok=True)
         for k, target in enumerate(targets):
             if k not in tmps:                    # no accepted row: an empty file with the columns
                 tmps[k] = stack.enter_context(atomic_path(target))

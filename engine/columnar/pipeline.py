@@ -179,6 +179,15 @@ def _prepare(job):
     return evaluator, contract, durable
 
 
+def part_task(job, frame):
+    """("columnar-part", frame): batch_task's table left in a part file in `job.spool` (an Arrow IPC
+    stream) rather than sent back through the pool's pipe (see BatchWriter._append_tables)."""
+    n, piece, state = batch_task(job, frame)
+    with tempfile.NamedTemporaryFile(dir=job.spool, prefix=f".{job.token}-", suffix=".part", delete=False) as part:
+        ArrowParts(part).write(piece)
+    return n, Spooled(part.name), state
+
+
 def raw_batch_task(job, raw):
     """("columnar-raw", raw): a batch of pyarrow arrays validated by this worker's copy of the job's
     reader, then evaluated and rendered; with what the batch adds to the reader's state."""
@@ -323,5 +332,5 @@ def copy_out(path: Path, target: IO[bytes]) -> None:
         shutil.copyfileobj(fh, target, 1 << 20)
 
 
-__all__ = ["FORMATS", "ArrowParts", "BatchWriter", "batch_task", "raw_batch_task", "span_task", "validates_apart", "render", "run", "drop_ids", "finish_json", "spool_path",
+__all__ = ["FORMATS", "ArrowParts", "BatchWriter", "batch_task", "part_task", "raw_batch_task", "span_task", "validates_apart", "render", "run", "drop_ids", "finish_json", "spool_path",
            "copy_out"]
