@@ -161,6 +161,7 @@ def test_a_parquet_part_is_written_a_row_group_a_batch_and_removed(tmp_path):
         parts = ArrowParts(fh)
         parts.write(table(["a", "b"], [0, 1], ["yes", "no"]))
         parts.write(table(["c"], [0], ["no"]))
+        parts.close()
     empty.write_bytes(b"")
     writer = BatchWriter("parquet", tmp_path / "out.parquet", headers=[])
     writer.write(Spooled(str(part)))

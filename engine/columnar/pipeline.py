@@ -184,7 +184,9 @@ def part_task(job, frame):
     stream) rather than sent back through the pool's pipe (see BatchWriter._append_tables)."""
     n, piece, state = batch_task(job, frame)
     with tempfile.NamedTemporaryFile(dir=job.spool, prefix=f".{job.token}-", suffix=".part", delete=False) as part:
-        ArrowParts(part).write(piece)
+        tables = ArrowParts(part)
+        tables.write(piece)
+        tables.close()
     return n, Spooled(part.name), state
 
 
@@ -216,19 +218,21 @@ def span_task(job, payload):
     # tables go the same way as an Arrow IPC stream, which the parent maps and writes.
     accepted, states = 0, []
     with tempfile.NamedTemporaryFile(dir=job.spool, prefix=f".{job.token}-", suffix=".part", delete=False) as part:
-        write = part.write if job.fmt != "parquet" else ArrowParts(part).write
+        tables = ArrowParts(part) if job.fmt == "parquet" else None
         for raw in batches:
             n, piece, state = raw_batch_task(job, raw)
             accepted += n
             states.append(state)
             if piece is not None:
-                write(piece)
+                (part if tables is None else tables).write(piece)
+        if tables is not None:
+            tables.close()
     return accepted, [Spooled(part.name)], states
 
 
 class ArrowParts:
     """Tables (one per batch) written to an open file as one Arrow IPC stream (a stream: each batch's
-    dictionaries replace the last's); closed with the file."""
+    dictionaries replace the last's); `close` ends the stream, before the file is closed."""
 
     def __init__(self, fh):
         self.fh, self.stream = fh, None
@@ -237,8 +241,12 @@ class ArrowParts:
         import pyarrow as pa
         if self.stream is None:
             self.stream = pa.ipc.new_stream(self.fh, table.schema)
-            self.fh = None
         self.stream.write_table(table)
+
+    def close(self) -> None:
+        if self.stream is not None:
+            self.stream.close()
+            self.stream = None
 
 
 def validates_apart(stream, executor) -> bool:
