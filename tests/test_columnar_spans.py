@@ -29,6 +29,17 @@ def _unquoted(rows):
     return [[cell.replace(",", "") for cell in row] for row in rows]
 
 
+def _cut_small(made: list):
+    """cut_spans in blocks of 600 bytes, each run's spans (a list, or None) noted in `made`."""
+    cut = arrow_source.cut_spans
+
+    def cut_small(path, size, *rest):
+        spans = cut(path, 600, *rest)
+        made.append(None if spans is None else list(spans))
+        return made[-1]
+    return cut_small
+
+
 @pytest.mark.parametrize("rows", [0, 3])
 @pytest.mark.parametrize("newline", ["\n", "\r\n"])
 def test_spans_number_every_record_as_the_whole_file_does(tmp_path, newline, rows):
@@ -38,9 +49,9 @@ def test_spans_number_every_record_as_the_whole_file_does(tmp_path, newline, row
     path.write_bytes(_text(_unquoted(hostile_rows()), newline).rstrip(b"\r\n"))      # no final line end
     whole = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"), newline="")))
     size = 3000 if rows else 700          # blocks of ~12 hostile records, cut into batches of 3
-    spans = arrow_source.cut_spans(path, size, rows, 1)
-    blocks = arrow_source.cut_spans(path, size)
-    assert spans is not None and len(spans) > 10
+    spans = list(arrow_source.cut_spans(path, size, rows, 1))
+    blocks = list(arrow_source.cut_spans(path, size))
+    assert len(spans) > 10
     if rows:
         assert len(spans) > 2 * len(blocks)
         assert all(len(range(max(s.first, 2), s.first + s.records)) <= rows for s in spans)
@@ -56,13 +67,23 @@ def test_spans_number_every_record_as_the_whole_file_does(tmp_path, newline, row
     assert spans[-1].end == len(data)
 
 
-@pytest.mark.parametrize("text", [b'a,b\n"x\ny",1\n', b"a,b\rc,d\n", b"a,b\n" + b"x" * 900 + b"\n"])
-def test_a_file_whose_line_ends_may_not_end_records_is_not_cut(tmp_path, text):
+@pytest.mark.parametrize("text", [b'a,b\n"x\ny",1\n', b"a,b\rc,d\n", b"a,b" + b"x" * 900 + b"\n"])
+def test_a_file_whose_first_block_has_line_ends_that_may_not_end_records_is_not_cut(tmp_path, text):
     """A quote (a quoted cell may hold a line break), a carriage return alone (csv.reader ends a record
     there), a record longer than a span."""
     path = tmp_path / "r.csv"
     path.write_bytes(text)
     assert arrow_source.cut_spans(path, 700) is None
+
+
+def test_the_blocks_from_the_first_that_cannot_be_cut_are_left_whole(tmp_path):
+    """Spans are cut block by block as they are taken; from the first block that cannot be cut (here a
+    record longer than a block) the rest of the file is one Rest, numbered on."""
+    path = tmp_path / "r.csv"
+    path.write_bytes(b"a,b\n1,2\n" + b"x" * 900 + b"\n3,4\n")
+    spans = arrow_source.cut_spans(path, 700)
+    assert next(spans) == arrow_source.Span(0, 8, 1, 2)
+    assert list(spans) == [arrow_source.Rest(8, 3)]
 
 
 @pytest.mark.parametrize("newline", ["\n", "\r\n"])
@@ -71,9 +92,8 @@ def test_workers_reading_their_own_spans_write_what_one_process_writes(tmp_path,
     rows.insert(0, ["某区规下企业名录（测试）"])                       # a title row above the header
     path = tmp_path / "r.csv"
     path.write_bytes(_text(rows, newline))
-    cut = arrow_source.cut_spans
     made = []
-    monkeypatch.setattr(arrow_source, "cut_spans", lambda p, size, *rest: made.append(cut(p, 600, *rest)) or made[-1])
+    monkeypatch.setattr(arrow_source, "cut_spans", _cut_small(made))
     monkeypatch.setattr(id_log, "SPILL_ROWS", 5)
     one = outputs(path, tmp_path, "columnar", "csv", "--chunk-size", 4)
     assert not made                                   # one process parses the file itself
@@ -87,16 +107,27 @@ def test_workers_reading_their_own_spans_write_what_one_process_writes(tmp_path,
     assert one[2].count("also appears in") >= 4                  # both rows of each duplicated id
 
 
-def test_a_register_with_quoted_line_breaks_is_parsed_whole_by_the_parent(tmp_path, monkeypatch):
-    rows = hostile_rows()
-    rows[5][1] = rows[5][1] + "\n分公司"                                # a line break inside a quoted name
+def test_a_register_with_quoted_line_breaks_is_cut_up_to_the_block_of_the_first_quote(tmp_path, monkeypatch):
+    """The workers read the spans before the block holding the first quote; the parent parses the rest
+    (their batches validated by the workers); the output is one process's. A quote in the first block:
+    the parent parses the whole file, as before."""
+    rows = _unquoted(hostile_rows())
+    rows[40][1] = rows[40][1] + "\n分公司"                             # a line break inside a quoted name
     path = tmp_path / "r.csv"
-    path.write_bytes(_text(rows, "\n"))
-    cut = arrow_source.cut_spans
-    monkeypatch.setattr(arrow_source, "cut_spans", lambda p, size, *rest: cut(p, 600, *rest))
+    data = _text(rows, "\n")
+    path.write_bytes(data)
+    made = []
+    monkeypatch.setattr(arrow_source, "cut_spans", _cut_small(made))
     one = outputs(path, tmp_path, "columnar", "csv", "--chunk-size", 4)
     assert outputs(path, tmp_path, "columnar", "csv", "--chunk-size", 4, "--workers", 2) == one
-    assert arrow_source.cut_spans(path, 600) is None and one[0] == 1
+    rest = made[0][-1]
+    assert isinstance(rest, arrow_source.Rest) and 1000 < rest.start <= data.index(b'"') and len(made[0]) > 5
+    assert one[0] == 1 and one[2].count("\n") > 8
+    rows[1][1] = rows[1][1] + "\n分公司"
+    path.write_bytes(_text(rows, "\n"))
+    assert outputs(path, tmp_path, "columnar", "csv", "--chunk-size", 4, "--workers", 2) == \
+        outputs(path, tmp_path, "columnar", "csv", "--chunk-size", 4)
+    assert made[-1] is None
 
 
 def test_workers_reading_their_own_parquet_row_groups_write_what_one_process_writes(tmp_path, monkeypatch):

@@ -17,6 +17,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 import os
 import sys
 from collections import Counter
@@ -120,20 +121,27 @@ class ArrowCsv(Source):
     def records(self, after: int) -> Iterator[tuple[int, list]]:
         return ((n, cells) for n, cells in self.head() if n > after)
 
-    def _input(self):
+    def _input(self, start: int = 0):
+        """The file as pyarrow reads it, from byte `start` (a record's start in a UTF-8 file: spans())."""
         import pyarrow as pa
         if self.encoding in ("utf-8-sig", "utf-8") and not self.lossy:
-            mapped = _Mapped.open(self.path)            # pyarrow skips a UTF-8 byte order mark itself
-            return mapped if mapped is not None else pa.OSFile(str(self.path), "r")
+            mapped = _Mapped.open(self.path, start)     # pyarrow skips a UTF-8 byte order mark itself
+            if mapped is not None:
+                return mapped
+            file = pa.OSFile(str(self.path), "r")
+            file.seek(start)
+            return file
         encoding = "utf-8-sig" if self.encoding == "utf-8-sig" else self.encoding
         raw = _Transcoded(self.path, encoding, "replace" if self.lossy else "strict")
         return pa.PythonFile(io.BufferedReader(raw, 1 << 20), mode="r")
 
-    def batches(self, ncols: int, after: int = 0, rows: int = 1 << 30) -> Iterator[RawBatch]:
-        """Every record numbered above `after`, in batches of at most `rows`."""
-        source = self._input()
+    def batches(self, ncols: int, after: int = 0, rows: int = 1 << 30, since: Optional["Rest"] = None
+                ) -> Iterator[RawBatch]:
+        """Every record numbered above `after`, in batches of at most `rows`; `since`: only those of the
+        rest of the file that spans() could not cut."""
+        source = self._input(since.start if since is not None else 0)
         try:
-            yield from self._parsed(source, 1, ncols, after, rows)
+            yield from self._parsed(source, since.first if since is not None else 1, ncols, after, rows)
         finally:
             if isinstance(source, _Mapped):
                 source.close()
@@ -146,12 +154,13 @@ class ArrowCsv(Source):
             text = os.pread(fh.fileno(), span.end - span.start, span.start)
         yield from self._parsed(pa.BufferReader(pa.py_buffer(text)), span.first, ncols, after, rows)
 
-    def spans(self, rows: int = 0, after: int = 0) -> Optional[list["Span"]]:
+    def spans(self, rows: int = 0, after: int = 0) -> Optional[Iterator]:
         """The file cut into spans of about a block each, at line ends, with the number of each span's
-        first record — when a line end is always a record's end and the records can be counted by
+        first record — as far as a line end is always a record's end and the records can be counted by
         their line ends: a UTF-8 file without a quote character (a quoted cell may hold a line break)
-        nor a carriage return alone. Else None: the file is parsed in one piece, here. A block of more
-        than `rows` records is cut further where its batches end (cut_spans)."""
+        nor a carriage return alone; from a block that has one on, a Rest. None if the first block has:
+        the file is parsed in one piece, here. A block of more than `rows` records is cut further where
+        its batches end. Cut as the spans are taken (cut_spans)."""
         if self.encoding not in ("utf-8-sig", "utf-8") or self.lossy:
             return None
         return cut_spans(self.path, self.block_bytes, rows, after)
@@ -208,31 +217,55 @@ class Span:
     records: int
 
 
-def cut_spans(path: Path, block_bytes: int, rows: int = 0, after: int = 0) -> Optional[list[Span]]:
-    """The file in spans of about `block_bytes`, each ending at a line end (the last at the file's end).
-    None if the file holds a quote character or a carriage return not followed by a line feed (then a
-    line end is not surely a record's end, nor is every record end counted by one), or a block without
-    a line end (a record longer than a block). The file is read into one buffer used again for every
+@dataclass(frozen=True)
+class Rest:
+    """The rest of a CSV file from byte `start`, a record's start, numbered from `first`: not cut into
+    spans (cut_spans found a quote, a carriage return alone or a record longer than a block there), so
+    parsed in one piece by whoever reads the file (ArrowCsv.batches(since=...))."""
+    start: int
+    first: int
+
+
+def cut_spans(path: Path, block_bytes: int, rows: int = 0, after: int = 0) -> Optional[Iterator]:
+    """The file in spans of about `block_bytes`, each ending at a line end (the last at the file's end),
+    cut lazily: a block is read and cut when its spans are asked for, so workers start on the first
+    spans while the rest of the file is still to be cut. None if the first block cannot be cut: it holds
+    a quote character or a carriage return not followed by a line feed (then a line end is not surely a
+    record's end, nor is every record end counted by one), or no line end (a record longer than a
+    block). A later block that cannot be cut ends the spans with a Rest: the file from that block on,
+    parsed in one piece (every record before the block's first byte is a whole record all the same: no
+    quote before it can open a quoted cell). The file is read into one buffer used again for every
     block: a new buffer a block costs more in page faults than the search and count.
 
     With `rows` (the batch size; records up to `after` are the header), a block of more records is cut
     where its batches end: a block is ~20k records, and a durable_rules run's batches of 1,000 rows
     take ~0.3 s each, so five blocks on two workers would leave one idle for a fifth of a 100k run."""
-    spans: list[Span] = []
+    blocks = _cut_blocks(path, block_bytes, rows, after)
+    first = next(blocks, [])
+    if first and isinstance(first[0], Rest):      # the first block: the file parsed whole, as one Rest
+        blocks.close()
+        return None
+    return itertools.chain(first, itertools.chain.from_iterable(blocks))
+
+
+def _cut_blocks(path: Path, block_bytes: int, rows: int, after: int) -> Iterator:
+    """cut_spans' blocks, one at a time: the spans of each, or [Rest] where the blocks can no longer be
+    cut."""
     start, first = 0, 1
     buffer = bytearray(block_bytes)
     with open(path, "rb") as fh:
         while True:
             got = os.preadv(fh.fileno(), [buffer], start)
             if not got:
-                return spans
+                return
             ends = buffer.rfind(b"\n", 0, got) + 1 if got == block_bytes else got
             if ends == 0 or buffer.find(b'"', 0, got) >= 0 or (
                     buffer.find(b"\r", 0, got) >= 0 and buffer.count(b"\r", 0, got) != buffer.count(b"\r\n", 0, got)):
-                return None
+                yield [Rest(start, first)]
+                return
             newlines = np.flatnonzero(np.frombuffer(buffer, np.uint8, ends) == 10)
             lines = len(newlines)
-            spans.extend(_batch_spans(start, ends, first, lines + (buffer[ends - 1] != 10), newlines, rows, after))
+            yield _batch_spans(start, ends, first, lines + (buffer[ends - 1] != 10), newlines, rows, after)
             start, first = start + ends, first + lines
 
 
@@ -258,19 +291,20 @@ class _Mapped:
     until parsed. The pages of blocks already parsed are given back to the system (madvise), so the
     mapping's resident pages stay about the blocks in hand, however long the file."""
 
-    def __init__(self, fh, mapped):
+    def __init__(self, fh, mapped, start: int = 0):
         import pyarrow as pa
-        self.fh, self.map = fh, mapped
-        self.reader = pa.BufferReader(pa.py_buffer(mapped))
+        self.fh, self.map, self.start = fh, mapped, start
+        self.reader = pa.BufferReader(pa.py_buffer(mapped).slice(start))
 
     @classmethod
-    def open(cls, path: Path) -> Optional["_Mapped"]:
+    def open(cls, path: Path, start: int = 0) -> Optional["_Mapped"]:
+        """The file mapped, read from byte `start` on."""
         import mmap
         if not hasattr(mmap.mmap, "madvise") or not hasattr(mmap, "MADV_DONTNEED"):
             return None
         fh = open(path, "rb")
         try:
-            return cls(fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ))
+            return cls(fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ), start)
         except (OSError, ValueError):           # an empty file cannot be mapped
             fh.close()
             return None
@@ -284,9 +318,10 @@ class _Mapped:
         self.fh.close()
 
     def release(self, upto: int) -> None:
-        """Drop the mapped pages below `upto` from this process (read again from the file if touched)."""
+        """Drop the mapped pages below `upto` bytes past the start from this process (read again from the
+        file if touched)."""
         import mmap
-        upto = min(upto, len(self.map))
+        upto = min(self.start + upto, len(self.map))
         upto -= upto % mmap.PAGESIZE
         if upto > 0:
             self.map.madvise(mmap.MADV_DONTNEED, 0, upto)

@@ -23,6 +23,7 @@ from typing import Any, Iterator, Optional
 
 import numpy as np
 
+from engine.columnar.arrow_source import Rest
 from engine.columnar.cells import MISSING_NUM, UNSURE_NUM, ColumnParser, id_hash, id_hashes, uscc_valid
 from engine.columnar.duplicates import mark_duplicates
 from engine.columnar.frame import Frame, objects
@@ -130,11 +131,14 @@ class ColumnReader:
         self.header_row_no = None if self.source.header_first else self.header_row
 
     # ---------------------------------------------------------------------------------- batches
-    def batches(self, chunk_rows: int, apart: bool = False) -> Iterator:
+    def batches(self, chunk_rows: int, apart: bool = False, since=None) -> Iterator:
         """(row numbers, Frame) of each batch's accepted rows, in file order. `apart`: a batch of pyarrow
         arrays is yielded as it is (a RawBatch), for a worker process's copy of this reader to validate
-        (validate_apart) and this one to take in (absorb); the caller calls end_batches() after the last."""
-        for raw in self.source.batches(self.ncols, self.header_row, chunk_rows):
+        (validate_apart) and this one to take in (absorb); the caller calls end_batches() after the last.
+        `since`: the records of the file's Rest only (spans() gave one after its spans; apart only)."""
+        raws = self.source.batches(self.ncols, self.header_row, chunk_rows, since) if since is not None else \
+            self.source.batches(self.ncols, self.header_row, chunk_rows)
+        for raw in raws:
             if not len(raw):
                 continue
             self._within_rows(int(raw.numbers[-1]))
@@ -150,13 +154,14 @@ class ColumnReader:
     def spans(self, rows: int) -> Optional[Iterator]:
         """The source's spans for worker processes to read themselves (pipeline.run), each
         checked against REGISTER_ROWS before it is handed on, as batches() checks a batch; None if the
-        source cannot be cut."""
+        source cannot be cut. A CSV's spans may end with a Rest of the file, read by batches(since=)."""
         spans = self.source.spans(rows, self.header_row)
         return None if spans is None else self._checked_spans(spans)
 
     def _checked_spans(self, spans) -> Iterator:
         for span in spans:
-            self._within_rows(span.first + span.records - 1)
+            if not isinstance(span, Rest):          # a Rest is checked batch by batch (batches)
+                self._within_rows(span.first + span.records - 1)
             yield span
 
     def _within_rows(self, last: int) -> None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Optional
 
+from engine.columnar.arrow_source import Rest
 from engine.columnar.contract_text import ContractText
 from engine.columnar.evaluator import ColumnarEvaluator
 from engine.columnar.output import csv_field, contract_lines, csv_header, csv_records, summary_arrow
@@ -269,7 +270,7 @@ def run(stream: RegisterStream, job, executor, writer: BatchWriter, chunk_rows: 
         spans = stream.reader.spans(chunk_rows)
     if spans is not None:       # the workers read their spans of the file themselves: no parse here
         job = replace(job, spool=str(writer.path.parent))     # and leave what they render in part files
-        tasks = (("columnar-span", (span, chunk_rows)) for span in spans)
+        tasks = _span_tasks(stream.reader, spans, chunk_rows)
     else:
         items = stream.batches(chunk_rows, apart=True) if apart else stream.batches(chunk_rows)
         tasks = (("columnar-raw", item) if isinstance(item, RawBatch) else ("columnar", item) for item in items)
@@ -292,6 +293,18 @@ def run(stream: RegisterStream, job, executor, writer: BatchWriter, chunk_rows: 
                 part.unlink(missing_ok=True)
     if stream.duplicate_ids:
         drop_ids(writer.fmt, writer.path, stream.duplicate_ids)
+
+
+def _span_tasks(reader, spans, chunk_rows: int):
+    """A task per span, cut as the executor takes them (the workers start on the first spans while the
+    file is still being cut); the Rest of a file that could not be cut to its end parsed here, its
+    batches validated by the workers, as a file that cannot be cut at all."""
+    for span in spans:
+        if isinstance(span, Rest):
+            for raw in reader.batches(chunk_rows, apart=True, since=span):
+                yield ("columnar-raw", raw) if isinstance(raw, RawBatch) else ("columnar", raw)
+        else:
+            yield "columnar-span", (span, chunk_rows)
 
 
 def drop_ids(fmt: str, path: Path, ids: set) -> None:
