@@ -242,3 +242,17 @@ def test_a_worker_reads_its_row_groups_through_the_file_opened_before_it_was_for
     monkeypatch.setattr(arrow_source.ArrowParquet, "_open", lambda self: pytest.fail("the file was opened again"))
     numbers = [n for span in reversed(spans) for raw in source.span_batches(span, 0, 0, 16) for n in raw.numbers]
     assert sorted(numbers) == list(range(1, len(rows))) and len(spans) > 2
+
+
+@pytest.mark.parametrize("before", [None, b"", b"older and longer text\r\n" * 100])
+def test_a_batch_writer_leaves_only_what_it_wrote(tmp_path, before):
+    """BatchWriter opens its file without truncating it when it is empty already (the temporary file
+    the run made); a file holding bytes is emptied first."""
+    from engine.columnar.pipeline import BatchWriter
+    out = tmp_path / "out.csv"
+    if before is not None:
+        out.write_bytes(before)
+    writer = BatchWriter("csv", out, headers=["enterprise_id", "name"])
+    writer.write(b"a,b\r\n")
+    writer.close()
+    assert out.read_bytes() == "\ufeffenterprise_id,name\r\na,b\r\n".encode()

@@ -48,7 +48,7 @@ class BatchWriter:
         self.parquet = None
         self.fh = None
         if fmt != "parquet":       # CSV records and NDJSON lines come as UTF-8 bytes (batch_task)
-            self.fh = open(path, "wb")
+            self.fh = _opened_empty(path)
             if fmt == "csv":
                 self.fh.write(csv_header(headers).encode())
             elif first_line is not None and fmt == "ndjson":
@@ -124,6 +124,17 @@ def text_parquet(path: Path, schema):
     import pyarrow.parquet as pq
     coded = [f.name for f in schema if pa.types.is_dictionary(f.type)]
     return pq.ParquetWriter(path, schema, store_schema=False, use_dictionary=coded, write_batch_size=1 << 15)
+
+
+def _opened_empty(path: Path):
+    """The file to write, new or emptied — not opened with O_TRUNC when it is already empty (the
+    temporary file fileguard.atomic_path or spool_path made): on ext4 a file truncated on opening is
+    flushed when it is closed (auto_da_alloc), measured 0.1-0.35 s of waiting at the close of a 400 MB
+    CSV."""
+    fh = os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT, 0o666), "wb")
+    if os.fstat(fh.fileno()).st_size:
+        fh.truncate(0)
+    return fh
 
 
 # ------------------------------------------------------------------------------- a batch, in any process
