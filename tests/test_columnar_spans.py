@@ -11,6 +11,8 @@ import csv
 import io
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from engine.columnar import arrow_source, id_log
 from tests.test_columnar_arrow import AS_OF, hostile_rows, outputs, run
@@ -74,6 +76,31 @@ def test_a_file_whose_first_block_has_line_ends_that_may_not_end_records_is_not_
     path = tmp_path / "r.csv"
     path.write_bytes(text)
     assert arrow_source.cut_spans(path, 700) is None
+
+
+@given(st.lists(st.sampled_from([b"a", b",", b"\n", b"\r\n", b"\r", "万".encode()]), max_size=60),
+       st.integers(4, 24))
+def test_spans_up_to_a_rest_hold_the_records_csv_reader_reads(tmp_path_factory, pieces, block):
+    """Whatever the line ends and wherever a block ends (between a carriage return and its line feed
+    too): each span holds whole records, numbered as csv.reader numbers the file's, up to a Rest (from
+    the block of a lone carriage return or of a record longer than a block) or the file's end."""
+    data = b"".join(pieces)
+    path = tmp_path_factory.mktemp("cut") / "r.csv"
+    path.write_bytes(data)
+    whole = list(enumerate(csv.reader(io.StringIO(data.decode("utf-8"), newline="")), start=1))
+    spans = arrow_source.cut_spans(path, block)
+    spans = [arrow_source.Rest(0, 1)] if spans is None else list(spans)
+    rest = spans.pop() if spans and isinstance(spans[-1], arrow_source.Rest) else arrow_source.Rest(len(data), len(whole) + 1)
+    numbered, at = [], 0
+    for span in spans:
+        assert span.start == at and span.end > at
+        records = list(csv.reader(io.StringIO(data[span.start:span.end].decode("utf-8"), newline="")))
+        assert len(records) == span.records
+        numbered += list(enumerate(records, start=span.first))
+        at = span.end
+    assert rest.start == at and numbered == whole[:rest.first - 1]
+    if rest.start < len(data):
+        assert b"\r" in data or any(len(line) >= block for line in data.split(b"\n"))
 
 
 def test_the_blocks_from_the_first_that_cannot_be_cut_are_left_whole(tmp_path):

@@ -250,7 +250,8 @@ def cut_spans(path: Path, block_bytes: int, rows: int = 0, after: int = 0) -> Op
 
 def _cut_blocks(path: Path, block_bytes: int, rows: int, after: int) -> Iterator:
     """cut_spans' blocks, one at a time: the spans of each, or [Rest] where the blocks can no longer be
-    cut."""
+    cut. The line ends are counted, and carriage returns checked, by numpy on the block's bytes (the
+    bytearray's count of b"\\r\\n" took 0.3 of the 0.4 CPU seconds of cutting a 1M-row register)."""
     start, first = 0, 1
     buffer = bytearray(block_bytes)
     with open(path, "rb") as fh:
@@ -259,23 +260,37 @@ def _cut_blocks(path: Path, block_bytes: int, rows: int, after: int) -> Iterator
             if not got:
                 return
             ends = buffer.rfind(b"\n", 0, got) + 1 if got == block_bytes else got
-            if ends == 0 or buffer.find(b'"', 0, got) >= 0 or (
-                    buffer.find(b"\r", 0, got) >= 0 and buffer.count(b"\r", 0, got) != buffer.count(b"\r\n", 0, got)):
+            data = np.frombuffer(buffer, np.uint8, ends)
+            if ends == 0 or buffer.find(b'"', 0, got) >= 0 or _lone_carriage_return(buffer, data):
                 yield [Rest(start, first)]
                 return
-            newlines = np.flatnonzero(np.frombuffer(buffer, np.uint8, ends) == 10)
-            lines = len(newlines)
-            yield _batch_spans(start, ends, first, lines + (buffer[ends - 1] != 10), newlines, rows, after)
+            newline = data == 10
+            lines = int(np.count_nonzero(newline))
+            yield _batch_spans(start, ends, first, lines + (buffer[ends - 1] != 10), newline, rows, after)
             start, first = start + ends, first + lines
 
 
-def _batch_spans(start: int, ends: int, first: int, records: int, newlines, rows: int, after: int) -> list[Span]:
+def _lone_carriage_return(buffer: bytearray, data: np.ndarray) -> bool:
+    """Whether a carriage return in these bytes is not followed by a line feed (csv.reader ends a record
+    there). Bytes after the block's last line end are not looked at: they are read again with the next
+    block."""
+    if buffer.find(b"\r", 0, len(data)) < 0:
+        return False
+    at = np.flatnonzero(data == 13) + 1
+    return bool(at[-1] >= len(data) or (data[at] != 10).any())
+
+
+def _batch_spans(start: int, ends: int, first: int, records: int, newline: np.ndarray, rows: int,
+                 after: int) -> list[Span]:
     """One block's records [first, first + records) at bytes [start, start + ends) as one span, or cut
     after the records where the block's batches end (the reader slices a block's records after the
-    header into batches of `rows` from its first: record max(first - 1, after) + k·rows ends one)."""
+    header into batches of `rows` from its first: record max(first - 1, after) + k·rows ends one).
+    `newline`: which of the block's bytes are line feeds."""
     base = max(first - 1, after)
     cuts = range(base + rows, first + records - 1, rows) if rows else ()
     out, at, number = [], start, first
+    if len(cuts):
+        newlines = np.flatnonzero(newline)
     for last in cuts:
         end = start + int(newlines[last - first]) + 1
         out.append(Span(at, end, number, last - number + 1))
