@@ -283,3 +283,24 @@ def test_a_batch_writer_leaves_only_what_it_wrote(tmp_path, before):
     writer.write(b"a,b\r\n")
     writer.close()
     assert out.read_bytes() == "\ufeffenterprise_id,name\r\na,b\r\n".encode()
+
+
+@pytest.mark.parametrize("implausible", ["first", "after"])
+def test_the_unit_check_reads_the_first_values_of_the_file_across_workers(tmp_path, monkeypatch, implausible):
+    """A unit-less revenue column is judged by its first units.SAMPLE values in file order, whichever
+    worker's batches they fall in: figures in 元 there refuse the file, as in one process; the same
+    figures only after them do not."""
+    from engine.register.units import SAMPLE
+    from tests.test_columnar_arrow import _many_rows
+    rows = list(csv.reader(io.StringIO(_many_rows(tmp_path, SAMPLE + 400).read_text(encoding="utf-8-sig"))))
+    col = rows[0].index("上年营业收入")
+    for k, row in enumerate(rows[1:]):
+        if row[col] and (k < SAMPLE) == (implausible == "first"):
+            row[col] = "15000000"                          # 1,500 亿元 as 万元: the figures are 元
+    path = tmp_path / "r.csv"
+    path.write_bytes(_text(rows, "\n"))
+    cut = arrow_source.cut_spans
+    monkeypatch.setattr(arrow_source, "cut_spans", lambda p, size, *rest: cut(p, 1 << 15, *rest))
+    one = outputs(path, tmp_path, "columnar", "csv", "--chunk-size", 100)
+    assert outputs(path, tmp_path, "columnar", "csv", "--chunk-size", 100, "--workers", 2) == one
+    assert ("figures look like 元" in "".join(one[3])) == (implausible == "first")

@@ -357,8 +357,7 @@ class ColumnReader:
         w0 = self.width0
         for cid in CHECKED_COLUMNS:     # the first values that parse, rejected rows too (as sample_yuan)
             if cid in parsed and len(self.unit_samples[cid]) < SAMPLE:
-                found = [v for v in parsed[cid].tolist() if v != MISSING_NUM and v != UNSURE_NUM]
-                self.unit_samples[cid] += found[:SAMPLE - len(self.unit_samples[cid])]
+                self.unit_samples[cid] += _first_values(parsed[cid], SAMPLE - len(self.unit_samples[cid]))
         if not self.units_checked and all(len(v) >= SAMPLE for k, v in self.unit_samples.items() if k in parsed):
             self._check_units()
         for cid, col in self.cols.items():
@@ -473,6 +472,15 @@ class ColumnReader:
             padded = (list(cells) + [None] * self.width)[:self.width]
             rejected.append(RejectedRow(r, {h: cell_text(c) for h, c in zip(headers, padded)}, tuple(problems)))
         return headers, rejected, self.warnings
+
+def _first_values(parsed: np.ndarray, most: int) -> list:
+    """The first `most` values of a money column's parse that are amounts (not missing, not unsure). A
+    worker's batch starts its samples afresh (validate_apart): only as many as are wanted are made
+    Python ints, not the whole column (0.25 of 3.2 CPU seconds a worker spent on 450k rows)."""
+    if parsed.dtype == object:
+        return [v for v in parsed.tolist() if v != MISSING_NUM and v != UNSURE_NUM][:most]
+    return parsed[np.flatnonzero((parsed != MISSING_NUM) & (parsed != UNSURE_NUM))[:most]].tolist()
+
 
 def _frame_value(ent: Enterprise, cid: str, ftype: str) -> Any:
     if cid == "town":
