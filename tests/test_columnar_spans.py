@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -304,3 +305,45 @@ def test_the_unit_check_reads_the_first_values_of_the_file_across_workers(tmp_pa
     one = outputs(path, tmp_path, "columnar", "csv", "--chunk-size", 100)
     assert outputs(path, tmp_path, "columnar", "csv", "--chunk-size", 100, "--workers", 2) == one
     assert ("figures look like 元" in "".join(one[3])) == (implausible == "first")
+
+
+@pytest.mark.parametrize("who", ["workers", "parent", "both"])
+def test_spans_written_by_their_workers_or_appended_by_the_parent_give_one_processs_output(tmp_path, monkeypatch, who):
+    """A worker whose span is next writes it into the output itself (turns.py); one that is not leaves a
+    part file the parent appends in its turn. Whoever writes which span, the bytes are one process's."""
+    from engine.columnar import pipeline, turns
+    path = tmp_path / "r.csv"
+    path.write_bytes(_text(_unquoted(hostile_rows()), "\n"))
+    monkeypatch.setattr(arrow_source, "cut_spans", _cut_small([]))
+    real = turns.Turns.write_if_next
+    refused = {"workers": lambda task: False, "parent": lambda task: True, "both": lambda task: task % 3 == 1}[who]
+    monkeypatch.setattr(turns.Turns, "write_if_next",
+                        lambda self, task, pieces: not refused(task) and real(self, task, pieces))
+    taken = []
+    write = pipeline._write
+    monkeypatch.setattr(pipeline, "_write", lambda writer, pieces, *rest: taken.extend(map(type, pieces)) or
+                        write(writer, pieces, *rest))
+    for fmt, chunk in (("csv", 4), ("ndjson", 3)):
+        alone = outputs(path, tmp_path, "columnar", fmt, "--chunk-size", chunk)
+        assert outputs(path, tmp_path, "columnar", fmt, "--chunk-size", chunk, "--workers", 2) == alone
+    written, spooled = taken.count(turns.Written), taken.count(turns.Spooled)       # (bytes: one process's)
+    assert {"workers": written > 10, "parent": not written and spooled > 10, "both": written > 5 and spooled > 5}[who]
+    assert not list(tmp_path.glob(".*.part"))
+
+
+def test_a_spans_text_past_the_memory_held_goes_to_a_part_file(tmp_path, monkeypatch):
+    from engine.columnar import turns
+    monkeypatch.setattr(turns, "HELD_BYTES", 10)
+    with open(tmp_path / "out", "wb") as out:
+        shared = turns.Turns(out.fileno())
+        small, large, late = (turns.SpanText(str(tmp_path), "t", shared) for _ in range(3))
+        small.add(b"first\n")
+        large.add(b"second\n")
+        large.add(b"and more\n")            # past 10 bytes: a part file
+        late.add(b"third\n")
+        assert late.done(1) == turns.Spooled(late.part.name)        # task 0 is next: not its turn
+        assert small.done(0) == turns.Written()
+        part = large.done(1)
+    assert (tmp_path / "out").read_bytes() == b"first\n"
+    assert Path(part.path).read_bytes() == b"second\nand more\n" and shared.next.value == 1
+    assert Path(late.part.name).read_bytes() == b"third\n"

@@ -15,7 +15,7 @@ import os
 import shutil
 import sys
 import tempfile
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import IO, Optional
 
@@ -25,6 +25,7 @@ from engine.columnar.evaluator import ColumnarEvaluator
 from engine.columnar.output import csv_field, contract_lines, csv_header, csv_records, summary_arrow
 from engine.columnar.reader import CHUNK_ROWS, RegisterStream
 from engine.columnar.sources import RawBatch
+from engine.columnar.turns import SpanText, Spooled, Turns, Written
 
 FORMATS = ("csv", "ndjson", "json", "parquet")
 
@@ -101,6 +102,11 @@ class BatchWriter:
             shutil.copyfileobj(src, self.fh, 1 << 20)
         os.unlink(path)
 
+    def shared(self) -> Turns:
+        """The file shared with workers forked after this (turns.py): what is written so far flushed."""
+        self.fh.flush()
+        return Turns(self.fh.fileno())
+
     def close(self) -> None:
         if self.fh is not None:
             self.fh.close()
@@ -139,13 +145,6 @@ def _opened_empty(path: Path):
 
 # ------------------------------------------------------------------------------- a batch, in any process
 _EVALUATORS: dict = {}
-
-
-@dataclass(frozen=True)
-class Spooled:
-    """Rendered text (CSV records, NDJSON lines) a worker wrote to this file (span_task), for BatchWriter
-    to append."""
-    path: str
 
 
 def batch_task(job, payload):
@@ -213,33 +212,50 @@ def raw_batch_task(job, raw):
 
 
 def span_task(job, payload):
-    """("columnar-span", (span, rows)): the records of one span of the job's register file (its
+    """("columnar-span", (span, rows, task)): the records of one span of the job's register file (its
     source's spans: ArrowCsv, ArrowParquet) read by this worker, then each batch of at most `rows`
     handled as raw_batch_task handles it: (rows accepted, the rendered batches, what each batch adds to
-    the reader's state), in file order."""
-    span, rows = payload
+    the reader's state), in file order. `task`: the span's number among the run's tasks (turns.py)."""
+    span, rows, task = payload
     reader = job.reader
     batches = reader.source.span_batches(span, reader.ncols, reader.header_row, rows)
     if job.spool is None:
         done = [raw_batch_task(job, raw) for raw in batches]
         return (sum(n for n, _, _ in done), [piece for _, piece, _ in done if piece is not None],
                 [s for _, _, s in done])
-    # Text (CSV records, NDJSON lines) is left in a file, a batch at a time, rather than pickled and sent
-    # through the pool's pipe (a copy here, the pipe, and two in the parent) — and never a whole span's
-    # worth held here (a span of NDJSON is ~60 MB): the parent's BatchWriter appends the file. Parquet
-    # tables go the same way as an Arrow IPC stream, which the parent maps and writes.
-    accepted, states = 0, []
-    with tempfile.NamedTemporaryFile(dir=job.spool, prefix=f".{job.token}-", suffix=".part", delete=False) as part:
-        tables = ArrowParts(part) if job.fmt == "parquet" else None
-        for raw in batches:
-            n, piece, state = raw_batch_task(job, raw)
-            accepted += n
-            states.append(state)
-            if piece is not None:
-                (part if tables is None else tables).write(piece)
-        if tables is not None:
+    if job.fmt == "parquet":
+        # Parquet tables are left in a part file as an Arrow IPC stream, which the parent maps and writes.
+        with tempfile.NamedTemporaryFile(dir=job.spool, prefix=f".{job.token}-", suffix=".part",
+                                         delete=False) as part:
+            tables = ArrowParts(part)
+            accepted, states = _each_batch(job, batches, tables.write)
             tables.close()
-    return accepted, [Spooled(part.name)], states
+        return accepted, [Spooled(part.name)], states
+    # Text (CSV records, NDJSON lines) is written into the output by this worker when its span is next,
+    # else left in a part file, rather than pickled and sent through the pool's pipe (a copy here, the
+    # pipe, and two in the parent) — and never more than turns.HELD_BYTES of it held here (a span of
+    # NDJSON is ~60 MB): the parent's BatchWriter appends the file.
+    text = SpanText(job.spool, job.token, _TURNS)
+    try:
+        accepted, states = _each_batch(job, batches, text.add)
+        return accepted, [text.done(task)], states
+    finally:
+        text.close()
+
+
+def _each_batch(job, batches, keep) -> tuple[int, list]:
+    """raw_batch_task of each batch, its rendering handed to `keep`: (rows accepted, each batch's state)."""
+    accepted, states = 0, []
+    for raw in batches:
+        n, piece, state = raw_batch_task(job, raw)
+        accepted += n
+        states.append(state)
+        if piece is not None:
+            keep(piece)
+    return accepted, states
+
+
+_TURNS: Optional[Turns] = None      # run()'s, while its forked workers write into its output
 
 
 class ArrowParts:
@@ -279,25 +295,29 @@ def run(stream: RegisterStream, job, executor, writer: BatchWriter, chunk_rows: 
     if apart:
         job = replace(job, reader=stream.reader)
         spans = stream.reader.spans(chunk_rows)
+    turns = None
     if spans is not None:       # the workers read their spans of the file themselves: no parse here
         job = replace(job, spool=str(writer.path.parent))     # and leave what they render in part files
+        if writer.fmt != "parquet":     # text: written into the output by the worker whose span is next
+            turns = writer.shared()
         tasks = _span_tasks(stream.reader, spans, chunk_rows)
     else:
         items = stream.batches(chunk_rows, apart=True) if apart else stream.batches(chunk_rows)
         tasks = (("columnar-raw", item) if isinstance(item, RawBatch) else ("columnar", item) for item in items)
+    global _TURNS
+    _TURNS = turns                  # for the workers forked by executor.map
     try:
-        for n, piece, state in executor.map(job, tasks):
+        for task, (n, piece, state) in enumerate(executor.map(job, tasks)):
             for one in (state if isinstance(state, list) else [state]):       # a span's: one per batch
                 if one is not None:
                     stream.reader.absorb(one)
-            for one in (piece if isinstance(piece, list) else [piece]):
-                if one is not None:
-                    writer.write(one)
+            _write(writer, piece if isinstance(piece, list) else [piece], turns, task)
             if on_batch is not None:
                 on_batch(n)
         if apart:
             stream.finish()
     finally:
+        _TURNS = None
         writer.close()
         if job.spool is not None:           # parts of a run stopped early
             for part in Path(job.spool).glob(f".{job.token}-*.part"):
@@ -306,16 +326,35 @@ def run(stream: RegisterStream, job, executor, writer: BatchWriter, chunk_rows: 
         drop_ids(writer.fmt, writer.path, stream.duplicate_ids)
 
 
+def _write(writer: BatchWriter, pieces: list, turns: Optional[Turns], task: int) -> None:
+    """One task's result written, in task order: by its worker already (Written), or here."""
+    if turns is None:
+        for one in pieces:
+            if one is not None:
+                writer.write(one)
+        return
+    if any(isinstance(one, Written) for one in pieces):
+        return
+    with turns.parents_turn(task):
+        for one in pieces:
+            if one is not None:
+                writer.write(one)
+        writer.fh.flush()
+
+
 def _span_tasks(reader, spans, chunk_rows: int):
     """A task per span, cut as the executor takes them (the workers start on the first spans while the
     file is still being cut); the Rest of a file that could not be cut to its end parsed here, its
     batches validated by the workers, as a file that cannot be cut at all."""
+    task = 0                # each task's number, as pipeline.run numbers their results (turns.py)
     for span in spans:
         if isinstance(span, Rest):
             for raw in reader.batches(chunk_rows, apart=True, since=span):
                 yield ("columnar-raw", raw) if isinstance(raw, RawBatch) else ("columnar", raw)
+                task += 1
         else:
-            yield "columnar-span", (span, chunk_rows)
+            yield "columnar-span", (span, chunk_rows, task)
+            task += 1
 
 
 def drop_ids(fmt: str, path: Path, ids: set) -> None:
