@@ -150,9 +150,16 @@ class ArrowCsv(Source):
         """The records of one span of the file (spans()), numbered as in the whole file: what a worker
         process reads for itself."""
         import pyarrow as pa
-        with open(self.path, "rb") as fh:
-            text = os.pread(fh.fileno(), span.end - span.start, span.start)
-        yield from self._parsed(pa.BufferReader(pa.py_buffer(text)), span.first, ncols, after, rows)
+        mapped = _Mapped.open(self.path, span.start, span.end)     # no copy of the span's bytes made
+        if mapped is None:
+            with open(self.path, "rb") as fh:
+                text = os.pread(fh.fileno(), span.end - span.start, span.start)
+            yield from self._parsed(pa.BufferReader(pa.py_buffer(text)), span.first, ncols, after, rows)
+            return
+        try:
+            yield from self._parsed(mapped, span.first, ncols, after, rows)
+        finally:
+            mapped.close()
 
     def spans(self, rows: int = 0, after: int = 0) -> Optional[Iterator]:
         """The file cut into spans of about a block each, at line ends, with the number of each span's
@@ -306,20 +313,21 @@ class _Mapped:
     until parsed. The pages of blocks already parsed are given back to the system (madvise), so the
     mapping's resident pages stay about the blocks in hand, however long the file."""
 
-    def __init__(self, fh, mapped, start: int = 0):
+    def __init__(self, fh, mapped, start: int = 0, end: Optional[int] = None):
         import pyarrow as pa
         self.fh, self.map, self.start = fh, mapped, start
-        self.reader = pa.BufferReader(pa.py_buffer(mapped).slice(start))
+        whole = pa.py_buffer(mapped)
+        self.reader = pa.BufferReader(whole.slice(start) if end is None else whole.slice(start, end - start))
 
     @classmethod
-    def open(cls, path: Path, start: int = 0) -> Optional["_Mapped"]:
-        """The file mapped, read from byte `start` on."""
+    def open(cls, path: Path, start: int = 0, end: Optional[int] = None) -> Optional["_Mapped"]:
+        """The file mapped, read from byte `start` on (to byte `end`)."""
         import mmap
         if not hasattr(mmap.mmap, "madvise") or not hasattr(mmap, "MADV_DONTNEED"):
             return None
         fh = open(path, "rb")
         try:
-            return cls(fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ), start)
+            return cls(fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ), start, end)
         except (OSError, ValueError):           # an empty file cannot be mapped
             fh.close()
             return None
