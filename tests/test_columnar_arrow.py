@@ -272,6 +272,22 @@ def test_names_are_stripped_of_exactly_pythons_spaces():
     spaces = [chr(c) for c in range(0x110000) if chr(c).isspace()]
     cells = ["甲公司", "", "\u200b乙\u200b"] + [f"{s}丙{s}" for s in spaces] + spaces
     assert stripped(pa.array(cells)) == [c.strip() for c in cells]
+    for arr in (pa.array(cells).slice(5), pa.array(cells, pa.large_string())):        # offsets not from 0
+        assert stripped(arr) == [c.strip() for c in arr.to_pylist()]
+
+
+def test_control_characters_are_found_as_the_row_path_finds_them():
+    """arrow_cells.controls looks at the bytes first and asks pyarrow's expression only when one may be
+    a control character's: the same answer as normalise.CONTROL_CHARACTERS for every code point up to
+    U+0200 (and a few beyond), alone and inside a name, in arrays that start past their first cell."""
+    pa = pytest.importorskip("pyarrow")
+    from engine.columnar.arrow_cells import controls
+    from engine.register.normalise import CONTROL_CHARACTERS
+    chars = [chr(c) for c in range(0x200)] + ["\u2028", "\u3000", "\ufeff", "é", "万"]
+    for cells in (["甲公司", ""] * 50, chars, [f"甲{c}乙" for c in chars], [f"{c}公司" for c in chars]):
+        for arr in (pa.array(cells), pa.array(cells).slice(7), pa.array(cells, pa.large_string())):
+            assert controls(arr).tolist() == [bool(CONTROL_CHARACTERS.search(c)) for c in arr.to_pylist()]
+    assert not controls(pa.array(["甲公司"] * 9)).any()
 
 
 @given(st.lists(st.sampled_from([b"a", b",", b"\n", "é".encode(), "万".encode(), "𝄞".encode(), b"\xef\xbb\xbf",

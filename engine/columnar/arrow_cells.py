@@ -65,17 +65,59 @@ def blank_rows(arrays: list) -> np.ndarray:
 
 
 def stripped(arr) -> list:
-    """str.strip() of every cell; only the cells that begin or end with a space are stripped in Python."""
+    """str.strip() of every cell; only the cells that may begin or end with a space are stripped in
+    Python: those whose first or last bytes may be a space's (_edge_bytes), else those pyarrow finds."""
     if pa.types.is_dictionary(arr.type):
         arr = arr.cast(pa.string())
     texts = arr.to_pylist()
-    for i in np.flatnonzero(as_numpy(pc.match_substring_regex(arr, _EDGE_SPACE))).tolist():
+    cells = _text_bytes(arr)
+    edges = _edge_bytes(*cells) if cells is not None else as_numpy(pc.match_substring_regex(arr, _EDGE_SPACE))
+    for i in np.flatnonzero(edges).tolist():
         texts[i] = texts[i].strip()
     return texts
 
 
+def _text_bytes(arr):
+    """(offsets, bytes) of a string array without nulls, cell i being bytes[offsets[i]:offsets[i + 1]];
+    None for another array."""
+    if arr.null_count or not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        return None
+    buffers = arr.buffers()
+    width = np.int32 if pa.types.is_string(arr.type) else np.int64
+    offsets = np.frombuffer(buffers[1], dtype=width)[arr.offset:arr.offset + len(arr) + 1]
+    data = np.frombuffer(buffers[2], dtype=np.uint8) if buffers[2] is not None else np.zeros(0, np.uint8)
+    return offsets, data
+
+
+def _edge_bytes(offsets: np.ndarray, data: np.ndarray) -> np.ndarray:
+    """The cells that may begin or end with one of Python's spaces (_SPACE), by their bytes (more than
+    those that do: a regular expression over every cell cost more than the cells' text): a first byte
+    that is ASCII up to the space or a lead byte of C2 (U+0085, U+00A0), E1 (U+1680), E2 (U+2000-U+205F)
+    or E3 (U+3000); a last byte up to the space, or last bytes of those characters' lead and middle."""
+    starts, ends = offsets[:-1], offsets[1:]
+    if not len(data):
+        return np.zeros(len(starts), dtype=bool)
+    top = len(data) - 1
+    first = data[np.minimum(starts, top)]
+    last, second, third = (data[np.clip(ends - k, 0, top)] for k in (1, 2, 3))
+    lead = (first <= 0x20) | (first == 0xC2) | ((first >= 0xE1) & (first <= 0xE3))
+    tail = (last <= 0x20) | (second == 0xC2) | (
+        (third >= 0xE1) & (third <= 0xE3) & ((second == 0x80) | (second == 0x81) | (second == 0x9A)))
+    return (ends > starts) & (lead | tail)
+
+
 @per_text
 def controls(arr) -> np.ndarray:
+    """The cells holding a control character (_CONTROL). Most columns hold none: their bytes are looked
+    at first (a byte below the space but tab, line feed and carriage return, DEL, or C2 80-9F: U+0080
+    to U+009F), and pyarrow's regular expression runs only when one is there."""
+    cells = _text_bytes(arr)
+    if cells is not None:
+        data = cells[1][cells[0][0]:cells[0][-1]] if len(cells[0]) else cells[1][:0]
+        low = data < 0x20
+        if not ((low & (data != 9) & (data != 10) & (data != 13)).any() or (data == 0x7F).any()
+                or ((data[:-1] == 0xC2) & (data[1:] >= 0x80) & (data[1:] <= 0x9F)).any()):
+            return np.zeros(len(arr), dtype=bool)
     return as_numpy(pc.match_substring_regex(arr, _CONTROL))
 
 
