@@ -321,3 +321,20 @@ def test_the_columnar_path_takes_arrow_memory_from_jemalloc_unless_the_user_chos
             "import pyarrow; print(pyarrow.default_memory_pool().backend_name)")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == (chosen or "jemalloc")
+
+
+def test_ids_and_names_are_excel_proofed_and_quoted_as_cell_by_cell():
+    """output._row_texts finds the cells neutralise or csv_field may change by their bytes (a formula
+    start, a comma, a quote, a line break): every printable ASCII character first, inside and last, a
+    few whole cells, in arrays that start past their first cell — the same texts as output._cell's."""
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.compute as pc
+    from engine.columnar import output
+    from engine.columnar.frame import objects
+    cells = ["=1+1", "+a", "@x", "\tq", "\rq", "-5", "a,b", 'a"b', "a\rb", "a\nb", "甲公司", "", "a=b", "1-2", "万,",
+             "\ufeff=x", " =x"] + [f"{chr(c)}x{chr(c)}y{chr(c)}" for c in range(9, 127)]
+    for values in (cells, cells[3:] + cells[:3]):
+        texts = output._row_texts(objects(values), output._cell, pa.large_string())
+        assert texts.to_pylist() == [output._cell(v) for v in values]
+        arr = pa.array(values).slice(4)
+        assert output._touched(arr).tolist() == pc.match_substring_regex(arr, output._TOUCHED).to_pylist()

@@ -70,14 +70,14 @@ def stripped(arr) -> list:
     if pa.types.is_dictionary(arr.type):
         arr = arr.cast(pa.string())
     texts = arr.to_pylist()
-    cells = _text_bytes(arr)
+    cells = text_bytes(arr)
     edges = _edge_bytes(*cells) if cells is not None else as_numpy(pc.match_substring_regex(arr, _EDGE_SPACE))
     for i in np.flatnonzero(edges).tolist():
         texts[i] = texts[i].strip()
     return texts
 
 
-def _text_bytes(arr):
+def text_bytes(arr):
     """(offsets, bytes) of a string array without nulls, cell i being bytes[offsets[i]:offsets[i + 1]];
     None for another array."""
     if arr.null_count or not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
@@ -111,7 +111,7 @@ def controls(arr) -> np.ndarray:
     """The cells holding a control character (_CONTROL). Most columns hold none: their bytes are looked
     at first (a byte below the space but tab, line feed and carriage return, DEL, or C2 80-9F: U+0080
     to U+009F), and pyarrow's regular expression runs only when one is there."""
-    cells = _text_bytes(arr)
+    cells = text_bytes(arr)
     if cells is not None:
         data = cells[1][cells[0][0]:cells[0][-1]] if len(cells[0]) else cells[1][:0]
         low = data < 0x20

@@ -84,17 +84,40 @@ def _row_texts(values: np.ndarray, cell, text_type=None):
         return pa.array([cell(v) for v in values.tolist()], text_type)
     if cell is plain_text:
         return arr
-    touched = pc.match_substring_regex(arr, _TOUCHED)
-    if not pc.any(touched).as_py():
+    touched = _touched(arr)
+    if not touched.any():
         return arr
     texts = values.tolist()
-    for i in np.flatnonzero(touched.to_numpy(zero_copy_only=False)).tolist():
+    for i in np.flatnonzero(touched).tolist():
         texts[i] = cell(texts[i])
     return pa.array(texts, text_type)
 
 
 # A text _cell may change: neutralise's formula starts, csv_field's characters to quote (RE2).
 _TOUCHED = '^[=+@\\t\\r-]|[,"\\r\\n]'
+_FORMULA_START = np.array([ord(c) for c in "=+@\t\r-"], dtype=np.uint8)
+_QUOTED = np.array([ord(c) for c in ',"\r\n'], dtype=np.uint8)
+
+
+def _touched(arr) -> np.ndarray:
+    """The cells _TOUCHED matches, found in the array's bytes (every character it names is one ASCII
+    byte): the expression run by pyarrow over ids and names cost more than the rest of their rendering."""
+    from engine.columnar.arrow_cells import as_numpy, text_bytes
+    cells = text_bytes(arr)
+    if cells is None:
+        import pyarrow.compute as pc
+        return as_numpy(pc.match_substring_regex(arr, _TOUCHED))
+    offsets, data = cells
+    n = len(arr)
+    touched = np.zeros(n, dtype=bool)
+    if not n or offsets[-1] == offsets[0]:
+        return touched
+    starts = offsets[:-1]
+    touched |= (offsets[1:] > starts) & np.isin(data[np.minimum(starts, len(data) - 1)], _FORMULA_START)
+    found = np.flatnonzero(np.isin(data[offsets[0]:offsets[-1]], _QUOTED))
+    if len(found):
+        touched[np.searchsorted(offsets, found + offsets[0], side="right") - 1] = True
+    return touched
 
 
 def summary_parts(batch: ColumnarBatch, _cell=_cell, text_type=None) -> dict[str, Union[list[str], Block]]:
