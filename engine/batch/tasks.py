@@ -201,7 +201,7 @@ def worker_for(job: Job) -> ChunkWorker:
 def run_task(job: Job, task: tuple) -> Any:
     """One unit of work, in whichever process runs it: ("chunk", rows), ("part", part of the job's CSV
     as RegisterScan.parts gives it), ("ids", path), ("locate", (path, keys)), ("partition", path),
-    ("columnar", frame), ("columnar-raw", pyarrow batch) or ("columnar-span", (span of a CSV, rows))."""
+    ("columnar", frame), ("columnar-raw", pyarrow batch) or ("columnar-span", (span of a CSV, rows, task))."""
     kind, payload = task
     try:
         if kind == "chunk":
