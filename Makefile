@@ -22,6 +22,10 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,columnar]'
+	# An editable install leaves the project's modules uncompiled, and where PYTHONDONTWRITEBYTECODE is
+	# set (CI images, this machine) every run compiled all of them again: ~0.1 s of each command's start.
+	# Compiled once here, as pip does for a regular install (a module edited later is recompiled in memory).
+	$(BIN)/python -m compileall -q cli.py cli_support.py engine web
 	touch $(STAMP)
 
 demo: $(STAMP)
