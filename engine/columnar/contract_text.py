@@ -65,13 +65,13 @@ class ContractText:
                        "as_of": ev.as_of.isoformat(), "policy": ev.policy.id, "engine": self.contract.engine,
                        "cross_check": self.contract.cross_check, "decisions": []})
         start, middle, end = head[:-2].split(encode(marker))     # less the empty list's "]}"
-        known = [(k, fam, self.decisions.setdefault(k, {}), keys[k]) for k, fam in enumerate(families)]
+        known = [(fam, self.decisions.setdefault(k, {}), keys[k]) for k, fam in enumerate(families)]
         conditions = self._conditions
         ids, names = frame.enterprise_id, frame.name
         for i in (range(batch.n) if positions is None else positions):
             parts = []
             values = None
-            for k, fam, pieces, fam_keys in known:
+            for fam, pieces, fam_keys in known:
                 piece = pieces.get(fam_keys[i])
                 if piece is None:
                     piece = pieces[fam_keys[i]] = self._decision_piece(batch, fam, i)

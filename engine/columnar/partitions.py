@@ -38,6 +38,7 @@ from engine.columnar.arrow_source import PARQUET_ROWS, ArrowParquet
 from engine.columnar.cells import UNSURE, ColumnParser
 from engine.columnar.column_reader import IDENTITY, ColumnReader
 from engine.columnar.duplicates import mark_duplicates, share_id_log
+from engine.columnar.turns import remove_parts
 from engine.errors import InputFileError, OutputFileError
 from engine.fileguard import atomic_path, write_text
 from engine.policy import Policy
@@ -384,8 +385,7 @@ def write_partitions(stream: PartitionedStream, job, executor, out_dir: Path, ch
             if writer is not None:
                 writer.close()
             if job.spool is not None:           # parts of a run stopped early
-                for part in out_dir.glob(f".{job.token}-*.part"):
-                    part.unlink(missing_ok=True)
+                remove_parts(job.spool, job.token)
         for k, target in enumerate(targets):
             if k not in tmps:                    # no accepted row: an empty file with the columns
                 tmps[k] = stack.enter_context(atomic_path(target))

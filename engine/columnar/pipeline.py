@@ -15,6 +15,7 @@ import os
 import shutil
 import sys
 import tempfile
+from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
 from typing import IO, Optional
@@ -25,7 +26,7 @@ from engine.columnar.evaluator import ColumnarEvaluator
 from engine.columnar.output import csv_field, contract_lines, csv_header, csv_records, summary_arrow
 from engine.columnar.reader import CHUNK_ROWS, RegisterStream
 from engine.columnar.sources import RawBatch
-from engine.columnar.turns import SpanText, Spooled, Turns, Written
+from engine.columnar.turns import SpanText, Spooled, Turns, Written, part_file, remove_parts
 
 FORMATS = ("csv", "ndjson", "json", "parquet")
 
@@ -194,11 +195,8 @@ def part_task(job, frame):
     """("columnar-part", frame): batch_task's table left in a part file in `job.spool` (an Arrow IPC
     stream) rather than sent back through the pool's pipe (see BatchWriter._append_tables)."""
     n, piece, state = batch_task(job, frame)
-    with tempfile.NamedTemporaryFile(dir=job.spool, prefix=f".{job.token}-", suffix=".part", delete=False) as part:
-        tables = ArrowParts(part)
-        tables.write(piece)
-        tables.close()
-    return n, Spooled(part.name), state
+    spooled, _ = _arrow_part(job, lambda write: write(piece))
+    return n, spooled, state
 
 
 def raw_batch_task(job, raw):
@@ -225,12 +223,8 @@ def span_task(job, payload):
                 [s for _, _, s in done])
     if job.fmt == "parquet":
         # Parquet tables are left in a part file as an Arrow IPC stream, which the parent maps and writes.
-        with tempfile.NamedTemporaryFile(dir=job.spool, prefix=f".{job.token}-", suffix=".part",
-                                         delete=False) as part:
-            tables = ArrowParts(part)
-            accepted, states = _each_batch(job, batches, tables.write)
-            tables.close()
-        return accepted, [Spooled(part.name)], states
+        spooled, (accepted, states) = _arrow_part(job, lambda write: _each_batch(job, batches, write))
+        return accepted, [spooled], states
     # Text (CSV records, NDJSON lines) is written into the output by this worker when its span is next,
     # else left in a part file, rather than pickled and sent through the pool's pipe (a copy here, the
     # pipe, and two in the parent) — and never more than turns.HELD_BYTES of it held here (a span of
@@ -256,6 +250,15 @@ def _each_batch(job, batches, keep) -> tuple[int, list]:
 
 
 _TURNS: Optional[Turns] = None      # run()'s, while its forked workers write into its output
+
+
+def _arrow_part(job, fill):
+    """(the part file `fill` wrote its tables to through the write it is given, what `fill` returned)."""
+    with part_file(job.spool, job.token) as part:
+        tables = ArrowParts(part)
+        done = fill(tables.write)
+        tables.close()
+    return Spooled(part.name), done
 
 
 class ArrowParts:
@@ -320,26 +323,21 @@ def run(stream: RegisterStream, job, executor, writer: BatchWriter, chunk_rows: 
         _TURNS = None
         writer.close()
         if job.spool is not None:           # parts of a run stopped early
-            for part in Path(job.spool).glob(f".{job.token}-*.part"):
-                part.unlink(missing_ok=True)
+            remove_parts(job.spool, job.token)
     if stream.duplicate_ids:
         drop_ids(writer.fmt, writer.path, stream.duplicate_ids)
 
 
 def _write(writer: BatchWriter, pieces: list, turns: Optional[Turns], task: int) -> None:
     """One task's result written, in task order: by its worker already (Written), or here."""
-    if turns is None:
+    if turns is not None and any(isinstance(one, Written) for one in pieces):
+        return
+    with turns.parents_turn(task) if turns is not None else nullcontext():
         for one in pieces:
             if one is not None:
                 writer.write(one)
-        return
-    if any(isinstance(one, Written) for one in pieces):
-        return
-    with turns.parents_turn(task):
-        for one in pieces:
-            if one is not None:
-                writer.write(one)
-        writer.fh.flush()
+        if turns is not None:           # the workers write to the same file by its descriptor
+            writer.fh.flush()
 
 
 def _span_tasks(reader, spans, chunk_rows: int):

@@ -21,6 +21,7 @@ import os
 import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterator, Optional
 
 HELD_BYTES = 1 << 25       # a span's text held in memory up to this (CSV: ~9 MB a span), beyond it a part file
@@ -65,6 +66,17 @@ class Turns:
             self.next.value = task + 1
 
 
+def part_file(spool: str, token: str):
+    """A new part file of the run `token` in the `spool` folder (hidden; remove_parts finds it)."""
+    return tempfile.NamedTemporaryFile(dir=spool, prefix=f".{token}-", suffix=".part", delete=False)
+
+
+def remove_parts(spool: str, token: str) -> None:
+    """The part files of the run `token` still in `spool` (a run stopped early) removed."""
+    for part in Path(spool).glob(f".{token}-*.part"):
+        part.unlink(missing_ok=True)
+
+
 def _write_all(fd: int, piece) -> None:
     view = memoryview(piece)
     while view:
@@ -105,8 +117,7 @@ class SpanText:
             self.part.close()
 
     def _spill(self) -> None:
-        self.part = tempfile.NamedTemporaryFile(dir=self.spool, prefix=f".{self.token}-", suffix=".part",
-                                                delete=False)
+        self.part = part_file(self.spool, self.token)
         for piece in self.held:
             self.part.write(piece)
         self.held = []
