@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
+from math import gcd
 from typing import Any, Callable, Optional
 
 from engine.facts import Enterprise, YearMonth
@@ -56,7 +57,8 @@ def months_of_operation(through: Optional[YearMonth], started: Optional[date], a
 def annualise(amount: Optional[Decimal], months: Optional[int], as_of: date) -> Optional[Fraction]:
     if amount is None or not months:
         return None
-    return Fraction(amount) * 12 / months
+    n, d = amount.as_integer_ratio()
+    return Fraction(n * 12, d * months)
 
 
 def add_remainder(ytd: Optional[Decimal], last_year: Optional[Decimal], ytd_last_year: Optional[Decimal],
@@ -64,13 +66,27 @@ def add_remainder(ytd: Optional[Decimal], last_year: Optional[Decimal], ytd_last
     """This year so far plus what last year earned after the same point (a seasonal projection)."""
     if ytd is None or last_year is None or ytd_last_year is None:
         return None
-    return Fraction(ytd) + Fraction(last_year) - Fraction(ytd_last_year)
+    return _exact_sum((ytd, 1), (last_year, 1), (ytd_last_year, -1))
 
 
 def relative_change(now: Optional[Decimal], before: Optional[Decimal], as_of: date) -> Optional[Fraction]:
     if now is None or before is None or before == 0:
         return None
-    return (Fraction(now) - Fraction(before)) / Fraction(before)
+    n, d = _exact_sum((now, 1), (before, -1)).as_integer_ratio()
+    b_n, b_d = before.as_integer_ratio()
+    return Fraction(n * b_d, d * b_n)
+
+
+# The derivations above run for every row an explanation or a compact line shows them in. Fraction's
+# arithmetic operators each build and normalise a new Fraction in Python (fractions.py); the same exact
+# value worked out on the amounts' integer ratios is normalised once (about 10 times fewer calls).
+def _exact_sum(*terms: tuple) -> Fraction:
+    """Σ sign × amount, exactly, for amounts with an exact integer ratio (Decimal, int, Fraction)."""
+    ratios = [(amount.as_integer_ratio(), sign) for amount, sign in terms]
+    den = 1
+    for (_, d), _ in ratios:
+        den = den * d // gcd(den, d)
+    return Fraction(sum(sign * n * (den // d) for (n, d), sign in ratios), den)
 
 
 def is_negative(amount: Optional[Decimal], as_of: date) -> Optional[bool]:

@@ -14,7 +14,7 @@ from engine.render import environment, render_decision
 from engine.rules_model import Rulebook
 
 SCHEMA_VERSION = "1"
-_PLACES = {"money": Decimal("0.01"), "ratio": Decimal("0.000001"), "decimal": Decimal("0.0001")}
+PLACES = {"money": Decimal("0.01"), "ratio": Decimal("0.000001"), "decimal": Decimal("0.0001")}
 
 
 def json_value(value: Any, kind: str | None = None) -> Any:
@@ -22,11 +22,11 @@ def json_value(value: Any, kind: str | None = None) -> Any:
     if value is None or isinstance(value, (bool, int, str)) and not (kind == "money" and isinstance(value, int)):
         return value
     if isinstance(value, Fraction):
-        q = _PLACES.get(kind or "", Decimal("0.000001"))
+        q = PLACES.get(kind or "", Decimal("0.000001"))
         return str((Decimal(value.numerator) / Decimal(value.denominator)).quantize(q, rounding=ROUND_HALF_EVEN))
     if isinstance(value, Decimal) or isinstance(value, int):
         d = Decimal(value)
-        return str(d.quantize(_PLACES["money"])) if kind == "money" else format(d.normalize(), "f")
+        return str(d.quantize(PLACES["money"])) if kind == "money" else format(d.normalize(), "f")
     if isinstance(value, (date, YearMonth)):
         return value.isoformat() if isinstance(value, date) else str(value)
     if hasattr(value, "as_json"):     # a band of an amount schedule

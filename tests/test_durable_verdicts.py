@@ -21,7 +21,7 @@ from click.testing import CliRunner
 from hypothesis import assume, given, settings, strategies as st
 
 from cli import main
-from engine import logic
+from engine import derive, logic
 from engine.columnar.contract_text import FIGURES, LeafText
 from engine.columnar.durable_verdicts import DurableVerdicts, member_texts
 from engine.contract import Contract, condition_object, ndjson_line
@@ -243,6 +243,51 @@ def test_an_amount_written_from_its_fen_is_what_the_contract_builder_encodes(com
     finding = ExactRecord(values, plan.memo).finding(rid, leaf)
     fast = LeafText(CONTRACT, rid, leaf, decided_by)
     assert fast.fen_line(fen) == ndjson_line(condition_object(CONTRACT, finding, decided_by))
+
+
+FOR_FRACTIONS = [c for c in COMPARISONS if LeafText(CONTRACT, c[1], c[2], c[1]).for_fraction]
+
+
+@settings(max_examples=100)
+@given(st.sampled_from(FOR_FRACTIONS), st.integers(-10 ** 14, 10 ** 14), st.integers(1, 10 ** 9),
+       st.booleans(), st.booleans())
+def test_a_derived_figure_written_from_its_integer_ratio_is_what_the_contract_builder_encodes(
+        comparison, numerator, denominator, at_the_limit, own_rule):
+    """An annualised amount or a growth rate (a Fraction) is compared and its margin worked out on integer
+    ratios (LeafText.fraction_line): the same bytes as the condition object the exact findings give —
+    met or not, exactly at the limit, a hair either side of it, negative, with long repeating decimals."""
+    plan, rid, leaf = comparison
+    value = Fraction(numerator, denominator)
+    if at_the_limit:      # on the limit, or the smallest step of this denominator either side of it
+        value = Fraction(leaf.threshold) + Fraction(numerator % 3 - 1, denominator)
+    values = {leaf.fact: value}
+    decided_by = rid if own_rule else "another.rule"
+    finding = ExactRecord(values, plan.memo).finding(rid, leaf)
+    fast = LeafText(CONTRACT, rid, leaf, decided_by).fraction_line(value, plan.memo)
+    assert fast == ndjson_line(condition_object(CONTRACT, finding, decided_by))
+
+
+def test_every_kind_of_derived_figure_has_the_integer_ratio_path():
+    """The fast path is taken for each derived figure the rules compare (annualised, projected, growth):
+    without it the test above would sample nothing of them."""
+    assert {CONTRACT.kinds[c[2].fact] for c in FOR_FRACTIONS} >= {"money", "ratio"}
+    assert {c[2].fact for c in FOR_FRACTIONS} >= {"revenue_annualised", "revenue_growth"}
+
+
+@settings(max_examples=100)
+@given(st.decimals(allow_nan=False, allow_infinity=False, places=2, min_value=-10 ** 12, max_value=10 ** 12),
+       st.decimals(allow_nan=False, allow_infinity=False, places=2, min_value=-10 ** 12, max_value=10 ** 12),
+       st.one_of(st.integers(-10 ** 9, 10 ** 9), st.decimals(allow_nan=False, allow_infinity=False, places=4,
+                                                             min_value=-10 ** 9, max_value=10 ** 9)),
+       st.integers(1, 12))
+def test_derived_figures_are_the_exact_fractions_of_their_amounts(a, b, c, months):
+    """derive.py works annualised, projected and relative figures out on integer ratios; each is still the
+    exact Fraction of the textbook formula (amounts in yuan to the fen, counts, or finer decimals)."""
+    assert derive.annualise(a, months, None) == Fraction(a) * 12 / months
+    assert derive.add_remainder(a, b, c, None) == Fraction(a) + Fraction(b) - Fraction(c)
+    if b:
+        assert derive.relative_change(a, b, None) == (Fraction(a) - Fraction(b)) / Fraction(b)
+    assert derive.relative_change(a, Decimal(0), None) is None and derive.annualise(a, 0, None) is None
 
 
 def test_rows_whose_columnar_result_is_no_key_are_each_compared(monkeypatch):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from decimal import (ROUND_HALF_EVEN, Context, Decimal, DecimalException, Inexact, InvalidOperation, Overflow,
                      Rounded)
+from fractions import Fraction
 from typing import Iterable, Iterator, Optional
 
 from engine import logic
@@ -25,8 +26,8 @@ from engine.contract import (SCHEMA_VERSION, Contract, condition_object, decidin
                              ndjson_line, split_at_conditions)
 from engine.crosscheck import row_keys
 from engine.derive import FUNCTIONS
-from engine.findings import ExactRecord, leaf_margin
-from engine.output import json_value
+from engine.findings import ExactRecord, leaf_margin, leaf_static, logic_is_number
+from engine.output import PLACES, json_value
 
 FIGURES = ("money", "ratio", "int", "decimal")
 FEN = "fen"         # a slot's figure written from the register's amounts in fen (ContractText._conditions)
@@ -164,6 +165,9 @@ class ContractText:
                 if fen is not None:
                     out.append(fast.fen_line(fen[i]))
                     continue
+                if type(value) is Fraction and fast is not None and fast.for_fraction:
+                    out.append(fast.fraction_line(value, plan.memo))
+                    continue
             else:
                 text = memo.get(value)
                 if text is not None:
@@ -214,6 +218,12 @@ class LeafText:
         cents = self.threshold * 100 if self.decimal_money else None
         self.fen_limit = int(cents) if cents is not None and cents == cents.to_integral_value() else None
         self.compare = logic.COMPARE.get(leaf.op)
+        # A derived figure compared with a number (fraction_line): the limit and unit as integer ratios,
+        # worked out on first use (the plan's memo holds them), and json_value's places for the kind.
+        self.leaf, self.exact = leaf, None
+        self.for_fraction = (leaf.op in ("<", "<=", ">", ">=") and self.kind in FIGURES
+                             and logic_is_number(leaf.threshold))
+        self.places = PLACES.get(self.kind or "", PLACES["ratio"])
         head = {"rule_id": rule_id} if rule_id != decided_by else {}
         head["fact"] = leaf.fact
         self.before = ndjson_line(head)[:-1] + ',"value":'
@@ -228,6 +238,29 @@ class LeafText:
             if margin is None:
                 margin = leaf_margin(leaf, value, met, plan_memo)
         return self.text(value, met, margin)
+
+    def fraction_line(self, value: Fraction, plan_memo: dict) -> str:
+        """The condition's text for a derived figure held as a Fraction (an annualised amount, a growth
+        rate), as `line` writes it: compared with the limit and the margin |limit − value| (one unit of
+        the fact's precision more beyond a strict limit) worked out on integer ratios, which Fraction's
+        operators would each normalise again in Python. The texts are json_value's: the exact quotient
+        rounded by Decimal division, which depends on the value alone, not on how it is reduced."""
+        exact = self.exact
+        if exact is None:
+            unit, threshold = leaf_static(self.leaf, plan_memo)
+            exact = self.exact = (threshold.as_integer_ratio(), unit.as_integer_ratio())
+        (t_n, t_d), (u_n, u_d) = exact
+        n, d = value.numerator, value.denominator
+        out = self.before + '"' + self.rounded(n, d) + '"' + self.middle
+        if self.compare(n * t_d, t_n * d):
+            return out + "true}"
+        gap_n, gap_d = abs(t_n * d - n * t_d), t_d * d
+        if self.strict:
+            gap_n, gap_d = gap_n * u_d + u_n * gap_d, gap_d * u_d
+        return out + 'false,"margin":"' + self.rounded(gap_n, gap_d) + '"}'
+
+    def rounded(self, n: int, d: int) -> str:
+        return str((Decimal(n) / Decimal(d)).quantize(self.places, rounding=ROUND_HALF_EVEN))
 
     def fen_line(self, fen: int) -> str:
         """The condition's text for an amount of `fen` (present), as `line` writes it for that amount in
