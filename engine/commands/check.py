@@ -121,6 +121,14 @@ class CheckOptions:
 def check(file: Path, *, as_of: date, policy_id: str, options: CheckOptions, set_items: tuple = (),
           overrides: Optional[Path] = None, reporter: Reporter, stdout: IO[str]) -> Checked:
     """Evaluate every enterprise of a register (or of a folder of registers) and write the result."""
+    from engine.batch.gc_pace import paced_collections
+    with paced_collections():
+        return _check(file, as_of=as_of, policy_id=policy_id, options=options, set_items=set_items,
+                      overrides=overrides, reporter=reporter, stdout=stdout)
+
+
+def _check(file: Path, *, as_of: date, policy_id: str, options: CheckOptions, set_items: tuple,
+           overrides: Optional[Path], reporter: Reporter, stdout: IO[str]) -> Checked:
     from engine.batch.local import make_executor
     options.refuse_conflicts(file)
     folder_out = file.is_dir() and (options.engine_name == "durable" or options.fmt == "parquet")

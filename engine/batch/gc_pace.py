@@ -1,0 +1,33 @@
+"""The garbage collector paced for a batch run.
+
+A batch run allocates a few dozen containers (dicts, lists, tuples) per row and frees nearly all of
+them by reference counting; what is left is long-lived (the compiled policy, the memoised texts). With
+CPython's default threshold (a young-generation collection every 700 net allocations) the collector
+scanned those young objects about 19 times per thousand rows, for almost nothing: measured with
+gc.callbacks on 50k register rows (1 worker, durable summary path), 0.56–0.60 CPU-s in the collector
+for CSV and for NDJSON alike, about 3.5% of the run; at 50,000 it was 0.10–0.13 s. Reference cycles are
+still collected, only later (after at most `YOUNG` more allocations). Worker processes forked inside the
+block inherit the pacing; the previous thresholds come back when the block ends, so a long-lived
+process (the web app, a test session) is left as it was.
+"""
+from __future__ import annotations
+
+import gc
+from contextlib import contextmanager
+from typing import Iterator
+
+YOUNG = 50_000          # net container allocations between young-generation collections
+OLDER = (20, 10)        # as many young collections per middle one, middle ones per full one
+
+
+@contextmanager
+def paced_collections() -> Iterator[None]:
+    before = gc.get_threshold()
+    if before[0] == 0:                # collection turned off by the caller: leave it off
+        yield
+        return
+    gc.set_threshold(max(before[0], YOUNG), *OLDER)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)

@@ -1,0 +1,56 @@
+"""A batch run paces the garbage collector (engine/batch/gc_pace.py) and gives the caller's pacing back."""
+import gc
+
+from click.testing import CliRunner
+
+from cli import main
+from engine.batch import gc_pace
+from tests.conftest import ROOT
+
+
+def test_a_check_run_collects_less_often_and_restores_the_callers_thresholds(monkeypatch):
+    seen = []
+    real = gc_pace.paced_collections
+
+    def watching():
+        with real():
+            seen.append(gc.get_threshold())
+            yield
+
+    from contextlib import contextmanager
+    monkeypatch.setattr(gc_pace, "paced_collections", contextmanager(watching))
+    before = gc.get_threshold()
+    try:
+        gc.set_threshold(700, 10, 10)
+        result = CliRunner().invoke(main, ["check", str(ROOT / "examples" / "register.csv"), "--as-of", "2024-12-31",
+                                           "--format", "csv"])
+        assert result.exit_code == 0, result.output
+        assert seen == [(gc_pace.YOUNG, *gc_pace.OLDER)]
+        assert gc.get_threshold() == (700, 10, 10)
+    finally:
+        gc.set_threshold(*before)
+
+
+def test_a_collector_turned_off_by_the_caller_stays_off():
+    before = gc.get_threshold()
+    try:
+        gc.set_threshold(0)
+        with gc_pace.paced_collections():
+            assert gc.get_threshold()[0] == 0
+        assert gc.get_threshold()[0] == 0
+    finally:
+        gc.set_threshold(*before)
+
+
+def test_an_error_in_the_run_still_restores_the_thresholds():
+    before = gc.get_threshold()
+    try:
+        gc.set_threshold(900, 11, 12)
+        try:
+            with gc_pace.paced_collections():
+                raise RuntimeError("a failing run")
+        except RuntimeError:
+            pass
+        assert gc.get_threshold() == (900, 11, 12)
+    finally:
+        gc.set_threshold(*before)
