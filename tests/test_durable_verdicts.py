@@ -290,6 +290,31 @@ def test_derived_figures_are_the_exact_fractions_of_their_amounts(a, b, c, month
     assert derive.relative_change(a, Decimal(0), None) is None and derive.annualise(a, 0, None) is None
 
 
+def test_the_remembered_sides_hold_one_object_per_distinct_family_verdict():
+    """What the cross-check remembers per fired rules and per columnar result is each family's fields;
+    equal fields are one object (memory stays small as a register grows), unequal ones never are."""
+    policy, book = policy_and_rules()
+    as_of = date(2024, 12, 31)
+    columnar = ColumnarEvaluator(policy, book, as_of)
+    dv = DurableVerdicts(policy, book, as_of, columnar)
+    ents = [firm(revenue_last_year=Decimal(w), town=t) for w in ("900", "1500", "2500", "3000") for t in ("分水镇", "甘宁镇")]
+    dv.confirm(columnar.evaluate_frame(columnar.frame(ents)))
+    durable_side, columnar_side = dv._sides
+    items = [item for entry in durable_side.values() for item in entry]
+    assert len(durable_side) > 1
+    assert len({id(i) for i in items}) == len({repr(i) for i in items})
+    fields = [(family, f) for entry in columnar_side.values() for family, f in entry]
+    assert len({id(f) for _, f in fields}) == len({(family, repr(f)) for family, f in fields})
+
+
+def test_a_shared_key_tells_apart_values_that_python_calls_equal_across_types():
+    from engine.columnar.durable_verdicts import _hashable
+    assert _hashable([1]) != _hashable((1,))
+    assert _hashable(True) != _hashable(1) != _hashable(Decimal(1))
+    assert _hashable({"a": [1]}) != _hashable((("a", [1]),))
+    assert _hashable({"a": [1, {"b": 2}]}) == _hashable({"a": [1, {"b": 2}]})
+
+
 def test_rows_whose_columnar_result_is_no_key_are_each_compared(monkeypatch):
     """A columnar result that cannot be a key (row_keys gives None) is never taken as seen before: a
     difference on the second of two identical firms is still found."""

@@ -60,6 +60,7 @@ class DurableVerdicts:
         self._reads: dict = {}
         self._ids: dict = {}          # a set of fired rules or a columnar result -> a small int (the keys stay small)
         self._sides: tuple = ({}, {})  # each side's compared fields, by (fired, facts read) and by columnar result
+        self._shared: dict = {}        # one object per distinct family fields, for the sides (_one_of)
         self.corrupt = corrupted_outcome()
 
     def confirm(self, batch, rows: Optional[np.ndarray] = None) -> None:
@@ -144,6 +145,7 @@ class DurableVerdicts:
         if len(durable_side) + len(columnar_side) >= REMEMBERED:
             durable_side.clear()
             columnar_side.clear()
+            self._shared.clear()
         mine = durable_side.get(durable_key)
         if mine is None:
             mine = durable_side[durable_key] = self._durable_fields(fired, values, enterprise_id)
@@ -154,7 +156,7 @@ class DurableVerdicts:
                 fields = {name: getattr(batch.decision(fam, i), name) for name in VERDICT_FIELDS}
                 if self.corrupt == (enterprise_id, fam.name):
                     fields["outcome"] = "corrupted-by-test-hook"
-                theirs.append((fam.name, fields))
+                theirs.append((fam.name, self._one_of(fields, (fam.name, *fields.values()))))
             if seen is not None:
                 columnar_side[seen[2]] = theirs
         for (family, names, a), (other, b) in zip(mine, theirs):
@@ -178,8 +180,31 @@ class DurableVerdicts:
         for plan, group, d in zip(self.plans, groups, decisions):
             undecided = plan.evaluable and read_fired_cached(plan, group).category == "none"
             names = UNDECIDED_FIELDS if undecided else VERDICT_FIELDS
-            out.append((d.type, names, tuple(getattr(d, name) for name in names)))
+            found = (d.type, names, tuple(getattr(d, name) for name in names))
+            out.append(self._one_of(found, found))
         return out
+
+    def _one_of(self, item, key):
+        """One object for equal fields: the remembered sides repeat each family's few verdicts thousands
+        of times (a side's entry is a family's fields for every family), and each copy held its own
+        amounts and tuples — 2–3 KB an entry, tens of MB per worker by 1M rows. Unhashable fields are kept
+        as they are."""
+        try:
+            return self._shared.setdefault(_hashable(key), item)
+        except TypeError:
+            return item
+
+
+def _hashable(value):
+    """A key equal for equal values of one type and only for them: a list and a tuple, or True and 1 and
+    Decimal(1), stay told apart (the one object kept must show as the value it stands for); dicts, lists
+    and tuples made hashable item by item."""
+    kind = type(value)
+    if kind is dict:
+        return (dict, tuple((k, _hashable(v)) for k, v in value.items()))
+    if kind is list or kind is tuple:
+        return (kind, tuple(_hashable(v) for v in value))
+    return (kind, value)
 
 
 def encoded_columns(frame: Frame, encoder, wanted: set) -> dict[str, list]:
