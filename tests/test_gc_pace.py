@@ -54,3 +54,24 @@ def test_an_error_in_the_run_still_restores_the_thresholds():
         assert gc.get_threshold() == (900, 11, 12)
     finally:
         gc.set_threshold(*before)
+
+
+def test_workers_are_forked_with_the_parents_objects_frozen_and_the_parent_gets_them_back():
+    """Objects the workers share with the parent are out of the workers' collections (their pages stay
+    shared); the parent's own collector is not left frozen."""
+    before = gc.get_freeze_count()
+    seen_while_forking = gc_pace.frozen_while_forking(gc.get_freeze_count)
+    assert seen_while_forking > before
+    assert gc.get_freeze_count() == before
+
+
+def test_the_parent_gets_its_objects_back_even_if_forking_fails():
+    before = gc.get_freeze_count()
+
+    def failing():
+        raise OSError("cannot fork")
+    try:
+        gc_pace.frozen_while_forking(failing)
+    except OSError:
+        pass
+    assert gc.get_freeze_count() == before

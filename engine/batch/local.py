@@ -28,6 +28,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Optional
 
+from engine.batch.gc_pace import frozen_while_forking
 from engine.batch.progress import Progress
 from engine.batch.tasks import (PARTITION_FORMATS, ChunkResult, Job, PartitionResult, chunk_size_for, default_workers,
                                 load_inputs, output_spec, partition_files, run_task, with_reform, worker_for)
@@ -60,7 +61,8 @@ class LocalExecutor:
             return
         # fork shares the loaded policy copy-on-write; each child still compiles its own rulesets
         method = "fork" if sys.platform.startswith("linux") else "spawn"
-        with multiprocessing.get_context(method).Pool(processes, initializer=_pool_init, initargs=(job,)) as pool:
+        with frozen_while_forking(lambda: multiprocessing.get_context(method).Pool(
+                processes, initializer=_pool_init, initargs=(job,))) as pool:
             pending: deque = deque()
             for task in tasks:
                 pending.append(pool.apply_async(_pool_task, (task,)))
