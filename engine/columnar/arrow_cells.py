@@ -19,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from engine.columnar import arrow_typed
 from engine.columnar.cells import MISSING_NUM, ColumnParser, id_hashes, int_array, uscc_codes_valid
 from engine.columnar.id_log import NO_ID
 from engine.register.units import places
@@ -39,8 +40,11 @@ def as_numpy(mask) -> np.ndarray:
 
 def per_text(fn):
     """A test of every cell of a string array, also taking a dictionary array of strings (no nulls;
-    arrow_source): then it tests each distinct text once and spreads the answers by the codes."""
+    arrow_source): then it tests each distinct text once and spreads the answers by the codes. A typed
+    column (arrow_typed.py) holds no text: no cell is found."""
     def test(arr, *args):
+        if not arrow_typed.is_text(arr.type):
+            return np.zeros(len(arr), dtype=bool)
         if pa.types.is_dictionary(arr.type):
             return fn(arr.dictionary, *args)[arr.indices.to_numpy(zero_copy_only=False)]
         return fn(arr, *args)
@@ -48,8 +52,14 @@ def per_text(fn):
     return test
 
 
-@per_text
 def non_blank(arr) -> np.ndarray:
+    if not arrow_typed.is_text(arr.type):
+        return arrow_typed.non_blank(arr)         # a typed cell is blank when null only
+    return _non_blank_text(arr)
+
+
+@per_text
+def _non_blank_text(arr) -> np.ndarray:
     return as_numpy(pc.match_substring_regex(arr, _NOT_SPACE))
 
 
@@ -159,7 +169,10 @@ def uscc_valid(arr) -> tuple[np.ndarray, np.ndarray]:
 
 
 def parse(parser: ColumnParser, arr) -> np.ndarray:
-    """parser.parse(cells) for the cells of a string array (or a dictionary array of strings)."""
+    """parser.parse(cells) for the cells of a string array (or a dictionary array of strings), or what
+    parse_cell gives for a typed column's values (arrow_typed.py)."""
+    if not arrow_typed.is_text(arr.type):
+        return arrow_typed.parse(parser, arr)
     if parser.kind == "money" and places(parser.unit) <= 6:
         if pa.types.is_dictionary(arr.type):
             return _money(parser, arr.dictionary)[arr.indices.to_numpy(zero_copy_only=False)]

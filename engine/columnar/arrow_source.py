@@ -6,8 +6,10 @@ the columnar reader validates exactly the cells the row-by-row reader sees.
   alone, naming the row). Records of another width than the file's usual one (a blank line, a row with
   an extra cell) are handed over by pyarrow's invalid-row handler with their record number, split by
   csv.reader and put back in place; so every record keeps the number csv.reader gives it.
-* Parquet: pyarrow.parquet iter_batches, when every column is text; a Parquet file with typed columns
-  (dates, decimals, numbers) is left to engine/register, which reads typed cells as XLSX cells are read.
+* Parquet: pyarrow.parquet, row groups a few at a time. Text columns are handed on as text; typed
+  columns (dates, timestamps, decimals, integers, floats, booleans) as they are, validated by
+  arrow_typed.py as engine/register validates their Python values. A file with a column of another type
+  is left to engine/register (arrow_typed.readable).
 
 Memory is bounded by the block (CSV) or batch (Parquet) size: a batch is handed on before the next is
 read. pyarrow is optional (the `columnar` extra): `available()` says whether it is installed.
@@ -402,8 +404,8 @@ def _trimmed(batch: RawBatch, after: int) -> Iterator[RawBatch]:
 # ------------------------------------------------------------------------------- Parquet
 
 class ArrowParquet(Source):
-    """A Parquet register whose columns are all text: its column names are the header (row 0) and its
-    rows are numbered from 1, as engine/register numbers them."""
+    """A Parquet register of text and typed columns (arrow_typed.readable): its column names are the
+    header (row 0) and its rows are numbered from 1, as engine/register numbers them."""
 
     def __init__(self, path: Path, name: str, rows: int = PARQUET_ROWS):
         self.path, self.name, self.batch_rows = path, name, rows
@@ -436,6 +438,15 @@ class ArrowParquet(Source):
         import pyarrow as pa
         return all(pa.types.is_string(f.type) or pa.types.is_large_string(f.type) or pa.types.is_null(f.type)
                    for f in self.file.schema_arrow)
+
+    def readable(self) -> bool:
+        """Whether this reader takes the file (text columns and arrow_typed's types), not engine/register."""
+        from engine.columnar import arrow_typed
+        return arrow_typed.readable(self.file)
+
+    def typed_positions(self) -> set[int]:
+        from engine.columnar.arrow_typed import is_text
+        return {i for i, f in enumerate(self.file.schema_arrow) if not is_text(f.type)}
 
     def batches(self, ncols: int = 0, after: int = 0, rows: int = PARQUET_ROWS) -> Iterator[RawBatch]:
         rows = min(rows, self.batch_rows)
@@ -509,9 +520,13 @@ def _group_runs(meta, rows: int, start: int = 0, end: Optional[int] = None) -> I
 
 
 def _text(column):
-    """A column as text cells ("" for a null): a string array, or a dictionary array of strings without
-    nulls as it is."""
+    """A text column as text cells ("" for a null): a string array, or a dictionary array of strings
+    without nulls as it is. A typed column as it is (arrow_typed.py: a null stays None, as the row
+    reader gives it)."""
     import pyarrow as pa
+    from engine.columnar.arrow_typed import is_text
+    if not is_text(column.type):
+        return column
     if pa.types.is_dictionary(column.type) and not column.null_count and pa.types.is_string(column.type.value_type):
         return column
     return column.cast(pa.string()).fill_null("")

@@ -110,6 +110,7 @@ class ColumnParser:
         self.kind = column.type
         self.numeric = self.kind in NUM_TYPES
         self.cache: dict[str, int] = {}
+        self.typed: dict = {}           # (type, value) of a typed Parquet cell -> the same (arrow_typed.py)
         self.index: dict = {}
         self.vocab: list = []
 

@@ -4,7 +4,8 @@ record batches (arrow_source.py); without it, CSV files by the standard library 
 first run says so once. Either way every row ends up accepted or rejected exactly as
 engine/register.read_register decides, with the same values, messages, warnings and row numbers.
 
-XLSX and JSON registers, Parquet files with typed columns, and — without pyarrow — CSV files in UTF-16
+XLSX and JSON registers, Parquet files with a column of a type arrow_typed.py does not read (or a typed
+enterprise id or name), and — without pyarrow — CSV files in UTF-16
 or with undecodable rows go through engine/register (its streamed chunks) and are then turned into
 columns. A file that cannot be read raises InputFileError with the normal reader's message.
 
@@ -21,7 +22,7 @@ from typing import Iterator, Optional
 import numpy as np
 
 from engine.columnar import arrow_source
-from engine.columnar.column_reader import ColumnReader
+from engine.columnar.column_reader import IDENTITY, ColumnReader
 from engine.columnar.csv_text import PythonCsv, read_head
 from engine.columnar.frame import Col, Frame
 from engine.policy import Policy
@@ -138,8 +139,11 @@ def open_register_stream(path, *, as_of: date, policy: Policy, sheet: Optional[s
             source = arrow_source.ArrowParquet(path, name)
         except Exception:
             return slow          # engine/register gives the message for a damaged file
-        if source.all_text():
-            return _started(name, source, as_of, policy, False, arrow=True)
+        if source.readable():
+            stream = _started(name, source, as_of, policy, False, arrow=True)
+            typed = source.typed_positions()
+            if not typed or all(stream.reader.fields[cid].index not in typed for cid in IDENTITY):
+                return stream
     return slow
 
 

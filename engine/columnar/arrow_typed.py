@@ -1,0 +1,159 @@
+"""Typed Parquet columns (dates, timestamps, decimals, integers, floats, booleans) validated by the
+columnar reader with exactly engine/register's decisions for the same file. The row reader hands each
+typed cell to parse_cell as the Python value pyarrow gives for it (date, datetime, Decimal, int, float,
+bool; None for a null): so does this module, except where a column operation gives the same answer.
+
+* Money in a decimal128 or integer column becomes integer fen straight from the column's integers: the
+  unscaled value times 10^(places - scale) (no float, no text) whenever that is surely what
+  parse_money gives — within 12 whole digits, not negative unless the column may be, no more places than
+  fen. Every other cell (a float, a zero of more places than fen, which parse_money refuses, a value
+  too large) is parsed exactly, one cell at a time.
+* Any other typed column is dictionary-encoded by pyarrow and each distinct value parsed once by
+  ColumnParser (engine/register's own functions), remembered across batches.
+* A null is an empty cell (engine/register/normalise.is_blank); a typed cell is never blank otherwise,
+  never holds a control character and is never over-long (those checks look at text only).
+
+A file with a column of another type (lists, structs, binary, times, durations, nanosecond timestamps,
+whose values Python's datetime cannot hold, a dictionary of non-text values), with dates beyond Python's
+range or without statistics to tell, or with a typed enterprise id or name, is read by engine/register
+as before (`readable`, reader.py).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from engine.columnar.cells import MISSING_NUM, UNSURE_NUM, ColumnParser, int_array
+from engine.register.units import places
+
+WHOLE_DIGITS = 12          # as arrow_cells._money: 12 whole and 6 decimal digits stay inside int64 fen
+_INT64_MAX = (1 << 63) - 1
+
+
+def is_text(t) -> bool:
+    """A column the text path reads (arrow_source._text): text, a dictionary of text, or all null."""
+    if pa.types.is_dictionary(t):
+        t = t.value_type
+    return pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_null(t)
+
+
+def _temporal(t) -> bool:
+    return pa.types.is_date(t) or (pa.types.is_timestamp(t) and t.unit != "ns")
+
+
+def supported(t) -> bool:
+    """A typed column whose every value pyarrow turns into a Python value parse_cell knows."""
+    return (pa.types.is_boolean(t) or pa.types.is_integer(t) or pa.types.is_floating(t)
+            or pa.types.is_decimal(t) or _temporal(t))
+
+
+def readable(file) -> bool:
+    """Whether this pyarrow.parquet.ParquetFile's columns are all text or supported types, and every
+    date or timestamp column's row groups have statistics whose least and greatest values Python can
+    hold (else pyarrow could not give one of its values to the row reader either: that reader stops
+    with its message for the file)."""
+    schema = file.schema_arrow
+    if not all(is_text(f.type) or supported(f.type) for f in schema):
+        return False
+    temporal = [i for i, f in enumerate(schema) if _temporal(f.type)]
+    if not temporal:
+        return True
+    meta = file.metadata
+    leaves = {meta.schema.column(j).path: j for j in range(meta.num_columns)}
+    for i in temporal:
+        j = leaves.get(schema.names[i])
+        if j is None:
+            return False
+        for g in range(meta.num_row_groups):
+            column = meta.row_group(g).column(j)
+            stats = column.statistics
+            if stats is None:
+                return False
+            if not stats.has_min_max:
+                if stats.null_count != column.num_values:
+                    return False
+                continue
+            try:
+                stats.min, stats.max                 # turned into Python dates here: raises beyond 1-9999
+            except (ValueError, OverflowError):
+                return False
+    return True
+
+
+def non_blank(arr) -> np.ndarray:
+    return np.asarray(arr.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def parse(parser: ColumnParser, arr) -> np.ndarray:
+    """What ColumnParser.parse gives for these typed cells' values: int32 codes, or int64 values (fen for
+    money) with MISSING_NUM / UNSURE_NUM."""
+    t = arr.type
+    if parser.kind == "money" and (pa.types.is_integer(t) or pa.types.is_decimal128(t)) and places(parser.unit) <= 6:
+        return _money(parser, arr)
+    encoded = pc.dictionary_encode(arr)
+    values = encoded.dictionary.to_pylist()
+    table = [_value(parser, v) for v in values] + [_value(parser, None)]
+    indices = encoded.indices.fill_null(len(values)).to_numpy(zero_copy_only=False)
+    if not parser.numeric:
+        return np.array(table, dtype=np.int32)[indices]
+    out = int_array(table)
+    return out[indices] if out.dtype != object else int_array([table[i] for i in indices.tolist()])
+
+
+def _value(parser: ColumnParser, value):
+    """parser's code (or number) for one typed value, remembered by its type and value (1, True and
+    Decimal(1) are equal in Python, not the same cell)."""
+    key = (type(value), value)
+    found = parser.typed.get(key)
+    if found is None:
+        found = parser.typed[key] = parser._numeric(value) if parser.numeric else parser.code(parser.exact(value))
+    return found
+
+
+def _money(parser: ColumnParser, arr) -> np.ndarray:
+    """Integer or decimal128 money to fen: the column's integers scaled where parse_money surely gives
+    that, every other cell parsed exactly (ColumnParser._numeric on its Python value)."""
+    p, n = places(parser.unit), len(arr)
+    valid = non_blank(arr)
+    fen = np.full(n, UNSURE_NUM if parser.column.required else MISSING_NUM, dtype=np.int64)
+    unscaled, scale, sure = _unscaled(arr, valid)
+    limit = 10 ** (WHOLE_DIGITS + scale) if WHOLE_DIGITS + scale >= 0 else 0
+    if limit <= _INT64_MAX:
+        sure &= (unscaled < limit) & (unscaled > -limit)
+    if not parser.column.signed:
+        sure &= unscaled >= 0
+    if scale <= p and p - scale <= 18:
+        fen[sure] = unscaled[sure] * 10 ** (p - scale)
+    elif scale - p <= 18:
+        # More places than fen: whole fen only if the extra digits are zeros — and a zero written with
+        # them (Decimal('0E-10')) is refused by parse_money (decimal_places), so it is parsed exactly.
+        step = 10 ** (scale - p)
+        sure &= (unscaled % step == 0) & (unscaled != 0)
+        fen[sure] = unscaled[sure] // step
+    else:
+        sure[:] = False
+    rest = np.flatnonzero(valid & ~sure)
+    if not len(rest):
+        return fen
+    values = [parser._numeric(v) for v in arr.take(pa.array(rest)).to_pylist()]
+    out = fen.astype(object)
+    out[rest] = values
+    return int_array(out.tolist())
+
+
+def _unscaled(arr, valid: np.ndarray) -> tuple[np.ndarray, int, np.ndarray]:
+    """(the cells' unscaled int64 integers, the scale, which cells are held whole in int64)."""
+    t = arr.type
+    if pa.types.is_integer(t):
+        values = arr.fill_null(0).to_numpy(zero_copy_only=False)
+        if values.dtype == np.uint64:
+            fits = values <= np.uint64(_INT64_MAX)
+            return np.where(fits, values, 0).astype(np.int64), 0, valid & fits
+        return values.astype(np.int64), 0, valid.copy()
+    # decimal128: 16 bytes a value, little-endian two's complement; in int64 when the high word is the
+    # low word's sign. A null's bytes are undefined: masked by `valid`.
+    words = np.frombuffer(arr.buffers()[1], dtype=np.int64).reshape(-1, 2)[arr.offset:arr.offset + len(arr)]
+    low, high = words[:, 0], words[:, 1]
+    fits = high == (low >> 63)
+    return np.where(valid & fits, low, 0), t.scale, valid & fits
