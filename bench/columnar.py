@@ -10,8 +10,9 @@ Reports, for the same generated register (deterministic, fictional; every enterp
     (the two engines' verdicts are compared on them as a check);
   * the columnar path's stages on --e2e-rows rows, in one child process, CPU seconds each: pyarrow's
     CSV parse alone, read + validate, evaluate, render + write; bytes per row; peak RSS;
-  * end to end through the CLI, per --workers value: CSV -> decisions CSV, Parquet -> Parquet and a
-    Parquet dataset (the register split into one hive partition per town, town=<name>/part-0.parquet)
+  * end to end through the CLI, per --workers value: CSV -> decisions CSV, Parquet -> Parquet (the
+    register with every column text, and typed as a database export writes it: decimals, dates,
+    booleans, integers) and a Parquet dataset (the register split into one hive partition per town, town=<name>/part-0.parquet)
     -> one Parquet file per partition; wall time, CPU seconds and the peak memory of the whole process
     tree (PSS summed over the parent and its workers, sampled every 0.1 s); the same for --more-rows (the register repeated with new ids;
     REGISTER_ROWS is raised for those runs).
@@ -242,6 +243,40 @@ def to_parquet(csv_path: Path, out: Path) -> None:
             writer.write_batch(batch)
 
 
+MONEY = ("revenue_last_year", "revenue_ytd", "revenue_ytd_last_year", "profit_ytd")
+FLAGS = ("in_park", "is_legal_person", "independent_accounting", "in_scope", "previously_in_scope")
+
+
+def to_typed_parquet(csv_path: Path, out: Path) -> None:
+    """The register as a database export would write it: money and the two requests as decimal128(18, 2),
+    dates and months (the first of the month) as date32, flags as booleans, counts as int64, the rest
+    text; row groups of 32,768 rows (arrow_source.PARQUET_ROWS)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pcsv
+    import pyarrow.parquet as pq
+    types = {h: pa.string() for h in HEADER}
+    types.update({h: pa.decimal128(18, 2) for h in MONEY + ("land_request_mu", "power_request_kva")})
+    types.update({h: pa.date32() for h in ("established_on", "commissioned_on")})
+    types.update({h: pa.bool_() for h in FLAGS})
+    types.update({h: pa.int64() for h in ("employees", "months_without_output", "loss_years")})
+    reader = pcsv.open_csv(csv_path, convert_options=pcsv.ConvertOptions(
+        column_types=types, true_values=["是"], false_values=["否"], strings_can_be_null=False))
+    writer = None
+    try:
+        for batch in reader:
+            columns = dict(zip(batch.schema.names, batch.columns))
+            for h in ("ytd_through", "in_scope_since"):         # "2024-12" -> 2024-12-01, "" -> null
+                text = pc.if_else(pc.equal(columns[h], ""), None, columns[h])
+                columns[h] = pc.cast(pc.binary_join_element_wise(text, "-01", ""), pa.date32())
+            table = pa.table(columns)
+            writer = writer or pq.ParquetWriter(out, table.schema)
+            writer.write_table(table, row_group_size=1 << 15)
+    finally:
+        if writer is not None:
+            writer.close()
+
+
 def first_rows(src_path: Path, n: int, dst_path: Path) -> Path:
     if not dst_path.exists():
         with open(src_path, encoding="utf-8") as src, open(dst_path, "w", encoding="utf-8", newline="") as dst:
@@ -278,11 +313,15 @@ def end_to_end(e2e: Path, args, work: Path, full: bool = True) -> None:
     pq_in = e2e.with_suffix(".parquet")
     if not pq_in.exists():
         to_parquet(e2e, pq_in)
+    typed_in = e2e.with_name(e2e.stem + "_typed.parquet")
+    if not typed_in.exists():
+        to_typed_parquet(e2e, typed_in)
     dataset = work / f"dataset_{n}"
     if not dataset.exists():
         to_dataset(pq_in, dataset)
     for label, path, fmt, out in (("CSV -> decisions CSV", e2e, "csv", work / "decisions.csv"),
                                   ("Parquet -> Parquet", pq_in, "parquet", work / "decisions.parquet"),
+                                  ("typed Parquet -> Parquet", typed_in, "parquet", work / "decisions.parquet"),
                                   (f"Parquet {len(TOWNS)} town partitions -> partitions", dataset, "parquet",
                                    work / "decisions_parts")):
         for workers in (args.workers if full else args.workers[-1:]):

@@ -92,22 +92,60 @@ def parse(parser: ColumnParser, arr) -> np.ndarray:
     if parser.kind == "money" and (pa.types.is_integer(t) or pa.types.is_decimal128(t)) and places(parser.unit) <= 6:
         return _money(parser, arr)
     encoded = pc.dictionary_encode(arr)
-    values = encoded.dictionary.to_pylist()
-    table = [_value(parser, v) for v in values] + [_value(parser, None)]
-    indices = encoded.indices.fill_null(len(values)).to_numpy(zero_copy_only=False)
-    if not parser.numeric:
-        return np.array(table, dtype=np.int32)[indices]
-    out = int_array(table)
-    return out[indices] if out.dtype != object else int_array([table[i] for i in indices.tolist()])
+    table = _by_number(parser, encoded.dictionary)
+    if table is None:
+        table = int_array([_value(parser, v) for v in encoded.dictionary.to_pylist()]) if parser.numeric else \
+            np.array([_value(parser, v) for v in encoded.dictionary.to_pylist()], dtype=np.int32)
+    table = np.append(table, np.array([_value(parser, None)], dtype=table.dtype))
+    indices = encoded.indices.fill_null(len(table) - 1).to_numpy(zero_copy_only=False)
+    return table[indices] if table.dtype != object else int_array(table[indices].tolist())
 
 
-def _value(parser: ColumnParser, value):
+def _numbers(values):
+    """The distinct values of a date, timestamp, boolean or signed integer column as int64 (the days,
+    time units, 0/1 or integers pyarrow stores), or None."""
+    t = values.type
+    if pa.types.is_date32(t) or pa.types.is_date64(t) or pa.types.is_timestamp(t) or pa.types.is_boolean(t) \
+            or pa.types.is_signed_integer(t):
+        stored = pa.int32() if pa.types.is_date32(t) else pa.int64()
+        return pc.cast(values, stored).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+    return None
+
+
+def _by_number(parser: ColumnParser, values) -> "np.ndarray | None":
+    """The parse of each of these distinct values, looked up by the number pyarrow stores for it among
+    those of earlier batches (a date column of a 1M-row register holds some 9,000 days: each is made a
+    Python date and parsed once in the whole file, not once a batch); None for a column of other
+    values."""
+    numbers = _numbers(values)
+    if numbers is None:
+        return None
+    known, parsed = parser.typed.get(values.type, (np.zeros(0, np.int64), np.zeros(0, np.int64)))
+    at = np.minimum(np.searchsorted(known, numbers), max(len(known) - 1, 0))
+    new = np.flatnonzero(known[at] != numbers) if len(known) else np.arange(len(numbers))
+    if len(new):
+        fresh = [_value(parser, v, remember=False) for v in values.take(pa.array(new)).to_pylist()]
+        fresh = int_array(fresh) if parser.numeric else np.array(fresh, dtype=np.int64)
+        if fresh.dtype == object:
+            return None
+        known, parsed = np.concatenate([known, numbers[new]]), np.concatenate([parsed, fresh])
+        order = np.argsort(known, kind="stable")
+        known, parsed = known[order], parsed[order]
+        parser.typed[values.type] = (known, parsed)
+        at = np.searchsorted(known, numbers)
+    table = parsed[at]
+    return table if parser.numeric else table.astype(np.int32)
+
+
+def _value(parser: ColumnParser, value, remember: bool = True):
     """parser's code (or number) for one typed value, remembered by its type and value (1, True and
     Decimal(1) are equal in Python, not the same cell)."""
     key = (type(value), value)
     found = parser.typed.get(key)
     if found is None:
-        found = parser.typed[key] = parser._numeric(value) if parser.numeric else parser.code(parser.exact(value))
+        found = parser._numeric(value) if parser.numeric else parser.code(parser.exact(value))
+        if remember:
+            parser.typed[key] = found
     return found
 
 
