@@ -126,11 +126,16 @@ def text_parquet(path: Path, schema):
     column chunk's dictionary page as it is. The string columns (ids and names, one distinct text a row)
     are written plain: a dictionary of every cell would cost the writer a hash per cell and the file
     more bytes (1M rows: 22.5 -> 18.8 MB). The writer takes a batch's values 32,768 at a time rather
-    than 1,024 (the same file, 20% less of its CPU)."""
+    than 1,024 (the same file, 20% less of its CPU). Statistics (each page's least and greatest value)
+    are written for the plain columns only, the ids and names a reader may look a firm up by: a coded
+    column's chunk lists its few texts in its dictionary page already, and their statistics were a
+    third of the writer's CPU (1M rows: 0.82-0.96 -> 0.48-0.49 CPU-s, the table read back the same)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
     coded = [f.name for f in schema if pa.types.is_dictionary(f.type)]
-    return pq.ParquetWriter(path, schema, store_schema=False, use_dictionary=coded, write_batch_size=1 << 15)
+    plain = [f.name for f in schema if not pa.types.is_dictionary(f.type)]
+    return pq.ParquetWriter(path, schema, store_schema=False, use_dictionary=coded, write_batch_size=1 << 15,
+                            write_statistics=plain)
 
 
 def _opened_empty(path: Path):
