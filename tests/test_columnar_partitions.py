@@ -78,13 +78,9 @@ def errors_rows(path: Path, offsets: dict, single: str = "") -> list[dict]:
     return sorted(out, key=lambda r: r["统一社会信用代码"] + r["error"])
 
 
-@pytest.mark.parametrize("spill_rows", [None, 3], ids=["ids held", "ids spilled"])
-def test_a_dataset_gives_what_the_same_rows_in_one_file_give(tmp_path, monkeypatch, spill_rows):
-    if spill_rows:       # the partitions' shared id log spilled to its bucket files every 3 rows
-        monkeypatch.setattr(id_log, "SPILL_ROWS", spill_rows)
-    folder, offsets, rows = dataset(tmp_path)
-    one = write_parquet(tmp_path / "one.parquet", rows)
-    offsets[str(one)] = 0
+def checked_as_one(tmp_path: Path, folder: Path, one: Path, offsets: dict) -> dict:
+    """For the dataset and the one file of its rows: (exit code, output CSV, rejected rows, messages),
+    row numbers made the one file's (absolute)."""
     results = {}
     for path in (folder, one):
         out, errors = tmp_path / f"{path.name}.csv", tmp_path / f"{path.name}.errors.csv"
@@ -93,6 +89,17 @@ def test_a_dataset_gives_what_the_same_rows_in_one_file_give(tmp_path, monkeypat
                        if _PLACE.search(line))
         results[path] = (result.exit_code, out.read_text(encoding="utf-8"), errors_rows(errors, offsets, str(one)),
                          lines)
+    return results
+
+
+@pytest.mark.parametrize("spill_rows", [None, 3], ids=["ids held", "ids spilled"])
+def test_a_dataset_gives_what_the_same_rows_in_one_file_give(tmp_path, monkeypatch, spill_rows):
+    if spill_rows:       # the partitions' shared id log spilled to its bucket files every 3 rows
+        monkeypatch.setattr(id_log, "SPILL_ROWS", spill_rows)
+    folder, offsets, rows = dataset(tmp_path)
+    one = write_parquet(tmp_path / "one.parquet", rows)
+    offsets[str(one)] = 0
+    results = checked_as_one(tmp_path, folder, one, offsets)
     assert results[folder][0] == results[one][0] == 1
     assert results[folder][1] == results[one][1], "the decisions differ"
     assert results[folder][2] == results[one][2], "the rejected rows differ"
@@ -187,7 +194,7 @@ def test_folders_the_dataset_reader_refuses_get_one_message(tmp_path):
     assert result.exit_code != 0 and "--engine durable" in result.output and "r.csv" in result.output
     (mixed / "r.csv").unlink()
     import pyarrow as pa
-    pq.write_table(pa.table({"统一社会信用代码": ["x"], "上年营业收入": [1.5]}), mixed / "typed.parquet")
+    pq.write_table(pa.table({"统一社会信用代码": ["x"], "上年营业收入": [[1.5]]}), mixed / "typed.parquet")
     result = check(mixed, "--format", "csv")
     assert result.exit_code != 0 and "typed.parquet: typed Parquet columns" in result.output
     (mixed / "typed.parquet").unlink()

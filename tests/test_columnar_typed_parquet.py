@@ -205,3 +205,30 @@ def test_a_typed_enterprise_id_or_a_date_beyond_pythons_leaves_the_file_to_the_r
     assert not fast(tmp_path / "far.parquet")
     code, _, _, lines = same_as_the_row_reader(tmp_path / "far.parquet", tmp_path)
     assert code != 0 and any("not a readable Parquet file" in line for line in lines)
+
+
+def test_a_dataset_of_typed_partitions_gives_what_the_same_rows_in_one_file_give(tmp_path):
+    """Typed partitions (a hive key on a typed flag column among them) against the same typed rows in
+    one file, which the test above holds to the row reader; a row whose typed flag disagrees with its
+    folder is rejected, its cell shown as the row reader shows it."""
+    from tests.test_columnar_partitions import check, checked_as_one
+    header, body = typed_rows()
+    p = header.index("是否园内")
+    yes, others = [r for r in body if r[p] is True], [r for r in body if r[p] is not True]
+    folder = tmp_path / "ds"
+    parts = [("a/part-0.parquet", others[:9]), ("b/part-0.parquet", others[9:]), ("是否园内=是/part-0.parquet", yes)]
+    offsets, at = {}, 0
+    for rel, rows in parts:
+        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+        write_typed(folder / rel, header, rows, row_group_size=5)
+        offsets[str(folder / rel)] = at
+        at += len(rows)
+    one = write_typed(tmp_path / "one.parquet", header, [r for _, rows in parts for r in rows])
+    offsets[str(one)] = 0
+    results = checked_as_one(tmp_path, folder, one, offsets)
+    assert results[folder] == results[one] and results[one][0] == 1
+    # one False among the 是 folder's rows: rejected for its folder, "false" as the row reader writes it
+    parts[2][1][0][p] = False
+    write_typed(folder / parts[2][0], header, parts[2][1], row_group_size=5)
+    result = check(folder, "--format", "csv", "--out", tmp_path / "k.csv", "--errors", tmp_path / "k.errors.csv")
+    assert f'{folder / parts[2][0]} row 1, column 是否园内: "false" disagrees with its folder 是否园内=是' in result.output

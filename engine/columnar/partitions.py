@@ -6,8 +6,9 @@
   `_SUCCESS`, `_common_metadata`, and this tool's `_scaleup_run.json`). A folder holding no Parquet
   file, or CSV/XLSX/JSON registers as well (the durable engine reads a folder of those), or a link to a
   folder, is refused with one message. Every partition's header is read first; one that cannot be
-  read — damaged, not text-only (a single typed file goes to the row reader; a dataset's partitions
-  cannot), a required column missing — stops the run before anything is evaluated or written.
+  read — damaged, with a column of a type arrow_typed.py does not take or a typed id or name (a single
+  such file goes to the row reader; a dataset's partitions cannot), a required column missing — stops
+  the run before anything is evaluated or written.
 * Folder keys: `key=value` (percent-decoded, as pyarrow writes them). When the file has no column the
   key names (a register column id, or a Chinese or English alias), the key becomes that column, every
   row holding the value. When it has it, each row's value must be the folder's (the same town, after
@@ -100,12 +101,13 @@ def dataset_partitions(folder: Path) -> list[Partition]:
 
 
 class DatasetFile(ArrowParquet):
-    """One partition: a text-only Parquet file plus, as last columns, the folder keys it lacks (every
-    row holding the folder's value). The file is open only while it is read."""
+    """One partition: a Parquet file of text and typed columns (arrow_typed.py) plus, as last columns, the
+    folder keys it lacks (every row holding the folder's value). The file is open only while it is
+    read."""
 
     def __init__(self, path: Path, name: str, rows: int = PARQUET_ROWS):
         super().__init__(path, name, rows)
-        self.text_only, self.schema = self.all_text(), self.file.schema_arrow
+        self.taken, self.typed, self.schema = self.readable(), self.typed_positions(), self.file.schema_arrow
         self.file.close()                 # every partition is opened first: no file stays open for long
         self.file = None
         self.fill: list[tuple[str, str]] = []
@@ -217,10 +219,10 @@ class PartitionedStream:
             source = DatasetFile(part.path, name)
         except Exception as exc:          # pyarrow's errors for a damaged file have no common base
             raise InputFileError(f"{name}: not a readable Parquet file ({type(exc).__name__}: {exc})") from None
-        if not source.text_only:
-            typed = [f"{f.name} ({f.type})" for f in source.schema if not _text(f.type)]
-            raise InputFileError(f"{name}: typed Parquet columns ({', '.join(typed[:5])}); --engine columnar "
-                                 "reads a dataset whose columns are all text (check a typed file on its own)")
+        if not source.taken:
+            from engine.columnar.arrow_typed import is_text, supported
+            _typed_refused(name, [f for f in source.schema if not (is_text(f.type) or supported(f.type))]
+                           or [f for f in source.schema if not is_text(f.type)])
         columns = register_columns(self.policy)
         in_file = {m[0].id for m in map(lambda n: match_header(n, columns), source.names) if m}
         reader = ColumnReader(source, name, self.as_of, self.policy)
@@ -237,6 +239,10 @@ class PartitionedStream:
                 fill.append((key, value))
         source.add_columns(fill)
         reader.start()
+        typed_identity = [source.schema.field(reader.fields[cid].index) for cid in IDENTITY
+                          if reader.fields[cid].index in source.typed]
+        if typed_identity:
+            _typed_refused(name, typed_identity)
         return reader, checks
 
     def _finish(self, held: list[int]) -> None:
@@ -261,9 +267,13 @@ class PartitionedStream:
                          for name, rejected in parts for r in rejected]
 
 
-def _text(t) -> bool:
-    import pyarrow as pa
-    return pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_null(t)
+def _typed_refused(name: str, fields: list) -> None:
+    """A partition the columnar reader cannot take (arrow_typed.readable; a typed id or name): the row
+    reader could read it alone, but not as a partition of this dataset."""
+    shown = ", ".join(f"{f.name} ({f.type})" for f in fields[:5])
+    raise InputFileError(f"{name}: typed Parquet columns ({shown}) that --engine columnar does not read in a "
+                         "dataset (text, dates, timestamps, decimals, integers, floats and booleans it does; an "
+                         "id or a name must be text); check a file like this on its own")
 
 
 def _differs(col, parser: ColumnParser, expected: Any) -> np.ndarray:
@@ -301,7 +311,7 @@ def _reject_disagreeing(reader: ColumnReader, checks: list[KeyCheck], disagree: 
         for check in checks:
             field_ = reader.fields[check.cid]
             cell = cells[field_.index] if field_.index < len(cells) else None
-            if check.differs(reader.cols[check.cid].exact(cell_text(cell))):
+            if check.differs(reader.cols[check.cid].exact(cell)):        # a typed cell as its value
                 problems.append(check.problem(reader, r, cells))
     if disagree:
         for r, cells in reader.source.rows(set(disagree), reader.ncols, reader.header_row):
