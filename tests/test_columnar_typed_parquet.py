@@ -9,7 +9,9 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
+import numpy as np
 import pytest
+from hypothesis import given, strategies as st
 
 pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
@@ -232,3 +234,37 @@ def test_a_dataset_of_typed_partitions_gives_what_the_same_rows_in_one_file_give
     write_typed(folder / parts[2][0], header, parts[2][1], row_group_size=5)
     result = check(folder, "--format", "csv", "--out", tmp_path / "k.csv", "--errors", tmp_path / "k.errors.csv")
     assert f'{folder / parts[2][0]} row 1, column 是否园内: "false" disagrees with its folder 是否园内=是' in result.output
+
+
+def _off_by_ulps(case) -> float:
+    """n / d moved `ulps` doubles away: a float of arithmetic or of a cast (85.96000000000001)."""
+    n, d, ulps = case
+    x = n / d
+    for _ in range(abs(ulps)):
+        x = float(np.nextafter(x, np.inf if ulps > 0 else -np.inf))
+    return x
+
+
+_AMOUNTS = st.one_of(st.floats(allow_nan=True, allow_infinity=True, width=64),
+                     st.decimals(min_value=-10 ** 13, max_value=10 ** 13, places=7, allow_nan=False).map(float),
+                     st.integers(-10 ** 16, 10 ** 16).map(lambda n: n / 100),
+                     st.integers(-10 ** 9, 10 ** 9).map(lambda n: n / 10 ** 6),
+                     st.tuples(st.integers(-10 ** 14, 10 ** 14), st.sampled_from([10 ** 2, 10 ** 6]),
+                               st.integers(-3, 3)).map(_off_by_ulps))
+
+
+@given(st.lists(st.one_of(st.none(), _AMOUNTS), max_size=30), st.sampled_from(["万元", "元"]),
+       st.sampled_from(["revenue_last_year", "profit_ytd"]), st.sampled_from(["float64", "float32"]))
+def test_float_money_becomes_the_fen_parse_money_gives(amounts, unit, cid, width):
+    """The column operation on float money (arrow_typed._float_fen) against parse_money on each cell's
+    Python value, as the row reader reads it: the same fen, the same cells refused."""
+    from engine.columnar.arrow_typed import parse
+    from engine.columnar.cells import ColumnParser
+    from engine.register.columns import register_columns
+    from engine.register.towns import TownResolver
+    policy, _ = policy_and_rules()
+    column = next(c for c in register_columns(policy) if c.id == cid)
+    arr = pa.array(amounts, pa.float64()).cast(width, safe=False)
+    parser = ColumnParser(column, unit, TownResolver(policy.jurisdiction))
+    exact = ColumnParser(column, unit, TownResolver(policy.jurisdiction))
+    assert parse(parser, arr).tolist() == [exact._numeric(v) for v in arr.to_pylist()]

@@ -4,10 +4,12 @@ typed cell to parse_cell as the Python value pyarrow gives for it (date, datetim
 bool; None for a null): so does this module, except where a column operation gives the same answer.
 
 * Money in a decimal128 or integer column becomes integer fen straight from the column's integers: the
-  unscaled value times 10^(places - scale) (no float, no text) whenever that is surely what
-  parse_money gives — within 12 whole digits, not negative unless the column may be, no more places than
-  fen. Every other cell (a float, a zero of more places than fen, which parse_money refuses, a value
-  too large) is parsed exactly, one cell at a time.
+  unscaled value times 10^(places - scale) (no text) whenever that is surely what parse_money gives —
+  within 12 whole digits, not negative unless the column may be, no more places than fen. A float
+  column's cells become fen where the float's 15 significant digits (what parse_money reads) are surely
+  a whole number of fen (_float_fen). Every other cell (a zero of more places than fen, which
+  parse_money refuses, a value too large, a float that is not plainly a written amount) is parsed
+  exactly, one cell at a time.
 * Any other typed column is dictionary-encoded by pyarrow and each distinct value parsed once by
   ColumnParser (engine/register's own functions), remembered across batches.
 * A null is an empty cell (engine/register/normalise.is_blank); a typed cell is never blank otherwise,
@@ -89,7 +91,8 @@ def parse(parser: ColumnParser, arr) -> np.ndarray:
     """What ColumnParser.parse gives for these typed cells' values: int32 codes, or int64 values (fen for
     money) with MISSING_NUM / UNSURE_NUM."""
     t = arr.type
-    if parser.kind == "money" and (pa.types.is_integer(t) or pa.types.is_decimal128(t)) and places(parser.unit) <= 6:
+    if parser.kind == "money" and (pa.types.is_integer(t) or pa.types.is_decimal128(t) or pa.types.is_floating(t)) \
+            and places(parser.unit) <= 6:
         return _money(parser, arr)
     encoded = pc.dictionary_encode(arr)
     table = _by_number(parser, encoded.dictionary)
@@ -155,7 +158,7 @@ def _money(parser: ColumnParser, arr) -> np.ndarray:
     p, n = places(parser.unit), len(arr)
     valid = non_blank(arr)
     fen = np.full(n, UNSURE_NUM if parser.column.required else MISSING_NUM, dtype=np.int64)
-    unscaled, scale, sure = _unscaled(arr, valid)
+    unscaled, scale, sure = _unscaled(arr, valid, p)
     limit = 10 ** (WHOLE_DIGITS + scale) if WHOLE_DIGITS + scale >= 0 else 0
     if limit <= _INT64_MAX:
         sure &= (unscaled < limit) & (unscaled > -limit)
@@ -180,9 +183,11 @@ def _money(parser: ColumnParser, arr) -> np.ndarray:
     return int_array(out.tolist())
 
 
-def _unscaled(arr, valid: np.ndarray) -> tuple[np.ndarray, int, np.ndarray]:
+def _unscaled(arr, valid: np.ndarray, p: int) -> tuple[np.ndarray, int, np.ndarray]:
     """(the cells' unscaled int64 integers, the scale, which cells are held whole in int64)."""
     t = arr.type
+    if pa.types.is_floating(t):
+        return _float_fen(arr, valid, p)
     if pa.types.is_integer(t):
         values = arr.fill_null(0).to_numpy(zero_copy_only=False)
         if values.dtype == np.uint64:
@@ -195,3 +200,39 @@ def _unscaled(arr, valid: np.ndarray) -> tuple[np.ndarray, int, np.ndarray]:
     low, high = words[:, 0], words[:, 1]
     fits = high == (low >> 63)
     return np.where(valid & fits, low, 0), t.scale, valid & fits
+
+
+def _float_fen(arr, valid: np.ndarray, p: int) -> tuple[np.ndarray, int, np.ndarray]:
+    """Float money as parse_money reads it — the float's 15 significant digits (normalise._float_text) —
+    in units of 10^-p, for the cells where that is surely k = rint(x · 10^p): k has at most 15 digits
+    and the double nearest k · 10^-p (float(k) / 10^p, one correctly rounded division) is x itself.
+    A decimal of at most 15 significant digits comes back from its nearest double unchanged when
+    written to 15 digits (DBL_DIG), so format(x, ".15g") is k · 10^-p: no more places than the fen.
+    Or, where x is a few units of its last place away from that double (_rounds_to), where its 15
+    digits surely are k · 10^-p all the same. Any other float (NaN, an infinity, a float32's widened
+    value, more places than the fen) is parsed exactly, alone."""
+    x = arr.fill_null(0).to_numpy(zero_copy_only=False).astype(np.float64)
+    scale = 10.0 ** p                    # exact for p <= 22
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        k = np.rint(x * scale)
+        sure = valid & np.isfinite(k) & (np.abs(k) < 1e15)
+        k = np.where(sure, k, 0.0)
+        near = k / scale
+        exact = near == x
+        sure &= exact | _rounds_to(x, near, p)
+    return k.astype(np.int64), p, sure
+
+
+def _rounds_to(x: np.ndarray, near: np.ndarray, p: int) -> np.ndarray:
+    """Where a float x that is not the double nearest D = k · 10^-p (near: that double) still reads as D
+    to 15 significant digits — a float of arithmetic or of a cast, 85.96000000000001 — surely: for
+    1 <= |x| < 10^(14 - p), with e the exponent of x's first digit (10^e <= |x| < 10^(e+1), compared
+    with exact powers of ten), the 15-digit step q = 10^(e - 14) divides 10^-p, and |x - D| is below
+    q / 2 by more than the error of its estimate |x - near| + ulp(x) (x - near is exact: Sterbenz)."""
+    size = np.abs(x)
+    inside = (size >= 1.0) & (size < 10.0 ** (14 - p))
+    e = np.floor(np.log10(np.where(inside, size, 1.0)))
+    e -= size < 10.0 ** e                        # log10 rounded up across a power of ten
+    e += size >= 10.0 ** (e + 1)
+    half_step = 0.5 * 10.0 ** (e - 14) * (1 - 1e-12)
+    return inside & (np.abs(x - near) + 2 * np.spacing(size) < half_step)
