@@ -218,11 +218,11 @@ def test_json_has_the_contract_keys_and_durable_conditions():
 def _same_read(path: Path, as_of: date = AS_OF, chunk_rows: int = 50_000):
     """Both columnar readers (pyarrow's and the standard library's) read what engine/register reads."""
     for arrow in (True, False):
-        fast = _same_read_by(path, as_of, chunk_rows, arrow)
+        fast = same_read_by(path, as_of, chunk_rows, arrow)
     return fast
 
 
-def _same_read_by(path: Path, as_of: date, chunk_rows: int, arrow: bool):
+def same_read_by(path: Path, as_of: date, chunk_rows: int, arrow: bool):
     policy, _ = policy_and_rules()
     try:
         normal = read_register(path, as_of=as_of, policy=policy)

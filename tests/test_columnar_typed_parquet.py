@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 
 pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
@@ -19,6 +19,7 @@ pq = pytest.importorskip("pyarrow.parquet")
 from engine.columnar import id_log  # noqa: E402
 from engine.columnar.reader import open_register_stream, read_register_frame  # noqa: E402
 from tests.conftest import policy_and_rules  # noqa: E402
+from tests.test_columnar import same_read_by  # noqa: E402
 from tests.test_columnar_arrow import AS_OF, ROW_PATH, hostile_rows, outputs, sample  # noqa: E402
 
 ID, NAME, TOWN = "统一社会信用代码", "企业名称", "所属乡镇（街道）"
@@ -268,3 +269,46 @@ def test_float_money_becomes_the_fen_parse_money_gives(amounts, unit, cid, width
     parser = ColumnParser(column, unit, TownResolver(policy.jurisdiction))
     exact = ColumnParser(column, unit, TownResolver(policy.jurisdiction))
     assert parse(parser, arr).tolist() == [exact._numeric(v) for v in arr.to_pylist()]
+
+
+_DAYS = st.one_of(st.none(), st.dates(date(1890, 1, 1), date(2110, 12, 31)))
+_MONEY_TYPES = {"decimal2": pa.decimal128(20, 2), "decimal8": pa.decimal128(24, 8), "int": pa.int64(),
+                "float": pa.float64()}
+
+
+@st.composite
+def typed_register(draw):
+    """A small generated register with typed columns: valid and hostile values alike."""
+    from tests.conftest import uscc_for
+    n = draw(st.integers(1, 12))
+    ids = [uscc_for(str(draw(st.integers(0, 15)))) for _ in range(n)]        # repeats: duplicates
+    money_type = draw(st.sampled_from(sorted(_MONEY_TYPES)))
+    amount = {"decimal2": st.decimals(-10 ** 4, 10 ** 16, places=2), "decimal8": st.decimals(-10 ** 4, 10 ** 9, places=8),
+              "int": st.integers(-10 ** 4, 10 ** 17), "float": st.floats(-1e4, 1e17)}[money_type]
+    cells = lambda strategy: draw(st.lists(strategy, min_size=n, max_size=n))    # noqa: E731
+    columns = {
+        ID: pa.array(ids), NAME: pa.array(cells(st.sampled_from(["甲公司", "乙公司", " ", None]))),
+        TOWN: pa.array(cells(st.sampled_from(["五桥街道", "高梁镇", "高粱镇", None]))),
+        "是否园内": pa.array(cells(st.one_of(st.none(), st.booleans())), pa.bool_()),
+        "行业代码": pa.array(cells(st.sampled_from(["C3484", "I6513", "X1"]))),
+        "是否法人单位": pa.array(cells(st.booleans()), pa.bool_()),
+        "成立日期": pa.array(cells(_DAYS), pa.date32()),
+        "是否规上": pa.array(cells(st.booleans()), pa.bool_()),
+        "入统年月": pa.array(cells(_DAYS), pa.date32()),
+        "累计截至月份": pa.array(cells(st.one_of(st.none(), st.dates(date(2023, 1, 1), date(2025, 6, 1)))),
+                               pa.date32()),
+        "从业人员": pa.array(cells(st.one_of(st.none(), st.integers(-5, 10 ** 16))), pa.int64()),
+        "用地需求（亩）": pa.array(cells(st.one_of(st.none(), st.floats(-1, 1e6))), pa.float64()),
+    }
+    for h in MONEY:
+        columns[h] = pa.array(cells(st.one_of(st.none(), amount)), _MONEY_TYPES[money_type])
+    return pa.table(columns)
+
+
+@settings(max_examples=25 if settings().max_examples <= 100 else settings().max_examples)
+@given(typed_register(), st.integers(1, 5))
+def test_generated_typed_registers_read_as_the_row_reader_reads_them(tmp_path_factory, table, rows):
+    path = tmp_path_factory.mktemp("typed") / "r.parquet"
+    pq.write_table(table, path, row_group_size=rows)
+    assert fast(path)
+    same_read_by(path, date.fromisoformat(AS_OF), rows, True)

@@ -434,11 +434,6 @@ class ArrowParquet(Source):
     def head(self) -> Iterator[tuple[int, list]]:
         yield 0, list(self.names)
 
-    def all_text(self) -> bool:
-        import pyarrow as pa
-        return all(pa.types.is_string(f.type) or pa.types.is_large_string(f.type) or pa.types.is_null(f.type)
-                   for f in self.file.schema_arrow)
-
     def readable(self) -> bool:
         """Whether this reader takes the file (text columns and arrow_typed's types), not engine/register."""
         from engine.columnar import arrow_typed
