@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from engine.columnar.cells import MISSING_NUM, UNSURE_NUM, ColumnParser, int_array
 from engine.register.units import places
@@ -94,7 +93,7 @@ def parse(parser: ColumnParser, arr) -> np.ndarray:
     if parser.kind == "money" and (pa.types.is_integer(t) or pa.types.is_decimal128(t) or pa.types.is_floating(t)) \
             and places(parser.unit) <= 6:
         return _money(parser, arr)
-    encoded = pc.dictionary_encode(arr)
+    encoded = arr.dictionary_encode()
     table = _by_number(parser, encoded.dictionary)
     if table is None:
         table = int_array([_value(parser, v) for v in encoded.dictionary.to_pylist()]) if parser.numeric else \
@@ -111,7 +110,7 @@ def _numbers(values):
     if pa.types.is_date32(t) or pa.types.is_date64(t) or pa.types.is_timestamp(t) or pa.types.is_boolean(t) \
             or pa.types.is_signed_integer(t):
         stored = pa.int32() if pa.types.is_date32(t) else pa.int64()
-        return pc.cast(values, stored).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+        return values.cast(stored).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
     return None
 
 
