@@ -21,7 +21,7 @@ from engine.decisions import (NO_AMOUNT_OFFERED, AmountLine, Decision, Enterpris
 from engine.derive import fact_values
 from engine.errors import EngineError
 from engine.facts import Enterprise
-from engine.findings import FACT_TYPES, ExactRecord, condition_findings, needed_changes
+from engine.findings import FACT_TYPES, ExactRecord, condition_findings, needed_changes, value_key
 from engine.policy import Policy, load_policy, resolve_policy_folder
 from engine.provenance import combined_basis
 from engine.rulebook import load_rulebook
@@ -81,7 +81,8 @@ class Evaluator:
         record = self.compiled.encoder.record(values)
         groups = self.grouped(self.compiled.engine.fire_all(record))
         present = None if self.exact else {k for k, v in values.items() if v is not None}
-        decisions = self.follow_included([self.decide(plan, values, group, enterprise, present)
+        keys = value_keys(values) if self.exact else None       # once per record, for every family
+        decisions = self.follow_included([self.decide(plan, values, group, enterprise, present, keys)
                                            for plan, group in zip(self.compiled.plans.values(), groups)])
         return EnterpriseResult(enterprise_id=enterprise.enterprise_id, name=enterprise.name, town=enterprise.town,
                                 in_park=enterprise.in_park, as_of=self.as_of.isoformat(), policy=self.policy.id,
@@ -121,7 +122,7 @@ class Evaluator:
 
     # ------------------------------------------------------------------------------------------
     def decide(self, plan: FamilyPlan, values: dict, fired: "FiredGroup", ent: Enterprise,
-                present: Optional[set] = None) -> Decision:
+               present: Optional[set] = None, keys: Optional[dict] = None) -> Decision:
         spec = plan.family.spec
         conclusion = spec.conclusion
         if not plan.evaluable:
@@ -134,7 +135,7 @@ class Evaluator:
         if self.verdict_only:
             missing = []
         elif self.exact or engine_verdict.category == "none":
-            findings, python_verdict = explain_family(plan, values, self.book, self.condition_detail)
+            findings, python_verdict = explain_family(plan, values, self.book, self.condition_detail, keys)
             if engine_verdict != python_verdict:
                 raise EngineError(f"{ent.enterprise_id} {plan.name}: durable_rules concluded {engine_verdict}, "
                                   f"the exact evaluation {python_verdict}")
@@ -376,71 +377,119 @@ def read_fired(plan: FamilyPlan, tags: list[RuleTag]) -> Verdict:
     return Verdict("none", "insufficient_data", "", attributes=attrs)
 
 
-def explain_family(plan: FamilyPlan, values: dict, book: Rulebook,
-                   detail: bool = True) -> tuple[list[RuleFinding], Verdict]:
+def explain_family(plan: FamilyPlan, values: dict, book: Rulebook, detail: bool = True,
+                   keys: Optional[dict] = None) -> tuple[list[RuleFinding], Verdict]:
     """Every rule of the family evaluated exactly, and the verdict those findings imply. Without
-    `detail`, the findings carry each rule's status and missing facts but no condition findings."""
+    `detail`, the findings carry each rule's status and missing facts but no condition findings.
+    `keys`: value_keys(values), when the caller has them (one record, many families)."""
     findings: list[RuleFinding] = []
     status: dict[str, Optional[bool]] = {}
     attrs, amounts = [], []
     exact = ExactRecord(values, plan.memo)
+    keys = value_keys(values) if keys is None else keys
+    memo = plan.memo.get(("rule findings", detail))
+    if memo is None or len(memo) >= RULE_FINDINGS:
+        memo = plan.memo["rule findings", detail] = {}
     for r in plan.family.rules:
-        f = RuleFinding(rule=r, status="", params=plan.rule_params.get(r.id, []),
-                        included_from=plan.family.included_from.get(r.id))
-        if r.kind == "not_modelled":
-            f.status = "not_modelled"
-        elif r.kind == "classification":
-            hits = [j for j, (node, _) in enumerate(plan.cases[r.id]) if exact(node) is True]
-            for j, (node, _) in enumerate(plan.cases[r.id] if detail else ()):
-                f.conditions += condition_findings(r.id, node, values, exact)
-            if hits:
-                attrs.append((r.attribute, hits[0]))
-                f.status, f.value = "set", hits[0]
-            else:
-                f.status = "missing"
-        elif r.kind == "amount":
-            node = plan.nodes.get(r.id)
-            ok = True if node is None else exact(node)
-            if node is not None and detail:
-                f.conditions = condition_findings(r.id, node, values, exact)
-            # An amount line that does not apply is not a failed condition: it simply is not paid.
-            f.status = {True: "met", False: "not_applicable", None: "missing"}[ok]
-            f.value = plan.params[r.amount_param].value
-            key = r.id
-            if ok and r.id in plan.bands:
-                key, f.status = _band_finding(plan, r.id, exact, f, detail)
-            if ok and key and not plan.family.included_from.get(r.id):
-                amounts.append(key)
-        else:
-            node = plan.nodes[r.id]
-            guard = plan.guards.get(r.id)
-            if detail:
-                f.conditions = condition_findings(r.id, node, values, exact)
-            if guard is not None and exact(guard) is False:
-                status[r.id] = True
-                f.status = "not_applicable"
-            else:
-                if ("effective", r.id) not in plan.memo:
-                    plan.memo["effective", r.id] = logic.implication(guard, node)
-                s = exact(plan.memo["effective", r.id])
-                status[r.id] = s
-                if r.kind == "indicator":
-                    f.status = {True: "triggered", False: "not_triggered", None: "missing"}[s]
-                elif r.kind == "exclusion":
-                    f.status = {True: "excluded", False: "not_excluded", None: "missing"}[s]
-                else:
-                    f.status = {True: "met", False: "not_met", None: "missing"}[s]
-                if s is False and r.kind == "condition" and detail:
-                    f.changes = needed_changes(node, values, r.id, exact=exact)
-        if f.status == "missing":
-            if ("facts", r.id) not in plan.memo:
-                plan.memo["facts", r.id] = [
-                    lf.fact for c in ([plan.nodes.get(r.id)] + [n for n, _ in plan.cases.get(r.id, [])]
-                                      + plan.bands.get(r.id, [])[:1])
-                    if c is not None for lf in logic.leaves(c) if isinstance(lf, (logic.Leaf, logic.Exists))]
-            f.missing_facts = missing_inputs(plan.memo["facts", r.id], values, book)
+        direct, inputs = rule_facts(plan, r, book)
+        # A rule's finding is a function of the values of the facts it tests, and of which inputs of
+        # derived ones are missing: worked out once for each, and shared by the records that repeat them.
+        key = (r.id, *[keys.get(f) for f in direct], *[values.get(f) is None for f in inputs])
+        hit = memo.get(key)
+        if hit is None:
+            hit = memo[key] = rule_finding(plan, r, values, book, exact, detail)
+        f, s, attr, amount = hit
+        if s is not _NO_STATUS:
+            status[r.id] = s
+        if attr is not None:
+            attrs.append(attr)
+        if amount is not None:
+            amounts.append(amount)
         findings.append(f)
     return findings, verdict_from_status(plan, status, tuple(sorted(attrs)), tuple(sorted(amounts)))
+
+
+RULE_FINDINGS = 20000      # rule findings kept per family plan (then started afresh)
+_NO_STATUS = object()      # a rule that has no say in the family's verdict (classification, amount)
+
+
+def rule_facts(plan: FamilyPlan, r, book: Rulebook) -> tuple[tuple, tuple]:
+    """The facts a rule's finding depends on: those it tests (by value), and the inputs of derived ones
+    among them (missing or not: what missing_inputs names)."""
+    hit = plan.memo.get(("rule facts", r.id))
+    if hit is None:
+        nodes = [plan.nodes.get(r.id), plan.guards.get(r.id), *[n for n, _ in plan.cases.get(r.id, [])],
+                 *plan.bands.get(r.id, [])]
+        direct = list(dict.fromkeys(lf.fact for n in nodes if n is not None for lf in logic.leaves(n)
+                                    if isinstance(lf, (logic.Leaf, logic.Exists))))
+        hit = plan.memo["rule facts", r.id] = (
+            tuple(direct), tuple(f for f in _inputs_closure(direct, book) if f not in direct))
+    return hit
+
+
+def value_keys(values: dict) -> dict:
+    """Each fact's value as a key (engine/findings.value_key), for the rule findings shared by records."""
+    return {f: value_key(v) for f, v in values.items()}
+
+
+def rule_finding(plan: FamilyPlan, r, values: dict, book: Rulebook, exact: ExactRecord, detail: bool) -> tuple:
+    """(finding, status for the verdict or _NO_STATUS, classification case set, amount key paid) of one
+    rule for one record: what explain_family assembles."""
+    f = RuleFinding(rule=r, status="", params=plan.rule_params.get(r.id, []),
+                    included_from=plan.family.included_from.get(r.id))
+    s, attr, amount = _NO_STATUS, None, None
+    if r.kind == "not_modelled":
+        f.status = "not_modelled"
+    elif r.kind == "classification":
+        hits = [j for j, (node, _) in enumerate(plan.cases[r.id]) if exact(node) is True]
+        for j, (node, _) in enumerate(plan.cases[r.id] if detail else ()):
+            f.conditions += condition_findings(r.id, node, values, exact)
+        if hits:
+            attr = (r.attribute, hits[0])
+            f.status, f.value = "set", hits[0]
+        else:
+            f.status = "missing"
+    elif r.kind == "amount":
+        node = plan.nodes.get(r.id)
+        ok = True if node is None else exact(node)
+        if node is not None and detail:
+            f.conditions = condition_findings(r.id, node, values, exact)
+        # An amount line that does not apply is not a failed condition: it simply is not paid.
+        f.status = {True: "met", False: "not_applicable", None: "missing"}[ok]
+        f.value = plan.params[r.amount_param].value
+        key = r.id
+        if ok and r.id in plan.bands:
+            key, f.status = _band_finding(plan, r.id, exact, f, detail)
+        if ok and key and not plan.family.included_from.get(r.id):
+            amount = key
+    else:
+        node = plan.nodes[r.id]
+        guard = plan.guards.get(r.id)
+        if detail:
+            f.conditions = condition_findings(r.id, node, values, exact)
+        if guard is not None and exact(guard) is False:
+            s = True
+            f.status = "not_applicable"
+        else:
+            if ("effective", r.id) not in plan.memo:
+                plan.memo["effective", r.id] = logic.implication(guard, node)
+            s = exact(plan.memo["effective", r.id])
+            if r.kind == "indicator":
+                f.status = {True: "triggered", False: "not_triggered", None: "missing"}[s]
+            elif r.kind == "exclusion":
+                f.status = {True: "excluded", False: "not_excluded", None: "missing"}[s]
+            else:
+                f.status = {True: "met", False: "not_met", None: "missing"}[s]
+            if s is False and r.kind == "condition" and detail:
+                f.changes = needed_changes(node, values, r.id, exact=exact)
+    if f.status == "missing":
+        if ("facts", r.id) not in plan.memo:
+            plan.memo["facts", r.id] = [
+                lf.fact for c in ([plan.nodes.get(r.id)] + [n for n, _ in plan.cases.get(r.id, [])]
+                                  + plan.bands.get(r.id, [])[:1])
+                if c is not None for lf in logic.leaves(c) if isinstance(lf, (logic.Leaf, logic.Exists))]
+        f.missing_facts = missing_inputs(plan.memo["facts", r.id], values, book)
+    return f, s, attr, amount
 
 
 def _positive(plan: FamilyPlan, attrs: tuple, amounts: tuple) -> Verdict:

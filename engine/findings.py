@@ -6,6 +6,7 @@ writer (engine/contract.py) uses the same findings for the deciding conditions o
 """
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any, Optional
@@ -15,6 +16,15 @@ from engine.decisions import ConditionFinding
 from engine.encoding import UNITS
 
 FACT_TYPES: dict[str, str] = {}     # fact id -> type, filled from the rulebook (for margins' units)
+SHARED_FINDINGS = 50000     # findings kept per plan across records (then started afresh)
+_KEYED_AS_IS = frozenset({str, bool, int, type(None), Fraction, date})
+
+
+def value_key(value: Any) -> tuple:
+    """A value as a dictionary key that tells apart what prints differently (1 and True, 1.0 and 1.00):
+    by type and value where equal values print the same, else by type and repr (Decimal, tuples)."""
+    kind = type(value)
+    return (kind, value) if kind in _KEYED_AS_IS else (kind, repr(value))
 
 
 class ExactRecord:
@@ -64,12 +74,26 @@ class ExactRecord:
         return hit[1]
 
     def finding(self, rule_id: str, lf: logic.Node) -> Optional[ConditionFinding]:
-        """The finding on one leaf, built once per record (a rule's conditions and the changes that
+        """The finding on one leaf, looked up once per record (a rule's conditions and the changes that
         would turn it show the same leaves)."""
         key = (rule_id, id(lf))
         hit = self._findings.get(key)
         if hit is None:
-            hit = self._findings[key] = (lf, self._build(rule_id, lf))
+            hit = self._findings[key] = (lf, self._shared(rule_id, lf))
+        return hit[1]
+
+    def _shared(self, rule_id: str, lf: logic.Node) -> Optional[ConditionFinding]:
+        """The finding built once per plan for each value of the leaf's fact: it depends on nothing else
+        (most leaves test a yes/no or a code, which a register repeats), and is never changed once built,
+        so records share it. Entries hold their leaf, so a leaf's id is never reused while cached."""
+        shared = self._plan_memo.get("shared findings")
+        if shared is None or len(shared) >= SHARED_FINDINGS:
+            shared = self._plan_memo["shared findings"] = {}
+        fact = getattr(lf, "fact", None)
+        key = (rule_id, id(lf), value_key(self.values.get(fact) if fact is not None else None))
+        hit = shared.get(key)
+        if hit is None:
+            hit = shared[key] = (lf, self._build(rule_id, lf))
         return hit[1]
 
     def _build(self, rule_id: str, lf: logic.Node) -> Optional[ConditionFinding]:
