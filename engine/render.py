@@ -13,6 +13,7 @@ import jinja2
 
 from engine.decisions import Decision, EnterpriseResult
 from engine.facts import YearMonth
+from engine.findings import value_key
 from engine.policy import ResolvedParam
 from engine.rules_model import AnyOf, Ref, Rulebook, iter_nodes
 
@@ -23,8 +24,9 @@ TEMPLATES = Path(__file__).parent / "templates"
 def _decimal(value: Any) -> tuple[Decimal, bool]:
     """(Decimal value, exact?) for Decimal/int/Fraction."""
     if isinstance(value, Fraction):
-        d = Decimal(value.numerator) / Decimal(value.denominator)
-        return d, Fraction(d) == value
+        n, m = value.numerator, value.denominator
+        d = Decimal(n) / Decimal(m)
+        return d, d.as_integer_ratio() == (n, m)       # both in lowest terms: Fraction(d) == value, cheaper
     return Decimal(value), True
 
 
@@ -267,6 +269,7 @@ def _explain_words(book: Rulebook, lang: str) -> dict:
     provenance_template = environment().get_template(f"provenance_{lang}.txt.j2")
     provenances: dict[int, tuple[ResolvedParam, str, bool]] = {}
     lines: dict[tuple, tuple] = {}
+    by_finding: dict[int, tuple] = {}
     w = environment().get_template(f"_words_{lang}.j2").module
 
     def basis(rp: ResolvedParam) -> tuple[str, bool]:
@@ -279,14 +282,34 @@ def _explain_words(book: Rulebook, lang: str) -> dict:
         return found[1], found[2]
 
     def remember(c, case: bool, quoted: Quoted) -> str:
-        """A condition's line (case: without its margin), built once per distinct condition. The key
-        holds everything the line shows: parameters by identity (they live as long as the rulebook's
-        plan, and are kept in the key so an id is never reused while remembered), and whether each long
-        basis of a parameter, or the note of an assumed one, was quoted above (then the line points to it)."""
-        params, seen = c.params, quoted.seen
-        bases = [basis(p) for p in params]
-        above = tuple(once and ("basis", text) in seen for text, once in bases)
-        key = (c.fact, _value_key(c.value), c.op, _value_key(c.threshold), c.context, _value_key(c.margin),
+        """A condition's line (case: without its margin), looked up by the finding itself: records share
+        the findings of the values a register repeats (engine/findings.ExactRecord), so most lines are
+        found without looking at the finding's contents. Entries hold their finding (an id is never
+        reused while remembered); what a line shows also depends on whether each long basis of its
+        parameters, or the note of an assumed one, was quoted above (then the line points to it)."""
+        entry = by_finding.get(id(c))
+        if entry is None or entry[0] is not c:
+            if len(by_finding) >= REMEMBERED_LINES:
+                by_finding.clear()
+            bases = tuple(basis(p) for p in c.params)
+            entry = by_finding[id(c)] = (c, bases, tuple(text for text, once in bases if once), {},
+                                         (False,) * len(bases))
+        _, bases, once_texts, texts, none_above = entry
+        seen = quoted.seen
+        above = tuple(once and ("basis", text) in seen for text, once in bases) if once_texts else none_above
+        text = texts.get((case, above))
+        if text is None:
+            text = texts[case, above] = line(c, case, bases, above)
+        if once_texts:
+            seen.update(("basis", text) for text in once_texts)
+        return text
+
+    def line(c, case: bool, bases: tuple, above: tuple) -> str:
+        """A condition's line built once per distinct condition: the key holds everything the line
+        shows, parameters by identity (they live as long as the rulebook's plan, and are kept in the
+        key so an id is never reused while remembered)."""
+        params = c.params
+        key = (c.fact, value_key(c.value), c.op, value_key(c.threshold), c.context, value_key(c.margin),
                c.missing_note_zh, c.missing_note_en, case, tuple(map(id, params)), above)
         found = lines.get(key)
         if found is None or any(a is not b for a, b in zip(found[0], params)):
@@ -296,12 +319,11 @@ def _explain_words(book: Rulebook, lang: str) -> dict:
             shown = {id(p): (w.LINE["assumed" if p.assumed else "above"] if a else b[0])
                      for p, a, b in zip(params, above, bases)}
             found = lines[key] = (tuple(params), condition_text(c, case, fmt, w, lambda p: shown[id(p)]))
-        seen.update(("basis", text) for text, once in bases if once)
         return found[1]
 
     words = {"fmt": fmt, "families": {k: f.spec for k, f in book.families.items()},
              "money": lambda v, both=False: money(v, lang, both), "provenance": lambda rp: basis(rp)[0],
-             "remember": remember}
+             "remember": remember, "basis": basis, "blocks": {}}
     words["w"] = w          # the words of a rule's heading and lines (engine/templates/_words_{lang}.j2)
     if len(_EXPLAIN_WORDS) >= 8:         # a long-lived process (tests, the web app) loads many rulebooks
         _EXPLAIN_WORDS.clear()
@@ -313,44 +335,75 @@ def findings_text(d: Decision, words: dict, quoted: Quoted) -> str:
     """Each rule the decision considered: its heading (mark, clause, label, status, reading, alternatives),
     then its condition lines and the changes that would turn it; a rule shared with a decision shown
     above, its heading only (its conditions are there, the same), unless it decides this one. Assembled
-    here rather than looped in jinja: an explanation has dozens of rules; the words are the templates'."""
-    w, fmt, remember = words["w"], words["fmt"], words["remember"]
-    zh = fmt.lang == "zh"
-    rule_words, marks, status_words = w.RULE, w.MARK, w.STATUS
+    here rather than looped in jinja: an explanation has dozens of rules; the words are the templates'.
+
+    A rule's text depends on its finding, on whether it is shown above and on which long bases of its
+    parameters were quoted above: remembered per finding (records share the findings of the values a
+    register repeats, engine/evaluate.explain_family) and per such state."""
+    blocks, seen = words["blocks"], quoted.seen
     out: list[str] = []
     for f in d.findings:
-        rule, status = f.rule, f.status
-        kind = rule.kind
-        if kind == "classification" and not d.attributes:
+        rule = f.rule
+        if rule.kind == "classification" and not d.attributes:
             continue
-        head = [marks[status], " ", rule.clause, " ", rule.label_zh if zh else rule.label_en, status_words[status]]
-        if rule.interpretation:
-            head.append(rule_words["reading"].format(rule.interpretation))
-        alt = fmt.any_of(f) if kind not in ("classification", "not_modelled") else None
-        if alt and status in ("met", "not_met"):
-            if alt["top"]:
-                held = rule_words["held"].format(alt["held"]) if alt["held"] and status == "met" else ""
-                head.append(rule_words["any_top"].format(held))
-            elif kind not in ("indicator", "exclusion"):
-                head.append(rule_words["any_inner"])
-        shown_above = False
-        if f.included_from:
-            family = words["families"][f.included_from]
-            shown_above = quoted.has("decision", f.included_from) and rule.id != d.rule_id
-            head.append(rule_words["included_above" if shown_above else "included"].format(
-                family.label_zh if zh else family.label_en))
-        out.append("".join(head) + "\n")
-        if shown_above:
-            continue
-        if status == "not_modelled":
-            out.append("    " + (rule.reason_zh if zh else rule.reason) + "\n")
-        elif kind != "classification":
-            out += _condition_lines(f, status == "not_applicable" or kind in ("indicator", "exclusion"), w,
-                                    lambda c, case: remember(c, case, quoted))
-        if f.changes:
-            changes = changes_text(f, fmt, w.LINE)
-            if changes:
-                out.append(changes + "\n")
+        shown_above = bool(f.included_from) and quoted.has("decision", f.included_from) and rule.id != d.rule_id
+        entry = blocks.get(id(f))
+        if entry is None or entry[0] is not f:       # entries hold their finding: an id is never reused
+            if len(blocks) >= REMEMBERED_LINES:
+                blocks.clear()
+            entry = blocks[id(f)] = (f, _quoted_once(f, words["basis"]), {})
+        _, once, texts = entry
+        key = (shown_above, tuple([("basis", t) in seen for t in once])) if once else (shown_above,)
+        text = texts.get(key)
+        if text is None:
+            text = texts[key] = rule_text(d, f, shown_above, words, quoted)
+        elif once and not shown_above:
+            seen.update(("basis", t) for t in once)      # as rendering its lines would
+        out.append(text)
+    return "".join(out)
+
+
+def _quoted_once(f, basis) -> tuple:
+    """The bases quoted once per explanation that a rule's condition lines show (none when it shows no
+    condition lines)."""
+    if f.status == "not_modelled" or f.rule.kind == "classification":
+        return ()
+    return tuple(dict.fromkeys(text for c in f.conditions for text, once in map(basis, c.params) if once))
+
+
+def rule_text(d: Decision, f, shown_above: bool, words: dict, quoted: Quoted) -> str:
+    """One rule's heading, condition lines and changes (findings_text)."""
+    w, fmt, remember = words["w"], words["fmt"], words["remember"]
+    zh = fmt.lang == "zh"
+    rule_words = w.RULE
+    rule, status = f.rule, f.status
+    kind = rule.kind
+    head = [w.MARK[status], " ", rule.clause, " ", rule.label_zh if zh else rule.label_en, w.STATUS[status]]
+    if rule.interpretation:
+        head.append(rule_words["reading"].format(rule.interpretation))
+    alt = fmt.any_of(f) if kind not in ("classification", "not_modelled") else None
+    if alt and status in ("met", "not_met"):
+        if alt["top"]:
+            held = rule_words["held"].format(alt["held"]) if alt["held"] and status == "met" else ""
+            head.append(rule_words["any_top"].format(held))
+        elif kind not in ("indicator", "exclusion"):
+            head.append(rule_words["any_inner"])
+    if f.included_from:
+        family = words["families"][f.included_from]
+        head.append(rule_words["included_above" if shown_above else "included"].format(
+            family.label_zh if zh else family.label_en))
+    out = ["".join(head) + "\n"]
+    if shown_above:
+        return out[0]
+    if status == "not_modelled":
+        out.append("    " + (rule.reason_zh if zh else rule.reason) + "\n")
+    elif kind != "classification":
+        out += _condition_lines(f, status == "not_applicable" or kind in ("indicator", "exclusion"), w,
+                                lambda c, case: remember(c, case, quoted))
+    if f.changes:
+        changes = changes_text(f, fmt, w.LINE)
+        if changes:
+            out.append(changes + "\n")
     return "".join(out)
 
 
@@ -400,16 +453,6 @@ def changes_text(f, fmt: Formatter, words: dict) -> str:
     return words["qualify"] + words["or"].join(
         words["and"].join(words["up" if c.direction == "up" else "down"].format(
             fmt.fact_label(c.fact), fmt.margin(c.fact, c.margin)) for c in alt) for alt in alternatives)
-
-
-_KEYED_AS_IS = frozenset({str, bool, int, type(None), Fraction, date})
-
-
-def _value_key(value: Any) -> tuple:
-    """A value as a dictionary key that tells apart what prints differently (1 and True, 1.0 and 1.00):
-    by type and value where equal values print the same, else by type and repr (Decimal, tuples)."""
-    kind = type(value)
-    return (kind, value) if kind in _KEYED_AS_IS else (kind, repr(value))
 
 
 # Outcomes that are not a plain "yes": a one-line reason says why.
