@@ -11,7 +11,7 @@ from typing import Any, Optional
 
 import jinja2
 
-from engine.decisions import Decision, EnterpriseResult
+from engine.decisions import NO_AMOUNT_OFFERED, Decision, EnterpriseResult
 from engine.facts import YearMonth
 from engine.findings import value_key
 from engine.policy import ResolvedParam
@@ -215,11 +215,55 @@ def render_decision(decision: Decision, result: EnterpriseResult, book: Rulebook
     decision then points to it instead of repeating it. Alone, a decision quotes everything it cites once."""
     words = _explain_words(book, lang)
     quoted = Quoted() if quoted is None else quoted
-    template = environment().get_template(f"explain_{lang}.txt.j2")
-    text = template.render(d=decision, r=result, family=book.families[decision.type].spec, quoted=quoted,
-                           findings=lambda d: findings_text(d, words, quoted), **words).strip()
-    quoted.first("decision", decision.type)
+    d = decision
+    key, refs = _frame_key(d, result, quoted)
+    frames = words["frames"]
+    hit = frames.get(key)
+    if hit is None or any(a is not b for a, b in zip(hit[0], refs)):
+        # The template rendered with a marker where the rules' text goes: the words around it are the
+        # same for every decision with this key (engine/templates/explain_*.txt.j2 reads nothing else).
+        if len(frames) >= REMEMBERED_LINES:
+            frames.clear()
+        template = environment().get_template(f"explain_{lang}.txt.j2")
+        above = Quoted()        # what the template asks of what was quoted above, as the key has it
+        above.seen = {k for k in [("clause", d.clause_id), ("readings", ""), *(("reading", i.id) for i in d.readings)]
+                      if k in quoted.seen}
+        framed = template.render(d=d, r=result, family=book.families[d.type].spec, quoted=above,
+                                 findings=lambda _: _FINDINGS_MARK, **words).strip()
+        hit = frames[key] = (refs, *framed.split(_FINDINGS_MARK))
+    _, before, after = hit
+    text = (before + findings_text(d, words, quoted) + after).strip()
+    # What the template quotes (a clause, the readings' heading, each reading) is quoted from now on.
+    if d.clause_id:
+        quoted.first("clause", d.clause_id)
+    if d.readings:
+        quoted.first("readings", "")
+        quoted.readings(d.readings)
+    quoted.first("decision", d.type)
     return text
+
+
+_FINDINGS_MARK = "\x00findings\x00"
+
+
+def _frame_key(d: Decision, result: EnterpriseResult, quoted: "Quoted") -> tuple[tuple, tuple]:
+    """Everything explain_*.txt.j2 shows of a decision but its rules' text, and the objects keyed by
+    identity (kept with the frame so an id is never reused while remembered): the decision's type,
+    outcome, amount and its lines, reason, triggered rules, classifications, missing facts, clause and
+    readings, and whether the clause and readings were quoted above."""
+    lines = d.amount_lines
+    refs = tuple(x for a in lines for x in (a.param, a.band)) + tuple(d.readings)
+    via = tuple(x.type for x in result.decisions if x.reason == NO_AMOUNT_OFFERED) \
+        if d.reason == NO_AMOUNT_OFFERED else ()
+    key = (d.type, d.outcome, value_key(d.amount_yuan), d.amount_basis, d.reason, result.as_of, via,
+           tuple(d.triggered),
+           tuple((a.rule_id, value_key(a.amount), a.chosen, a.role, a.band_index, a.band_fact, value_key(a.band_value))
+                 for a in lines),
+           value_key(d.beneficiary), tuple((k, value_key(v)) for k, v in d.attributes.items()),
+           tuple(d.missing_facts), d.clause_id, d.clause_text, tuple(map(id, refs)),
+           quoted.has("clause", d.clause_id), quoted.has("readings", ""),
+           tuple(quoted.has("reading", i.id) for i in d.readings))
+    return key, refs
 
 
 def render_explanations(result: EnterpriseResult, book: Rulebook, lang: str, types=()) -> list[str]:
@@ -323,7 +367,7 @@ def _explain_words(book: Rulebook, lang: str) -> dict:
 
     words = {"fmt": fmt, "families": {k: f.spec for k, f in book.families.items()},
              "money": lambda v, both=False: money(v, lang, both), "provenance": lambda rp: basis(rp)[0],
-             "remember": remember, "basis": basis, "blocks": {}}
+             "remember": remember, "basis": basis, "blocks": {}, "frames": {}}
     words["w"] = w          # the words of a rule's heading and lines (engine/templates/_words_{lang}.j2)
     if len(_EXPLAIN_WORDS) >= 8:         # a long-lived process (tests, the web app) loads many rulebooks
         _EXPLAIN_WORDS.clear()
