@@ -106,14 +106,17 @@ def decision_object(contract: Contract, plan: FamilyPlan, d: Any, values: dict, 
             params.setdefault(p.name, p)
     conditions = []
     if rules and values is not None:
-        exact = ExactRecord(values, plan.memo)
+        exact = None
         for rid in rules:
             node = plan.nodes.get(rid)
             if node is not None:
+                found = _own_conditions(plan, d, rid)
+                if found is None:
+                    exact = exact or ExactRecord(values, plan.memo)
+                    found = condition_findings(rid, node, values, exact)
                 # A test on a parameter alone (which revenue measure the district uses) is the same for every
                 # enterprise: its parameter is under "parameters"; --detail full lists the test itself.
-                conditions += [condition_object(contract, c, d.rule_id)
-                               for c in condition_findings(rid, node, values, exact) if c.fact is not None]
+                conditions += [condition_object(contract, c, d.rule_id) for c in found if c.fact is not None]
     basis = None
     if d.amount_yuan is not None:       # the weakest provenance of the amounts paid (zero amounts add nothing)
         basis = combined_basis(plan.params[by_id[r].amount_param].provenance for r in paid
@@ -185,6 +188,25 @@ def condition_object(contract: Contract, c, decided_by: str) -> dict:
     if c.margin is not None:
         out["margin"] = json_value(c.margin, kind)
     return out
+
+
+_OWN_CONDITIONS = frozenset({"applicability", "exclusion", "condition", "indicator"})
+
+
+def _own_conditions(plan: FamilyPlan, d: Any, rule_id: str) -> Optional[list]:
+    """The rule's condition findings as the decision's exact evaluation already holds them (a rule of
+    these kinds shows exactly its `when`'s findings: engine/evaluate.rule_finding), or None where the
+    decision has none (the columnar engine's results, a summary run's) or the rule shows more (bands)."""
+    findings = getattr(d, "findings", None)
+    if not findings:
+        return None
+    if "position" not in plan.memo:
+        plan.memo["position"] = {r.id: i for i, r in enumerate(plan.family.rules)}
+    i = plan.memo["position"].get(rule_id)
+    f = findings[i] if i is not None and i < len(findings) else None
+    if f is None or f.rule.id != rule_id or f.rule.kind not in _OWN_CONDITIONS or not f.conditions:
+        return None
+    return f.conditions
 
 
 def _rules_by_id(plan: FamilyPlan) -> dict:

@@ -390,8 +390,7 @@ def explain_family(plan: FamilyPlan, values: dict, book: Rulebook, detail: bool 
     memo = plan.memo.get(("rule findings", detail))
     if memo is None or len(memo) >= RULE_FINDINGS:
         memo = plan.memo["rule findings", detail] = {}
-    for r in plan.family.rules:
-        direct, inputs = rule_facts(plan, r, book)
+    for r, direct, inputs in rule_facts(plan, book):
         # A rule's finding is a function of the values of the facts it tests, and of which inputs of
         # derived ones are missing: worked out once for each, and shared by the records that repeat them.
         key = (r.id, *[keys.get(f) for f in direct], *[values.get(f) is None for f in inputs])
@@ -413,17 +412,18 @@ RULE_FINDINGS = 20000      # rule findings kept per family plan (then started af
 _NO_STATUS = object()      # a rule that has no say in the family's verdict (classification, amount)
 
 
-def rule_facts(plan: FamilyPlan, r, book: Rulebook) -> tuple[tuple, tuple]:
-    """The facts a rule's finding depends on: those it tests (by value), and the inputs of derived ones
-    among them (missing or not: what missing_inputs names)."""
-    hit = plan.memo.get(("rule facts", r.id))
+def rule_facts(plan: FamilyPlan, book: Rulebook) -> list[tuple]:
+    """Each rule of the family with the facts its finding depends on: those it tests (by value), and the
+    inputs of derived ones among them (missing or not: what missing_inputs names)."""
+    hit = plan.memo.get("rule facts")
     if hit is None:
-        nodes = [plan.nodes.get(r.id), plan.guards.get(r.id), *[n for n, _ in plan.cases.get(r.id, [])],
-                 *plan.bands.get(r.id, [])]
-        direct = list(dict.fromkeys(lf.fact for n in nodes if n is not None for lf in logic.leaves(n)
-                                    if isinstance(lf, (logic.Leaf, logic.Exists))))
-        hit = plan.memo["rule facts", r.id] = (
-            tuple(direct), tuple(f for f in _inputs_closure(direct, book) if f not in direct))
+        hit = plan.memo["rule facts"] = []
+        for r in plan.family.rules:
+            nodes = [plan.nodes.get(r.id), plan.guards.get(r.id), *[n for n, _ in plan.cases.get(r.id, [])],
+                     *plan.bands.get(r.id, [])]
+            direct = list(dict.fromkeys(lf.fact for n in nodes if n is not None for lf in logic.leaves(n)
+                                        if isinstance(lf, (logic.Leaf, logic.Exists))))
+            hit.append((r, tuple(direct), tuple(f for f in _inputs_closure(direct, book) if f not in direct)))
     return hit
 
 

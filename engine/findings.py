@@ -17,14 +17,19 @@ from engine.encoding import UNITS
 
 FACT_TYPES: dict[str, str] = {}     # fact id -> type, filled from the rulebook (for margins' units)
 SHARED_FINDINGS = 50000     # findings kept per plan across records (then started afresh)
-_KEYED_AS_IS = frozenset({str, bool, int, type(None), Fraction, date})
+_KEYED_AS_IS = frozenset({str, bool, int, type(None), date})
 
 
 def value_key(value: Any) -> tuple:
     """A value as a dictionary key that tells apart what prints differently (1 and True, 1.0 and 1.00):
-    by type and value where equal values print the same, else by type and repr (Decimal, tuples)."""
+    by type and value where equal values print the same, a Fraction by its terms (hashing a Fraction is
+    slow), else by type and repr (Decimal, tuples)."""
     kind = type(value)
-    return (kind, value) if kind in _KEYED_AS_IS else (kind, repr(value))
+    if kind in _KEYED_AS_IS:
+        return (kind, value)
+    if kind is Fraction:
+        return (kind, value.numerator, value.denominator)
+    return (kind, repr(value))
 
 
 class ExactRecord:

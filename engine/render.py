@@ -171,6 +171,15 @@ class Formatter:
                 yield from self._nodes(self.book.definition_conditions[node.ref])
 
     def param(self, rp: ResolvedParam) -> str:
+        """A parameter's value as shown, formatted once per parameter (an explanation shows the same few
+        thresholds in many lines); entries hold their parameter, so an id is never reused."""
+        memo = self.__dict__.setdefault("_params", {})
+        hit = memo.get(id(rp))
+        if hit is None or hit[0] is not rp:
+            hit = memo[id(rp)] = (rp, self._param_text(rp))
+        return hit[1]
+
+    def _param_text(self, rp: ResolvedParam) -> str:
         t = rp.parameter.type
         if t == "money":
             return money(rp.value, self.lang)
