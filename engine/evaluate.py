@@ -141,13 +141,15 @@ class Evaluator:
                                   f"the exact evaluation {python_verdict}")
         else:
             missing = missing_verdict_facts(plan, values, self.book, present)
-        # Without findings, what follows from the verdict alone is worked out once per set of fired rules.
+        # What follows from the verdict (and, where no rule decided, the first rule that could not be
+        # evaluated) is worked out once per set of fired rules and such rule.
         known = plan.memo.setdefault("decided", {})
-        static = None if findings else known.get(fired.key)
+        key = (fired.key, engine_verdict.rule_id or next((f.rule.id for f in findings if f.status == "missing"), None))
+        static = known.get(key)
         if static is None:
             static = self._static_parts(plan, engine_verdict, findings)
-            if not findings and len(known) < VERDICT_CACHE_LIMIT:
-                known[fired.key] = static
+            if len(known) < VERDICT_CACHE_LIMIT:
+                known[key] = static
         rule_id, clause_id, clause_text, triggered, codes, readings = static
         decision = Decision(type=plan.name, outcome=engine_verdict.outcome, rule_id=rule_id, clause_id=clause_id,
                             clause_text=clause_text, findings=findings, params=plan.params, triggered=list(triggered),
