@@ -7,6 +7,7 @@ the evaluation stops with EngineError — an explanation that disagrees with its
 """
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
@@ -21,7 +22,7 @@ from engine.decisions import (NO_AMOUNT_OFFERED, AmountLine, Decision, Enterpris
 from engine.derive import fact_values
 from engine.errors import EngineError
 from engine.facts import Enterprise
-from engine.findings import FACT_TYPES, ExactRecord, condition_findings, needed_changes, value_key
+from engine.findings import FACT_TYPES, ExactRecord, ValueKeys, condition_findings, needed_changes
 from engine.policy import Policy, load_policy, resolve_policy_folder
 from engine.provenance import combined_basis
 from engine.rulebook import load_rulebook
@@ -81,7 +82,7 @@ class Evaluator:
         record = self.compiled.encoder.record(values)
         groups = self.grouped(self.compiled.engine.fire_all(record))
         present = None if self.exact else {k for k, v in values.items() if v is not None}
-        keys = value_keys(values) if self.exact else None       # once per record, for every family
+        keys = ValueKeys(values) if self.exact else None       # once per record, for every family
         decisions = self.follow_included([self.decide(plan, values, group, enterprise, present, keys)
                                            for plan, group in zip(self.compiled.plans.values(), groups)])
         return EnterpriseResult(enterprise_id=enterprise.enterprise_id, name=enterprise.name, town=enterprise.town,
@@ -122,7 +123,7 @@ class Evaluator:
 
     # ------------------------------------------------------------------------------------------
     def decide(self, plan: FamilyPlan, values: dict, fired: "FiredGroup", ent: Enterprise,
-               present: Optional[set] = None, keys: Optional[dict] = None) -> Decision:
+               present: Optional[set] = None, keys: Optional[ValueKeys] = None) -> Decision:
         spec = plan.family.spec
         conclusion = spec.conclusion
         if not plan.evaluable:
@@ -380,22 +381,23 @@ def read_fired(plan: FamilyPlan, tags: list[RuleTag]) -> Verdict:
 
 
 def explain_family(plan: FamilyPlan, values: dict, book: Rulebook, detail: bool = True,
-                   keys: Optional[dict] = None) -> tuple[list[RuleFinding], Verdict]:
+                   keys: Optional[ValueKeys] = None) -> tuple[list[RuleFinding], Verdict]:
     """Every rule of the family evaluated exactly, and the verdict those findings imply. Without
     `detail`, the findings carry each rule's status and missing facts but no condition findings.
-    `keys`: value_keys(values), when the caller has them (one record, many families)."""
+    `keys`: the record's ValueKeys, when the caller has them (one record, many families)."""
     findings: list[RuleFinding] = []
     status: dict[str, Optional[bool]] = {}
     attrs, amounts = [], []
-    exact = ExactRecord(values, plan.memo)
-    keys = value_keys(values) if keys is None else keys
+    keys = ValueKeys(values) if keys is None else keys
+    exact = ExactRecord(values, plan.memo, keys)
     memo = plan.memo.get(("rule findings", detail))
     if memo is None or len(memo) >= RULE_FINDINGS:
         memo = plan.memo["rule findings", detail] = {}
-    for r, direct, inputs in rule_facts(plan, book):
+    for r, tested, inputs in rule_facts(plan, book):
         # A rule's finding is a function of the values of the facts it tests, and of which inputs of
         # derived ones are missing: worked out once for each, and shared by the records that repeat them.
-        key = (r.id, *[keys.get(f) for f in direct], *[values.get(f) is None for f in inputs])
+        key = (r.id, tested(keys) if tested else None,
+               tuple([values.get(f) is None for f in inputs]) if inputs else None)
         hit = memo.get(key)
         if hit is None:
             hit = memo[key] = rule_finding(plan, r, values, book, exact, detail)
@@ -415,8 +417,9 @@ _NO_STATUS = object()      # a rule that has no say in the family's verdict (cla
 
 
 def rule_facts(plan: FamilyPlan, book: Rulebook) -> list[tuple]:
-    """Each rule of the family with the facts its finding depends on: those it tests (by value), and the
-    inputs of derived ones among them (missing or not: what missing_inputs names)."""
+    """Each rule of the family with the facts its finding depends on: those it tests (by value: a getter
+    of their keys, None when it tests none), and the inputs of derived ones among them (missing or not:
+    what missing_inputs names)."""
     hit = plan.memo.get("rule facts")
     if hit is None:
         hit = plan.memo["rule facts"] = []
@@ -425,13 +428,9 @@ def rule_facts(plan: FamilyPlan, book: Rulebook) -> list[tuple]:
                      *plan.bands.get(r.id, [])]
             direct = list(dict.fromkeys(lf.fact for n in nodes if n is not None for lf in logic.leaves(n)
                                         if isinstance(lf, (logic.Leaf, logic.Exists))))
-            hit.append((r, tuple(direct), tuple(f for f in _inputs_closure(direct, book) if f not in direct)))
+            hit.append((r, operator.itemgetter(*direct) if direct else None,
+                        tuple(f for f in _inputs_closure(direct, book) if f not in direct)))
     return hit
-
-
-def value_keys(values: dict) -> dict:
-    """Each fact's value as a key (engine/findings.value_key), for the rule findings shared by records."""
-    return {f: value_key(v) for f, v in values.items()}
 
 
 def rule_finding(plan: FamilyPlan, r, values: dict, book: Rulebook, exact: ExactRecord, detail: bool) -> tuple:

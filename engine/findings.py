@@ -32,14 +32,30 @@ def value_key(value: Any) -> tuple:
     return (kind, repr(value))
 
 
+class ValueKeys(dict):
+    """value_key of each fact of one record, worked out when first asked for (keys[fact]): a record's
+    families ask for the same facts again and again."""
+
+    __slots__ = ("values",)
+
+    def __init__(self, values: dict):
+        super().__init__()
+        self.values = values
+
+    def __missing__(self, fact: str) -> tuple:
+        key = self[fact] = value_key(self.values.get(fact))
+        return key
+
+
 class ExactRecord:
     """One record's exact evaluation, each node evaluated once: rules share conditions, and the
     explanation looks at every leaf again for its findings and for the changes that would turn it.
     Leaves are evaluated by logic.evaluate; And, Or and Neg combine their children's results in the
     same three-valued logic. Entries hold their node, so a node's id is never reused while cached."""
 
-    def __init__(self, values: dict, plan_memo: Optional[dict] = None):
+    def __init__(self, values: dict, plan_memo: Optional[dict] = None, keys: Optional[ValueKeys] = None):
         self.values = values
+        self.keys = ValueKeys(values) if keys is None else keys
         self._results: dict[int, tuple[logic.Node, Optional[bool]]] = {}
         self._findings: dict[tuple, tuple[logic.Node, ConditionFinding]] = {}
         self._plan_memo = {} if plan_memo is None else plan_memo
@@ -95,7 +111,7 @@ class ExactRecord:
         if shared is None or len(shared) >= SHARED_FINDINGS:
             shared = self._plan_memo["shared findings"] = {}
         fact = getattr(lf, "fact", None)
-        key = (rule_id, id(lf), value_key(self.values.get(fact) if fact is not None else None))
+        key = (rule_id, id(lf), self.keys[fact] if fact is not None else None)
         hit = shared.get(key)
         if hit is None:
             hit = shared[key] = (lf, self._build(rule_id, lf))
