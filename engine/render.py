@@ -321,7 +321,6 @@ def _explain_words(book: Rulebook, lang: str) -> dict:
     fmt = Formatter(book, lang)
     provenance_template = environment().get_template(f"provenance_{lang}.txt.j2")
     provenances: dict[int, tuple[ResolvedParam, str, bool]] = {}
-    lines: dict[tuple, tuple] = {}
     by_finding: dict[int, tuple] = {}
     w = environment().get_template(f"_words_{lang}.j2").module
 
@@ -358,21 +357,12 @@ def _explain_words(book: Rulebook, lang: str) -> dict:
         return text
 
     def line(c, case: bool, bases: tuple, above: tuple) -> str:
-        """A condition's line built once per distinct condition: the key holds everything the line
-        shows, parameters by identity (they live as long as the rulebook's plan, and are kept in the
-        key so an id is never reused while remembered)."""
-        params = c.params
-        key = (c.fact, value_key(c.value), c.op, value_key(c.threshold), c.context, value_key(c.margin),
-               c.missing_note_zh, c.missing_note_en, case, tuple(map(id, params)), above)
-        found = lines.get(key)
-        if found is None or any(a is not b for a, b in zip(found[0], params)):
-            if len(lines) >= REMEMBERED_LINES:
-                lines.clear()
-            # Quoted above: an assumed value says so (without the note why), a long basis points up.
-            shown = {id(p): (w.LINE["assumed" if p.assumed else "above"] if a else b[0])
-                     for p, a, b in zip(params, above, bases)}
-            found = lines[key] = (tuple(params), condition_text(c, case, fmt, w, lambda p: shown[id(p)]))
-        return found[1]
+        """A condition's line. (Keyed by its contents too, lines were found again no more often than by
+        their shared finding: each new line shows a figure the register had not shown before.)"""
+        # Quoted above: an assumed value says so (without the note why), a long basis points up.
+        shown = {id(p): (w.LINE["assumed" if p.assumed else "above"] if a else b[0])
+                 for p, a, b in zip(c.params, above, bases)}
+        return condition_text(c, case, fmt, w, lambda p: shown[id(p)])
 
     words = {"fmt": fmt, "families": {k: f.spec for k, f in book.families.items()},
              "money": lambda v, both=False: money(v, lang, both), "provenance": lambda rp: basis(rp)[0],
