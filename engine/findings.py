@@ -128,8 +128,8 @@ class ExactRecord:
                 static = self._static(lf)
                 margin = _margin(value, lf.op, lf.threshold, static[0], static[1])
                 if margin is not None:
-                    threshold, fvalue = static[1], Fraction(value)
-                    direction = "up" if threshold > fvalue or lf.op in (">", ">=") and threshold == fvalue else "down"
+                    threshold = static[1]       # a Fraction, compared with the value exactly as it is
+                    direction = "up" if threshold > value or lf.op in (">", ">=") and threshold == value else "down"
             if value is None:
                 return ConditionFinding(rule_id, lf.fact, value, lf.op, lf.threshold, lf.params, lf.context, met,
                                         margin, direction, lf.if_missing, lf.source.missing_note_zh,

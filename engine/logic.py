@@ -14,8 +14,6 @@ from __future__ import annotations
 import operator
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
-from fractions import Fraction
 from typing import Any, Optional, Union
 
 from engine.errors import PolicyDataError
@@ -131,8 +129,8 @@ def compare(value: Any, op: str, threshold: Any) -> bool:
         return value not in threshold
     if op == "has_any":
         return any(tag in threshold for tag in value)
-    if isinstance(value, (Decimal, Fraction, int)) and not isinstance(value, bool) and type(value) is not type(threshold):
-        value, threshold = Fraction(value), Fraction(threshold)     # exact across Decimal, int and Fraction
+    # Decimal, int and Fraction compare exactly with each other as they are (Decimal takes a Fraction's
+    # numerator and denominator): no conversion to Fraction first.
     return COMPARE[op](value, threshold)
 
 
