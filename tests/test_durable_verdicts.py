@@ -308,7 +308,7 @@ def test_the_remembered_sides_hold_one_object_per_distinct_family_verdict():
 
 
 def test_a_shared_key_tells_apart_values_that_python_calls_equal_across_types():
-    from engine.columnar.durable_verdicts import _hashable
+    from engine.findings import value_key as _hashable     # the key the sides are shared by
     assert _hashable([1]) != _hashable((1,))
     assert _hashable(True) != _hashable(1) != _hashable(Decimal(1))
     assert _hashable({"a": [1]}) != _hashable((("a", [1]),))

@@ -9,16 +9,15 @@ from tests.conftest import ROOT
 
 
 def test_a_check_run_collects_less_often_and_restores_the_callers_thresholds(monkeypatch):
+    from engine.commands import check as check_command
     seen = []
-    real = gc_pace.paced_collections
+    real = check_command.durable_in_batches
 
-    def watching():
-        with real():
-            seen.append(gc.get_threshold())
-            yield
+    def watching(*args):        # called inside every check run: the thresholds the run works under
+        seen.append(gc.get_threshold())
+        return real(*args)
 
-    from contextlib import contextmanager
-    monkeypatch.setattr(gc_pace, "paced_collections", contextmanager(watching))
+    monkeypatch.setattr(check_command, "durable_in_batches", watching)
     before = gc.get_threshold()
     try:
         gc.set_threshold(700, 10, 10)

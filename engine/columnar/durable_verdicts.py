@@ -38,6 +38,7 @@ from engine.crosscheck import UNDECIDED_FIELDS, VERDICT_FIELDS, corrupted_outcom
 from engine.encoding import SATURATION
 from engine.errors import EngineError
 from engine.evaluate import Evaluator, read_fired_cached
+from engine.findings import value_key
 
 REMEMBERED = 1 << 16          # comparisons kept per process (small tuples of ints; forgotten all at once when full)
 
@@ -187,24 +188,10 @@ class DurableVerdicts:
     def _one_of(self, item, key):
         """One object for equal fields: the remembered sides repeat each family's few verdicts thousands
         of times (a side's entry is a family's fields for every family), and each copy held its own
-        amounts and tuples — 2–3 KB an entry, tens of MB per worker by 1M rows. Unhashable fields are kept
-        as they are."""
-        try:
-            return self._shared.setdefault(_hashable(key), item)
-        except TypeError:
-            return item
-
-
-def _hashable(value):
-    """A key equal for equal values of one type and only for them: a list and a tuple, or True and 1 and
-    Decimal(1), stay told apart (the one object kept must show as the value it stands for); dicts, lists
-    and tuples made hashable item by item."""
-    kind = type(value)
-    if kind is dict:
-        return (dict, tuple((k, _hashable(v)) for k, v in value.items()))
-    if kind is list or kind is tuple:
-        return (kind, tuple(_hashable(v) for v in value))
-    return (kind, value)
+        amounts and tuples — 2–3 KB an entry, tens of MB per worker by 1M rows. Keyed by value_key, which
+        tells apart a list from a tuple and True from 1 and Decimal(1), so the object kept shows as the
+        value it stands for."""
+        return self._shared.setdefault(value_key(key), item)
 
 
 def encoded_columns(frame: Frame, encoder, wanted: set) -> dict[str, list]:

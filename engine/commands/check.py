@@ -10,6 +10,7 @@ from datetime import date
 from pathlib import Path
 from typing import IO, Optional
 
+from engine.batch.gc_pace import paced_collections
 from engine.commands.common import (Reporter, policy_and_rules, reform_from_options, report_read, resolve_town,
                                     write_text)
 from engine.errors import UsageConflict
@@ -118,17 +119,10 @@ class CheckOptions:
             raise UsageConflict("--explain needs --engine durable (explanations come from durable_rules)")
 
 
+@paced_collections()
 def check(file: Path, *, as_of: date, policy_id: str, options: CheckOptions, set_items: tuple = (),
           overrides: Optional[Path] = None, reporter: Reporter, stdout: IO[str]) -> Checked:
     """Evaluate every enterprise of a register (or of a folder of registers) and write the result."""
-    from engine.batch.gc_pace import paced_collections
-    with paced_collections():
-        return _check(file, as_of=as_of, policy_id=policy_id, options=options, set_items=set_items,
-                      overrides=overrides, reporter=reporter, stdout=stdout)
-
-
-def _check(file: Path, *, as_of: date, policy_id: str, options: CheckOptions, set_items: tuple,
-           overrides: Optional[Path], reporter: Reporter, stdout: IO[str]) -> Checked:
     from engine.batch.local import make_executor
     options.refuse_conflicts(file)
     folder_out = file.is_dir() and (options.engine_name == "durable" or options.fmt == "parquet")
