@@ -23,6 +23,7 @@ from hypothesis import assume, given, settings, strategies as st
 from cli import main
 from engine import derive, logic
 from engine.columnar.contract_text import FIGURES, LeafText
+from engine.columnar import durable_verdicts
 from engine.columnar.durable_verdicts import DurableVerdicts, member_texts
 from engine.contract import Contract, condition_object, ndjson_line
 from engine.findings import ExactRecord, leaf_margin
@@ -30,7 +31,7 @@ from engine.output import json_value
 from engine.columnar.evaluator import ColumnarEvaluator
 from engine.derive import fact_values
 from engine.errors import EngineError, PolicyDataError
-from tests.conftest import ROOT, enterprise, policy_and_rules
+from tests.conftest import ROOT, enterprise, policy_and_rules, uscc_for
 from tests.test_columnar_arrow import CASES
 from tests.test_columnar_differential import EXAMPLES, scenarios, yaml_cases_by_day
 
@@ -290,29 +291,50 @@ def test_derived_figures_are_the_exact_fractions_of_their_amounts(a, b, c, month
     assert derive.relative_change(a, Decimal(0), None) is None and derive.annualise(a, 0, None) is None
 
 
-def test_the_remembered_sides_hold_one_object_per_distinct_family_verdict():
-    """What the cross-check remembers per fired rules and per columnar result is each family's fields;
-    equal fields are one object (memory stays small as a register grows), unequal ones never are."""
+def test_what_the_cross_check_remembers_does_not_grow_with_the_register():
+    """Comparisons are remembered per family (its fired rules, the facts read, its columnar result), not
+    per row: a register ten times longer of the same kinds of firm, every figure different, leaves the
+    same remembered keys, a handful per family — memory stays flat however long the register is."""
+    policy, book = policy_and_rules()
+    as_of = date(2024, 12, 31)
+
+    def remembered(n: int) -> set:
+        columnar = ColumnarEvaluator(policy, book, as_of)
+        dv = DurableVerdicts(policy, book, as_of, columnar)
+        ents = [firm(enterprise_id=uscc_for(f"{base}-{k}"), revenue_last_year=Decimal(base + k), town=town)
+                for k in range(n) for base, town in ((9_000_000, "分水镇"), (25_000_000, "甘宁镇"), (35_000_000, "分水镇"))]
+        dv.confirm(columnar.evaluate_frame(columnar.frame(ents)))
+        return dv.confirmed
+
+    families = len(ColumnarEvaluator(policy, book, as_of).families)
+    few, many = remembered(20), remembered(200)
+    assert few == many
+    assert len(many) <= 3 * families           # three kinds of firm: at most one key per kind and family
+    assert {key[0][0] for key in many} == set(range(families))
+
+
+def test_a_difference_in_one_family_is_found_where_the_other_families_were_seen(monkeypatch):
+    """A row is skipped only when every family's comparison was made before: a firm whose other families
+    repeat an earlier firm's but whose one family is new is compared, and a wrong columnar value stops
+    the run naming it."""
     policy, book = policy_and_rules()
     as_of = date(2024, 12, 31)
     columnar = ColumnarEvaluator(policy, book, as_of)
     dv = DurableVerdicts(policy, book, as_of, columnar)
-    ents = [firm(revenue_last_year=Decimal(w), town=t) for w in ("900", "1500", "2500", "3000") for t in ("分水镇", "甘宁镇")]
-    dv.confirm(columnar.evaluate_frame(columnar.frame(ents)))
-    durable_side, columnar_side = dv._sides
-    items = [item for entry in durable_side.values() for item in entry]
-    assert len(durable_side) > 1
-    assert len({id(i) for i in items}) == len({repr(i) for i in items})
-    fields = [(family, f) for entry in columnar_side.values() for family, f in entry]
-    assert len({id(f) for _, f in fields}) == len({(family, repr(f)) for family, f in fields})
+    new = dict(in_scope=True, in_scope_since="2024-03", previously_in_scope=False, revenue_last_year=Decimal("30000000"))
+    ents = [firm(**new, town="分水镇", enterprise_id=uscc_for("a")), firm(**new, town="甘宁镇", enterprise_id=uscc_for("b"))]
+    batch = columnar.evaluate_frame(columnar.frame(ents))
+    assert batch.decision(next(f for f in columnar.families if f.name == "town_award"), 1).beneficiary == "甘宁镇"
+    decision = batch.decision
 
-
-def test_a_shared_key_tells_apart_values_that_python_calls_equal_across_types():
-    from engine.findings import value_key as _hashable     # the key the sides are shared by
-    assert _hashable([1]) != _hashable((1,))
-    assert _hashable(True) != _hashable(1) != _hashable(Decimal(1))
-    assert _hashable({"a": [1]}) != _hashable((("a", [1]),))
-    assert _hashable({"a": [1, {"b": 2}]}) == _hashable({"a": [1, {"b": 2}]})
+    def wrong_beneficiary_on_row_1(fam, i):
+        d = decision(fam, i)
+        if i == 1 and d.beneficiary:
+            d.beneficiary = "分水镇"
+        return d
+    monkeypatch.setattr(batch, "decision", wrong_beneficiary_on_row_1)
+    with pytest.raises(EngineError, match="row 3, enterprise .*town_award: durable_rules gives beneficiary '甘宁镇'"):
+        dv.confirm(batch, rows=[2, 3])
 
 
 def test_rows_whose_columnar_result_is_no_key_are_each_compared(monkeypatch):
@@ -324,7 +346,7 @@ def test_rows_whose_columnar_result_is_no_key_are_each_compared(monkeypatch):
     dv = DurableVerdicts(policy, book, as_of, columnar)
     ents = [firm(revenue_last_year=Decimal("30000000")), firm(revenue_last_year=Decimal("30000000"))]
     batch = columnar.evaluate_frame(columnar.frame(ents))
-    monkeypatch.setattr(dv, "_columnar_keys", lambda batch: [None] * batch.n)
+    monkeypatch.setattr(durable_verdicts, "row_keys", lambda arrays, n: None)
     decision = batch.decision
 
     def wrong_on_row_1(fam, i):

@@ -38,9 +38,9 @@ from engine.crosscheck import UNDECIDED_FIELDS, VERDICT_FIELDS, corrupted_outcom
 from engine.encoding import SATURATION
 from engine.errors import EngineError
 from engine.evaluate import Evaluator, read_fired_cached
-from engine.findings import value_key
 
-REMEMBERED = 1 << 16          # comparisons kept per process (small tuples of ints; forgotten all at once when full)
+REMEMBERED = 1 << 14          # family comparisons kept per process (forgotten all at once when full)
+FIRED_LISTS = 1 << 12         # lists of fired rules whose keys are kept (as Evaluator.grouped keeps them)
 
 
 class DurableVerdicts:
@@ -57,17 +57,28 @@ class DurableVerdicts:
         self.value_facts = sorted({value["fact"] for plan in self.plans if plan.evaluable
                                    for r in plan.rules_of_kind("classification")
                                    for _, value in plan.cases.get(r.id, ()) if isinstance(value, dict) and "fact" in value})
+        # A family's decision is a function of its own fired rules and those of the families it includes
+        # (Evaluator.follow_included), and of the facts a classification reads.
+        position = {plan.name: k for k, plan in enumerate(self.plans)}
+        self.depends = [(k, *(position[inc] for inc in plan.family.spec.includes if inc in position))
+                        for k, plan in enumerate(self.plans)]
         self.confirmed: set = set()
-        self._reads: dict = {}
-        self._ids: dict = {}          # a set of fired rules or a columnar result -> a small int (the keys stay small)
-        self._sides: tuple = ({}, {})  # each side's compared fields, by (fired, facts read) and by columnar result
-        self._shared: dict = {}        # one object per distinct family fields, for the sides (_one_of)
+        self._parts: dict = {}         # rules fired -> (facts read, each family's part of its key)
+        self._shared_parts: dict = {}
         self.corrupt = corrupted_outcome()
 
     def confirm(self, batch, rows: Optional[np.ndarray] = None) -> None:
         """Every row of the evaluated batch decided by durable_rules and compared with the columnar result;
-        raises EngineError at the first difference."""
-        ckeys = self._columnar_keys(batch)
+        raises EngineError at the first difference.
+
+        A comparison is remembered per family: (the family's fired rules and its included families', the
+        facts read, the family's columnar result). A row whose every family was compared before costs its
+        durable_rules sessions and six lookups. Remembered per whole row instead, the keys were a product
+        of six families' cases: tens of thousands by 1M rows, tens of MB per worker, and a tenth of the
+        rows compared again; per family they are a few hundred, and few rows are."""
+        columnar_keys = [row_keys(batch.out[fam.name], batch.n) for fam in self.columnar.families]
+        remember = not self.corrupt      # nothing is remembered under the test hook
+        confirmed = self.confirmed
         ids = batch.frame.enterprise_id
         for positions, part in self.columnar.derived_parts(batch.frame):
             records = self.members(part)
@@ -75,20 +86,20 @@ class DurableVerdicts:
             for j, fields in enumerate(zip(*records) if records else ()):
                 i = j if positions is None else int(positions[j])
                 fired = tuple(self.engine.fire_serialised(fields))
-                reads = self._reads.get(fired)
-                if reads is None:
-                    reads = self._reads[fired] = self._facts_read(fired)
-                durable_key = (self._id(fired), tuple(values[f][j] for f in reads))
-                # Nothing is remembered for a row whose columnar result is no key, or under the test hook.
-                seen = None if ckeys[i] is None or self.corrupt else (*durable_key, self._id(ckeys[i]))
-                if seen is not None and seen in self.confirmed:
+                known = self._parts.get(fired)
+                if known is None:
+                    known = self._family_parts(fired)
+                reads, family_parts = known
+                read = tuple(values[f][j] for f in reads)
+                keys = [None if not remember or ckeys is None else (family, read, ckeys[i])
+                        for family, ckeys in zip(family_parts, columnar_keys)]
+                if all(key is not None and key in confirmed for key in keys):
                     continue
-                self._compare(batch, i, fired, durable_key, seen, {f: v[j] for f, v in values.items()},
-                              ids[i], rows[i] if rows is not None else None)
-                if seen is not None:
-                    if len(self.confirmed) >= REMEMBERED:
-                        self.confirmed.clear()
-                    self.confirmed.add(seen)
+                self._compare(batch, i, fired, {f: v[j] for f, v in values.items()}, ids[i],
+                              rows[i] if rows is not None else None)
+                if len(confirmed) + len(keys) > REMEMBERED:
+                    confirmed.clear()
+                confirmed.update(key for key in keys if key is not None)
 
     # ------------------------------------------------------------------------------------------
     def members(self, part: Frame) -> list[list[str]]:
@@ -102,23 +113,13 @@ class DurableVerdicts:
             out.append(["".join(row) for row in zip(*cols)] if cols else [""] * part.n)
         return out
 
-    def _id(self, key) -> int:
-        ids = self._ids
-        found = ids.get(key)
-        if found is None:
-            if len(ids) >= REMEMBERED:      # never in practice (a few thousand); then start again
-                ids.clear()
-                self.confirmed.clear()
-                for side in self._sides:
-                    side.clear()
-            found = ids[key] = len(ids)
-        return found
-
-    def _facts_read(self, fired: tuple) -> tuple:
-        """The facts whose values the decisions of these fired rules take: a positive decision's
-        classification case that names a fact (the town that receives a town award)."""
+    def _family_parts(self, fired: tuple) -> tuple[tuple, list]:
+        """The facts whose values the decisions of these fired rules take (a positive decision's
+        classification case that names a fact: the town that receives a town award), and each family's
+        part of its comparison key: its position and the fired rules it depends on."""
+        groups = self.evaluator.grouped(list(fired))
         reads = []
-        for plan, group in zip(self.plans, self.evaluator.grouped(list(fired))):
+        for plan, group in zip(self.plans, groups):
             if not plan.evaluable:
                 continue
             verdict = read_fired_cached(plan, group)
@@ -129,46 +130,33 @@ class DurableVerdicts:
                 value = plan.cases[rule.id][case][1]
                 if isinstance(value, dict) and "fact" in value:
                     reads.append(value["fact"])
-        return tuple(sorted(set(reads)))
+        # Each family's part is one object however many lists of fired rules share it (a list is a product
+        # of the families' few cases: thousands of lists, tens of parts).
+        parts = [self._shared_parts.setdefault(p, p) for p in
+                 ((k, tuple(groups[d].key for d in depends)) for k, depends in enumerate(self.depends))]
+        known = (tuple(sorted(set(reads))), parts)
+        if len(self._parts) >= FIRED_LISTS:
+            self._parts.clear()
+        self._parts[fired] = known
+        return known
 
-    def _columnar_keys(self, batch) -> list:
-        """Each row's columnar result, over every family, as one hashable key."""
-        per_family = [row_keys(batch.out[fam.name], batch.n) for fam in self.columnar.families]
-        if any(k is None for k in per_family):
-            return [None] * batch.n
-        return list(zip(*per_family)) if per_family else [()] * batch.n
-
-    def _compare(self, batch, i: int, fired: tuple, durable_key: tuple, seen: Optional[tuple], values: dict,
-                 enterprise_id: str, row: Any) -> None:
-        """Each family's compared fields, durable_rules' (remembered per fired rules and facts read) against
-        the columnar engine's (remembered per columnar result); the first difference raises."""
-        durable_side, columnar_side = self._sides
-        if len(durable_side) + len(columnar_side) >= REMEMBERED:
-            durable_side.clear()
-            columnar_side.clear()
-            self._shared.clear()
-        mine = durable_side.get(durable_key)
-        if mine is None:
-            mine = durable_side[durable_key] = self._durable_fields(fired, values, enterprise_id)
-        theirs = None if seen is None else columnar_side.get(seen[2])
-        if theirs is None:
-            theirs = []
-            for fam in self.columnar.families:
-                fields = {name: getattr(batch.decision(fam, i), name) for name in VERDICT_FIELDS}
-                if self.corrupt == (enterprise_id, fam.name):
-                    fields["outcome"] = "corrupted-by-test-hook"
-                theirs.append((fam.name, self._one_of(fields, (fam.name, *fields.values()))))
-            if seen is not None:
-                columnar_side[seen[2]] = theirs
-        for (family, names, a), (other, b) in zip(mine, theirs):
-            if family != other:
-                raise EngineError(f"cross-check: family order differs ({family} / {other})")
-            for name, value in zip(names, a):
-                if value != b[name]:
+    def _compare(self, batch, i: int, fired: tuple, values: dict, enterprise_id: str, row: Any) -> None:
+        """Each family's compared fields, durable_rules' against the columnar engine's; the first
+        difference raises."""
+        for (family, names, mine), fam in zip(self._durable_fields(fired, values, enterprise_id),
+                                              self.columnar.families):
+            if fam.name != family:
+                raise EngineError(f"cross-check: family order differs ({family} / {fam.name})")
+            theirs = batch.decision(fam, i)
+            for name, value in zip(names, mine):
+                other = getattr(theirs, name)
+                if self.corrupt == (enterprise_id, family) and name == "outcome":
+                    other = "corrupted-by-test-hook"
+                if value != other:
                     where = f"row {row}, " if row is not None else ""
                     raise EngineError(
                         f"cross-check failed at {where}enterprise {enterprise_id}, {family}: "
-                        f"durable_rules gives {name} {value!r}, the columnar engine {b[name]!r}")
+                        f"durable_rules gives {name} {value!r}, the columnar engine {other!r}")
 
     def _durable_fields(self, fired: tuple, values: dict, enterprise_id: str) -> list:
         """(family, names compared, their values) of each decision these fired rules give, as Evaluator
@@ -181,17 +169,8 @@ class DurableVerdicts:
         for plan, group, d in zip(self.plans, groups, decisions):
             undecided = plan.evaluable and read_fired_cached(plan, group).category == "none"
             names = UNDECIDED_FIELDS if undecided else VERDICT_FIELDS
-            found = (d.type, names, tuple(getattr(d, name) for name in names))
-            out.append(self._one_of(found, found))
+            out.append((d.type, names, tuple(getattr(d, name) for name in names)))
         return out
-
-    def _one_of(self, item, key):
-        """One object for equal fields: the remembered sides repeat each family's few verdicts thousands
-        of times (a side's entry is a family's fields for every family), and each copy held its own
-        amounts and tuples — 2–3 KB an entry, tens of MB per worker by 1M rows. Keyed by value_key, which
-        tells apart a list from a tuple and True from 1 and Decimal(1), so the object kept shows as the
-        value it stands for."""
-        return self._shared.setdefault(value_key(key), item)
 
 
 def encoded_columns(frame: Frame, encoder, wanted: set) -> dict[str, list]:
