@@ -493,7 +493,7 @@ class ArrowParquet(Source):
                 for piece in file.iter_batches(batch_size=rows, row_groups=take, use_threads=False):
                     yield piece.columns
                 continue
-            table = file.read_row_groups(take)
+            table = file.read_row_groups(take, use_threads=False)     # a worker is one of --workers: no pool
             yield [c.combine_chunks() for c in table.columns]
             del table
 

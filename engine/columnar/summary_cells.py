@@ -20,6 +20,7 @@ from engine.columnar.results import ColumnarBatch
 from engine.output import json_value
 
 DENSE = 1 << 22          # code combinations counted in a table of this size at most, else sorted
+DENSE_BITS = 1 << 20     # bit sets below this counted in a table (_distinct: 5 MiB at most), else sorted
 EXTRA_COLUMNS = ("amount_yuan", "amount_basis", "beneficiary", "path", "origin", "triggered", "missing")
 
 
@@ -116,10 +117,26 @@ def _bits(bits: np.ndarray, name: str, text_of) -> tuple[np.ndarray, int, dict[s
     nonzero = np.flatnonzero(bits)
     distinct = [0]
     if len(nonzero):
-        uniq, inverse = np.unique(bits[nonzero], return_inverse=True)
-        codes[nonzero] = inverse.reshape(-1) + 1
+        uniq, inverse = _distinct(bits[nonzero])
+        codes[nonzero] = inverse + 1
         distinct += uniq.tolist()
     return codes, len(distinct), {name: [text_of(int(v)) for v in distinct]}
+
+
+def _distinct(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """np.unique(values, return_inverse=True) of non-negative values: counted in a table when the largest
+    is below DENSE_BITS (a family's bit sets of indicators or missing facts), no sort — np.unique's sort was a
+    third of a batch's rendering (0.39 of 0.95 CPU-s on 1M rows: now 0.5)."""
+    top = int(values.max())
+    if values.min() < 0 or top >= DENSE_BITS:
+        uniq, inverse = np.unique(values, return_inverse=True)
+        return uniq, inverse.reshape(-1)
+    seen = np.zeros(top + 1, dtype=bool)
+    seen[values] = True
+    uniq = np.flatnonzero(seen)
+    renumber = np.zeros(top + 1, np.int32)
+    renumber[uniq] = np.arange(len(uniq), dtype=np.int32)
+    return uniq.astype(values.dtype), renumber[values]
 
 
 def combine(parts: list[tuple[np.ndarray, int, dict[str, list[str]]]], n: int) -> Block:
