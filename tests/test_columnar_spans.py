@@ -347,3 +347,32 @@ def test_a_spans_text_past_the_memory_held_goes_to_a_part_file(tmp_path, monkeyp
     assert (tmp_path / "out").read_bytes() == b"first\n"
     assert Path(part.path).read_bytes() == b"second\nand more\n" and shared.next.value == 1
     assert Path(late.part.name).read_bytes() == b"third\n"
+
+
+def test_the_policy_is_loaded_once_and_the_workers_are_forked_with_the_evaluator(tmp_path, monkeypatch):
+    """`check --engine columnar` loads the policy and its rules once, in the process the user started:
+    one worker evaluates with the evaluator built from them, and forked workers inherit it (a worker
+    that loaded the policy again would raise here); the output is the same either way."""
+    pytest.importorskip("pyarrow.parquet")
+    import engine.evaluate
+    from tests.test_columnar_arrow import write_parquet
+    path = write_parquet(tmp_path / "r.parquet", [r for r in _unquoted(hostile_rows()) if any(r)])
+    real = engine.evaluate.load_engine_inputs
+    loads = []
+
+    def counted(*args, **kw):
+        loads.append(args)
+        if len(loads) > 1:
+            raise AssertionError("the policy was loaded again")
+        return real(*args, **kw)
+    outputs = []
+    for workers in ("1", "2"):
+        loads.clear()
+        monkeypatch.setattr(engine.evaluate, "load_engine_inputs", counted)
+        out = tmp_path / f"d{workers}.parquet"
+        result = run("check", path, "--as-of", AS_OF, "--engine", "columnar", "--format", "parquet", "--out", out,
+                     "--chunk-size", "16", "--workers", workers)
+        assert result.exit_code == 1, result.output
+        assert len(loads) == 1
+        outputs.append(out.read_bytes())
+    assert outputs[0] == outputs[1]

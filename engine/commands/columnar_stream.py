@@ -45,6 +45,8 @@ def check_in_batches(file: Path, as_of: date, policy_id: str, reform, o, reporte
     # a second of durable_rules work, so that every worker has its share of a small register).
     durable = o.engine_name == "durable"
     executor = make_executor(o.executor_name, o.workers if durable else (o.workers or 1), o.scheduler)
+    if executor.name == "local":        # its workers are this process or forked from it
+        pipeline.prepare_here(job, policy, book)
     chunk_rows = o.chunk_size or (DEFAULT_CHUNK_SIZE if durable else
                                   TEXT_CHUNK_ROWS if fmt == "ndjson" else pipeline.CHUNK_ROWS)
     try:
