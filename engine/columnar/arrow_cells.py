@@ -81,11 +81,20 @@ def blank_rows(arrays: list) -> np.ndarray:
 def stripped(arr) -> list:
     """str.strip() of every cell; only the cells that may begin or end with a space are stripped in
     Python: those whose first or last bytes may be a space's (_edge_bytes), else those pyarrow finds."""
+    got = stripped_or_same(arr)
+    return got if isinstance(got, list) else got.to_pylist()
+
+
+def stripped_or_same(arr):
+    """stripped(arr), or the string array itself when no cell may begin or end with a space (no null, by
+    its bytes): then no Python string is made for it here (engine/columnar/frame.Frame takes the array)."""
     if pa.types.is_dictionary(arr.type):
         arr = arr.cast(pa.string())
-    texts = arr.to_pylist()
     cells = text_bytes(arr)
     edges = _edge_bytes(*cells) if cells is not None else as_numpy(pc.match_substring_regex(arr, _EDGE_SPACE))
+    if cells is not None and pa.types.is_string(arr.type) and not edges.any():
+        return arr
+    texts = arr.to_pylist()
     for i in np.flatnonzero(edges).tolist():
         texts[i] = texts[i].strip()
     return texts

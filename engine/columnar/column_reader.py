@@ -314,6 +314,7 @@ class ColumnReader:
         return self._decide(numbers, ids, names, parsed, unsure, cells_of)
 
     def _arrow_batch(self, numbers: np.ndarray, arrays: list):
+        import pyarrow as pa
         from engine.columnar import arrow_cells as ac
         blank = ac.blank_rows(arrays)
         if blank.any():
@@ -321,7 +322,6 @@ class ColumnReader:
             keep = np.flatnonzero(~blank)
             if not len(keep):
                 return None
-            import pyarrow as pa
             numbers, arrays = numbers[keep], [a.take(pa.array(keep)) for a in arrays]
         for j in range(self.width0, len(arrays)):
             if j not in self.values_without_header and ac.any_non_blank(arrays[j]):
@@ -331,17 +331,22 @@ class ColumnReader:
             if j < len(arrays) and j not in self.values_without_header and ac.any_non_blank(arrays[j]):
                 self.values_without_header.add(j)
         if len(arrays) < self.width0:
-            import pyarrow as pa
             arrays = arrays + [pa.array([""] * len(numbers), pa.string())] * (self.width0 - len(arrays))
         index = self.fields
         id_arr, name_arr = arrays[index["enterprise_id"].index], arrays[index["name"].index]
-        ids = id_arr.to_pylist()
-        names = ac.stripped(name_arr)
+        # Ids and names stay pyarrow arrays where they are the cells as they are (a row that is not
+        # unsure has its id cell as its id): Frame makes their Python strings only if they are read.
+        ids = id_arr if ac.text_bytes(id_arr) is not None and pa.types.is_string(id_arr.type) else id_arr.to_pylist()
+        names = ac.stripped_or_same(name_arr)
         parsed = {cid: ac.parse(col, arrays[index[cid].index]) for cid, col in self.cols.items()}
         valid, id_codes = ac.uscc_valid(id_arr)
         unsure = ~valid | ac.controls(name_arr)      # a valid USCC holds no control character
-        if not all(names):
-            unsure |= np.array([not m for m in names], dtype=bool)
+        if isinstance(names, list):
+            if not all(names):
+                unsure |= np.array([not m for m in names], dtype=bool)
+        else:
+            offsets = ac.text_bytes(names)[0]
+            unsure |= offsets[1:] == offsets[:-1]          # an empty name
         for arr in arrays:
             unsure |= ac.longer_than(arr, self.longest)
             if self.lossy:
@@ -368,6 +373,7 @@ class ColumnReader:
         if id_codes is not None:                # a row not unsure has a valid USCC
             hashes[fast] = id_codes[fast]
         elif len(fast):
+            ids = _listed(ids)
             codes = np.array([ids[i] for i in fast.tolist()], dtype="S18")
             hashes[fast] = id_hashes(codes.view(np.uint8).reshape(len(fast), 18))
         accepted = ~unsure
@@ -391,6 +397,7 @@ class ColumnReader:
         row_numbers = np.array(numbers, dtype=np.int64)
         if unsure.any():
             keep = np.flatnonzero(accepted)
+            ids, names = _listed(ids), _listed(names)
             for i, ent in ents.items():     # rows validate_row accepted: their values, in the same codes
                 ids[i], names[i] = ent.enterprise_id, ent.name
                 for cid, col in self.cols.items():
@@ -411,7 +418,7 @@ class ColumnReader:
         self.accepted += len(row_numbers)
         cols = {cid: col.col_of(parsed[cid]) for cid, col in self.cols.items()}
         town, park = cols["town"], cols["in_park"]
-        frame = Frame(len(row_numbers), objects(ids), objects(names), objects(town.vocab)[town.values],
+        frame = Frame(len(row_numbers), _texts(ids), _texts(names), objects(town.vocab)[town.values],
                       np.array(park.vocab + [False], dtype=bool)[park.values], cols)
         return row_numbers, frame
 
@@ -472,6 +479,16 @@ class ColumnReader:
             padded = (list(cells) + [None] * self.width)[:self.width]
             rejected.append(RejectedRow(r, {h: cell_text(c) for h, c in zip(headers, padded)}, tuple(problems)))
         return headers, rejected, self.warnings
+
+def _listed(texts) -> list:
+    """Ids or names as a list (they may come as a pyarrow string array: _arrow_batch)."""
+    return texts if isinstance(texts, list) else texts.to_pylist()
+
+
+def _texts(texts):
+    """A Frame's id or name column: a list as an object array; a pyarrow array as it is (Frame)."""
+    return objects(texts) if isinstance(texts, list) else texts
+
 
 def _first_values(parsed: np.ndarray, most: int) -> list:
     """The first `most` values of a money column's parse that are amounts (not missing, not unsure). A

@@ -14,7 +14,6 @@ engine/derive.py's functions define every derived fact. Here each is computed ei
 """
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date
 from typing import Optional
 
@@ -60,7 +59,7 @@ def with_derived(frame: Frame, book, as_of: date, needed: set[str], as_values: s
         if col is None:
             col = _by_combination(spec, args, as_of, frame.n)
         cols[spec.id] = col
-    out = replace(frame, columns=cols, derived_as_of=as_of, _derived_cache={})
+    out = frame.replaced(columns=cols, derived_as_of=as_of, _derived_cache={})
     frame._derived_cache[key] = out
     return out
 

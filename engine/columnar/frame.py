@@ -30,6 +30,7 @@ LIMIT = 1 << 42          # |fen| ≤ 4.4e12 (440亿元); (a − b)·10⁶ stays 
 NUM_TYPES = ("money", "int")
 ENTERPRISE_FIELDS = tuple(Enterprise.model_fields)
 TEXT_COLUMNS = ("enterprise_id", "name", "town")      # a Frame's own object columns
+LAZY_TEXT_COLUMNS = ("enterprise_id", "name")       # of those, the ones a reader may give as pyarrow arrays
 
 
 @dataclass
@@ -155,13 +156,32 @@ class Frame:
     (filled by `with_derived`). `columns` holds every fact the engine may need."""
 
     n: int
-    enterprise_id: np.ndarray      # object (str)
-    name: np.ndarray               # object (str)
+    enterprise_id: np.ndarray      # object (str); or given as a pyarrow string array: see __post_init__
+    name: np.ndarray               # object (str); the same
     town: np.ndarray               # object (str)
     in_park: np.ndarray            # bool
     columns: dict[str, Col]
     derived_as_of: Optional[date] = None
     _derived_cache: dict = field(default_factory=dict, repr=False)
+    arrow_texts: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        """Ids and names given as pyarrow string arrays (column_reader: a batch whose ids and names are the
+        file's cells as they are) are kept as they are in `arrow_texts` and made Python strings only when
+        the attribute is first read (__getattr__): the Parquet and CSV writers take the arrays themselves
+        (output._row_texts). Made and turned back, they cost 0.5-0.8 CPU-s per 1M rows."""
+        for key in LAZY_TEXT_COLUMNS:
+            value = self.__dict__[key]
+            if not isinstance(value, np.ndarray):
+                self.arrow_texts = {**self.arrow_texts, key: value}
+                del self.__dict__[key]
+
+    def __getattr__(self, key: str):
+        held = self.__dict__.get("arrow_texts")
+        if key in LAZY_TEXT_COLUMNS and held and key in held:
+            value = self.__dict__[key] = objects(held[key].to_pylist())
+            return value
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {key!r}")
 
     def __getstate__(self) -> dict:
         """Pickled for a worker process: the text columns as pyarrow arrays when pyarrow is installed
@@ -170,12 +190,14 @@ class Frame:
         try:
             import pyarrow as pa
             for key in TEXT_COLUMNS:
-                state[key] = pa.array(state[key], pa.string())
+                held = self.arrow_texts.get(key)
+                state[key] = held if held is not None else pa.array(state[key], pa.string())
         except (ImportError, TypeError, ValueError):       # no pyarrow, or a value that is not text
-            state = dict(self.__dict__, _derived_cache={})
+            state = dict(self.__dict__, _derived_cache={}, **{k: getattr(self, k) for k in TEXT_COLUMNS})
         return state
 
     def __setstate__(self, state: dict) -> None:
+        state.setdefault("arrow_texts", {})
         for key in TEXT_COLUMNS:
             if not isinstance(state[key], np.ndarray):
                 state[key] = objects(state[key].to_pylist())
@@ -215,10 +237,16 @@ class Frame:
         """Every num column as int64 (callers have removed the wide rows)."""
         cols = {f: (replace(c, values=c.values.astype(np.int64)) if c.kind == "num" and c.values.dtype == object
                     else c) for f, c in self.columns.items()}
-        return replace(self, columns=cols, _derived_cache={})
+        return self.replaced(columns=cols, _derived_cache={})
 
     def all_categorical(self) -> "Frame":
-        return replace(self, columns={f: num_to_cat(c) for f, c in self.columns.items()}, _derived_cache={})
+        return self.replaced(columns={f: num_to_cat(c) for f, c in self.columns.items()}, _derived_cache={})
+
+    def replaced(self, **changes) -> "Frame":
+        """dataclasses.replace, with the ids and names still held as pyarrow arrays (__post_init__) handed
+        on as such: replace reads every field, which would make their Python strings."""
+        held = {k: v for k, v in self.arrow_texts.items() if k not in self.__dict__}
+        return replace(self, **{**held, **changes})
 
     def row_values(self, i: int) -> dict[str, Any]:
         """Row i's register facts as the Enterprise holds them (None when missing)."""

@@ -68,26 +68,36 @@ def _plain_or_cell(values: list, _cell=_cell) -> list[str]:
     return [v if v.isalnum() else _cell(v) for v in values]
 
 
-def _row_texts(values: np.ndarray, cell, text_type=None):
+def _frame_texts(f, key: str, cell, text_type=None):
+    """_row_texts of a Frame's ids or names, from the pyarrow array the reader left them in when it did
+    (Frame.arrow_texts: no Python string made for them)."""
+    held = f.arrow_texts.get(key) if text_type is not None else None
+    if held is not None:           # a string array: as large strings (the CSV's), its offsets widened
+        return _row_texts(None, cell, text_type, held if held.type == text_type else held.cast(text_type))
+    return _row_texts(getattr(f, key), cell, text_type)
+
+
+def _row_texts(values: np.ndarray, cell, text_type=None, arr=None):
     """One text per row (ids, names), neutralised and quoted by `cell`: a list, or with `text_type` a
     pyarrow array of that type, in which pyarrow finds the few cells that `cell` may change (a formula
-    start, a comma, a quote or a line break) and Python rewrites only those."""
+    start, a comma, a quote or a line break) and Python rewrites only those. `arr`: the values as such an
+    array of text (no null) already."""
     if text_type is None:
         return _plain_or_cell(values.tolist(), cell)
     import pyarrow as pa
-    import pyarrow.compute as pc
-    try:
-        arr = pa.array(values, text_type)
-    except (TypeError, ValueError, pa.ArrowException):       # a value that is not text
-        return pa.array(_plain_or_cell(values.tolist(), cell), text_type)
-    if arr.null_count:
-        return pa.array([cell(v) for v in values.tolist()], text_type)
+    if arr is None:
+        try:
+            arr = pa.array(values, text_type)
+        except (TypeError, ValueError, pa.ArrowException):       # a value that is not text
+            return pa.array(_plain_or_cell(values.tolist(), cell), text_type)
+        if arr.null_count:
+            return pa.array([cell(v) for v in values.tolist()], text_type)
     if cell is plain_text:
         return arr
     touched = _touched(arr)
     if not touched.any():
         return arr
-    texts = values.tolist()
+    texts = arr.to_pylist() if values is None else values.tolist()
     for i in np.flatnonzero(touched).tolist():
         texts[i] = cell(texts[i])
     return pa.array(texts, text_type)
@@ -128,8 +138,8 @@ def summary_parts(batch: ColumnarBatch, _cell=_cell, text_type=None) -> dict[str
     f = batch.frame
     towns, town_codes = _town_codes(f)
     parts: dict[str, Union[list[str], Block]] = {
-        "enterprise_id": _row_texts(f.enterprise_id, _cell, text_type),
-        "name": _row_texts(f.name, _cell, text_type),
+        "enterprise_id": _frame_texts(f, "enterprise_id", _cell, text_type),
+        "name": _frame_texts(f, "name", _cell, text_type),
         "town": Block(np.where(town_codes < 0, len(towns), town_codes), {"town": [_cell(t) for t in towns] + [""]}),
         "in_park": Block(f.in_park.astype(np.int64), {"in_park": ["false", "true"]}),
         "as_of": Block(np.zeros(n, np.int64), {"as_of": [_cell(batch.ev.as_of.isoformat())]}),
