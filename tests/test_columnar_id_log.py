@@ -47,3 +47,25 @@ def _spilled_and_held(batches, spill_rows):
     spilled.close()
     held.close()
     assert folder is None or not os.path.exists(folder)    # the temporary files are gone
+
+
+def test_the_log_holds_the_same_few_mib_for_a_short_register_and_a_long_one():
+    """The parent notes every row's id hash; what the log holds while a register is read (its pairs, and
+    a spill's arrays) is the same for 300k rows as for 3M: it does not grow with the register."""
+    import tracemalloc
+    rng = np.random.default_rng(7)
+    peaks = []
+    for total in (300_000, 3_000_000):
+        log = IdLog()
+        tracemalloc.start()
+        try:
+            for start in range(0, total, 30_000):
+                hashes = rng.integers(-(2**63), 2**63 - 1, 30_000, dtype=np.int64)
+                log.add(hashes, np.arange(start, start + 30_000, dtype=np.int64))
+                del hashes
+            peaks.append(tracemalloc.get_traced_memory()[1])
+        finally:
+            tracemalloc.stop()
+            log.close()
+    assert max(peaks) < 10 * 2**20, f"the log held {max(peaks) / 2**20:.1f} MiB"
+    assert peaks[1] < peaks[0] + 2 * 2**20           # (an allowance for Python's own allocations)
