@@ -39,6 +39,9 @@ class Contract:
     detail: str = "compact"              # compact | full
     explain: bool = False
     kinds: dict[str, str] = field(default_factory=dict)
+    # Condition objects built so far, by the finding they show (engine/findings.ExactRecord shares one
+    # finding among the records that repeat a leaf's value): id -> (finding, {own rule?: object}).
+    shown: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self):
         self.kinds = {fid: spec.type for fid, spec in self.book.facts.items()}
@@ -180,9 +183,28 @@ def parameter_references(params) -> dict:
 
 def condition_object(contract: Contract, c, decided_by: str) -> dict:
     """One condition; its rule_id only when it is not the decision's own rule_id (most conditions
-    belong to the one deciding rule)."""
+    belong to the one deciding rule). Built once per finding and shown again (findings are never
+    changed once built, nor are these objects: documents only encode them); entries hold their
+    finding, so an id is never reused while remembered."""
+    own = c.rule_id == decided_by
+    shown = contract.shown
+    entry = shown.get(id(c))
+    if entry is None or entry[0] is not c:
+        if len(shown) >= CONDITIONS_SHOWN:
+            shown.clear()
+        entry = shown[id(c)] = (c, {})
+    obj = entry[1].get(own)
+    if obj is None:
+        obj = entry[1][own] = _condition_object(contract, c, own)
+    return obj
+
+
+CONDITIONS_SHOWN = 50000        # condition objects kept per run (then started afresh)
+
+
+def _condition_object(contract: Contract, c, own: bool) -> dict:
     kind = contract.kinds.get(c.fact) if c.fact else (c.params[0].parameter.type if c.params else None)
-    out = {"rule_id": c.rule_id} if c.rule_id != decided_by else {}
+    out = {} if own else {"rule_id": c.rule_id}
     out.update(fact=c.fact, value=json_value(c.value, kind), op=c.op,
                threshold=json_value(c.threshold, kind if c.fact else None), met=c.met)
     if c.margin is not None:

@@ -57,8 +57,11 @@ class ExactRecord:
         self.values = values
         self.keys = ValueKeys(values) if keys is None else keys
         self._results: dict[int, tuple[logic.Node, Optional[bool]]] = {}
-        self._findings: dict[tuple, tuple[logic.Node, ConditionFinding]] = {}
         self._plan_memo = {} if plan_memo is None else plan_memo
+        shared = self._plan_memo.get("shared findings")
+        if shared is None or len(shared) >= SHARED_FINDINGS:
+            shared = self._plan_memo["shared findings"] = {}
+        self._shared_findings = shared
 
     def __call__(self, node: logic.Node) -> Optional[bool]:
         hit = self._results.get(id(node))
@@ -95,23 +98,14 @@ class ExactRecord:
         return hit[1]
 
     def finding(self, rule_id: str, lf: logic.Node) -> Optional[ConditionFinding]:
-        """The finding on one leaf, looked up once per record (a rule's conditions and the changes that
-        would turn it show the same leaves)."""
-        key = (rule_id, id(lf))
-        hit = self._findings.get(key)
-        if hit is None:
-            hit = self._findings[key] = (lf, self._shared(rule_id, lf))
-        return hit[1]
-
-    def _shared(self, rule_id: str, lf: logic.Node) -> Optional[ConditionFinding]:
-        """The finding built once per plan for each value of the leaf's fact: it depends on nothing else
-        (most leaves test a yes/no or a code, which a register repeats), and is never changed once built,
-        so records share it. Entries hold their leaf, so a leaf's id is never reused while cached."""
-        shared = self._plan_memo.get("shared findings")
-        if shared is None or len(shared) >= SHARED_FINDINGS:
-            shared = self._plan_memo["shared findings"] = {}
+        """The finding on one leaf, built once per plan for each value of the leaf's fact: it depends on
+        nothing else (most leaves test a yes/no or a code, which a register repeats), and is never changed
+        once built, so records share it (a rule's conditions and the changes that would turn it show the
+        same leaves: those look it up again). Entries hold their leaf, so a leaf's id is never reused
+        while cached; the plan's findings are started afresh between records once SHARED_FINDINGS are kept."""
         fact = getattr(lf, "fact", None)
         key = (rule_id, id(lf), self.keys[fact] if fact is not None else None)
+        shared = self._shared_findings
         hit = shared.get(key)
         if hit is None:
             hit = shared[key] = (lf, self._build(rule_id, lf))

@@ -13,6 +13,7 @@ import jinja2
 
 from engine.decisions import NO_AMOUNT_OFFERED, Decision, EnterpriseResult
 from engine.facts import YearMonth
+from engine.condition_lines import condition_frame, fill_condition, frame_key
 from engine.findings import value_key
 from engine.policy import ResolvedParam
 from engine.rules_model import AnyOf, Ref, Rulebook, iter_nodes
@@ -38,19 +39,24 @@ def _grouped(d: Decimal, places: int) -> str:
 def money(value: Any, lang: str = "zh", both: bool = False) -> str:
     """Yuan amounts shown in 万元 (zh) or yuan (en); approximate values say so."""
     d, exact = _decimal(value)
-    exact = exact and d == d.quantize(Decimal("0.01"))
+    exact = exact and d == d.quantize(_FEN)
     approx = "" if exact else ("约" if lang == "zh" else "≈")
-    # 万元 with two decimals unless that would hide part of an exact amount (a 1-fen shortfall must
-    # never print as "0.00万元"): then as many decimals as the fen need (at most six).
+    if lang == "zh":
+        return f"{approx}{_wan(d, exact)}万元" + (f"（{_grouped(d, 2)}元）" if both else "")
+    return f"{approx}{_grouped(d, 2)} yuan" + (f" ({_wan(d, exact)} 万元)" if both else "")
+
+
+_FEN = Decimal("0.01")
+
+
+def _wan(d: Decimal, exact: bool) -> str:
+    """An amount in 万元: two decimals unless that would hide part of an exact amount (a 1-fen shortfall
+    must never print as "0.00万元"), then as many decimals as the fen need (at most six)."""
     wan_value = d / 10000
     places = 2
     while exact and places < 6 and wan_value != wan_value.quantize(Decimal(1).scaleb(-places)):
         places += 1
-    wan = _grouped(wan_value, places)
-    yuan = _grouped(d, 2)
-    if lang == "zh":
-        return f"{approx}{wan}万元" + (f"（{yuan}元）" if both else "")
-    return f"{approx}{yuan} yuan" + (f" ({wan} 万元)" if both else "")
+    return _grouped(wan_value, places)
 
 
 def money_margin(value: Any, lang: str = "zh") -> str:
@@ -95,12 +101,32 @@ class Formatter:
 
     def __init__(self, book: Rulebook, lang: str):
         self.book, self.lang = book, lang
+        # Texts of the values and margins formatted so far, by fact and value_key (which tells apart
+        # what prints differently: 1 and True, 1.0 and 1.00): an enterprise's explanation shows the
+        # same figure in every rule that tests its fact, and a register repeats most codes and flags.
+        self._shown: dict[tuple, str] = {}
 
     def fact_label(self, fact: Optional[str]) -> str:
         spec = self.book.facts.get(fact or "")
         return "" if spec is None else (spec.label_zh if self.lang == "zh" else spec.label_en)
 
     def value(self, fact: Optional[str], value: Any) -> str:
+        return self._remembered("value", fact, value)
+
+    def margin(self, fact: Optional[str], value: Any) -> str:
+        return self._remembered("margin", fact, value)
+
+    def _remembered(self, kind: str, fact: Optional[str], value: Any) -> str:
+        key = (kind, fact, value_key(value))
+        shown = self._shown
+        text = shown.get(key)
+        if text is None:
+            if len(shown) >= REMEMBERED_LINES:
+                shown.clear()
+            text = shown[key] = self._value_text(fact, value) if kind == "value" else self._margin_text(fact, value)
+        return text
+
+    def _value_text(self, fact: Optional[str], value: Any) -> str:
         if value is None:
             return plain(None, self.lang)
         kind = self.book.facts[fact].type if fact in self.book.facts else None
@@ -112,7 +138,7 @@ class Formatter:
             return f"{value}年" if self.lang == "zh" else str(value)
         return plain(value, self.lang)
 
-    def margin(self, fact: Optional[str], value: Any) -> str:
+    def _margin_text(self, fact: Optional[str], value: Any) -> str:
         kind = self.book.facts[fact].type if fact in self.book.facts else None
         if kind == "ratio":
             d, exact = _decimal(value)
@@ -322,6 +348,7 @@ def _explain_words(book: Rulebook, lang: str) -> dict:
     provenance_template = environment().get_template(f"provenance_{lang}.txt.j2")
     provenances: dict[int, tuple[ResolvedParam, str, bool]] = {}
     by_finding: dict[int, tuple] = {}
+    frames: dict[tuple, tuple] = {}         # condition lines' frames (condition_frame), by frame_key
     w = environment().get_template(f"_words_{lang}.j2").module
 
     def basis(rp: ResolvedParam) -> tuple[str, bool]:
@@ -358,11 +385,19 @@ def _explain_words(book: Rulebook, lang: str) -> dict:
 
     def line(c, case: bool, bases: tuple, above: tuple) -> str:
         """A condition's line. (Keyed by its contents too, lines were found again no more often than by
-        their shared finding: each new line shows a figure the register had not shown before.)"""
-        # Quoted above: an assumed value says so (without the note why), a long basis points up.
-        shown = {id(p): (w.LINE["assumed" if p.assumed else "above"] if a else b[0])
-                 for p, a, b in zip(c.params, above, bases)}
-        return condition_text(c, case, fmt, w, lambda p: shown[id(p)])
+        their shared finding: each new line shows a figure the register had not shown before.) Its words
+        around the value and margin are the same for every finding of the same condition: rendered once
+        per frame_key, then filled with each finding's value and margin."""
+        key = frame_key(c, case, above)
+        hit = frames.get(key)
+        if hit is None or len(hit[0]) != len(c.params) or any(a is not b for a, b in zip(hit[0], c.params)):
+            if len(frames) >= REMEMBERED_LINES:
+                frames.clear()
+            # Quoted above: an assumed value says so (without the note why), a long basis points up.
+            shown = {id(p): (w.LINE["assumed" if p.assumed else "above"] if a else b[0])
+                     for p, a, b in zip(c.params, above, bases)}
+            hit = frames[key] = (c.params, condition_frame(c, case, fmt, w, lambda p: shown[id(p)]))
+        return fill_condition(hit[1], c, fmt)
 
     words = {"fmt": fmt, "families": {k: f.spec for k, f in book.families.items()},
              "money": lambda v, both=False: money(v, lang, both), "provenance": lambda rp: basis(rp)[0],
@@ -461,31 +496,6 @@ def _condition_lines(f, case: bool, w, remember) -> list[str]:
         mark = w.CASE_MARK[False] if quiet and c.met is False else marks[c.met]
         out.append("    " + mark + " " + remember(c, case) + "\n")
     return out
-
-
-def condition_text(c, case: bool, fmt: Formatter, w, basis) -> str:
-    """One condition: the fact's label and value, what is required (the threshold with the basis of its
-    parameters) and, unless it is a case, the margin; a parameter tested alone shows its value."""
-    words, zh = w.LINE, fmt.lang == "zh"
-    if c.fact is None:
-        p = c.params[0]
-        return words["param"].format(label=p.parameter.label_zh if zh else p.parameter.label_en,
-                                     value=fmt.param(p), basis=basis(p))
-    label, value, op = fmt.fact_label(c.fact), fmt.value(c.fact, c.value), w.OP[c.op]
-    if c.op in ("exists", "missing"):
-        return words["presence"].format(label=label, value=value, op=op)
-    if c.context:
-        threshold = words["context"].format(w.CONTEXT[c.context], fmt.value(c.fact, c.threshold))
-    elif c.params:
-        threshold = words["based"].format(words["times"].join(fmt.param(p) for p in c.params[:2]),
-                                          words["basis_sep"].join(basis(p) for p in c.params))
-    else:
-        threshold = fmt.value(c.fact, c.threshold)
-    text = words["compare"].format(label=label, value=value, op=op, threshold=threshold)
-    if c.margin is not None and not case:
-        text += words["short"].format(fmt.margin(c.fact, c.margin))
-    note = c.missing_note_zh if zh else c.missing_note_en
-    return text + words["note"].format(note) if note else text
 
 
 def changes_text(f, fmt: Formatter, words: dict) -> str:
