@@ -74,3 +74,29 @@ def test_the_parent_gets_its_objects_back_even_if_forking_fails():
     except OSError:
         pass
     assert gc.get_freeze_count() == before
+
+
+def test_an_explanation_run_freezes_what_each_chunk_leaves_and_gives_it_back_at_the_end(monkeypatch):
+    """In the calling process (1 worker) the remembered findings and texts are out of the collector's
+    reach while the run goes on, and the process's collector is not left frozen after it."""
+    from engine.batch import tasks
+    frozen_after_chunk = []
+    real = tasks.chunk_settled
+
+    def watching():
+        real()
+        frozen_after_chunk.append(gc.get_freeze_count())
+
+    monkeypatch.setattr(tasks, "chunk_settled", watching)
+    before = gc.get_freeze_count()
+    result = CliRunner().invoke(main, ["check", str(ROOT / "examples" / "register.csv"), "--as-of", "2024-12-31",
+                                       "--format", "ndjson", "--explain", "--workers", "1", "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert frozen_after_chunk and all(n > before for n in frozen_after_chunk)
+    assert gc.get_freeze_count() == before
+    # A summary run has nothing long-lived to settle.
+    frozen_after_chunk.clear()
+    result = CliRunner().invoke(main, ["check", str(ROOT / "examples" / "register.csv"), "--as-of", "2024-12-31",
+                                       "--format", "csv", "--workers", "1", "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert frozen_after_chunk == []

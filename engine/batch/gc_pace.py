@@ -26,6 +26,7 @@ OLDER = (10, 10)        # as many young collections per middle one, middle ones 
 
 @contextmanager
 def paced_collections() -> Iterator[None]:
+    global _SETTLED
     before = gc.get_threshold()
     if before[0] == 0:                # collection turned off by the caller: leave it off
         yield
@@ -35,6 +36,29 @@ def paced_collections() -> Iterator[None]:
         yield
     finally:
         gc.set_threshold(*before)
+        if _SETTLED:                  # what chunk_settled froze in this process comes back
+            _SETTLED = False
+            gc.unfreeze()
+
+
+_SETTLED = False
+
+
+def chunk_settled() -> None:
+    """After a chunk of an explanation run (--explain, --detail full): its cyclic garbage collected, then
+    every object still alive moved out of the collector's reach. What is alive then is long-lived: the
+    findings and texts the explain path remembers across rows (engine/evaluate.explain_family,
+    engine/render.py), a few hundred thousand objects that each later collection scanned again although
+    they are freed by reference counting when those memories start afresh (they hold no cycles). The
+    collection before freezing scans only what the chunk left (earlier chunks' objects are frozen), so
+    no cycle is frozen. Measured on 10k rows (--explain, 1 worker, gc.callbacks): the collector took
+    3.5 of 20 CPU-s before; frozen after each chunk, 19.2 -> 16.3 CPU-s (the same code in turn). In a worker the objects stay frozen until it ends; in the calling process (1 worker)
+    paced_collections gives them back when the run ends."""
+    global _SETTLED
+    if gc.isenabled():
+        gc.collect()
+        gc.freeze()
+        _SETTLED = True
 
 
 def frozen_while_forking(fork: Callable[[], T]) -> T:

@@ -17,6 +17,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Optional
 
+from engine.batch.gc_pace import chunk_settled
 from engine.batch.writers import RejectedWriter
 from engine.errors import EngineError, InputFileError, OutputFileError, ScaleupError
 from engine.fileguard import atomic_path
@@ -127,6 +128,8 @@ class ChunkWorker:
                          for e, row_no in zip(enterprises, row_numbers)]
             else:
                 items = self.renderer.render(enterprises, row_numbers)
+            if self.renderer.spec.needs_explanations:
+                chunk_settled()
             return ChunkResult(items, rejected, len(rows), self.sessions_left(), warnings)
 
     def sheet_row(self, result, row_no: Optional[int], enterprise) -> list:
