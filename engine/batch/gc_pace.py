@@ -52,8 +52,9 @@ def chunk_settled() -> None:
     they are freed by reference counting when those memories start afresh (they hold no cycles). The
     collection before freezing scans only what the chunk left (earlier chunks' objects are frozen), so
     no cycle is frozen. Measured on 10k rows (--explain, 1 worker, gc.callbacks): the collector took
-    3.5 of 20 CPU-s before; frozen after each chunk, 19.2 -> 16.3 CPU-s (the same code in turn). In a worker the objects stay frozen until it ends; in the calling process (1 worker)
-    paced_collections gives them back when the run ends."""
+    3.5 of 20 CPU-s before; frozen after each chunk, 19.2 -> 16.3 CPU-s (the same code in turn). In a
+    worker the objects stay frozen until it ends; in the calling process (1 worker) paced_collections
+    gives them back when the run ends."""
     global _SETTLED
     if gc.isenabled():
         gc.collect()
