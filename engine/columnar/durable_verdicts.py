@@ -21,8 +21,9 @@ engine: which register columns are missing (durable_rules only sees that no rule
 rule decided (insufficient data), which rule to cite. Explanation runs (--explain, --detail full,
 `explain`) take both from the exact evaluation instead.
 
-Comparisons are remembered per (rules fired, facts a classification reads, columnar result): a
-register repeats a few hundred of them, so each row costs its durable_rules sessions and a lookup.
+Comparisons are remembered per family (its rules fired and those of the families it includes, the
+facts a classification reads, its columnar result): a register repeats a few hundred of them, so each
+row costs its durable_rules sessions and a lookup per family.
 """
 from __future__ import annotations
 

@@ -19,8 +19,8 @@ from engine.columnar.kernel import POS
 from engine.columnar.results import ColumnarBatch
 from engine.output import json_value
 
-DENSE = 1 << 22          # code combinations counted in a table of this size at most, else sorted
-DENSE_BITS = 1 << 20     # bit sets below this counted in a table (_distinct: 5 MiB at most), else sorted
+DENSE = 1 << 22          # code combinations below this counted in a table (_distinct), else sorted
+DENSE_BITS = 1 << 20     # bit sets below this counted in a table (5 MiB at most), else sorted
 EXTRA_COLUMNS = ("amount_yuan", "amount_basis", "beneficiary", "path", "origin", "triggered", "missing")
 
 
@@ -117,20 +117,21 @@ def _bits(bits: np.ndarray, name: str, text_of) -> tuple[np.ndarray, int, dict[s
     nonzero = np.flatnonzero(bits)
     distinct = [0]
     if len(nonzero):
-        uniq, inverse = _distinct(bits[nonzero])
+        uniq, inverse = _distinct(bits[nonzero], DENSE_BITS)
         codes[nonzero] = inverse + 1
         distinct += uniq.tolist()
     return codes, len(distinct), {name: [text_of(int(v)) for v in distinct]}
 
 
-def _distinct(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """np.unique(values, return_inverse=True) of non-negative values: counted in a table when the largest
-    is below DENSE_BITS (a family's bit sets of indicators or missing facts), no sort — np.unique's sort was a
-    third of a batch's rendering (0.39 of 0.95 CPU-s on 1M rows: now 0.5)."""
-    top = int(values.max())
-    if values.min() < 0 or top >= DENSE_BITS:
+def _distinct(values: np.ndarray, dense: int) -> tuple[np.ndarray, np.ndarray]:
+    """np.unique(values, return_inverse=True): counted in a table, with no sort, when the values are
+    non-negative and below `dense` (a family's bit sets of indicators or missing facts; combinations of
+    a few codes). np.unique's sort was a third of a batch's rendering (0.39 of 0.95 CPU-s on 1M rows:
+    now 0.5)."""
+    if not len(values) or values.min() < 0 or values.max() >= dense:
         uniq, inverse = np.unique(values, return_inverse=True)
         return uniq, inverse.reshape(-1)
+    top = int(values.max())
     seen = np.zeros(top + 1, dtype=bool)
     seen[values] = True
     uniq = np.flatnonzero(seen)
@@ -152,16 +153,7 @@ def combine(parts: list[tuple[np.ndarray, int, dict[str, list[str]]]], n: int) -
     for (codes, _, _), size in zip(parts, sizes):
         key = key * size + codes
         space *= size
-    if space <= DENSE:          # counting, no sort
-        seen = np.zeros(space, dtype=bool)
-        seen[key] = True
-        uniq = np.flatnonzero(seen)
-        renumber = np.zeros(space, np.int64)
-        renumber[uniq] = np.arange(len(uniq))
-        codes = renumber[key]
-    else:
-        uniq, codes = np.unique(key, return_inverse=True)
-        codes = codes.reshape(-1)
+    uniq, codes = _distinct(key, DENSE)
     digits = []
     rest = uniq.astype(np.int64)
     for size in reversed(sizes):
