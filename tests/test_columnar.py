@@ -380,9 +380,9 @@ def test_check_engine_columnar_prints_what_durable_prints():
 def test_distinct_bit_sets_are_numbered_as_np_unique_numbers_them(values, with_high_bit):
     """The triggered/missing columns' codes: counted in a table for small bit sets, sorted for others
     (a bit set past the table, or bit 63 set): either way the same distinct sets and codes as np.unique."""
-    from engine.columnar.summary_cells import _distinct
+    from engine.columnar.summary_cells import DENSE_BITS, _distinct
     bits = np.array(values + ([-(1 << 63)] if with_high_bit else []), dtype=np.int64)
-    uniq, inverse = _distinct(bits)
+    uniq, inverse = _distinct(bits, DENSE_BITS)
     want_uniq, want_inverse = np.unique(bits, return_inverse=True)
     assert uniq.tolist() == want_uniq.tolist()
     assert inverse.tolist() == want_inverse.reshape(-1).tolist()
