@@ -55,27 +55,6 @@ def test_an_error_in_the_run_still_restores_the_thresholds():
         gc.set_threshold(*before)
 
 
-def test_workers_are_forked_with_the_parents_objects_frozen_and_the_parent_gets_them_back():
-    """Objects the workers share with the parent are out of the workers' collections (their pages stay
-    shared); the parent's own collector is not left frozen."""
-    before = gc.get_freeze_count()
-    seen_while_forking = gc_pace.frozen_while_forking(gc.get_freeze_count)
-    assert seen_while_forking > before
-    assert gc.get_freeze_count() == before
-
-
-def test_the_parent_gets_its_objects_back_even_if_forking_fails():
-    before = gc.get_freeze_count()
-
-    def failing():
-        raise OSError("cannot fork")
-    try:
-        gc_pace.frozen_while_forking(failing)
-    except OSError:
-        pass
-    assert gc.get_freeze_count() == before
-
-
 def test_an_explanation_run_freezes_what_each_chunk_leaves_and_gives_it_back_at_the_end(monkeypatch):
     """In the calling process (1 worker) the remembered findings and texts are out of the collector's
     reach while the run goes on, and the process's collector is not left frozen after it."""

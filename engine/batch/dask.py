@@ -47,7 +47,9 @@ class DaskExecutor:
             raise ScaleupError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
         self.workers = max(1, sum(w.get("nthreads", 1) for w in self.client.scheduler_info()["workers"].values()))
 
-    def map(self, job, tasks: Iterable[tuple], *, processes: Optional[int] = None) -> Iterator[Any]:
+    def map(self, job, tasks: Iterable[tuple], *, processes: Optional[int] = None,
+            rows_per_task: Optional[int] = None) -> Iterator[Any]:
+        """As LocalExecutor.map; `rows_per_task` is not used: Dask looks after its workers' memory itself."""
         from engine.batch.tasks import run_task
         job_future = self.client.scatter(job, broadcast=True, hash=False)
         pending: deque = deque()

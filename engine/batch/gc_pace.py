@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import gc
 from contextlib import contextmanager
-from typing import Callable, Iterator, TypeVar
-
-T = TypeVar("T")
+from typing import Iterator
 
 YOUNG = 10_000          # net container allocations between young-generation collections
 OLDER = (10, 10)        # as many young collections per middle one, middle ones per full one
@@ -60,16 +58,3 @@ def chunk_settled() -> None:
         gc.collect()
         gc.freeze()
         _SETTLED = True
-
-
-def frozen_while_forking(fork: Callable[[], T]) -> T:
-    """`fork()` (a process pool that forks its workers) with the parent's objects moved out of the
-    collector's reach while the workers are forked: the workers' collections then never write to the
-    pages they share with the parent (a collection writes into every object it scans), so those pages
-    stay shared instead of being copied into each worker as it runs. The parent takes its objects back
-    at once; the workers, which end with the run, keep them frozen."""
-    gc.freeze()
-    try:
-        return fork()
-    finally:
-        gc.unfreeze()

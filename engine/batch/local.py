@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import multiprocessing
 import sys
-from collections import deque
+from functools import partial
 from datetime import date
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Optional
 
-from engine.batch.gc_pace import frozen_while_forking
+from engine.batch.pool import ForkedWorkers
 from engine.batch.progress import Progress
 from engine.batch.tasks import (PARTITION_FORMATS, ChunkResult, Job, PartitionResult, chunk_size_for, default_workers,
                                 load_inputs, output_spec, partition_files, run_task, with_reform, worker_for)
@@ -44,47 +44,41 @@ __all__ = ["ChunkResult", "Job", "LocalExecutor", "PartitionResult", "Partitione
 
 # ---------------------------------------------------------------------------------------------- executors
 class LocalExecutor:
-    """Tasks on this machine: in the calling process (one worker) or a pool of worker processes, each
-    with its own Evaluator. Results in submission order; at most two tasks per process in flight
-    (multiprocessing's imap would read the whole input ahead)."""
+    """Tasks on this machine: in the calling process (one worker) or in forked worker processes
+    (engine/batch/pool.py), each with its own Evaluator. Results in submission order; at most two tasks
+    per process between being sent and handed on (multiprocessing's imap would read the whole input
+    ahead)."""
 
     name = "local"
 
     def __init__(self, workers: Optional[int] = None):
         self.workers = max(1, workers or default_workers())
 
-    def map(self, job: Job, tasks: Iterable[tuple], *, processes: Optional[int] = None) -> Iterator[Any]:
+    def map(self, job: Job, tasks: Iterable[tuple], *, processes: Optional[int] = None,
+            rows_per_task: Optional[int] = None) -> Iterator[Any]:
+        """run_task(job, task) for each task, results in task order. `rows_per_task`: about how many
+        register rows a task holds, when the caller knows; a worker process is then replaced after
+        WORKER_ROWS rows (engine/batch/pool.py says why), else it stays to the end of the run."""
         processes = min(self.workers, processes or self.workers)
         if processes <= 1:
             for task in tasks:
                 yield run_task(job, task)
             return
         # fork shares the loaded policy copy-on-write; each child still compiles its own rulesets
-        method = "fork" if sys.platform.startswith("linux") else "spawn"
-        with frozen_while_forking(lambda: multiprocessing.get_context(method).Pool(
-                processes, initializer=_pool_init, initargs=(job,))) as pool:
-            pending: deque = deque()
-            for task in tasks:
-                pending.append(pool.apply_async(_pool_task, (task,)))
-                if len(pending) >= 2 * processes:
-                    yield pending.popleft().get()
-            while pending:
-                yield pending.popleft().get()
+        life = max(1, WORKER_ROWS // rows_per_task) if rows_per_task else None
+        yield from ForkedWorkers(processes, partial(run_task, job), tasks_per_worker=life,
+                                 context=multiprocessing.get_context(_START_METHOD)).map(tasks)
 
     def close(self) -> None:
         pass
 
 
-_POOL_JOB: Optional[Job] = None
-
-
-def _pool_init(job: Job) -> None:
-    global _POOL_JOB
-    _POOL_JOB = job          # nothing that can fail here: a failing initializer makes Pool respawn forever
-
-
-def _pool_task(task: tuple) -> Any:
-    return run_task(_POOL_JOB, task)
+# A worker process's share of a register before it is replaced by a fresh one: its memory then stays what
+# one share needs, whatever the register's length. At 50,000 rows (a span of the columnar pipeline,
+# engine/columnar/reader.py CHUNK_ROWS), a 100k-row register is one share per worker, and a 1M-row one
+# peaks as the 100k-row one does; a replacement costs a fork and building its rulesets (~0.05 CPU-s).
+WORKER_ROWS = 50_000
+_START_METHOD = "fork" if sys.platform.startswith("linux") else "spawn"
 
 
 def make_executor(name: str, workers: Optional[int], address: Optional[str] = None):
@@ -140,7 +134,7 @@ class RegisterRun:
             tasks = (("part", part) for part in self.scan.parts)
         else:
             tasks = (("chunk", rows) for rows in self.scan.chunks(self.chunk_size))
-        yield from self.executor.map(self.job, tasks, processes=self.processes())
+        yield from self.executor.map(self.job, tasks, processes=self.processes(), rows_per_task=self.chunk_size)
 
 
 

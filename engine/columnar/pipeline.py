@@ -338,7 +338,7 @@ def run(stream: RegisterStream, job, executor, writer: BatchWriter, chunk_rows: 
     global _TURNS
     _TURNS = turns                  # for the workers forked by executor.map
     try:
-        for task, (n, piece, state) in enumerate(executor.map(job, tasks)):
+        for task, (n, piece, state) in enumerate(executor.map(job, tasks, rows_per_task=chunk_rows)):
             for one in (state if isinstance(state, list) else [state]):       # a span's: one per batch
                 if one is not None:
                     stream.reader.absorb(one)
