@@ -126,3 +126,13 @@ def test_a_register_run_replaces_its_workers_after_their_share_of_rows_and_write
     assert rows(2) == rows(1)
     # 5 chunks of 10 rows, a worker's share of 20 rows is 2 chunks: the 2 workers, then a third for the fifth
     assert started == [(3, 2)]
+
+
+def _unpicklable(n):
+    return (lambda: n) if n == 3 else n
+
+
+def test_a_result_that_cannot_be_sent_back_stops_the_run_naming_its_task():
+    with pytest.raises(EngineError, match="task 4's result could not be sent back"):
+        list(ForkedWorkers(2, _unpicklable).map(range(6)))
+    assert _no_workers_left()

@@ -158,6 +158,8 @@ def _serve(conn, run: Callable[[Any], Any], tasks_per_worker: Optional[int]) -> 
             leaving = tasks_per_worker is not None and served >= tasks_per_worker
             try:
                 conn.send((*outcome, leaving))
+            except OSError:                 # the parent has gone
+                return
             except Exception as exc:        # a result or exception that cannot be pickled
                 conn.send((task, False, EngineError(f"task {task + 1}'s result could not be sent back: {exc}"), leaving))
             if leaving:
