@@ -1,7 +1,7 @@
 """The only module that imports durable_rules (2.0.28, unmaintained). It hides the library's traps,
 each pinned by tests/test_durable_host.py:
 
-* a background dispatch thread races the caller  -> a host without threads (`_SyncHost`);
+* a background dispatch thread races the caller  -> a host without threads (`_library`'s _SyncHost);
 * at most 1024 live sessions (sids) per ruleset, then MemoryError and later a segfault
                                                   -> one sid per record, always deleted; one live at a time;
 * sids matched by a 32-bit hash                   -> only one sid is ever live, so none can collide;
@@ -23,11 +23,9 @@ import itertools
 import json
 from typing import Any, Iterable, Optional
 
-from durable import engine as _durable_engine
+from functools import lru_cache
 
 from engine.errors import EngineError
-
-_c = _durable_engine.durable_rules_engine     # the C extension under the library's Python layer
 
 CATCH_ALL = "__catch_all__"
 DISCRIMINATOR = {"record_kind": "enterprise"}
@@ -36,12 +34,21 @@ _host_counter = itertools.count(1)
 EXACT = 2 ** 53                     # integers beyond this are not exact as the doubles durable_rules compares
 
 
-class _SyncHost(_durable_engine.Host):
-    """durable_rules' Host without its two self-rescheduling timer threads: actions then run
-    synchronously inside assert_fact, in the caller's thread."""
+@lru_cache(maxsize=None)
+def _library() -> tuple[Any, type]:
+    """(durable_rules' C extension under its Python layer, a Host class without threads), imported when
+    a RuleEngine is first built: the columnar engine and the commands that only read a policy compile
+    rules with this module (rules_of, MAX_RULES_PER_RULESET) but never run durable_rules."""
+    from durable import engine as durable_engine
 
-    def _run(self):  # noqa: D401 - replaces the thread start-up
-        pass
+    class _SyncHost(durable_engine.Host):
+        """durable_rules' Host without its two self-rescheduling timer threads: actions then run
+        synchronously inside assert_fact, in the caller's thread."""
+
+        def _run(self):  # noqa: D401 - replaces the thread start-up
+            pass
+
+    return durable_engine.durable_rules_engine, _SyncHost
 
 
 class RuleEngine:
@@ -72,7 +79,8 @@ class RuleEngine:
         self.sessions_opened = 0
         self._actions = {rule_name: rule["run"] for compiled in definitions.values()
                          for rule_name, rule in compiled.items()}
-        self._host = _SyncHost()
+        self._c, host = _library()
+        self._host = host()
         try:
             self._host.set_rulesets(definitions)
         except Exception as exc:  # durable reports bad definitions as bare error codes
@@ -110,7 +118,7 @@ class RuleEngine:
         handle = self._handles[ruleset]
         self.sessions_opened += 1
         # The C call under Ruleset.assert_fact, its result read as the library's _handle_result reads it.
-        result = _c.assert_fact(handle, text)
+        result = self._c.assert_fact(handle, text)
         if result[0] == 1:
             # Cannot happen with the catch-all; if it does, the session exists but must not be deleted.
             raise EngineError(f"no rule matched the record in {ruleset}, not even the catch-all")
@@ -122,7 +130,7 @@ class RuleEngine:
             return list(dict.fromkeys(self._dispatch(handle, state_offset)))
         finally:
             try:
-                _c.delete_state(handle, sid)         # the C call under Ruleset.delete_state
+                self._c.delete_state(handle, sid)    # the C call under Ruleset.delete_state
             except Exception as exc:  # pragma: no cover - would mean the session leaked
                 raise EngineError(f"could not delete durable_rules session {sid}: {exc}") from None
 
@@ -137,17 +145,17 @@ class RuleEngine:
         tests/test_batch.py)."""
         fired = self._fired
         fired.clear()
-        actions = self._actions
-        result = _c.start_action_for_state(handle, state_offset)
+        actions, c = self._actions, self._c
+        result = c.start_action_for_state(handle, state_offset)
         messages = result[1] if result else None
         while messages:
             name = _action_name(messages)
             try:
                 actions[name](None)
             except BaseException as exc:    # never swallowed, unlike in the library
-                _c.abandon_action(handle, state_offset)
+                c.abandon_action(handle, state_offset)
                 raise EngineError(f"an action failed inside durable_rules: {str(exc)[:300]}") from None
-            messages = _c.complete_and_start_action(handle, state_offset)
+            messages = c.complete_and_start_action(handle, state_offset)
         return fired
 
     def fire_with_library_dispatch(self, ruleset: str, record: dict[str, Any]) -> list[str]:
@@ -222,7 +230,7 @@ class BareEngine:
             definitions[self._prefix + name] = compiled
         self._fields = {self._prefix + name: (fields_tested(rules) if project else None)
                         for name, rules in rulesets.items()}
-        self._host = _SyncHost()
+        self._host = _library()[1]()
         self._host.set_rulesets(definitions)
 
     def assert_record(self, record: dict[str, Any]) -> None:

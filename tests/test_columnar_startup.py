@@ -1,0 +1,68 @@
+"""What `check --engine columnar` loads: a Parquet -> Parquet run of a clean register never renders a
+template (messages to the user do, e.g. for rejected rows) nor runs durable_rules, so it must not import
+jinja2 or durable_rules (their imports were time the user waited before any worker started). Checked in
+a fresh interpreter, by the modules it holds at the end of a real run; the durable engine's run of the
+same file is the control that the check can see an import."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("pyarrow")
+
+from tests.test_columnar_arrow import sample  # noqa: E402
+from tests.test_columnar_typed_parquet import EXPORT, write_typed  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+WATCHED = ("jinja2", "durable")
+
+PROGRAM = """
+import json, sys
+sys.argv = ["scaleup", *sys.argv[1:]]
+import cli
+try:
+    cli.main()
+except SystemExit as exc:
+    code = exc.code
+watched = sorted({m.split(".")[0] for m in sys.modules} & set(%r))
+print(json.dumps({"code": code, "loaded": watched}))
+""" % (WATCHED,)
+
+
+def clean_typed_register(path: Path) -> Path:
+    """The sample register as a database exports it (typed columns), every row valid."""
+    rows = sample()
+    header, body = rows[0], [list(r) for r in rows[1:]]
+    for r in body:
+        for i, h in enumerate(header):
+            if h in EXPORT:
+                r[i] = EXPORT[h][1](r[i])
+    return write_typed(path, header, body)
+
+
+def loaded_by_check(register: Path, out: Path, *options: str) -> dict:
+    args = ["check", str(register), "--as-of", "2024-12-31", "--out", str(out), *options]
+    done = subprocess.run([sys.executable, "-c", PROGRAM, *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_columnar_parquet_check_imports_neither_jinja2_nor_durable_rules(tmp_path, workers):
+    import pyarrow.parquet as pq
+    register = clean_typed_register(tmp_path / "typed.parquet")
+    out = tmp_path / "decisions.parquet"
+    got = loaded_by_check(register, out, "--engine", "columnar", "--format", "parquet", "--workers", workers)
+    assert got == {"code": 0, "loaded": []}
+    assert pq.read_table(out).num_rows == len(sample()) - 1         # every row decided
+
+
+def test_the_durable_engine_on_the_same_file_does_import_durable_rules(tmp_path):
+    register = clean_typed_register(tmp_path / "typed.parquet")
+    got = loaded_by_check(register, tmp_path / "decisions.csv", "--engine", "durable", "--format", "csv",
+                          "--workers", "1")
+    assert "durable" in got["loaded"]
