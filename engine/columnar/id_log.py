@@ -45,13 +45,13 @@ class IdLog:
         """The row numbers, in order, of every row whose hash another row shares."""
         out: list[int] = []
         for hashes, rows in self._groups():
-            order = np.argsort(hashes, kind="stable")
-            ordered = hashes[order]
+            # The hashes alone are sorted (no permutation to carry: a register without duplicates, the
+            # common case, costs one sort; this runs after the last batch, while the user waits); the
+            # rows of a repeated hash are then picked out of the group.
+            ordered = np.sort(hashes)
             same = (ordered[1:] == ordered[:-1]) & (ordered[1:] != NO_ID)
-            mark = np.zeros(len(ordered), dtype=bool)
-            mark[1:] |= same
-            mark[:-1] |= same
-            out += rows[order][mark].tolist()
+            if same.any():
+                out += rows[np.isin(hashes, ordered[1:][same])].tolist()
         return sorted(out)
 
     def close(self) -> None:
@@ -91,14 +91,18 @@ class IdLog:
             self._append(np.concatenate([h for h, _ in piece]), np.concatenate([r for _, r in piece]))
 
     def _append(self, hashes: np.ndarray, rows: np.ndarray) -> None:
-        bucket = (hashes.view(np.uint64) >> np.uint64(64 - BUCKET_BITS)).astype(np.int64)
+        # A bucket number is one byte: numpy's stable sort of bytes is a radix sort (of int64, a merge
+        # sort); each pair is written as it lies in one int64 array (no stacked copy).
+        bucket = (hashes.view(np.uint64) >> np.uint64(64 - BUCKET_BITS)).astype(np.uint8)
         order = np.argsort(bucket, kind="stable")
-        bounds = np.searchsorted(bucket[order], np.arange(BUCKETS + 1))
-        pairs = np.stack([hashes[order], rows[order]], axis=1)
+        bounds = np.searchsorted(bucket[order], np.arange(BUCKETS + 1)).tolist()
+        pairs = np.empty((len(order), 2), dtype=np.int64)
+        np.take(hashes, order, out=pairs[:, 0])
+        np.take(rows, order, out=pairs[:, 1])
         for b in range(BUCKETS):
             if bounds[b] < bounds[b + 1]:
                 with open(self._bucket(b), "ab") as fh:
-                    fh.write(pairs[bounds[b]:bounds[b + 1]].tobytes())
+                    fh.write(pairs[bounds[b]:bounds[b + 1]])
 
     def _bucket(self, b: int) -> Path:
         assert self.folder is not None
