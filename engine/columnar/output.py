@@ -190,12 +190,15 @@ def coded(codes: np.ndarray, texts: list[str]):
     worker is some 4 bytes a cell, not the text. (A Block's texts repeat across its code combinations:
     they are made distinct here, so the file's dictionary holds each text once.)"""
     import pyarrow as pa
+    # A Block's codes index its texts by construction (summary_cells._distinct numbers them 0..k-1):
+    # pyarrow is not asked to check every code against the dictionary again (safe=False; 29 columns a
+    # batch: 0.1 -> 0.08 CPU-s per 1M rows).
     distinct = list(dict.fromkeys(texts))
     if len(distinct) == len(texts):
-        return pa.DictionaryArray.from_arrays(codes.astype(np.int32), pa.array(texts, pa.string()))
+        return pa.DictionaryArray.from_arrays(codes.astype(np.int32), pa.array(texts, pa.string()), safe=False)
     position = {t: k for k, t in enumerate(distinct)}
     renumber = np.fromiter(map(position.__getitem__, texts), np.int32, len(texts))
-    return pa.DictionaryArray.from_arrays(renumber[codes], pa.array(distinct, pa.string()))
+    return pa.DictionaryArray.from_arrays(np.take(renumber, codes), pa.array(distinct, pa.string()), safe=False)
 
 
 def _known(batch: ColumnarBatch, column: str) -> None:
