@@ -184,35 +184,72 @@ def _is_negative(spec, amount: Col) -> Optional[Col]:
 
 def _ordinals(col: Col) -> Optional[np.ndarray]:
     """Each row's date as a day number (0 where missing); None unless the column holds plain dates."""
-    days = day_numbers(col.vocab) if col.kind == "cat" else None
+    days = _vocab_days(col.vocab) if col.kind == "cat" else None
     return None if days is None else np.append(days, 0)[col.values]
+
+
+# The day numbers of the last few date vocabularies, by the vocabulary list itself (held here, so the list
+# cannot be another while it is remembered; a Col's vocabulary is never changed once made): a batch's
+# start_of_operations is worked out from two date columns and read again by ytd_months, and each
+# vocabulary holds every day the reader has seen so far (some 9,000 on a 1M-row register).
+_DAYS: list = []
+
+
+def _vocab_days(vocab: list) -> Optional[np.ndarray]:
+    for known, days in _DAYS:
+        if known is vocab:
+            return days
+    days = day_numbers(vocab)
+    _remember_days(vocab, days)
+    return days
+
+
+def _remember_days(vocab: list, days: Optional[np.ndarray]) -> None:
+    _DAYS.insert(0, (vocab, days))
+    del _DAYS[4:]
 
 
 def _latest_date(spec, first: Col, second: Col) -> Optional[Col]:
     a, b = _ordinals(first), _ordinals(second)
     if a is None or b is None:
         return None
-    # One vocabulary for both columns' dates; each row takes the second date only where it is later.
-    index: dict[date, int] = {}
-    for v in [*first.vocab, *second.vocab]:
-        index.setdefault(v, len(index))
-    to_a = np.array([index[v] for v in first.vocab] + [-1], dtype=np.int32)
-    to_b = np.array([index[v] for v in second.vocab] + [-1], dtype=np.int32)
+    # One vocabulary for both columns' dates, numbered in the order they first appear in the first
+    # column's vocabulary and then the second's (as a dict of the dates numbers them), worked out on
+    # their day numbers rather than a dict of some 18,000 dates a batch; each row takes the second date
+    # only where it is later.
+    da, db = _vocab_days(first.vocab), _vocab_days(second.vocab)
+    both = np.concatenate([da, db])
+    _, at, inverse = np.unique(both, return_index=True, return_inverse=True)
+    order = np.argsort(at)                              # the distinct days by their first appearance
+    rank = np.empty(len(order), dtype=np.int32)
+    rank[order] = np.arange(len(order), dtype=np.int32)
+    number = rank[inverse.reshape(-1)]
+    to_a = np.append(number[:len(da)], np.int32(-1))
+    to_b = np.append(number[len(da):], np.int32(-1))
+    merged, firsts = first.vocab + second.vocab, at[order]
+    vocab = [merged[k] for k in firsts.tolist()]
+    _remember_days(vocab, both[firsts])
     later = second.present & (b > a)
     codes = np.where(first.present, np.where(later, to_b[second.values], to_a[first.values]), np.int32(-1))
-    return Col("cat", codes.astype(np.int32), first.present.copy(), spec.type, list(index))
+    return Col("cat", codes.astype(np.int32), first.present.copy(), spec.type, vocab)
+
+
+_EPOCH = date(1970, 1, 1).toordinal()
 
 
 def _months_of_operation(spec, through: Col, started: Col) -> Optional[Col]:
     if through.kind != "cat" or any(type(v) is not YearMonth for v in through.vocab):
         return None
-    start = _ordinals(started)
-    if start is None:
+    days = _vocab_days(started.vocab) if started.kind == "cat" else None
+    if days is None:
         return None
     ty = np.array([v.year for v in through.vocab] + [0], dtype=np.int64)[through.values]
     tm = np.array([v.month for v in through.vocab] + [0], dtype=np.int64)[through.values]
-    sy = np.array([v.year for v in started.vocab] + [0], dtype=np.int64)[started.values]
-    sm = np.array([v.month for v in started.vocab] + [0], dtype=np.int64)[started.values]
+    # Each start date's year and month from its day number (numpy's calendar is Python's proleptic
+    # Gregorian one), not from a date object each.
+    months = (days - _EPOCH).astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    sy = np.append(months // 12 + 1970, 0)[started.values]
+    sm = np.append(months % 12 + 1, 0)[started.values]
     has_start = started.present
     first = np.where(has_start & (sy == ty), sm, 1)
     after = has_start & (sy * 12 + sm > ty * 12 + tm)     # started after the month the figure runs to
