@@ -69,6 +69,7 @@ class ColumnReader:
         self.columns = register_columns(policy)
         self.towns = TownResolver(policy.jurisdiction)
         self.ym_as_of = (as_of.year, as_of.month)
+        self._lateness: dict[str, np.ndarray] = {}     # _late's answers per column, for its values so far
         self.most_columns = limit("REGISTER_COLUMNS")
         self.most_rows, self.longest = limit("REGISTER_ROWS"), limit("CELL_CHARS")
         self.unit_samples: dict[str, list] = {cid: [] for cid in CHECKED_COLUMNS}
@@ -429,12 +430,12 @@ class ColumnReader:
             col = self.cols.get(key)
             if col is None:
                 continue
-            late = np.array([(v.year, v.month) > limit_ for v in col.vocab] + [False, False], dtype=bool)
+            late = self._late(key, col.vocab, lambda v: (v.year, v.month) > limit_)
             unsure |= late[parsed[key]]
         for key in ("established_on", "commissioned_on"):
             col = self.cols.get(key)
             if col is not None:
-                late = np.array([v > self.as_of for v in col.vocab] + [False, False], dtype=bool)
+                late = self._late(key, col.vocab, lambda v: v > self.as_of)
                 unsure |= late[parsed[key]]
         if "revenue_ytd" in parsed:
             given = parsed["revenue_ytd"] != MISSING_NUM
@@ -442,6 +443,17 @@ class ColumnReader:
                 given = np.array([v != MISSING_NUM for v in parsed["revenue_ytd"]], bool)
             through = parsed.get("ytd_through")
             unsure |= given & (True if through is None else through == -1)
+
+    def _late(self, key: str, vocab: list, is_late) -> np.ndarray:
+        """Which of a column's values are late, then False twice (the missing and unsure codes, -1 and
+        -2). A parser's vocabulary only grows: only the values added since the last batch are tested (a
+        date column's holds every day seen so far, some 9,000 on a 1M-row register)."""
+        known = self._lateness.get(key)
+        if known is None or len(known) - 2 < len(vocab):
+            seen = [] if known is None else known[:-2].tolist()
+            known = np.array(seen + [is_late(v) for v in vocab[len(seen):]] + [False, False], dtype=bool)
+            self._lateness[key] = known
+        return known
 
     def _note_hashes(self, numbers: list, hashes: np.ndarray) -> None:
         self.ids.add(hashes, np.array(numbers, dtype=np.int64) + self.id_tag)
