@@ -21,9 +21,8 @@ from __future__ import annotations
 import copy
 import itertools
 import json
-from typing import Any, Iterable, Optional
-
 from functools import lru_cache
+from typing import Any, Iterable, Optional
 
 from engine.errors import EngineError
 
