@@ -14,6 +14,7 @@ from engine.facts import YearMonth
 from engine.condition_lines import condition_frame, fill_condition, frame_key
 from engine.findings import value_key
 from engine.policy import ResolvedParam
+from engine.rule_shapes import Slot, shaped_rule_text
 from engine.rules_model import AnyOf, Ref, Rulebook, iter_nodes
 
 if TYPE_CHECKING:
@@ -112,9 +113,13 @@ class Formatter:
         return "" if spec is None else (spec.label_zh if self.lang == "zh" else spec.label_en)
 
     def value(self, fact: Optional[str], value: Any) -> str:
+        if type(value) is Slot:             # a rule's text compiled with its values left open (rule_shapes)
+            return value.marker
         return self._remembered("value", fact, value)
 
     def margin(self, fact: Optional[str], value: Any) -> str:
+        if type(value) is Slot:
+            return value.marker
         return self._remembered("margin", fact, value)
 
     def _remembered(self, kind: str, fact: Optional[str], value: Any) -> str:
@@ -406,7 +411,7 @@ def _explain_words(book: Rulebook, lang: str) -> dict:
 
     words = {"fmt": fmt, "families": {k: f.spec for k, f in book.families.items()},
              "money": lambda v, both=False: money(v, lang, both), "provenance": lambda rp: basis(rp)[0],
-             "remember": remember, "basis": basis, "blocks": {}, "frames": {}}
+             "remember": remember, "basis": basis, "blocks": {}, "frames": {}, "shapes": {}}
     words["w"] = w          # the words of a rule's heading and lines (engine/templates/_words_{lang}.j2)
     if len(_EXPLAIN_WORDS) >= 8:         # a long-lived process (tests, the web app) loads many rulebooks
         _EXPLAIN_WORDS.clear()
@@ -439,7 +444,7 @@ def findings_text(d: Decision, words: dict, quoted: Quoted) -> str:
         key = (shown_above, tuple([("basis", t) in seen for t in once])) if once else (shown_above,)
         text = texts.get(key)
         if text is None:
-            text = texts[key] = rule_text(d, f, shown_above, words, quoted)
+            text = texts[key] = shaped_rule_text(f, shown_above, once, words, quoted, rule_text)
         elif once and not shown_above:
             seen.update(("basis", t) for t in once)      # as rendering its lines would
         out.append(text)
@@ -454,8 +459,9 @@ def _quoted_once(f, basis) -> tuple:
     return tuple(dict.fromkeys(text for c in f.conditions for text, once in map(basis, c.params) if once))
 
 
-def rule_text(d: Decision, f, shown_above: bool, words: dict, quoted: Quoted) -> str:
-    """One rule's heading, condition lines and changes (findings_text)."""
+def rule_text(f, shown_above: bool, words: dict, quoted: Quoted) -> str:
+    """One rule's heading, condition lines and changes (findings_text renders it once per shape of the
+    finding, engine/rule_shapes.py)."""
     w, fmt, remember = words["w"], words["fmt"], words["remember"]
     zh = fmt.lang == "zh"
     rule_words = w.RULE
