@@ -22,7 +22,7 @@ from engine.decisions import (NO_AMOUNT_OFFERED, AmountLine, Decision, Enterpris
 from engine.derive import fact_values
 from engine.errors import EngineError
 from engine.facts import Enterprise
-from engine.findings import FACT_TYPES, ExactRecord, ValueKeys, condition_findings, needed_changes
+from engine.findings import CONTINUOUS, FACT_TYPES, ExactRecord, ValueKeys, condition_findings, needed_changes
 from engine.policy import Policy, load_policy, resolve_policy_folder
 from engine.provenance import combined_basis
 from engine.rulebook import load_rulebook
@@ -393,14 +393,18 @@ def explain_family(plan: FamilyPlan, values: dict, book: Rulebook, detail: bool 
     memo = plan.memo.get(("rule findings", detail))
     if memo is None or len(memo) >= RULE_FINDINGS:
         memo = plan.memo["rule findings", detail] = {}
-    for r, tested, inputs in rule_facts(plan, book):
+    for r, tested, inputs, shared in rule_facts(plan, book):
         # A rule's finding is a function of the values of the facts it tests, and of which inputs of
-        # derived ones are missing: worked out once for each, and shared by the records that repeat them.
-        key = (r.id, tested(keys) if tested else None,
-               tuple([values.get(f) is None for f in inputs]) if inputs else None)
-        hit = memo.get(key)
-        if hit is None:
-            hit = memo[key] = rule_finding(plan, r, values, book, exact, detail)
+        # derived ones are missing: worked out once for each, and shared by the records that repeat them
+        # (unless it tests a figure a register hardly repeats, findings.CONTINUOUS).
+        if shared:
+            key = (r.id, tested(keys) if tested else None,
+                   tuple([values.get(f) is None for f in inputs]) if inputs else None)
+            hit = memo.get(key)
+            if hit is None:
+                hit = memo[key] = rule_finding(plan, r, values, book, exact, detail)
+        else:
+            hit = rule_finding(plan, r, values, book, exact, detail)
         f, s, attr, amount = hit
         if s is not _NO_STATUS:
             status[r.id] = s
@@ -418,8 +422,9 @@ _NO_STATUS = object()      # a rule that has no say in the family's verdict (cla
 
 def rule_facts(plan: FamilyPlan, book: Rulebook) -> list[tuple]:
     """Each rule of the family with the facts its finding depends on: those it tests (by value: a getter
-    of their keys, None when it tests none), and the inputs of derived ones among them (missing or not:
-    what missing_inputs names)."""
+    of their keys, None when it tests none), the inputs of derived ones among them (missing or not:
+    what missing_inputs names), and whether its findings are shared between records (it tests no
+    CONTINUOUS fact)."""
     hit = plan.memo.get("rule facts")
     if hit is None:
         hit = plan.memo["rule facts"] = []
@@ -429,7 +434,8 @@ def rule_facts(plan: FamilyPlan, book: Rulebook) -> list[tuple]:
             direct = list(dict.fromkeys(lf.fact for n in nodes if n is not None for lf in logic.leaves(n)
                                         if isinstance(lf, (logic.Leaf, logic.Exists))))
             hit.append((r, operator.itemgetter(*direct) if direct else None,
-                        tuple(f for f in _inputs_closure(direct, book) if f not in direct)))
+                        tuple(f for f in _inputs_closure(direct, book) if f not in direct),
+                        not any(book.facts[f].type in CONTINUOUS for f in direct if f in book.facts)))
     return hit
 
 

@@ -17,6 +17,9 @@ from engine.encoding import UNITS
 
 FACT_TYPES: dict[str, str] = {}     # fact id -> type, filled from the rulebook (for margins' units)
 SHARED_FINDINGS = 50000     # findings kept per plan across records (then started afresh)
+# Fact types whose values a register hardly ever repeats (amounts, rates): findings on them are not
+# shared between records, where they would only be looked for in vain and kept (memory, the collector).
+CONTINUOUS = frozenset({"money", "ratio", "decimal"})
 _KEYED_AS_IS = frozenset({str, bool, int, type(None), date})
 
 
@@ -62,6 +65,7 @@ class ExactRecord:
         if shared is None or len(shared) >= SHARED_FINDINGS:
             shared = self._plan_memo["shared findings"] = {}
         self._shared_findings = shared
+        self._own_findings: dict[tuple, Optional[ConditionFinding]] = {}     # leaves of CONTINUOUS facts
 
     def __call__(self, node: logic.Node) -> Optional[bool]:
         hit = self._results.get(id(node))
@@ -100,10 +104,18 @@ class ExactRecord:
     def finding(self, rule_id: str, lf: logic.Node) -> Optional[ConditionFinding]:
         """The finding on one leaf, built once per plan for each value of the leaf's fact: it depends on
         nothing else (most leaves test a yes/no or a code, which a register repeats), and is never changed
-        once built, so records share it (a rule's conditions and the changes that would turn it show the
+        once built, so records share it (not on a CONTINUOUS fact: kept for the record) (a rule's conditions and the changes that would turn it show the
         same leaves: those look it up again). Entries hold their leaf, so a leaf's id is never reused
         while cached; the plan's findings are started afresh between records once SHARED_FINDINGS are kept."""
         fact = getattr(lf, "fact", None)
+        if FACT_TYPES.get(fact) in CONTINUOUS:
+            # A figure (a revenue, a growth rate) is new on nearly every row: its finding is kept for this
+            # record only (the rule's conditions and the changes that would turn it show the same object).
+            key = (rule_id, id(lf))
+            own = self._own_findings.get(key)
+            if own is None:
+                own = self._own_findings[key] = self._build(rule_id, lf)
+            return own
         key = (rule_id, id(lf), self.keys[fact] if fact is not None else None)
         shared = self._shared_findings
         hit = shared.get(key)
