@@ -39,6 +39,9 @@ class RuleFinding:
     included_from: Optional[str] = None
     value: Any = None                 # classification: the value set; amount: the amount
     changes: list[list[ConditionFinding]] = field(default_factory=list)   # alternatives that would turn it
+    # Whether records share this finding (engine/evaluate.explain_family): only then is what is built from
+    # it (its text, engine/render.findings_text) worth remembering by the finding itself.
+    shared: bool = field(default=True, compare=False, repr=False)
 
 
 @dataclass

@@ -405,6 +405,7 @@ def explain_family(plan: FamilyPlan, values: dict, book: Rulebook, detail: bool 
                 hit = memo[key] = rule_finding(plan, r, values, book, exact, detail)
         else:
             hit = rule_finding(plan, r, values, book, exact, detail)
+            hit[0].shared = False
         f, s, attr, amount = hit
         if s is not _NO_STATUS:
             status[r.id] = s

@@ -435,6 +435,9 @@ def findings_text(d: Decision, words: dict, quoted: Quoted) -> str:
         if rule.kind == "classification" and not d.attributes:
             continue
         shown_above = bool(f.included_from) and quoted.has("decision", f.included_from) and rule.id != d.rule_id
+        if not f.shared:        # a finding of this record only: its text is never asked for again
+            out.append(shaped_rule_text(f, shown_above, _quoted_once(f, words["basis"]), words, quoted, rule_text))
+            continue
         entry = blocks.get(id(f))
         if entry is None or entry[0] is not f:       # entries hold their finding: an id is never reused
             if len(blocks) >= REMEMBERED_LINES:
