@@ -83,6 +83,16 @@ def evaluator(as_of: date, policy_id: str = POLICY_ID) -> Evaluator:
     return Evaluator(policy, book, as_of)
 
 
+def bundled_register_results(as_of: date) -> tuple:
+    """(rulebook, evaluator, results): every enterprise of the bundled register evaluated as of `as_of`
+    by a fresh Evaluator (its caches its own)."""
+    from engine.register import read_register
+    policy, book = policy_and_rules(POLICY_ID)
+    ev = Evaluator(policy, book, as_of)
+    firms = [e for _, e in read_register(ROOT / "examples" / "register.csv", as_of=as_of, policy=policy).accepted]
+    return book, ev, [ev.evaluate(e) for e in firms]
+
+
 def uscc_for(seed: str) -> str:
     digest = hashlib.sha256(seed.encode()).digest()
     body = "".join(CHARSET[b % len(CHARSET)] for b in digest[:8])

@@ -11,13 +11,10 @@ from decimal import Decimal
 
 import pytest
 
-from engine.commands.common import policy_and_rules
 from engine.contract import Contract, _condition_object, condition_object
-from engine.evaluate import Evaluator
-from engine.register import read_register
 from engine.condition_lines import condition_text
 from engine.render import Formatter, Quoted, _explain_words
-from tests.conftest import ROOT
+from tests.conftest import bundled_register_results
 
 AS_OF = date(2024, 12, 31)
 
@@ -25,10 +22,7 @@ AS_OF = date(2024, 12, 31)
 @pytest.fixture(scope="module")
 def explained():
     """The findings of every decision of the bundled register, and the rulebook."""
-    policy, book = policy_and_rules("wanzhou-2022-80")
-    ev = Evaluator(policy, book, AS_OF)
-    firms = [e for _, e in read_register(ROOT / "examples" / "register.csv", as_of=AS_OF, policy=policy).accepted]
-    results = [ev.evaluate(e) for e in firms]
+    book, ev, results = bundled_register_results(AS_OF)
     conditions = [c for r in results for d in r.decisions for f in d.findings for c in f.conditions]
     return book, ev, conditions
 

@@ -11,12 +11,9 @@ from decimal import Decimal
 
 import pytest
 
-from engine.commands.common import policy_and_rules
-from engine.evaluate import Evaluator
-from engine.register import read_register
 from engine.render import Quoted, _explain_words, _quoted_once, rule_text
 from engine.rule_shapes import shaped_rule_text
-from tests.conftest import ROOT
+from tests.conftest import bundled_register_results
 
 AS_OF = date(2024, 12, 31)
 
@@ -24,10 +21,8 @@ AS_OF = date(2024, 12, 31)
 @pytest.fixture(scope="module")
 def findings():
     """Every rule finding of every decision of the bundled register, and the rulebook."""
-    policy, book = policy_and_rules("wanzhou-2022-80")
-    ev = Evaluator(policy, book, AS_OF)
-    firms = [e for _, e in read_register(ROOT / "examples" / "register.csv", as_of=AS_OF, policy=policy).accepted]
-    return book, [f for e in firms for d in ev.evaluate(e).decisions for f in d.findings]
+    book, _, results = bundled_register_results(AS_OF)
+    return book, [f for r in results for d in r.decisions for f in d.findings]
 
 
 def quoted_states(f, words) -> list[Quoted]:
