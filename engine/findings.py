@@ -104,9 +104,10 @@ class ExactRecord:
     def finding(self, rule_id: str, lf: logic.Node) -> Optional[ConditionFinding]:
         """The finding on one leaf, built once per plan for each value of the leaf's fact: it depends on
         nothing else (most leaves test a yes/no or a code, which a register repeats), and is never changed
-        once built, so records share it (not on a CONTINUOUS fact: kept for the record) (a rule's conditions and the changes that would turn it show the
+        once built, so records share it (a rule's conditions and the changes that would turn it show the
         same leaves: those look it up again). Entries hold their leaf, so a leaf's id is never reused
-        while cached; the plan's findings are started afresh between records once SHARED_FINDINGS are kept."""
+        while cached; the plan's findings are started afresh between records once SHARED_FINDINGS are kept.
+        A leaf on a CONTINUOUS fact: its finding is built once for this record, not shared."""
         fact = getattr(lf, "fact", None)
         if FACT_TYPES.get(fact) in CONTINUOUS:
             # A figure (a revenue, a growth rate) is new on nearly every row: its finding is kept for this
