@@ -18,7 +18,7 @@ from typing import Any, Optional, Sequence
 
 from engine.compiler import FamilyPlan
 from engine.evaluate import explain_family, plan_interpretation_ids
-from engine.findings import CONTINUOUS, FACT_TYPES, ExactRecord, condition_findings
+from engine.findings import FACT_TYPES, ExactRecord, condition_findings, per_record
 from engine.provenance import combined_basis
 from engine.output import json_value
 from engine.rules_model import Rulebook
@@ -187,7 +187,7 @@ def condition_object(contract: Contract, c, decided_by: str) -> dict:
     changed once built, nor are these objects: documents only encode them); entries hold their
     finding, so an id is never reused while remembered."""
     own = c.rule_id == decided_by
-    if FACT_TYPES.get(c.fact) in CONTINUOUS:     # a finding of its record only (findings.ExactRecord.finding)
+    if per_record(c.fact):       # a finding of its record only (findings.ExactRecord.finding)
         return _condition_object(contract, c, own)
     shown = contract.shown
     entry = shown.get(id(c))

@@ -20,6 +20,11 @@ SHARED_FINDINGS = 50000     # findings kept per plan across records (then starte
 # Fact types whose values a register hardly ever repeats (amounts, rates): findings on them are not
 # shared between records, where they would only be looked for in vain and kept (memory, the collector).
 CONTINUOUS = frozenset({"money", "ratio", "decimal"})
+
+
+def per_record(fact: Optional[str]) -> bool:
+    """Whether findings on this fact are kept for their record only (its type is CONTINUOUS)."""
+    return FACT_TYPES.get(fact) in CONTINUOUS
 _KEYED_AS_IS = frozenset({str, bool, int, type(None), date})
 
 
@@ -109,7 +114,7 @@ class ExactRecord:
         while cached; the plan's findings are started afresh between records once SHARED_FINDINGS are kept.
         A leaf on a CONTINUOUS fact: its finding is built once for this record, not shared."""
         fact = getattr(lf, "fact", None)
-        if FACT_TYPES.get(fact) in CONTINUOUS:
+        if per_record(fact):
             # A figure (a revenue, a growth rate) is new on nearly every row: its finding is kept for this
             # record only (the rule's conditions and the changes that would turn it show the same object).
             key = (rule_id, id(lf))

@@ -14,7 +14,7 @@ from engine.facts import YearMonth
 from engine.condition_lines import condition_frame, fill_condition, frame_key
 from engine.findings import value_key
 from engine.policy import ResolvedParam
-from engine.rule_shapes import Slot, shaped_rule_text
+from engine.rule_shapes import Slot, same_objects, shaped_rule_text
 from engine.rules_model import AnyOf, Ref, Rulebook, iter_nodes
 
 if TYPE_CHECKING:
@@ -400,7 +400,7 @@ def _explain_words(book: Rulebook, lang: str) -> dict:
         per frame_key, then filled with each finding's value and margin."""
         key = frame_key(c, case, above)
         hit = frames.get(key)
-        if hit is None or len(hit[0]) != len(c.params) or any(a is not b for a, b in zip(hit[0], c.params)):
+        if hit is None or not same_objects(hit[0], c.params):
             if len(frames) >= REMEMBERED_LINES:
                 frames.clear()
             # Quoted above: an assumed value says so (without the note why), a long basis points up.

@@ -53,6 +53,12 @@ def rule_shape(f, shown_above: bool, above: tuple) -> Optional[tuple]:
     return key, refs
 
 
+def same_objects(kept, objects) -> bool:
+    """Whether a remembered entry was made for these very objects (its key holds their ids: an id freed
+    and given to a new object must not find the old entry)."""
+    return len(kept) == len(objects) and all(a is b for a, b in zip(kept, objects))
+
+
 def shaped_rule_text(f, shown_above: bool, once: tuple, words: dict, quoted, plain: Callable) -> str:
     """The rule's text as plain(f, shown_above, words, quoted) renders it, with the same effect on what is
     quoted (`once`: the long bases its lines quote, engine/render._quoted_once)."""
@@ -64,7 +70,7 @@ def shaped_rule_text(f, shown_above: bool, once: tuple, words: dict, quoted, pla
     key, refs = shape
     shapes = words["shapes"]
     hit = shapes.get(key)
-    if hit is None or len(hit[0]) != len(refs) or any(a is not b for a, b in zip(hit[0], refs)):
+    if hit is None or not same_objects(hit[0], refs):
         if len(shapes) >= SHAPES_KEPT:
             shapes.clear()
         hit = shapes[key] = (refs, compile_text(f, shown_above, words, quoted, plain))   # quotes as plain does

@@ -75,9 +75,9 @@ class LocalExecutor:
 
 # A worker process's share of a register before it is replaced by a fresh one, where the caller asks for
 # it (workers that run durable_rules): its memory then stays what one share needs, whatever the
-# register's length. At 50,000 rows (a span of the columnar pipeline, engine/columnar/reader.py
-# CHUNK_ROWS), a 100k-row register is one share per worker, and a 1M-row one peaks as the 100k-row one
-# does; a replacement costs a fork and building its rulesets (~0.05 CPU-s).
+# register's length. At 50,000 rows (50 tasks of the durable path's 1,000 rows), a 100k-row register is
+# one share per worker, and a 1M-row one peaks as the 100k-row one does; a replacement costs a fork and
+# building its rulesets (~0.05 CPU-s).
 WORKER_ROWS = 50_000
 _START_METHOD = "fork" if sys.platform.startswith("linux") else "spawn"
 
