@@ -26,6 +26,7 @@ OLDER = (10, 10)        # as many young collections per middle one, middle ones 
 def paced_collections() -> Iterator[None]:
     global _SETTLED
     before = gc.get_threshold()
+    frozen_before = gc.get_freeze_count()
     if before[0] == 0:                # collection turned off by the caller: leave it off
         yield
         return
@@ -36,7 +37,11 @@ def paced_collections() -> Iterator[None]:
         gc.set_threshold(*before)
         if _SETTLED:                  # what chunk_settled froze in this process comes back
             _SETTLED = False
-            gc.unfreeze()
+            # gc.unfreeze gives back every frozen object, not only the run's: where objects were frozen
+            # before the run (by the caller, or by the interpreter itself: Python 3.12.1 starts with 375),
+            # what the run froze stays frozen, as in a worker, and the caller's objects stay as they were.
+            if frozen_before == 0:
+                gc.unfreeze()
 
 
 _SETTLED = False
