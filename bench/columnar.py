@@ -231,16 +231,45 @@ def split_cpu(path: str, fmt: str, workers: str, out: str) -> None:
           f"workers CPU {kids.ru_utime + kids.ru_stime:.2f}s, load {os.getloadavg()[0]:.2f}")
 
 
-def to_parquet(csv_path: Path, out: Path) -> None:
-    """The register as Parquet, every column text (as an export from a statistics system would be)."""
+class RowGroups:
+    """Tables regrouped into row groups of `size` rows, the last one the rest. The CSV reader's batches
+    are ~5,700 rows (a 1 MiB block): written one by one, each became a row group of its own, and a
+    10M-row file's footer (which a Parquet reader holds whole) had 1,740 groups and took 62 MiB."""
+
+    def __init__(self, size: int):
+        self.size, self.pending = size, []
+
+    def add(self, table) -> list:
+        import pyarrow as pa
+        self.pending.append(table)
+        if sum(t.num_rows for t in self.pending) < self.size:
+            return []
+        table = pa.concat_tables(self.pending)
+        whole = table.num_rows - table.num_rows % self.size
+        self.pending = [table.slice(whole)]
+        return [table.slice(0, whole)]
+
+    def rest(self) -> list:
+        import pyarrow as pa
+        rest, self.pending = [t for t in self.pending if t.num_rows], []
+        return [pa.concat_tables(rest)] if rest else []
+
+
+def to_parquet(csv_path: Path, out: Path, group: int = 1 << 15) -> None:
+    """The register as Parquet, every column text (as an export from a statistics system would be), in
+    row groups of `group` rows."""
     import pyarrow as pa
     import pyarrow.csv as pcsv
     import pyarrow.parquet as pq
     reader = pcsv.open_csv(csv_path, convert_options=pcsv.ConvertOptions(
         column_types={h: pa.string() for h in HEADER}, strings_can_be_null=False))
+    groups = RowGroups(group)
     with pq.ParquetWriter(out, reader.schema) as writer:
         for batch in reader:
-            writer.write_batch(batch)
+            for table in groups.add(pa.Table.from_batches([batch])):
+                writer.write_table(table, row_group_size=group)
+        for table in groups.rest():
+            writer.write_table(table, row_group_size=group)
 
 
 MONEY = ("revenue_last_year", "revenue_ytd", "revenue_ytd_last_year", "profit_ytd")
@@ -262,24 +291,19 @@ def to_typed_parquet(csv_path: Path, out: Path, group: int = 1 << 15) -> None:
     types.update({h: pa.int64() for h in ("employees", "months_without_output", "loss_years")})
     reader = pcsv.open_csv(csv_path, convert_options=pcsv.ConvertOptions(
         column_types=types, true_values=["是"], false_values=["否"], strings_can_be_null=False))
-    writer, pending = None, []
+    writer, groups = None, RowGroups(group)
     try:
         for batch in reader:
             columns = dict(zip(batch.schema.names, batch.columns))
             for h in ("ytd_through", "in_scope_since"):         # "2024-12" -> 2024-12-01, "" -> null
                 text = pc.if_else(pc.equal(columns[h], ""), None, columns[h])
                 columns[h] = pc.cast(pc.binary_join_element_wise(text, "-01", ""), pa.date32())
-            pending.append(pa.table(columns))
-            writer = writer or pq.ParquetWriter(out, pending[0].schema)
-            # The CSV reader's batches are ~5,700 rows (a 1 MiB block): written one by one, each was a row
-            # group of its own, not one of 32,768 rows, and a 10M-row file's footer held 1,740 groups.
-            if sum(t.num_rows for t in pending) >= group:
-                table = pa.concat_tables(pending)
-                whole = table.num_rows - table.num_rows % group
-                writer.write_table(table.slice(0, whole), row_group_size=group)
-                pending = [table.slice(whole)]
-        if pending and writer is not None:
-            writer.write_table(pa.concat_tables(pending), row_group_size=group)
+            table = pa.table(columns)
+            writer = writer or pq.ParquetWriter(out, table.schema)
+            for whole in groups.add(table):
+                writer.write_table(whole, row_group_size=group)
+        for rest in groups.rest():
+            writer.write_table(rest, row_group_size=group)
     finally:
         if writer is not None:
             writer.close()
@@ -349,24 +373,29 @@ def end_to_end(e2e: Path, args, work: Path, full: bool = True) -> None:
                   f"load {os.getloadavg()[0]:.1f}")
 
 
-def to_dataset(pq_path: Path, folder: Path) -> None:
+def to_dataset(pq_path: Path, folder: Path, group: int = 1 << 15) -> None:
     """The Parquet register split by town into a hive-style dataset, town=<name>/part-0.parquet, the town
-    column left out of the files (the folder name gives it)."""
+    column left out of the files (the folder name gives it), each in row groups of `group` rows."""
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
+    import pyarrow as pa
     source = pq.ParquetFile(pq_path)
-    writers = {}
+    writers, groups = {}, {}
     try:
         for batch in source.iter_batches(batch_size=65_536):
             town = batch.column(HEADER.index("town"))
-            rest = batch.drop_columns(["town"]) if hasattr(batch, "drop_columns") else \
-                batch.select([h for h in HEADER if h != "town"])
+            rest = pa.Table.from_batches([batch]).drop_columns(["town"])
             for name in pc.unique(town).to_pylist():
                 part = rest.filter(pc.equal(town, name))
                 if name not in writers:
                     (folder / f"town={name}").mkdir(parents=True, exist_ok=True)
                     writers[name] = pq.ParquetWriter(folder / f"town={name}" / "part-0.parquet", part.schema)
-                writers[name].write_batch(part)
+                    groups[name] = RowGroups(group)
+                for table in groups[name].add(part):
+                    writers[name].write_table(table, row_group_size=group)
+        for name, writer in writers.items():
+            for table in groups[name].rest():
+                writer.write_table(table, row_group_size=group)
     finally:
         for writer in writers.values():
             writer.close()

@@ -314,16 +314,24 @@ def test_generated_typed_registers_read_as_the_row_reader_reads_them(tmp_path_fa
     same_read_by(path, date.fromisoformat(AS_OF), rows, True)
 
 
-def test_the_benchmarks_typed_register_has_the_row_groups_it_says_and_the_csvs_rows(tmp_path):
-    """bench/columnar.py's typed Parquet register: row groups of the size asked (the CSV reader's batches
-    are regrouped; written as they came, a 10M-row file had 1,740 small groups whose footer alone took
-    62 MiB of memory), the last one the rest, and the CSV's rows in order."""
-    from bench.columnar import generate_csv, to_typed_parquet
-    csv_path, typed = tmp_path / "r.csv", tmp_path / "r.parquet"
+def test_the_benchmarks_parquet_registers_have_the_row_groups_they_say_and_the_csvs_rows(tmp_path):
+    """bench/columnar.py's text and typed Parquet registers and its town dataset: row groups of the size
+    asked (the CSV reader's batches regrouped; written as they came, a 10M-row file had 1,740 small
+    groups whose footer alone took 62 MiB of memory), the last one the rest, and the CSV's rows."""
+    from bench.columnar import generate_csv, to_dataset, to_parquet, to_typed_parquet
+    csv_path, text, typed, dataset = (tmp_path / n for n in ("r.csv", "r.parquet", "t.parquet", "ds"))
     generate_csv(csv_path, 12_000, date.fromisoformat(AS_OF))       # ~2 MB: two of the CSV reader's batches
-    to_typed_parquet(csv_path, typed, group=5_000)
-    meta = pq.ParquetFile(typed).metadata
-    assert [meta.row_group(g).num_rows for g in range(meta.num_row_groups)] == [5_000, 5_000, 2_000]
-    ids = pq.read_table(typed, columns=["enterprise_id"]).column(0).to_pylist()
     with open(csv_path, encoding="utf-8") as f:
-        assert ids == [line.split(",", 1)[0] for line in f.read().splitlines()[1:]]
+        ids = [line.split(",", 1)[0] for line in f.read().splitlines()[1:]]
+    for make, path in ((to_parquet, text), (to_typed_parquet, typed)):
+        make(csv_path, path, group=5_000)
+        meta = pq.ParquetFile(path).metadata
+        assert [meta.row_group(g).num_rows for g in range(meta.num_row_groups)] == [5_000, 5_000, 2_000]
+        assert pq.read_table(path, columns=["enterprise_id"]).column(0).to_pylist() == ids
+    to_dataset(text, dataset, group=500)
+    parts = sorted(dataset.glob("town=*/part-0.parquet"))
+    assert len(parts) > 1 and sum(pq.ParquetFile(p).metadata.num_rows for p in parts) == len(ids)
+    for part in parts:
+        meta = pq.ParquetFile(part).metadata
+        sizes = [meta.row_group(g).num_rows for g in range(meta.num_row_groups)]
+        assert set(sizes[:-1]) <= {500} and 0 < sizes[-1] <= 500
