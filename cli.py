@@ -20,7 +20,10 @@ from cli_support import (EXIT_DATA, EXIT_INTERNAL, EXIT_OK, REPORTER, AsOf, Quan
                          show_policy_in_synopses, town_option, user_errors)
 from engine import __version__
 from engine.awards import PAYING_TYPES
+from engine.batch.gc_pace import no_collection_at_exit
 from web.command import serve as serve_command
+
+no_collection_at_exit()         # a command's process ends without collecting what it leaves alive
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
