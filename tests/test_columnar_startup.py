@@ -66,3 +66,22 @@ def test_the_durable_engine_on_the_same_file_does_import_durable_rules(tmp_path)
     got = loaded_by_check(register, tmp_path / "decisions.csv", "--engine", "durable", "--format", "csv",
                           "--workers", "1")
     assert "durable" in got["loaded"]
+
+
+THREADS = "import os, cli, numpy; print(len(os.listdir('/proc/self/task')))"
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="counts a process's threads in /proc")
+def test_the_command_starts_no_blas_threads_unless_the_user_asks_for_them():
+    """cli.py tells numpy's OpenBLAS one thread will do (it spun on a core while the run started); a user's
+    own OPENBLAS_NUM_THREADS is kept."""
+    import os
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+
+    def threads(**extra) -> int:
+        done = subprocess.run([sys.executable, "-c", THREADS], cwd=ROOT, capture_output=True, text=True,
+                              env={**env, **extra}, timeout=120)
+        return int(done.stdout.strip())
+
+    assert threads() == 1
+    assert threads(OPENBLAS_NUM_THREADS="2") == 2
