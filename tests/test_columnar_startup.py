@@ -85,3 +85,35 @@ def test_the_command_starts_no_blas_threads_unless_the_user_asks_for_them():
 
     assert threads() == 1
     assert threads(OPENBLAS_NUM_THREADS="2") == 2
+
+
+WORKER_IMPORTS = """
+import json, sys
+from engine.batch import pool
+served, seen = pool._serve, sys.argv[1]
+def serve(conn, run):
+    before = set(sys.modules)
+    try:
+        served(conn, run)
+    finally:
+        with open(seen, "a") as fh:
+            fh.write(json.dumps(sorted(set(sys.modules) - before)) + "\\n")
+pool._serve = serve
+sys.argv = ["scaleup", *sys.argv[2:]]
+import cli
+cli.main()
+"""
+
+
+def test_the_workers_of_a_columnar_parquet_check_import_nothing_of_their_own(tmp_path):
+    """prepare_here imports what the batches use before the workers are forked (each worker importing it
+    again was time before its first batch): the workers start with every module they need."""
+    register = clean_typed_register(tmp_path / "typed.parquet")
+    seen = tmp_path / "imports.jsonl"
+    args = ["check", str(register), "--as-of", "2024-12-31", "--out", str(tmp_path / "decisions.parquet"),
+            "--engine", "columnar", "--format", "parquet", "--workers", "2", "--chunk-size", "5"]
+    done = subprocess.run([sys.executable, "-c", WORKER_IMPORTS, str(seen), *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    imported = [json.loads(line) for line in seen.read_text().splitlines()]
+    assert len(imported) == 2 and imported == [[], []]

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pyarrow as pa
@@ -250,5 +249,6 @@ def is_utf8(path, block: int = 1 << 22) -> bool:
             except pa.ArrowInvalid:
                 return False
             return True
+        from concurrent.futures import ThreadPoolExecutor      # (this check alone uses threads)
         with ThreadPoolExecutor(2) as pool:
             return all(pool.map(valid, range(-(-size // block))))
