@@ -31,7 +31,7 @@ def check_in_batches(file: Path, as_of: date, policy_id: str, reform, o, reporte
     from engine.register.streaming import DEFAULT_CHUNK_SIZE
     from engine.output import csv_headers
     from engine.streams import policy_line
-    from engine.columnar.arrow_source import lean_memory_pool
+    from engine.columnar.arrow_source import PARQUET_ROWS, lean_memory_pool
     lean_memory_pool()
     if file.is_dir():
         from engine.columnar.partitions import open_dataset
@@ -47,8 +47,8 @@ def check_in_batches(file: Path, as_of: date, policy_id: str, reform, o, reporte
     executor = make_executor(o.executor_name, o.workers if durable else (o.workers or 1), o.scheduler)
     if executor.name == "local":        # its workers are this process or forked from it
         pipeline.prepare_here(job, policy, book)
-    chunk_rows = o.chunk_size or (DEFAULT_CHUNK_SIZE if durable else
-                                  TEXT_CHUNK_ROWS if fmt == "ndjson" else pipeline.CHUNK_ROWS)
+    chunk_rows = o.chunk_size or (DEFAULT_CHUNK_SIZE if durable else TEXT_CHUNK_ROWS if fmt == "ndjson" else
+                                  PARQUET_ROWS if fmt == "parquet" else pipeline.CHUNK_ROWS)
     try:
         if file.is_dir() and fmt == "parquet":
             from engine.columnar import partitions
