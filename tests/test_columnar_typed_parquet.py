@@ -72,7 +72,9 @@ def typed_rows() -> tuple[list[str], list[list]]:
 
     edit(1, ID, body[1][col[ID]][:-1] + "0")                       # a wrong check character
     edit(3, TOWN, "高粱镇")                                         # unknown town (did you mean)
+    edit(4, "成立日期", date(1900, 1, 1))                           # the first year in range
     edit(5, "成立日期", date(1850, 1, 1))                           # year out of range
+    edit(6, "成立日期", date(2101, 1, 1))                           # year out of range, the other end
     edit(7, "成立日期", date(2031, 1, 1))                           # after the as-of date
     edit(8, "成立日期", None)                                       # a required date null
     edit(9, "上年营业收入", Decimal("-5.00"))                       # negative money
@@ -122,7 +124,7 @@ def test_a_typed_export_is_read_by_the_columnar_reader_with_the_row_readers_deci
     monkeypatch.setattr(id_log, "SPILL_ROWS", 5)      # duplicates found across spilled buckets too
     code, _, errors, lines = same_as_the_row_reader(path, tmp_path)
     assert code == 1
-    for expected in ("year 1850 is out of range", "is after the as-of date", "is negative",
+    for expected in ("year 1850 is out of range", "year 2101 is out of range", "is after the as-of date", "is negative",
                      "is too large", "is required but the cell is empty", "also appears in row",
                      "ytd_through is required", "has more than 6 decimal places", "is not a number"):
         assert expected in errors, expected

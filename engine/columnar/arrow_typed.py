@@ -22,10 +22,13 @@ as before (`readable`, reader.py).
 """
 from __future__ import annotations
 
+from datetime import date
+
 import numpy as np
 import pyarrow as pa
 
 from engine.columnar.cells import MISSING_NUM, UNSURE_NUM, ColumnParser, int_array
+from engine.register.normalise import YEARS
 from engine.register.units import places
 
 WHOLE_DIGITS = 12          # as arrow_cells._money: 12 whole and 6 decimal digits stay inside int64 fen
@@ -126,7 +129,7 @@ def _by_number(parser: ColumnParser, values) -> "np.ndarray | None":
     at = np.minimum(np.searchsorted(known, numbers), max(len(known) - 1, 0))
     new = np.flatnonzero(known[at] != numbers) if len(known) else np.arange(len(numbers))
     if len(new):
-        fresh = [_value(parser, v, remember=False) for v in values.take(pa.array(new)).to_pylist()]
+        fresh = _coded_dates(parser, values.take(pa.array(new)).to_pylist())
         fresh = int_array(fresh) if parser.numeric else np.array(fresh, dtype=np.int64)
         if fresh.dtype == object:
             return None
@@ -137,6 +140,16 @@ def _by_number(parser: ColumnParser, values) -> "np.ndarray | None":
         at = np.searchsorted(known, numbers)
     table = parsed[at]
     return table if parser.numeric else table.astype(np.int32)
+
+
+def _coded_dates(parser: ColumnParser, values: list) -> list:
+    """_value of each of these distinct values, a date column's dates of a year in range (YEARS) coded at
+    once: parse_cell gives such a date itself, so it is not parsed as a cell. The ~11,000 days of a
+    1M-row register's date of establishment, met in each worker's first batch: 23 -> 14 ms."""
+    if parser.kind != "date":
+        return [_value(parser, v, remember=False) for v in values]
+    return [parser.code(v) if type(v) is date and v.year in YEARS else _value(parser, v, remember=False)
+            for v in values]
 
 
 def _value(parser: ColumnParser, value, remember: bool = True):

@@ -197,12 +197,12 @@ def _match(patterns, text: str):
     return None
 
 
-_YEARS = range(1900, 2101)
+YEARS = range(1900, 2101)         # the years a date may have (engine/columnar/arrow_typed.py codes them at once)
 
 
 def _year(raw: Any, year: int) -> int:
-    if year not in _YEARS:
-        raise CellError(f"{show(raw)}: year {year} is out of range ({_YEARS[0]}-{_YEARS[-1]})")
+    if year not in YEARS:
+        raise CellError(f"{show(raw)}: year {year} is out of range ({YEARS[0]}-{YEARS[-1]})")
     return year
 
 
