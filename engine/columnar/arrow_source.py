@@ -36,8 +36,9 @@ BLOCK_BYTES = 1 << 22          # CSV bytes parsed at once (about 20k rows of a t
 # CPU whatever its rows (the evaluator's and the renderer's numpy calls, each a few microseconds, per
 # family, condition and column), so fewer, larger batches are cheaper: typed Parquet -> Parquet, 2
 # workers, at 1 << 15 rows and at 1 << 16: 1M rows 3.4 -> 3.1-3.2 CPU-s and a peak of the process tree
-# (PSS) of 188-220 -> 274-313 MiB; 10M rows 14.0 -> 11.5 CPU-s, 233 -> 338 MiB. A CSV block holds fewer
-# (BLOCK_BYTES: ~20k rows); the output's batch (commands/columnar_stream.py) may be smaller still.
+# (PSS) of 188-220 -> 274-313 MiB; 10M rows (against main, with the other changes of its CHANGELOG
+# entry) 26.7 -> 24.1 CPU-s, 251 -> 334 MiB. A CSV block holds fewer (BLOCK_BYTES: ~20k rows); the
+# output's batch (commands/columnar_stream.py) may be smaller still.
 PARQUET_ROWS = 1 << 16
 
 
