@@ -7,30 +7,20 @@ be read, a policy that does not validate, or any register row rejected); 2 usage
 """
 from __future__ import annotations
 
-import os
 import sys
 from datetime import date
 from pathlib import Path
 from typing import Optional
 
-# numpy's OpenBLAS starts a thread per core when numpy is imported, which spins for a while and then
-# sleeps; nothing here multiplies matrices (numpy is used element-wise, one core a worker process). Told
-# before numpy is imported (by the engine's modules below) that one thread will do, unless the user said
-# otherwise: a 1-row typed Parquet check --workers 2 took 0.49 -> 0.44 CPU-s (6 alternated runs each).
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+import click
 
-import click  # noqa: E402
-
-from cli_support import (EXIT_DATA, EXIT_INTERNAL, EXIT_OK, REPORTER, AsOf, Quantity, as_of_option,  # noqa: E402
-                         award_options, check_options, done, emit, emit_json, format_option, lang_option,
-                         ledger_option, messages, policy_option, reform_options, register_file, register_options,
-                         sheet_option, show, show_policy_in_synopses, town_option, user_errors)
-from engine import __version__  # noqa: E402
-from engine.awards import PAYING_TYPES  # noqa: E402
-from engine.batch.gc_pace import no_collection_at_exit  # noqa: E402
-from web.command import serve as serve_command  # noqa: E402
-
-no_collection_at_exit()         # a command's process ends without collecting what it leaves alive
+from cli_support import (EXIT_DATA, EXIT_INTERNAL, EXIT_OK, REPORTER, AsOf, Quantity, as_of_option, award_options,
+                         check_options, done, emit, emit_json, format_option, lang_option, ledger_option, messages,
+                         policy_option, reform_options, register_file, register_options, sheet_option, show,
+                         show_policy_in_synopses, town_option, user_errors)
+from engine import __version__
+from engine.awards import PAYING_TYPES
+from web.command import serve as serve_command
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 

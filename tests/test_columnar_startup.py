@@ -73,7 +73,7 @@ THREADS = "import os, cli, numpy; print(len(os.listdir('/proc/self/task')))"
 
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="counts a process's threads in /proc")
 def test_the_command_starts_no_blas_threads_unless_the_user_asks_for_them():
-    """cli.py tells numpy's OpenBLAS one thread will do (it spun on a core while the run started); a user's
+    """The command (cli_support.py) tells numpy's OpenBLAS one thread will do (it spun on a core while the run started); a user's
     own OPENBLAS_NUM_THREADS is kept."""
     import os
     env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}

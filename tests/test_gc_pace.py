@@ -96,8 +96,7 @@ def test_objects_frozen_before_an_explanation_run_stay_frozen_after_it():
         gc.unfreeze()
 
 
-
-# Registered before cli is imported, so it runs after cli's exit handler: how many objects it froze.
+# Registered before cli is imported, so it runs after the command's exit handler: how many it froze.
 AT_EXIT = """
 import atexit, gc, sys
 atexit.register(lambda: sys.stderr.write(f"frozen at exit: {gc.get_freeze_count()}\\n"))
@@ -108,7 +107,7 @@ cli.main()
 
 
 def test_a_command_process_skips_the_collections_at_exit_and_still_writes_all_its_output(tmp_path):
-    """cli.py freezes what is alive when the process ends (gc_pace.no_collection_at_exit): what a check
+    """The command freezes what is alive when its process ends (cli_support: gc_pace.no_collection_at_exit): what a check
     writes from its own process is complete all the same, byte for byte what it writes in this one."""
     import subprocess
     import sys
