@@ -35,7 +35,7 @@ from urllib.parse import unquote
 
 import numpy as np
 
-from engine.columnar.arrow_source import PARQUET_ROWS, ArrowParquet
+from engine.columnar.arrow_source import ArrowParquet
 from engine.columnar.cells import UNSURE, ColumnParser
 from engine.columnar.column_reader import IDENTITY, ColumnReader
 from engine.columnar.duplicates import mark_duplicates, share_id_log
@@ -49,6 +49,12 @@ from engine.register.normalise import cell_text
 from engine.register.units import DEFAULT_UNIT
 
 OTHER_REGISTERS = (".csv", ".xlsx", ".json")
+# The most rows of a partition's batch: half a single file's (PARQUET_ROWS). A dataset's batches are read
+# and validated here, in the parent (a partition has no spans a worker reads itself: its rows get the
+# folder's keys), and sent to the workers, a few in flight for each: at 65,536 rows a batch, the
+# benchmark's 10-partition dataset peaked at 511 MiB (PSS of the process tree, 2 workers) on 1M rows
+# and 643 MiB on 10M, over the 600 MB goal; at 32,768, 381 and 422 MiB, for 10% more CPU.
+DATASET_ROWS = 1 << 15
 RUN_FILE = "_scaleup_run.json"
 
 
@@ -105,7 +111,7 @@ class DatasetFile(ArrowParquet):
     folder keys it lacks (every row holding the folder's value). The file is open only while it is
     read."""
 
-    def __init__(self, path: Path, name: str, rows: int = PARQUET_ROWS):
+    def __init__(self, path: Path, name: str, rows: int = DATASET_ROWS):
         super().__init__(path, name, rows)
         self.taken, self.typed, self.schema = self.readable(), self.typed_positions(), self.file.schema_arrow
         self.file.close()                 # every partition is opened first: no file stays open for long
@@ -119,7 +125,7 @@ class DatasetFile(ArrowParquet):
     def spans(self, rows: int, after: int = 0):
         return None           # read whole, here: its batches get the folder keys (batches)
 
-    def batches(self, ncols: int = 0, after: int = 0, rows: int = PARQUET_ROWS):
+    def batches(self, ncols: int = 0, after: int = 0, rows: int = DATASET_ROWS):
         import pyarrow as pa
         if self.file is None:
             self.file = self._open()
