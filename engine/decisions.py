@@ -42,6 +42,9 @@ class RuleFinding:
     # Whether records share this finding (engine/evaluate.explain_family): only then is what is built from
     # it (its text, engine/render.findings_text) worth remembering by the finding itself.
     shared: bool = field(default=True, compare=False, repr=False)
+    # A finding of its record alone: the shape it was filled from (engine/finding_shapes.py), which its
+    # text is compiled for (engine/rule_shapes.shape_text); None when built plainly.
+    shape: Any = field(default=None, compare=False, repr=False)
 
 
 @dataclass

@@ -7,7 +7,6 @@ the evaluation stops with EngineError — an explanation that disagrees with its
 """
 from __future__ import annotations
 
-import operator
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
@@ -22,9 +21,11 @@ from engine.decisions import (NO_AMOUNT_OFFERED, AmountLine, Decision, Enterpris
 from engine.derive import fact_values
 from engine.errors import EngineError
 from engine.facts import Enterprise
-from engine.findings import CONTINUOUS, FACT_TYPES, ExactRecord, ValueKeys, condition_findings, needed_changes
+from engine.finding_shapes import changes_of, known_shape, remember_shape
+from engine.findings import FACT_TYPES, ExactRecord, ValueKeys, condition_findings, needed_changes
 from engine.policy import Policy, load_policy, resolve_policy_folder
 from engine.provenance import combined_basis
+from engine.rule_facts import inputs_closure, rule_facts, rule_group
 from engine.rulebook import load_rulebook
 from engine.rules_model import LEVELS, Rulebook
 
@@ -261,7 +262,7 @@ def missing_verdict_facts(plan: FamilyPlan, values: dict, book: Rulebook,
             reads = frozenset(lf.fact for lf in logic.leaves(node)
                               if isinstance(lf, logic.Leaf) and lf.if_missing is None)
             shown = [lf.fact for lf in logic.leaves(plan.nodes[r.id]) if isinstance(lf, (logic.Leaf, logic.Exists))]
-            rules.append((node, reads, shown, tuple(_inputs_closure(shown, book))))
+            rules.append((node, reads, shown, tuple(inputs_closure(shown, book))))
         memo = plan.memo["verdict_rules"] = (rules, frozenset().union(*(r[1] for r in rules)), {})
     rules, every_read, named = memo
     absent = every_read.difference(present) if present is not None else {
@@ -280,19 +281,6 @@ def missing_verdict_facts(plan: FamilyPlan, values: dict, book: Rulebook,
                     named[key] = missing_inputs(shown, values, book)
                 missing.update(named[key])
     return sorted(missing)
-
-
-def _inputs_closure(facts: list[str], book: Rulebook) -> list[str]:
-    """The facts and, for derived ones, their inputs, transitively: all missing_inputs looks at."""
-    out: list[str] = []
-    todo = list(facts)
-    while todo:
-        f = todo.pop()
-        if f not in out:
-            out.append(f)
-            spec = book.facts.get(f)
-            todo += list(spec.args) if spec is not None and spec.fn else []
-    return out
 
 
 VERDICT_CACHE_LIMIT = 4096     # distinct sets of fired rules per family remembered (a handful in practice)
@@ -385,15 +373,13 @@ def explain_family(plan: FamilyPlan, values: dict, book: Rulebook, detail: bool 
     """Every rule of the family evaluated exactly, and the verdict those findings imply. Without
     `detail`, the findings carry each rule's status and missing facts but no condition findings.
     `keys`: the record's ValueKeys, when the caller has them (one record, many families)."""
-    findings: list[RuleFinding] = []
-    status: dict[str, Optional[bool]] = {}
-    attrs, amounts = [], []
     keys = ValueKeys(values) if keys is None else keys
     exact = ExactRecord(values, plan.memo, keys)
     memo = plan.memo.get(("rule findings", detail))
     if memo is None or len(memo) >= RULE_FINDINGS:
         memo = plan.memo["rule findings", detail] = {}
-    for r, tested, inputs, shared in rule_facts(plan, book):
+
+    def found(r, tested, inputs, shared) -> tuple:
         # A rule's finding is a function of the values of the facts it tests, and of which inputs of
         # derived ones are missing: worked out once for each, and shared by the records that repeat them
         # (unless it tests a figure a register hardly repeats, findings.CONTINUOUS).
@@ -403,9 +389,23 @@ def explain_family(plan: FamilyPlan, values: dict, book: Rulebook, detail: bool 
             hit = memo.get(key)
             if hit is None:
                 hit = memo[key] = rule_finding(plan, r, values, book, exact, detail)
-        else:
-            hit = rule_finding(plan, r, values, book, exact, detail)
-            hit[0].shared = False
+            return hit
+        hit = rule_finding(plan, r, values, book, exact, detail, own=True)
+        hit[0].shared = False
+        return hit
+
+    rules = rule_facts(plan, book)
+    group = rule_group(plan, book)
+    # The group's rules (their facts' values repeat together: engine/rule_groups.py) as one entry.
+    done = group.done(plan.memo, detail, keys, values,
+                      lambda: [found(*rules[i]) for i in group.positions], _NO_STATUS)
+    findings = list(done.findings)
+    status = dict(done.status)
+    attrs, amounts = list(done.attrs), list(done.amounts)
+    others = []
+    for i in group.others:
+        r = rules[i][0]
+        hit = found(*rules[i])
         f, s, attr, amount = hit
         if s is not _NO_STATUS:
             status[r.id] = s
@@ -413,36 +413,27 @@ def explain_family(plan: FamilyPlan, values: dict, book: Rulebook, detail: bool 
             attrs.append(attr)
         if amount is not None:
             amounts.append(amount)
-        findings.append(f)
-    return findings, verdict_from_status(plan, status, tuple(sorted(attrs)), tuple(sorted(amounts)))
+        findings[i] = f
+        others.append((s, attr, amount))
+    # The verdict is a function of the statuses, cases and amounts: of the group's entry and the others'.
+    verdict = done.verdicts.get(others_key := tuple(others))
+    if verdict is None:
+        verdict = verdict_from_status(plan, status, tuple(sorted(attrs)), tuple(sorted(amounts)))
+        if len(done.verdicts) < VERDICT_CACHE_LIMIT:
+            done.verdicts[others_key] = verdict
+    return findings, verdict
 
 
 RULE_FINDINGS = 20000      # rule findings kept per family plan (then started afresh)
 _NO_STATUS = object()      # a rule that has no say in the family's verdict (classification, amount)
 
 
-def rule_facts(plan: FamilyPlan, book: Rulebook) -> list[tuple]:
-    """Each rule of the family with the facts its finding depends on: those it tests (by value: a getter
-    of their keys, None when it tests none), the inputs of derived ones among them (missing or not:
-    what missing_inputs names), and whether its findings are shared between records (it tests no
-    CONTINUOUS fact)."""
-    hit = plan.memo.get("rule facts")
-    if hit is None:
-        hit = plan.memo["rule facts"] = []
-        for r in plan.family.rules:
-            nodes = [plan.nodes.get(r.id), plan.guards.get(r.id), *[n for n, _ in plan.cases.get(r.id, [])],
-                     *plan.bands.get(r.id, [])]
-            direct = list(dict.fromkeys(lf.fact for n in nodes if n is not None for lf in logic.leaves(n)
-                                        if isinstance(lf, (logic.Leaf, logic.Exists))))
-            hit.append((r, operator.itemgetter(*direct) if direct else None,
-                        tuple(f for f in _inputs_closure(direct, book) if f not in direct),
-                        not any(book.facts[f].type in CONTINUOUS for f in direct if f in book.facts)))
-    return hit
-
-
-def rule_finding(plan: FamilyPlan, r, values: dict, book: Rulebook, exact: ExactRecord, detail: bool) -> tuple:
+def rule_finding(plan: FamilyPlan, r, values: dict, book: Rulebook, exact: ExactRecord, detail: bool,
+                 own: bool = False) -> tuple:
     """(finding, status for the verdict or _NO_STATUS, classification case set, amount key paid) of one
-    rule for one record: what explain_family assembles."""
+    rule for one record: what explain_family assembles. `own`: the finding is its record's alone (the
+    rule tests a CONTINUOUS fact): a rule with conditions then takes its status and the changes that
+    would turn it from the findings of the same shape before it (engine/finding_shapes.py)."""
     f = RuleFinding(rule=r, status="", params=plan.rule_params.get(r.id, []),
                     included_from=plan.family.included_from.get(r.id))
     s, attr, amount = _NO_STATUS, None, None
@@ -475,7 +466,13 @@ def rule_finding(plan: FamilyPlan, r, values: dict, book: Rulebook, exact: Exact
         guard = plan.guards.get(r.id)
         if detail:
             f.conditions = condition_findings(r.id, node, values, exact)
-        if guard is not None and exact(guard) is False:
+        guarded = None if guard is None else exact(guard)
+        shape = None
+        if own and detail:      # the record's own finding: its status and changes, once per shape
+            shape, key, refs = known_shape(plan.memo, r.id, f.conditions, guarded)
+        if shape is not None:
+            f.status, s, f.changes, f.shape = shape.status, shape.verdict, changes_of(shape, f.conditions), shape
+        elif guarded is False:
             s = True
             f.status = "not_applicable"
         else:
@@ -490,6 +487,8 @@ def rule_finding(plan: FamilyPlan, r, values: dict, book: Rulebook, exact: Exact
                 f.status = {True: "met", False: "not_met", None: "missing"}[s]
             if s is False and r.kind == "condition" and detail:
                 f.changes = needed_changes(node, values, r.id, exact=exact)
+        if own and detail and shape is None:
+            f.shape = remember_shape(plan.memo, r.id, key, refs, f, s)
     if f.status == "missing":
         if ("facts", r.id) not in plan.memo:
             plan.memo["facts", r.id] = [

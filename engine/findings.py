@@ -20,6 +20,10 @@ SHARED_FINDINGS = 50000     # findings kept per plan across records (then starte
 # Fact types whose values a register hardly ever repeats (amounts, rates): findings on them are not
 # shared between records, where they would only be looked for in vain and kept (memory, the collector).
 CONTINUOUS = frozenset({"money", "ratio", "decimal"})
+# Fact types with many values in a register (the figures above, and dates: a firm's founding day): rules
+# testing one are not keyed together with others (engine/rule_groups.py), whose combinations would repeat
+# no more often than the dates do.
+MANY_VALUED = CONTINUOUS | {"date"}
 
 
 def per_record(fact: Optional[str]) -> bool:
@@ -106,6 +110,16 @@ class ExactRecord:
             hit = self._plan_memo[key] = (node, list(logic.leaves(node)))
         return hit[1]
 
+    def leaf_facts(self, node: logic.Node) -> list:
+        """The node's leaves with the fact each tests and whether its findings are its record's own
+        (per_record), listed once per plan (condition_findings reads them as finding would)."""
+        key = ("leaf facts", id(node))
+        hit = self._plan_memo.get(key)
+        if hit is None:
+            facts = [(lf, getattr(lf, "fact", None)) for lf in self.leaves(node)]
+            hit = self._plan_memo[key] = (node, [(lf, fact, per_record(fact)) for lf, fact in facts])
+        return hit[1]
+
     def finding(self, rule_id: str, lf: logic.Node) -> Optional[ConditionFinding]:
         """The finding on one leaf, built once per plan for each value of the leaf's fact: it depends on
         nothing else (most leaves test a yes/no or a code, which a register repeats), and is never changed
@@ -114,14 +128,18 @@ class ExactRecord:
         while cached; the plan's findings are started afresh between records once SHARED_FINDINGS are kept.
         A leaf on a CONTINUOUS fact: its finding is built once for this record, not shared."""
         fact = getattr(lf, "fact", None)
-        if per_record(fact):
+        return self.find(rule_id, lf, fact, per_record(fact))
+
+    def find(self, rule_id: str, lf: logic.Node, fact: Optional[str], own: bool) -> Optional[ConditionFinding]:
+        """finding(rule_id, lf), the leaf's fact and whether it is per_record known (leaf_facts)."""
+        if own:
             # A figure (a revenue, a growth rate) is new on nearly every row: its finding is kept for this
             # record only (the rule's conditions and the changes that would turn it show the same object).
             key = (rule_id, id(lf))
-            own = self._own_findings.get(key)
-            if own is None:
-                own = self._own_findings[key] = self._build(rule_id, lf)
-            return own
+            found = self._own_findings.get(key)
+            if found is None:
+                found = self._own_findings[key] = self._build(rule_id, lf)
+            return found
         key = (rule_id, id(lf), self.keys[fact] if fact is not None else None)
         shared = self._shared_findings
         hit = shared.get(key)
@@ -177,8 +195,12 @@ def leaf_margin(lf: logic.Leaf, value: Any, met: Optional[bool], plan_memo: dict
 
 def condition_findings(rule_id: str, node: logic.Node, values: dict,
                        exact: Optional[ExactRecord] = None) -> list[ConditionFinding]:
+    """The finding on each leaf of the node, in order (what ExactRecord.finding gives each), through the
+    node's leaves listed once per plan with the fact each tests and whether its findings are its
+    record's own (per_record): an explanation asks for a dozen rules' findings on every row."""
     exact = exact or ExactRecord(values)
-    return [f for f in (exact.finding(rule_id, lf) for lf in exact.leaves(node)) if f is not None]
+    find = exact.find
+    return [found for lf, fact, per in exact.leaf_facts(node) if (found := find(rule_id, lf, fact, per)) is not None]
 
 
 def _margin(value: Any, op: str, threshold: Any, unit: Fraction, exact_threshold: Optional[Fraction] = None) -> Any:

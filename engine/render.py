@@ -14,7 +14,7 @@ from engine.facts import YearMonth
 from engine.condition_lines import condition_frame, fill_condition, frame_key
 from engine.findings import value_key
 from engine.policy import ResolvedParam
-from engine.rule_shapes import Slot, same_objects, shaped_rule_text
+from engine.rule_shapes import Slot, same_objects, shape_text, shaped_rule_text
 from engine.rules_model import AnyOf, Ref, Rulebook, iter_nodes
 
 if TYPE_CHECKING:
@@ -411,7 +411,8 @@ def _explain_words(book: Rulebook, lang: str) -> dict:
 
     words = {"fmt": fmt, "families": {k: f.spec for k, f in book.families.items()},
              "money": lambda v, both=False: money(v, lang, both), "provenance": lambda rp: basis(rp)[0],
-             "remember": remember, "basis": basis, "blocks": {}, "frames": {}, "shapes": {}}
+             "remember": remember, "basis": basis, "blocks": {}, "frames": {}, "shapes": {}, "by_shape": {},
+             "once_of": lambda f: _quoted_once(f, basis)}
     words["w"] = w          # the words of a rule's heading and lines (engine/templates/_words_{lang}.j2)
     if len(_EXPLAIN_WORDS) >= 8:         # a long-lived process (tests, the web app) loads many rulebooks
         _EXPLAIN_WORDS.clear()
@@ -436,7 +437,11 @@ def findings_text(d: Decision, words: dict, quoted: Quoted) -> str:
             continue
         shown_above = bool(f.included_from) and quoted.has("decision", f.included_from) and rule.id != d.rule_id
         if not f.shared:        # a finding of this record only: its text is never asked for again
-            out.append(shaped_rule_text(f, shown_above, _quoted_once(f, words["basis"]), words, quoted, rule_text))
+            if f.shape is not None:         # filled from a shape: its text is compiled for the shape
+                out.append(shape_text(f, shown_above, words["once_of"], words, quoted, rule_text))
+            else:
+                out.append(shaped_rule_text(f, shown_above, _quoted_once(f, words["basis"]), words, quoted,
+                                            rule_text))
             continue
         entry = blocks.get(id(f))
         if entry is None or entry[0] is not f:       # entries hold their finding: an id is never reused

@@ -101,3 +101,27 @@ def fill(parts: tuple, conds: list, fmt) -> str:
             c = conds[slot[0]]
             out.append(fmt.value(c.fact, c.value) if slot[1] == "v" else fmt.margin(c.fact, c.margin))
     return "".join(out)
+
+
+def shape_text(f, shown_above: bool, once_of: Callable, words: dict, quoted, plain: Callable) -> str:
+    """The text of a record's own finding filled from a shape (f.shape, engine/finding_shapes.py): the
+    shape fixes everything rule_shape keys on (each condition's fact, operator, threshold, parameters,
+    notes, met, margin or not, direction, the changes, the rule and its status), so the text is compiled
+    once per shape, whether it is shown above and which long bases were quoted above (`once_of(f)`:
+    those its lines quote, engine/render._quoted_once), with the same effect on what is quoted."""
+    token = f.shape
+    kept = words["by_shape"]
+    entry = kept.get(id(token))
+    if entry is None or entry[0] is not token:         # entries hold their shape: an id is never reused
+        if len(kept) >= SHAPES_KEPT:
+            kept.clear()
+        entry = kept[id(token)] = (token, once_of(f), {})
+    _, once, texts = entry
+    seen = quoted.seen
+    key = (shown_above, tuple([("basis", t) in seen for t in once])) if once else shown_above
+    parts = texts.get(key)
+    if parts is None:
+        parts = texts[key] = compile_text(f, shown_above, words, quoted, plain)     # quotes as plain does
+    elif once and not shown_above:
+        seen.update(("basis", t) for t in once)         # as rendering its lines would
+    return fill(parts, f.conditions, words["fmt"])
