@@ -42,6 +42,7 @@ class Contract:
     # Condition objects built so far, by the finding they show (engine/findings.ExactRecord shares one
     # finding among the records that repeat a leaf's value): id -> (finding, {own rule?: object}).
     shown: dict = field(default_factory=dict, repr=False, compare=False)
+    cited: dict = field(default_factory=dict, repr=False, compare=False)      # decision_object's _cited
 
     def __post_init__(self):
         self.kinds = {fid: spec.type for fid, spec in self.book.facts.items()}
@@ -98,15 +99,7 @@ def deciding_rules(plan: FamilyPlan, d: Any) -> list[str]:
 
 
 def decision_object(contract: Contract, plan: FamilyPlan, d: Any, values: dict, paid: Sequence[str]) -> dict:
-    rules = deciding_rules(plan, d)
-    by_id = _rules_by_id(plan)
-    cited = [by_id[r] for r in [*rules, *paid] if r in by_id]
-    # The readings the decision relied on, as every other output lists them (decisions.interpretation_ids).
-    interpretations = plan_interpretation_ids(plan) if plan.evaluable else []
-    params: dict[str, Any] = {}
-    for rid in [*rules, *paid]:
-        for p in plan.rule_params.get(rid, ()):
-            params.setdefault(p.name, p)
+    rules, rule_ids, clause_ids, interpretations, basis, parameters = _cited(contract, plan, d, paid)
     conditions = []
     if rules and values is not None:
         exact = None
@@ -120,19 +113,13 @@ def decision_object(contract: Contract, plan: FamilyPlan, d: Any, values: dict, 
                 # A test on a parameter alone (which revenue measure the district uses) is the same for every
                 # enterprise: its parameter is under "parameters"; --detail full lists the test itself.
                 conditions += [condition_object(contract, c, d.rule_id) for c in found if c.fact is not None]
-    basis = None
-    if d.amount_yuan is not None:       # the weakest provenance of the amounts paid (zero amounts add nothing)
-        basis = combined_basis(plan.params[by_id[r].amount_param].provenance for r in paid
-                               if r in by_id and plan.params[by_id[r].amount_param].value)
     doc = {"type": d.type, "outcome": d.outcome, "rule_id": d.rule_id, "clause_id": d.clause_id}
     # Members that would only repeat another, or say nothing, are left out (the schema says when): a
     # summary line stays under 3 KB. rule_ids/clause_ids: when more than the decision's own rule/clause.
-    rule_ids = [*rules, *[r for r in paid if r not in rules]]
-    if rule_ids != [d.rule_id]:
-        doc["rule_ids"] = rule_ids
-    clause_ids = list(dict.fromkeys([d.clause_id, *(r.clause for r in cited)]))
-    if clause_ids != [d.clause_id]:
-        doc["clause_ids"] = clause_ids
+    if rule_ids is not None:
+        doc["rule_ids"] = list(rule_ids)
+    if clause_ids is not None:
+        doc["clause_ids"] = list(clause_ids)
     doc["interpretations"] = list(interpretations)
     if d.amount_yuan is not None:
         doc["amount_yuan"] = json_value(d.amount_yuan, "money")
@@ -150,9 +137,46 @@ def decision_object(contract: Contract, plan: FamilyPlan, d: Any, values: dict, 
         doc["reason"] = d.reason
     if conditions:
         doc["conditions"] = conditions
-    if params:
-        doc["parameters"] = parameter_references(params.values())
+    if parameters:
+        doc["parameters"] = {kind: dict(refs) for kind, refs in parameters.items()}
     return doc
+
+
+def _cited(contract: Contract, plan: FamilyPlan, d: Any, paid: Sequence[str]) -> tuple:
+    """(deciding rules, rule_ids or None, clause_ids or None, interpretations, amount basis, parameter
+    references) of a decision: a function of its family, rule, clause, outcome, triggered rules and the
+    amount rules paid, worked out once for each (a register repeats a few hundred), as lists and dicts
+    decision_object copies."""
+    key = (d.type, d.rule_id, d.clause_id, d.outcome, tuple(d.triggered), tuple(paid), d.amount_yuan is not None)
+    kept = contract.cited
+    hit = kept.get(key)
+    if hit is not None:
+        return hit
+    rules = deciding_rules(plan, d)
+    by_id = _rules_by_id(plan)
+    cited = [by_id[r] for r in [*rules, *paid] if r in by_id]
+    # The readings the decision relied on, as every other output lists them (decisions.interpretation_ids).
+    interpretations = tuple(plan_interpretation_ids(plan)) if plan.evaluable else ()
+    params: dict[str, Any] = {}
+    for rid in [*rules, *paid]:
+        for p in plan.rule_params.get(rid, ()):
+            params.setdefault(p.name, p)
+    basis = None
+    if d.amount_yuan is not None:       # the weakest provenance of the amounts paid (zero amounts add nothing)
+        basis = combined_basis(plan.params[by_id[r].amount_param].provenance for r in paid
+                               if r in by_id and plan.params[by_id[r].amount_param].value)
+    rule_ids = (*rules, *[r for r in paid if r not in rules])
+    clause_ids = tuple(dict.fromkeys([d.clause_id, *(r.clause for r in cited)]))
+    hit = (rules, rule_ids if list(rule_ids) != [d.rule_id] else None,
+           clause_ids if list(clause_ids) != [d.clause_id] else None, interpretations, basis,
+           parameter_references(params.values()) if params else None)
+    if len(kept) >= CITED_KEPT:
+        kept.clear()
+    kept[key] = hit
+    return hit
+
+
+CITED_KEPT = 20000          # decisions' cited parts kept per run (then started afresh)
 
 
 def split_at_conditions(doc: dict) -> tuple[str, str]:

@@ -81,7 +81,9 @@ class ExactRecord:
         if hit is not None:
             return hit[1]
         kind = type(node)
-        if kind is logic.And or kind is logic.Or:
+        if kind is logic.Leaf:          # most nodes asked for: the comparisons
+            result = logic.evaluate_leaf(node, self.values)
+        elif kind is logic.And or kind is logic.Or:
             # Kleene logic, stopping at the first child that decides (False for And, True for Or): the
             # others are evaluated only if a finding asks for them later (the result is the same).
             decisive = kind is logic.Or

@@ -138,13 +138,21 @@ COMPARE = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operato
             ">=": operator.ge}
 
 
+_IF_MISSING = {"met": True, "not_met": False}
+
+
+def evaluate_leaf(node: "Leaf", facts: dict[str, Any]) -> Optional[bool]:
+    """A comparison: its stated reading where the fact is missing (None when it has none)."""
+    value = facts.get(node.fact)
+    if value is None:
+        return _IF_MISSING.get(node.if_missing)
+    return compare(value, node.op, node.threshold)
+
+
 def evaluate(node: Node, facts: dict[str, Any]) -> Optional[bool]:
     """True, False, or None when facts the node needs are missing."""
     if isinstance(node, Leaf):
-        value = facts.get(node.fact)
-        if value is None:
-            return {"met": True, "not_met": False}.get(node.if_missing)
-        return compare(value, node.op, node.threshold)
+        return evaluate_leaf(node, facts)
     if isinstance(node, Exists):
         return (facts.get(node.fact) is not None) == node.want_present
     if isinstance(node, Const):

@@ -435,7 +435,7 @@ def findings_text(d: Decision, words: dict, quoted: Quoted) -> str:
         rule = f.rule
         if rule.kind == "classification" and not d.attributes:
             continue
-        shown_above = bool(f.included_from) and quoted.has("decision", f.included_from) and rule.id != d.rule_id
+        shown_above = bool(f.included_from) and ("decision", f.included_from) in seen and rule.id != d.rule_id
         if not f.shared:        # a finding of this record only: its text is never asked for again
             if f.shape is not None:         # filled from a shape: its text is compiled for the shape
                 out.append(shape_text(f, shown_above, words["once_of"], words, quoted, rule_text))
@@ -449,7 +449,7 @@ def findings_text(d: Decision, words: dict, quoted: Quoted) -> str:
                 blocks.clear()
             entry = blocks[id(f)] = (f, _quoted_once(f, words["basis"]), {})
         _, once, texts = entry
-        key = (shown_above, tuple([("basis", t) in seen for t in once])) if once else (shown_above,)
+        key = (shown_above, tuple([("basis", t) in seen for t in once])) if once else shown_above
         text = texts.get(key)
         if text is None:
             text = texts[key] = shaped_rule_text(f, shown_above, once, words, quoted, rule_text)
