@@ -469,7 +469,7 @@ def rule_finding(plan: FamilyPlan, r, values: dict, book: Rulebook, exact: Exact
         guarded = None if guard is None else exact(guard)
         shape = None
         if own and detail:      # the record's own finding: its status and changes, once per shape
-            shape, key, refs = known_shape(plan.memo, r.id, f.conditions, guarded)
+            shape, key = known_shape(plan.memo, r.id, f.conditions, guarded, exact.keys)
         if shape is not None:
             f.status, s, f.changes, f.shape = shape.status, shape.verdict, changes_of(shape, f.conditions), shape
         elif guarded is False:
@@ -488,7 +488,7 @@ def rule_finding(plan: FamilyPlan, r, values: dict, book: Rulebook, exact: Exact
             if s is False and r.kind == "condition" and detail:
                 f.changes = needed_changes(node, values, r.id, exact=exact)
         if own and detail and shape is None:
-            f.shape = remember_shape(plan.memo, r.id, key, refs, f, s)
+            f.shape = remember_shape(plan.memo, r.id, key, f, s)
     if f.status == "missing":
         if ("facts", r.id) not in plan.memo:
             plan.memo["facts", r.id] = [
