@@ -180,6 +180,14 @@ class ColumnReader:
         self._check_units()
         self.done = True
 
+    def release_parsers(self) -> None:
+        """After the last batch of one of several readers (a dataset's partitions, read one after the
+        other and finished together): its column parsers, with every distinct cell they have parsed,
+        are no longer needed (frames still on their way keep the vocabularies they use). Kept until the
+        end, a 10M-row dataset's ten partitions grew the parent by ~45 MiB of anonymous memory; ~20
+        now (what is left is each partition's own bookkeeping)."""
+        self.cols = {}
+
     # ---------------------------------------------------------------------------------- a batch apart
     def validate_apart(self, raw) -> tuple[Optional[tuple[np.ndarray, Frame]], "BatchState"]:
         """A batch validated in a worker process's copy of this reader (forked after the header was read):

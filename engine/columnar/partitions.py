@@ -217,6 +217,7 @@ class PartitionedStream:
                     yield k, rows, frame
             _reject_disagreeing(reader, checks, disagree)
             held.append(len(disagree))
+            reader.release_parsers()
         self._finish(held)
 
     def _open(self, part: Partition) -> tuple[ColumnReader, list[KeyCheck]]:
