@@ -390,9 +390,7 @@ def explain_family(plan: FamilyPlan, values: dict, book: Rulebook, detail: bool 
             if hit is None:
                 hit = memo[key] = rule_finding(plan, r, values, book, exact, detail)
             return hit
-        hit = rule_finding(plan, r, values, book, exact, detail, own=True)
-        hit[0].shared = False
-        return hit
+        return rule_finding(plan, r, values, book, exact, detail, own=True)
 
     rules = rule_facts(plan, book)
     group = rule_group(plan, book)
@@ -435,7 +433,7 @@ def rule_finding(plan: FamilyPlan, r, values: dict, book: Rulebook, exact: Exact
     rule tests a CONTINUOUS fact): a rule with conditions then takes its status and the changes that
     would turn it from the findings of the same shape before it (engine/finding_shapes.py)."""
     f = RuleFinding(rule=r, status="", params=plan.rule_params.get(r.id, []),
-                    included_from=plan.family.included_from.get(r.id))
+                    included_from=plan.family.included_from.get(r.id), shared=not own)
     s, attr, amount = _NO_STATUS, None, None
     if r.kind == "not_modelled":
         f.status = "not_modelled"

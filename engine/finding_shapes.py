@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Optional
 
 from engine.findings import per_record
+from engine.rule_shapes import change_positions
 
 FINDING_SHAPES = 5000       # shapes kept per rule (then started afresh)
 
@@ -51,10 +52,8 @@ def known_shape(memo: dict, rule_id: str, conds: list, guard: Optional[bool], ke
 def remember_shape(memo: dict, rule_id: str, key: tuple, f, verdict: Optional[bool]) -> Optional[FindingShape]:
     """The shape of a finding built plainly, kept for the records that repeat it; None when a change it
     lists is not one of its conditions (then it is never filled from a shape)."""
-    position = {id(c): i for i, c in enumerate(f.conditions)}
-    try:
-        changes = tuple(tuple(position[id(c)] for c in alt) for alt in f.changes)
-    except KeyError:
+    changes = change_positions(f)
+    if changes is None:
         return None
     shapes = memo["finding shapes", rule_id]
     if len(shapes) >= FINDING_SHAPES:

@@ -14,7 +14,7 @@ from engine.facts import YearMonth
 from engine.condition_lines import condition_frame, fill_condition, frame_key
 from engine.findings import value_key
 from engine.policy import ResolvedParam
-from engine.rule_shapes import Slot, same_objects, shape_text, shaped_rule_text
+from engine.rule_shapes import Slot, remembered_text, same_objects, shape_text, shaped_rule_text
 from engine.rules_model import AnyOf, Ref, Rulebook, iter_nodes
 
 if TYPE_CHECKING:
@@ -443,19 +443,8 @@ def findings_text(d: Decision, words: dict, quoted: Quoted) -> str:
                 out.append(shaped_rule_text(f, shown_above, _quoted_once(f, words["basis"]), words, quoted,
                                             rule_text))
             continue
-        entry = blocks.get(id(f))
-        if entry is None or entry[0] is not f:       # entries hold their finding: an id is never reused
-            if len(blocks) >= REMEMBERED_LINES:
-                blocks.clear()
-            entry = blocks[id(f)] = (f, _quoted_once(f, words["basis"]), {})
-        _, once, texts = entry
-        key = (shown_above, tuple([("basis", t) in seen for t in once])) if once else shown_above
-        text = texts.get(key)
-        if text is None:
-            text = texts[key] = shaped_rule_text(f, shown_above, once, words, quoted, rule_text)
-        elif once and not shown_above:
-            seen.update(("basis", t) for t in once)      # as rendering its lines would
-        out.append(text)
+        out.append(remembered_text(blocks, REMEMBERED_LINES, f, lambda: _quoted_once(f, words["basis"]), shown_above,
+                                   quoted, lambda once: shaped_rule_text(f, shown_above, once, words, quoted, rule_text)))
     return "".join(out)
 
 

@@ -41,16 +41,24 @@ def rule_shape(f, shown_above: bool, above: tuple) -> Optional[tuple]:
     identity: the entry keeps them, so an id is never reused while remembered."""
     conds = f.conditions
     per = tuple([(_shown(c), id(c.threshold), id(c.params), c.margin is None) for c in conds])
-    changes = ()
-    if f.changes:
-        position = {id(c): i for i, c in enumerate(conds)}
-        try:
-            changes = tuple(tuple(position[id(c)] for c in alt) for alt in f.changes)
-        except KeyError:
-            return None
+    changes = change_positions(f)
+    if changes is None:
+        return None
     key = (id(f.rule), f.status, f.included_from, shown_above, above, per, changes)
     refs = (f.rule, *[c.threshold for c in conds], *[c.params for c in conds])
     return key, refs
+
+
+def change_positions(f) -> Optional[tuple]:
+    """Each change that would turn the finding as the positions of the conditions it names, or None when
+    one names a condition the finding does not list."""
+    if not f.changes:
+        return ()
+    position = {id(c): i for i, c in enumerate(f.conditions)}
+    try:
+        return tuple(tuple(position[id(c)] for c in alt) for alt in f.changes)
+    except KeyError:
+        return None
 
 
 def same_objects(kept, objects) -> bool:
@@ -109,19 +117,27 @@ def shape_text(f, shown_above: bool, once_of: Callable, words: dict, quoted, pla
     notes, met, margin or not, direction, the changes, the rule and its status), so the text is compiled
     once per shape, whether it is shown above and which long bases were quoted above (`once_of(f)`:
     those its lines quote, engine/render._quoted_once), with the same effect on what is quoted."""
-    token = f.shape
-    kept = words["by_shape"]
+    parts = remembered_text(words["by_shape"], SHAPES_KEPT, f.shape, lambda: once_of(f), shown_above, quoted,
+                            lambda _once: compile_text(f, shown_above, words, quoted, plain))
+    return fill(parts, f.conditions, words["fmt"])
+
+
+def remembered_text(kept: dict, most: int, token, once_of: Callable, shown_above: bool, quoted, make: Callable):
+    """What `make(once)` gives for `token` (a shared finding, or a shape), remembered by the token itself (the
+    entry holds it: an id is never reused while kept) and by the state of the explanation its text depends
+    on: whether it is shown above and which of its long bases (`once_of()`) were quoted above. Made or
+    remembered, it has the same effect on what is quoted (a rendering of its lines quotes those bases)."""
     entry = kept.get(id(token))
-    if entry is None or entry[0] is not token:         # entries hold their shape: an id is never reused
-        if len(kept) >= SHAPES_KEPT:
+    if entry is None or entry[0] is not token:
+        if len(kept) >= most:
             kept.clear()
-        entry = kept[id(token)] = (token, once_of(f), {})
+        entry = kept[id(token)] = (token, once_of(), {})
     _, once, texts = entry
     seen = quoted.seen
     key = (shown_above, tuple([("basis", t) in seen for t in once])) if once else shown_above
-    parts = texts.get(key)
-    if parts is None:
-        parts = texts[key] = compile_text(f, shown_above, words, quoted, plain)     # quotes as plain does
+    text = texts.get(key)
+    if text is None:
+        text = texts[key] = make(once)
     elif once and not shown_above:
         seen.update(("basis", t) for t in once)         # as rendering its lines would
-    return fill(parts, f.conditions, words["fmt"])
+    return text
