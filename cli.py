@@ -182,20 +182,25 @@ def check(file: Path, as_of: date, policy_id: str, set_items, overrides, **optio
               help="Only this decision (repeatable), e.g. --type enterprise_award.")
 @click.option("--brief", is_flag=True, help="Each decision in two lines: conclusion, amount, clause and, "
                                             "for a no, the deciding condition and its margin.")
+@click.option("--all-rules", "every_rule", is_flag=True,
+              help="Also list the rules that do not bear on a decision's outcome (by default a decision settled "
+                   "before them, e.g. not applicable to the firm, lists the rules that settled it).")
 @user_errors
 def explain(enterprise_id: str, file: Path, as_of: date, policy_id: str, lang: str, fmt: str, sheet, types,
-            brief: bool):
-    """Print the full explanation of every decision about one enterprise.
+            brief: bool, every_rule: bool):
+    """Print the full explanation of every decision about one enterprise: each rule that bears on its
+    outcome, with every condition, value, threshold and margin, the clause and the readings.
 
     \b
     Example:
       scaleup explain 915001017N0TR346AU examples/register.csv --as-of 2024-12-31 --lang en
       scaleup explain 915001017N0TR346AU examples/register.csv --as-of 2024-12-31 --brief
       scaleup explain 915001017N0TR346AU examples/register.csv --as-of 2024-12-31 --type pool_entry
+      scaleup explain 915001017N0TR346AU examples/register.csv --as-of 2024-12-31 --all-rules
     """
     from engine.commands.explain import explain as explain_enterprise
     show(explain_enterprise(enterprise_id, file, as_of=as_of, policy_id=policy_id, sheet=sheet, types=types,
-                            brief=brief), fmt, lang)
+                            brief=brief, every_rule=every_rule), fmt, lang)
 
 
 @main.command("priority")

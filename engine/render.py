@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Optional
 from engine.decisions import NO_AMOUNT_OFFERED, Decision, EnterpriseResult
 from engine.facts import YearMonth
 from engine.condition_lines import condition_frame, fill_condition, frame_key
+from engine.deciding_rules import Listing, listing
 from engine.findings import value_key
 from engine.policy import ResolvedParam
 from engine.rule_shapes import Slot, remembered_text, same_objects, shape_text, shaped_rule_text
@@ -254,14 +255,16 @@ def display_width(text: str) -> int:
 
 
 def render_decision(decision: Decision, result: EnterpriseResult, book: Rulebook, lang: str = "zh",
-                    quoted: Optional["Quoted"] = None) -> str:
-    """One decision's explanation. `quoted`: what the enterprise's explanation has quoted above (a clause's
-    text, a reading, a long basis of a parameter, the decision a rule's conditions are shared with); the
-    decision then points to it instead of repeating it. Alone, a decision quotes everything it cites once."""
+                    quoted: Optional["Quoted"] = None, every_rule: bool = False) -> str:
+    """One decision's explanation: the rules that bear on its outcome (engine/deciding_rules.py; every rule
+    with `every_rule`). `quoted`: what the enterprise's explanation has quoted above (a clause's text, a
+    reading, a long basis of a parameter, a rule whose conditions a later decision shares); the decision
+    then points to it instead of repeating it. Alone, a decision quotes everything it cites once."""
     words = _explain_words(book, lang)
     quoted = Quoted() if quoted is None else quoted
     d = decision
-    key, refs = _frame_key(d, result, quoted)
+    shown = listing(d, every_rule)
+    key, refs = _frame_key(d, shown, result, quoted)
     frames = words["frames"]
     hit = frames.get(key)
     if hit is None or any(a is not b for a, b in zip(hit[0], refs)):
@@ -271,33 +274,32 @@ def render_decision(decision: Decision, result: EnterpriseResult, book: Rulebook
             frames.clear()
         template = environment().get_template(f"explain_{lang}.txt.j2")
         above = Quoted()        # what the template asks of what was quoted above, as the key has it
-        above.seen = {k for k in [("clause", d.clause_id), ("readings", ""), *(("reading", i.id) for i in d.readings)]
+        above.seen = {k for k in [("clause", d.clause_id), ("readings", ""), *(("reading", i.id) for i in shown.readings)]
                       if k in quoted.seen}
-        framed = template.render(d=d, r=result, family=book.families[d.type].spec, quoted=above,
+        framed = template.render(d=d, readings=shown.readings, missing_facts=shown.missing_facts, r=result, family=book.families[d.type].spec, quoted=above,
                                  findings=lambda _: _FINDINGS_MARK, **words).strip()
         hit = frames[key] = (refs, *framed.split(_FINDINGS_MARK))
     _, before, after = hit
-    text = (before + findings_text(d, words, quoted) + after).strip()
+    text = (before + findings_text(d, shown, words, quoted) + after).strip()
     # What the template quotes (a clause, the readings' heading, each reading) is quoted from now on.
     if d.clause_id:
         quoted.first("clause", d.clause_id)
-    if d.readings:
+    if shown.readings:
         quoted.first("readings", "")
-        quoted.readings(d.readings)
-    quoted.first("decision", d.type)
+        quoted.readings(shown.readings)
     return text
 
 
 _FINDINGS_MARK = "\x00findings\x00"
 
 
-def _frame_key(d: Decision, result: EnterpriseResult, quoted: "Quoted") -> tuple[tuple, tuple]:
+def _frame_key(d: Decision, shown: Listing, result: EnterpriseResult, quoted: "Quoted") -> tuple[tuple, tuple]:
     """Everything explain_*.txt.j2 shows of a decision but its rules' text, and the objects keyed by
     identity (kept with the frame so an id is never reused while remembered): the decision's type,
-    outcome, amount and its lines, reason, triggered rules, classifications, missing facts, clause and
-    readings, and whether the clause and readings were quoted above."""
+    outcome, amount and its lines, reason, triggered rules, classifications, the missing facts and
+    readings it shows, its clause, and whether the clause and readings were quoted above."""
     lines = d.amount_lines
-    refs = tuple(x for a in lines for x in (a.param, a.band)) + tuple(d.readings)
+    refs = tuple(x for a in lines for x in (a.param, a.band)) + tuple(shown.readings)
     via = tuple(x.type for x in result.decisions if x.reason == NO_AMOUNT_OFFERED) \
         if d.reason == NO_AMOUNT_OFFERED else ()
     key = (d.type, d.outcome, value_key(d.amount_yuan), d.amount_basis, d.reason, result.as_of, via,
@@ -305,18 +307,20 @@ def _frame_key(d: Decision, result: EnterpriseResult, quoted: "Quoted") -> tuple
            tuple((a.rule_id, value_key(a.amount), a.chosen, a.role, a.band_index, a.band_fact, value_key(a.band_value))
                  for a in lines),
            value_key(d.beneficiary), tuple((k, value_key(v)) for k, v in d.attributes.items()),
-           tuple(d.missing_facts), d.clause_id, d.clause_text, tuple(map(id, refs)),
+           tuple(shown.missing_facts), d.clause_id, d.clause_text, tuple(map(id, refs)),
            quoted.has("clause", d.clause_id), quoted.has("readings", ""),
-           tuple(quoted.has("reading", i.id) for i in d.readings))
+           tuple(quoted.has("reading", i.id) for i in shown.readings))
     return key, refs
 
 
-def render_explanations(result: EnterpriseResult, book: Rulebook, lang: str, types=()) -> list[str]:
+def render_explanations(result: EnterpriseResult, book: Rulebook, lang: str, types=(),
+                        every_rule: bool = False) -> list[str]:
     """The explanation of an enterprise's decisions (those of `types`, or all), one text per decision, each
     text a clause, reading or parameter basis quotes quoted in full only at its first citation
     (`explain` prints these; `check --explain` carries them)."""
     quoted = Quoted()
-    return [render_decision(d, result, book, lang, quoted) for d in result.decisions if not types or d.type in types]
+    return [render_decision(d, result, book, lang, quoted, every_rule) for d in result.decisions
+            if not types or d.type in types]
 
 
 class Quoted:
@@ -420,22 +424,27 @@ def _explain_words(book: Rulebook, lang: str) -> dict:
     return words
 
 
-def findings_text(d: Decision, words: dict, quoted: Quoted) -> str:
-    """Each rule the decision considered: its heading (mark, clause, label, status, reading, alternatives),
-    then its condition lines and the changes that would turn it; a rule shared with a decision shown
-    above, its heading only (its conditions are there, the same), unless it decides this one. Assembled
-    here rather than looped in jinja: an explanation has dozens of rules; the words are the templates'.
+def findings_text(d: Decision, shown: Listing, words: dict, quoted: Quoted) -> str:
+    """Each rule of the decision that bears on its outcome (`shown`): its heading (mark, clause, label,
+    status, reading, alternatives), then its condition lines and the changes that would turn it; a rule
+    shared with a decision shown above, its heading only (its conditions are there, the same), unless it
+    decides this one; then how many rules are left out. Assembled here rather than looped in jinja: an
+    explanation has dozens of rules; the words are the templates'.
 
     A rule's text depends on its finding, on whether it is shown above and on which long bases of its
     parameters were quoted above: remembered per finding (records share the findings of the values a
     register repeats, engine/evaluate.explain_family) and per such state."""
     blocks, seen = words["blocks"], quoted.seen
     out: list[str] = []
-    for f in d.findings:
+    for f in shown.findings:
         rule = f.rule
         if rule.kind == "classification" and not d.attributes:
             continue
-        shown_above = bool(f.included_from) and ("decision", f.included_from) in seen and rule.id != d.rule_id
+        # A rule another decision shares (the town award's, the enterprise award's) points to its lines
+        # where that decision listed them above.
+        shown_above = bool(f.included_from) and ("rule", rule.id) in seen and rule.id != d.rule_id
+        if not shown_above:
+            seen.add(("rule", rule.id))
         if not f.shared:        # a finding of this record only: its text is never asked for again
             if f.shape is not None:         # filled from a shape: its text is compiled for the shape
                 out.append(shape_text(f, shown_above, words["once_of"], words, quoted, rule_text))
@@ -445,13 +454,15 @@ def findings_text(d: Decision, words: dict, quoted: Quoted) -> str:
             continue
         out.append(remembered_text(blocks, REMEMBERED_LINES, f, lambda: _quoted_once(f, words["basis"]), shown_above,
                                    quoted, lambda once: shaped_rule_text(f, shown_above, once, words, quoted, rule_text)))
+    if shown.left_out:
+        out.append(words["w"].RULE["left_out"].format(shown.left_out) + "\n")
     return "".join(out)
 
 
 def _quoted_once(f, basis) -> tuple:
     """The bases quoted once per explanation that a rule's condition lines show (none when it shows no
     condition lines)."""
-    if f.status == "not_modelled" or f.rule.kind == "classification":
+    if f.status in ("not_modelled", "not_applicable") or f.rule.kind == "classification":
         return ()
     return tuple(dict.fromkeys(text for c in f.conditions for text, once in map(basis, c.params) if once))
 
@@ -483,9 +494,10 @@ def rule_text(f, shown_above: bool, words: dict, quoted: Quoted) -> str:
         return out[0]
     if status == "not_modelled":
         out.append("    " + (rule.reason_zh if zh else rule.reason) + "\n")
-    elif kind != "classification":
-        out += _condition_lines(f, status == "not_applicable" or kind in ("indicator", "exclusion"), w,
-                                lambda c, case: remember(c, case, quoted))
+    elif kind != "classification" and status != "not_applicable":
+        # A rule that does not apply to the enterprise (a condition whose guard does not hold, which then
+        # counts as met; an amount line not paid) is named without its lines: its figures do not matter.
+        out += _condition_lines(f, kind in ("indicator", "exclusion"), w, lambda c, case: remember(c, case, quoted))
     if f.changes:
         changes = changes_text(f, fmt, w.LINE)
         if changes:
@@ -494,9 +506,8 @@ def rule_text(f, shown_above: bool, words: dict, quoted: Quoted) -> str:
 
 
 def _condition_lines(f, case: bool, w, remember) -> list[str]:
-    """A rule's conditions, one line each: for a case (an indicator, an exclusion, a rule that does not
-    apply) whether it holds (• · ?); otherwise met or not (✓ ✗ ?), and · for an unmet alternative of a
-    rule that holds."""
+    """A rule's conditions, one line each: for a case (an indicator, an exclusion) whether it holds (• · ?);
+    otherwise met or not (✓ ✗ ?), and · for an unmet alternative of a rule that holds."""
     marks = w.CASE_MARK if case else w.CHECK_MARK
     quiet = not case and f.status == "met"
     out = []

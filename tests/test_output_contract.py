@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from cli import main
 from engine.crosscheck import CORRUPT_ENV
+from engine.render import environment
 from tests.conftest import ROOT
 
 REGISTER = ROOT / "examples" / "register.csv"
@@ -105,7 +106,15 @@ def test_explain_option_carries_exactly_what_the_explain_command_prints(lang):
         printed = CliRunner().invoke(main, ["explain", doc["enterprise_id"], str(REGISTER), *AS_OF, "--lang", lang])
         assert printed.exit_code == 0
         body = printed.stdout.split("\n", 2)[2]          # after the enterprise line and the rule
-        assert body == "".join(d["explanation"] + "\n\n" for d in doc["decisions"])
+        texts = "".join(d["explanation"] + "\n\n" for d in doc["decisions"])
+        # Then, where a decision left rules out, the command says how to list them (not part of a decision).
+        left_out = any(LEFT_OUT_LINE[lang] in d["explanation"] for d in doc["decisions"])
+        assert body == texts + (LEFT_OUT_HINT[lang] + "\n" if left_out else "")
+
+
+LEFT_OUT_HINT = {lang: environment().get_template(f"_command_words_{lang}.j2").module.rules_left_out()
+                 for lang in ("zh", "en")}
+LEFT_OUT_LINE = {"zh": "条规则不影响此结论，未列出", "en": "more rules do not bear on this outcome"}
 
 
 @pytest.mark.parametrize("options", [["--format", "ndjson"], ["--format", "ndjson", "--detail", "full"],

@@ -20,6 +20,7 @@ class Explained:
     book: Rulebook
     types: tuple = ()                  # only these decision types (--type); all when empty
     brief: bool = False                # each decision in two lines (--brief)
+    every_rule: bool = False           # every rule, those that do not bear on the outcome too (--all-rules)
 
     def json(self, lang: str) -> Any:
         from engine.output import result_json
@@ -28,24 +29,31 @@ class Explained:
         return doc
 
     def text(self, lang: str) -> str:
-        """A header, then every decision's explanation, each followed by a blank line; or, brief,
-        each decision's conclusion, amount, clause and deciding condition."""
+        """A header, then every decision's explanation, each followed by a blank line, and how to list the
+        rules left out, if any were; or, brief, each decision's conclusion, amount, clause and deciding
+        condition."""
         from engine.render import environment, render_brief, render_explanations
         if self.brief:
             return render_brief(self.result, self.book, lang, list(self.types))
-        header = environment().get_template(f"_command_words_{lang}.j2").module.explain_header(self.result)
-        return "".join([header + "\n", *(text + "\n\n" for text in render_explanations(self.result, self.book, lang,
-                                                                                      self.types))])
+        from engine.deciding_rules import listing
+        words = environment().get_template(f"_command_words_{lang}.j2").module
+        texts = render_explanations(self.result, self.book, lang, self.types, self.every_rule)
+        left_out = not self.every_rule and any(listing(d).left_out for d in self.result.decisions
+                                               if not self.types or d.type in self.types)
+        return "".join([words.explain_header(self.result) + "\n", *(text + "\n\n" for text in texts),
+                        words.rules_left_out() + "\n" if left_out else ""])
 
 
 def explain(enterprise_id: str, file: Path, *, as_of: date, policy_id: str, sheet: Optional[str],
-            types: tuple = (), brief: bool = False) -> Explained:
+            types: tuple = (), brief: bool = False, every_rule: bool = False) -> Explained:
     """Evaluate one enterprise of a register, with every finding kept for its explanation."""
     from engine.evaluate import Evaluator
     policy, book = policy_and_rules(policy_id)
     read = _read_quietly(file, as_of, policy, sheet)
     _, enterprise = find_enterprise(read, enterprise_id, file)
-    return Explained(Evaluator(policy, book, as_of).evaluate(enterprise), book, tuple(types), brief)
+    if brief and every_rule:
+        raise UsageConflict("--brief shows each decision in two lines; --all-rules lists every rule: choose one")
+    return Explained(Evaluator(policy, book, as_of).evaluate(enterprise), book, tuple(types), brief, every_rule)
 
 
 def _read_quietly(file: Path, as_of: date, policy, sheet: Optional[str]):
