@@ -14,8 +14,7 @@ them, and `check --detail full` carries every condition of every rule in the dat
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 # The stage of each kind of rule. A classification is not staged: it is listed where the decision
 # carries what it classified (engine/render.findings_text).
@@ -24,9 +23,8 @@ STAGE = {"applicability": 0, "exclusion": 1, "condition": 2, "indicator": 2, "no
 EVERY_STAGE = 3
 
 
-@dataclass(frozen=True)
-class Listing:
-    """What an explanation lists of a decision."""
+class Listing(NamedTuple):
+    """What an explanation lists of a decision. (A tuple: one is made for every decision explained.)"""
 
     findings: list          # the findings of the rules listed, in the decision's order
     left_out: int           # how many of its rules are not listed
@@ -34,26 +32,31 @@ class Listing:
     missing_facts: list     # the data missing that the decision waits for (none when it is settled without it)
 
 
+# The stage settled by the rule a decision cites, for the kinds that settle one early; a decision citing
+# anything else (a conclusion, an indicator family's level, no rule: a yes, a warning level, undecided
+# data, no amount offered) lists every rule.
+SETTLES = {"applicability": STAGE["applicability"], "exclusion": STAGE["exclusion"], "condition": STAGE["condition"]}
+
+
 def decided_at(decision: Any) -> int:
-    """The stage that settled the decision: that of the rule it cites, when that rule is an applicability
-    rule, an exclusion or a condition; otherwise (a conclusion, an indicator family's level, no rule) the
-    last, every rule having a say."""
-    kind = next((f.rule.kind for f in decision.findings if f.rule.id == decision.rule_id), None)
-    return STAGE[kind] if kind in ("applicability", "exclusion", "condition") else EVERY_STAGE
+    """The stage that settled the decision."""
+    rule_id = decision.rule_id
+    for f in decision.findings:
+        if f.rule.id == rule_id:
+            return SETTLES.get(f.rule.kind, EVERY_STAGE)
+    return EVERY_STAGE
 
 
 def listing(decision: Any, every_rule: bool = False) -> Listing:
     """The rules an explanation of `decision` lists (every one with `every_rule`)."""
-    if every_rule:
-        return Listing(decision.findings, 0, decision.readings, decision.missing_facts)
-    stage = decided_at(decision)
-    shown = [f for f in decision.findings if STAGE[f.rule.kind] <= stage]
-    if len(shown) == len(decision.findings):
-        return Listing(decision.findings, 0, decision.readings, decision.missing_facts)
-    relied = {f.rule.interpretation for f in shown}
-    # Settled before its conditions, a decision waits for no data (its missing facts are those of later
-    # stages); refused at a condition, it names the data its listed conditions lack, as now.
-    missing = decision.missing_facts if stage >= STAGE["condition"] else []
-    return Listing(shown, len(decision.findings) - len(shown), [i for i in decision.readings if i.id in relied],
-                   missing)
-
+    findings = decision.findings
+    stage = EVERY_STAGE if every_rule else decided_at(decision)
+    if stage != EVERY_STAGE:
+        shown = [f for f in findings if STAGE[f.rule.kind] <= stage]
+        if len(shown) < len(findings):
+            relied = {f.rule.interpretation for f in shown}
+            # Settled before its conditions, a decision waits for no data (its missing facts are those of
+            # later stages); refused at a condition, it names the data its listed conditions lack, as now.
+            return Listing(shown, len(findings) - len(shown), [i for i in decision.readings if i.id in relied],
+                           decision.missing_facts if stage >= STAGE["condition"] else [])
+    return Listing(findings, 0, decision.readings, decision.missing_facts)
