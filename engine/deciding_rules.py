@@ -1,4 +1,5 @@
-"""Which of a decision's rules its explanation lists: those that bear on its outcome.
+"""Which of a decision's rules its explanation lists: those that bear on its outcome; and what the exact
+evaluation of a decision settled early may leave unevaluated for that reason.
 
 A family decides in stages (engine/compiler.py): its applicability rules first, then its exclusions,
 then its conditions (or indicators), then its amounts. A decision settled at one stage does not depend
@@ -15,6 +16,8 @@ them, and `check --detail full` carries every condition of every rule in the dat
 from __future__ import annotations
 
 from typing import Any, NamedTuple
+
+from engine.decisions import RuleFinding
 
 # The stage of each kind of rule. A classification is not staged: it is listed where the decision
 # carries what it classified (engine/render.findings_text).
@@ -60,3 +63,32 @@ def listing(decision: Any, every_rule: bool = False) -> Listing:
             return Listing(shown, len(findings) - len(shown), [i for i in decision.readings if i.id in relied],
                            decision.missing_facts if stage >= STAGE["condition"] else [])
     return Listing(findings, 0, decision.readings, decision.missing_facts)
+
+
+# What the exact evaluation of a decision settled early may skip (engine/evaluate.explain_family): the rules
+# of a later stage, but not the amounts and classifications, which the verdict carries whatever settled it.
+LATER_KINDS = frozenset({"exclusion", "condition", "indicator", "not_modelled"})
+
+
+class Unsettled(Exception):
+    """The verdict asked for the status of a rule that was not evaluated."""
+
+
+class SettledStatuses(dict):
+    """The statuses of the rules evaluated, by rule id; asking for another rule's means that those rules do
+    not settle the verdict (Unsettled): the caller then evaluates every rule."""
+
+    def __missing__(self, rule_id: str):
+        raise Unsettled(rule_id)
+
+
+def unevaluated(plan: Any, rule: Any) -> RuleFinding:
+    """The finding of a rule that was not evaluated: status `unevaluated` (`not_modelled` for a rule that is
+    never evaluated), no conditions; one per rule and family plan, shared."""
+    key = ("unevaluated", rule.id)
+    hit = plan.memo.get(key)
+    if hit is None:
+        hit = plan.memo[key] = RuleFinding(rule=rule, status="not_modelled" if rule.kind == "not_modelled" else
+                                           "unevaluated", params=plan.rule_params.get(rule.id, []),
+                                           included_from=plan.family.included_from.get(rule.id))
+    return hit

@@ -33,6 +33,7 @@ class ConditionFinding:
 class RuleFinding:
     rule: RuleRecord
     status: str        # met | not_met | not_applicable | missing | triggered | not_triggered | set | not_modelled
+    #                    | unevaluated (a rule a decision settled before it needs no status of: evaluate.explain_family)
     conditions: list[ConditionFinding] = field(default_factory=list)
     missing_facts: list[str] = field(default_factory=list)
     params: list[ResolvedParam] = field(default_factory=list)

@@ -16,6 +16,7 @@ from typing import Any, Iterable, Optional
 from engine import logic
 from engine.compiler import (UNDETERMINED, CompiledPolicy, FamilyPlan, RuleTag, amount_key, compile_policy,
                              split_amount_key, undetermined_amount)
+from engine.deciding_rules import EVERY_STAGE, LATER_KINDS, SETTLES, STAGE, SettledStatuses, Unsettled, unevaluated
 from engine.decisions import (NO_AMOUNT_OFFERED, AmountLine, Decision, EnterpriseResult, RuleFinding,
                               interpretation_ids)
 from engine.derive import fact_values
@@ -23,12 +24,12 @@ from engine.errors import EngineError
 from engine.facts import Enterprise
 from engine.finding_shapes import changes_of, known_shape, remember_shape
 from engine.findings import FACT_TYPES, ExactRecord, ValueKeys, condition_findings, needed_changes
+from engine.missing_facts import missing_inputs, missing_verdict_facts
 from engine.policy import Policy, load_policy, resolve_policy_folder
 from engine.provenance import combined_basis
-from engine.rule_facts import inputs_closure, rule_facts, rule_group
+from engine.rule_facts import rule_facts, rule_group
 from engine.rulebook import load_rulebook
 from engine.rules_model import LEVELS, Rulebook
-
 
 
 @dataclass
@@ -60,6 +61,12 @@ class Evaluator:
     that family is still evaluated exactly — for the columns behind insufficient data and the rule cited
     for it — and must agree as always.
 
+    `listed_rules_only=True` (outputs that show explanations, not every rule's conditions: `check --explain`):
+    where durable_rules' verdict is settled by an applicability rule or an exclusion, the exact evaluation
+    skips the later exclusions, conditions and indicators, which its explanation does not list
+    (engine/deciding_rules.py); the exact verdict, from the rules evaluated, is checked as always (where they
+    do not settle it, every rule is evaluated), and the missing facts are found as the summary runs find them.
+
     `verdict_only=True` (with exact=False): what durable_rules decides and nothing else — no missing
     columns and, where no rule decided (insufficient data), the family's conclusion cited. For the summary
     runs that write the columnar engine's results once every row's verdict has been found equal to
@@ -67,12 +74,13 @@ class Evaluator:
     classifications that take a fact's value."""
 
     def __init__(self, policy: Policy, book: Rulebook, as_of: date, *, condition_detail: bool = True,
-                 exact: bool = True, verdict_only: bool = False):
+                 exact: bool = True, verdict_only: bool = False, listed_rules_only: bool = False):
         self.compiled: CompiledPolicy = compile_policy(policy, book, as_of)
         self.policy, self.book, self.as_of = policy, book, as_of
         self.condition_detail = condition_detail and exact
         self.exact = exact
         self.verdict_only = verdict_only and not exact
+        self.listed_rules_only = listed_rules_only and exact
         self._derived = [s for s in book.facts.values() if s.fn]
         self._groups: dict[tuple, list[FiredGroup]] = {}
         self._group_of: dict[tuple, FiredGroup] = {}
@@ -137,7 +145,11 @@ class Evaluator:
         if self.verdict_only:
             missing = []
         elif self.exact or engine_verdict.category == "none":
-            findings, python_verdict = explain_family(plan, values, self.book, self.condition_detail, keys)
+            upto = EVERY_STAGE
+            if self.listed_rules_only and engine_verdict.category in ("na", "excl"):
+                upto = SETTLES[self.book_rule(plan, engine_verdict.rule_id).kind]
+                missing = missing_verdict_facts(plan, values, self.book, present)
+            findings, python_verdict = explain_family(plan, values, self.book, self.condition_detail, keys, upto)
             if engine_verdict != python_verdict:
                 raise EngineError(f"{ent.enterprise_id} {plan.name}: durable_rules concluded {engine_verdict}, "
                                   f"the exact evaluation {python_verdict}")
@@ -248,41 +260,6 @@ class Evaluator:
         return lines
 
 
-def missing_verdict_facts(plan: FamilyPlan, values: dict, book: Rulebook,
-                          present: Optional[set] = None) -> list[str]:
-    """The register columns behind the verdict rules that cannot be evaluated for this record (Kleene
-    unknown): what explain_family's findings give as the decision's missing facts, without evaluating
-    the other rules. Only a rule that reads a missing fact can be unknown; only those are evaluated.
-    `present`: the facts with a value (computed once per record by the caller)."""
-    memo = plan.memo.get("verdict_rules")
-    if memo is None:
-        rules = []
-        for r in plan.rules_of_kind("applicability", "exclusion", "condition", "indicator"):
-            node = logic.implication(plan.guards.get(r.id), plan.nodes[r.id])
-            reads = frozenset(lf.fact for lf in logic.leaves(node)
-                              if isinstance(lf, logic.Leaf) and lf.if_missing is None)
-            shown = [lf.fact for lf in logic.leaves(plan.nodes[r.id]) if isinstance(lf, (logic.Leaf, logic.Exists))]
-            rules.append((node, reads, shown, tuple(inputs_closure(shown, book))))
-        memo = plan.memo["verdict_rules"] = (rules, frozenset().union(*(r[1] for r in rules)), {})
-    rules, every_read, named = memo
-    absent = every_read.difference(present) if present is not None else {
-        f for f in every_read if values.get(f) is None}
-    if not absent:
-        return []
-    exact = None
-    missing: set[str] = set()
-    for i, (node, reads, shown, closure) in enumerate(rules):
-        if not absent.isdisjoint(reads):
-            exact = exact or ExactRecord(values)
-            if exact(node) is None:
-                # The columns named depend only on which facts of the rule's closure are missing.
-                key = (i, tuple(values.get(f) is None for f in closure))
-                if key not in named:
-                    named[key] = missing_inputs(shown, values, book)
-                missing.update(named[key])
-    return sorted(missing)
-
-
 VERDICT_CACHE_LIMIT = 4096     # distinct sets of fired rules per family remembered (a handful in practice)
 
 
@@ -369,10 +346,13 @@ def read_fired(plan: FamilyPlan, tags: list[RuleTag]) -> Verdict:
 
 
 def explain_family(plan: FamilyPlan, values: dict, book: Rulebook, detail: bool = True,
-                   keys: Optional[ValueKeys] = None) -> tuple[list[RuleFinding], Verdict]:
+                   keys: Optional[ValueKeys] = None, upto: int = EVERY_STAGE) -> tuple[list[RuleFinding], Verdict]:
     """Every rule of the family evaluated exactly, and the verdict those findings imply. Without
     `detail`, the findings carry each rule's status and missing facts but no condition findings.
-    `keys`: the record's ValueKeys, when the caller has them (one record, many families)."""
+    `keys`: the record's ValueKeys, when the caller has them (one record, many families).
+    `upto`: the exclusions, conditions and indicators of a later stage (engine/deciding_rules.STAGE) are
+    not evaluated, unless the verdict depends on them (then every rule is): their findings are
+    `unevaluated` (engine/decisions.RuleFinding)."""
     keys = ValueKeys(values) if keys is None else keys
     exact = ExactRecord(values, plan.memo, keys)
     memo = plan.memo.get(("rule findings", detail))
@@ -398,11 +378,16 @@ def explain_family(plan: FamilyPlan, values: dict, book: Rulebook, detail: bool 
     done = group.done(plan.memo, detail, keys, values,
                       lambda: [found(*rules[i]) for i in group.positions], _NO_STATUS)
     findings = list(done.findings)
-    status = dict(done.status)
+    partial = upto != EVERY_STAGE
+    status = SettledStatuses(done.status) if partial else dict(done.status)
     attrs, amounts = list(done.attrs), list(done.amounts)
     others = []
     for i in group.others:
         r = rules[i][0]
+        if partial and r.kind in LATER_KINDS and STAGE[r.kind] > upto:
+            findings[i] = unevaluated(plan, r)
+            others.append(None)
+            continue
         hit = found(*rules[i])
         f, s, attr, amount = hit
         if s is not _NO_STATUS:
@@ -414,9 +399,12 @@ def explain_family(plan: FamilyPlan, values: dict, book: Rulebook, detail: bool 
         findings[i] = f
         others.append((s, attr, amount))
     # The verdict is a function of the statuses, cases and amounts: of the group's entry and the others'.
-    verdict = done.verdicts.get(others_key := tuple(others))
+    verdict = done.verdicts.get(others_key := (upto, *others) if partial else tuple(others))
     if verdict is None:
-        verdict = verdict_from_status(plan, status, tuple(sorted(attrs)), tuple(sorted(amounts)))
+        try:
+            verdict = verdict_from_status(plan, status, tuple(sorted(attrs)), tuple(sorted(amounts)))
+        except Unsettled:       # the rules evaluated do not settle the verdict: every rule is evaluated
+            return explain_family(plan, values, book, detail, keys)
         if len(done.verdicts) < VERDICT_CACHE_LIMIT:
             done.verdicts[others_key] = verdict
     return findings, verdict
@@ -562,24 +550,3 @@ def verdict_from_status(plan: FamilyPlan, status: dict, attrs: tuple, amounts: t
     if unknown:
         return Verdict("unk", "insufficient_data", unknown, attributes=attrs)
     return Verdict("app", spec.outcomes["none"], spec.conclusion.id, attributes=attrs)
-
-
-def missing_inputs(facts: list[str], values: dict, book: Rulebook) -> list[str]:
-    """The register columns behind missing facts (a derived fact is missing because a column is)."""
-    out: list[str] = []
-
-    def walk(fact: str):
-        spec = book.facts.get(fact)
-        if values.get(fact) is not None or spec is None:
-            return
-        if spec.fn:
-            for a in spec.args:
-                walk(a)
-            if not any(values.get(a) is None for a in spec.args) and fact not in out:
-                out.append(fact)   # all inputs present but the derivation is undefined (e.g. zero base)
-        elif fact not in out:
-            out.append(fact)
-
-    for f in facts:
-        walk(f)
-    return out

@@ -56,7 +56,11 @@ class ChunkRenderer:
                 self.cross = ColumnarCrossCheck(policy, book, as_of)
             except PolicyDataError:
                 exact = True        # a policy the columnar engine cannot express: checked exactly instead
-        self.evaluator = Evaluator(policy, book, as_of, condition_detail=spec.needs_explanations, exact=exact)
+        # Explanations without every rule's conditions (--explain, not --detail full): the exact evaluation
+        # of a decision settled early needs only the rules its explanation lists (engine/evaluate.py).
+        listed_only = spec.fmt in ("json", "ndjson") and spec.explain and spec.detail != "full" and spec.schema != 1
+        self.evaluator = Evaluator(policy, book, as_of, condition_detail=spec.needs_explanations, exact=exact,
+                                   listed_rules_only=listed_only)
         mode = "exact" if exact else ("columnar" if self.cross else "off")
         self.contract = Contract(self.evaluator.compiled.plans, book, engine="durable", cross_check=mode,
                                  detail=spec.detail, explain=spec.explain)

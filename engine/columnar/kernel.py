@@ -137,7 +137,7 @@ class Chunk:
         return self.cols[fact].present
 
     def reported(self, fact: str) -> dict[str, np.ndarray]:
-        """engine.evaluate.missing_inputs, column-wise: which facts a missing `fact` is reported as."""
+        """engine.missing_facts.missing_inputs, column-wise: which facts a missing `fact` is reported as."""
         got = self.reports.get(fact)
         if got is not None:
             return got
