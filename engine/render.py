@@ -274,9 +274,10 @@ def render_decision(decision: Decision, result: EnterpriseResult, book: Rulebook
             frames.clear()
         template = environment().get_template(f"explain_{lang}.txt.j2")
         above = Quoted()        # what the template asks of what was quoted above, as the key has it
-        above.seen = {k for k in [("clause", d.clause_id), ("readings", ""), *(("reading", i.id) for i in shown.readings)]
-                      if k in quoted.seen}
-        framed = template.render(d=d, readings=shown.readings, missing_facts=shown.missing_facts, r=result, family=book.families[d.type].spec, quoted=above,
+        above.seen = {k for k in [("clause", d.clause_id), ("readings", ""),
+                                  *(("reading", i.id) for i in shown.readings)] if k in quoted.seen}
+        framed = template.render(d=d, readings=shown.readings, missing_facts=shown.missing_facts, r=result,
+                                 family=book.families[d.type].spec, quoted=above,
                                  findings=lambda _: _FINDINGS_MARK, **words).strip()
         hit = frames[key] = (refs, *framed.split(_FINDINGS_MARK))
     _, before, after = hit
