@@ -104,6 +104,19 @@ def test_enterprise_page_explains_every_decision_with_the_assumed_mark(client, u
     assert "上年营业收入 不低于 2,000.00万元（现为 1,999.99万元" in turns
 
 
+def test_what_would_turn_a_decision_comes_from_the_rules_it_lists(client, upload):
+    """A software firm is not applicable for land and power priority (industrial firms only): no change
+    of its revenue growth or inclusion can turn that, so the page suggests none (it did, from the rules
+    the decision never reached)."""
+    page = client.get(f"/enterprise/{upload}/915001017L0MK4TX4M").text
+    card = page.split('id="decision-land_power_priority"', 1)[1].split('class="card decision"', 1)[0]
+    assert "不适用" in card and 'class="whatif"' not in card
+    # the award card of a firm below scale still says what would turn it
+    not_yet = client.get(f"/enterprise/{upload}/915001017N0TR346AU").text
+    upgrade = not_yet.split('id="decision-upgrade_eligibility"', 1)[1].split('class="card decision"', 1)[0]
+    assert 'class="whatif"' in upgrade
+
+
 def test_review_sheet_and_audit_record_of_an_award(client, upload):
     sheet = client.get(f"/enterprise/{upload}/{AWARDED}/review?type=enterprise_award").text
     assert "审核表" in sheet and "假定值" in sheet and "<script" not in sheet

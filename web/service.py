@@ -133,7 +133,9 @@ def rejected_json(upload: Upload) -> list[dict]:
 # ------------------------------------------------------------------------------------ one enterprise
 def enterprise_view(ev: Evaluation, enterprise_id: str, lang: str) -> dict:
     """Every decision of one enterprise with the engine's explanation and, for each "no", the
-    alternatives the engine found that would turn it (each a set of conditions to change)."""
+    alternatives the engine found that would turn it (each a set of conditions to change), of the rules
+    the explanation lists: a later rule's changes cannot turn a decision settled before it."""
+    from engine.deciding_rules import listing
     from engine.render import Formatter, render_decision
     index = ev.find(enterprise_id)
     result = ev.results[index]
@@ -144,7 +146,7 @@ def enterprise_view(ev: Evaluation, enterprise_id: str, lang: str) -> dict:
                    "op": c.op, "threshold": fmt.value(c.fact, c.threshold) if c.fact else str(c.threshold),
                    "margin": fmt.margin(c.fact, c.margin) if c.margin is not None else None,
                    "direction": c.direction} for c in alternative]
-                 for f in d.findings for alternative in f.changes if alternative]
+                 for f in listing(d).findings for alternative in f.changes if alternative]
         decisions.append({"type": d.type, "outcome": d.outcome, "amount_yuan": d.amount_yuan,
                           "label": ev.book.families[d.type].spec.label_zh if lang == "zh"
                           else ev.book.families[d.type].spec.label_en,
