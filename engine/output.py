@@ -78,10 +78,11 @@ def decision_document(d: Any, findings: list, params: dict, kinds: dict[str, str
     return out
 
 
-def decision_json(decision: Decision, result: EnterpriseResult, book: Rulebook, lang: str) -> dict:
+def decision_json(decision: Decision, result: EnterpriseResult, book: Rulebook, lang: str,
+                  every_rule: bool = False) -> dict:
     kinds = {fid: spec.type for fid, spec in book.facts.items()}
     out = decision_document(decision, decision.findings, decision.params, kinds,
-                            render_decision(decision, result, book, lang))
+                            render_decision(decision, result, book, lang, every_rule=every_rule))
     if decision.amount_lines:
         out["amount_lines"] = [{"rule_id": a.rule_id, "clause_id": a.clause, "parameter": a.param.name,
                                 "amount_yuan": json_value(a.amount, "money"), "provenance": a.param.provenance,
@@ -97,10 +98,12 @@ def _band_json(line, kinds: dict) -> dict:
                      "index": line.band_index + 1, **line.band.as_json()}}
 
 
-def result_json(result: EnterpriseResult, book: Rulebook, lang: str) -> dict:
+def result_json(result: EnterpriseResult, book: Rulebook, lang: str, every_rule: bool = False) -> dict:
+    """Version 1 of an enterprise's decisions; `every_rule`: each explanation lists every rule (explain
+    --all-rules), not only those that bear on the outcome."""
     return {"enterprise_id": result.enterprise_id, "name": result.name, "as_of": result.as_of,
             "policy": result.policy,
-            "decisions": [decision_json(d, result, book, lang) for d in result.decisions]}
+            "decisions": [decision_json(d, result, book, lang, every_rule) for d in result.decisions]}
 
 
 def summary_row(result: EnterpriseResult) -> dict[str, Any]:

@@ -5,6 +5,7 @@ of the rules it lists, and `explain --all-rules` lists every rule. Whatever a te
 is there."""
 from __future__ import annotations
 
+import json
 import re
 from datetime import date
 
@@ -159,5 +160,8 @@ def test_explain_lists_every_rule_on_request_and_says_how(tmp_path):
     assert "现有规上企业" in default.stdout and "营业收入同比大幅下降" not in default.stdout
     assert "--all-rules" in default.stdout.splitlines()[-1]
     assert "营业收入同比大幅下降" in every.stdout and "--all-rules" not in every.stdout
+    as_json = [json.loads(runner.invoke(main, [*args, *more, "--format", "json"]).stdout)["decisions"][0]["explanation"]
+               for more in ([], ["--all-rules"])]
+    assert "营业收入同比大幅下降" not in as_json[0] and "营业收入同比大幅下降" in as_json[1]
     both = runner.invoke(main, [*args, "--all-rules", "--brief"])
     assert both.exit_code == 2 and "choose one" in both.output and "Traceback" not in both.output

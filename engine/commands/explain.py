@@ -24,7 +24,7 @@ class Explained:
 
     def json(self, lang: str) -> Any:
         from engine.output import result_json
-        doc = result_json(self.result, self.book, lang)
+        doc = result_json(self.result, self.book, lang, self.every_rule)
         doc["decisions"] = [d for d in doc["decisions"] if not self.types or d["type"] in self.types]
         return doc
 
