@@ -160,15 +160,19 @@ def run_child(cmd: list[str]) -> tuple[float, float, int, float]:
     """Wall seconds, peak RSS of the process tree (MiB, PSS summed, sampled every 0.1 s), exit code and CPU seconds
     (user + system, the child and the children it waited for) of one command."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    peak = 0.0
-    while proc.poll() is None:
-        peak = max(peak, tree_rss(proc.pid))
-        time.sleep(0.1)
-    wall = time.perf_counter() - t
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    err = proc.stderr.read().decode() if proc.stderr else ""
+    # stderr into a file, not a pipe read after the child ends: a register with many rejected rows writes
+    # more than a pipe holds (64 KiB), and the child would wait forever to write the rest.
+    with tempfile.TemporaryFile() as errors:
+        t = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=errors)
+        peak = 0.0
+        while proc.poll() is None:
+            peak = max(peak, tree_rss(proc.pid))
+            time.sleep(0.1)
+        wall = time.perf_counter() - t
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        errors.seek(0)
+        err = errors.read().decode(errors="replace")
     if proc.returncode not in (0, 1):
         print(err[-2000:], file=sys.stderr)
     cpu = usage.ru_utime + usage.ru_stime - before.ru_utime - before.ru_stime
